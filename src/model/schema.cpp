@@ -1,0 +1,104 @@
+#include "model/schema.hpp"
+
+namespace redflag::model {
+namespace {
+
+constexpr std::string_view account_statuses[] = {"onboarding", "active", "churned"};
+constexpr std::string_view contract_statuses[] = {"active", "cancel_requested", "churned"};
+constexpr std::string_view ticket_statuses[] = {"open", "pending", "solved", "closed"};
+constexpr std::string_view ticket_priorities[] = {"low", "normal", "high", "urgent"};
+constexpr std::string_view activity_kinds[] = {"meeting", "call", "email", "qbr", "training", "note"};
+
+using k = field_kind;
+
+const field_spec account_fields[] = {
+    {"name", k::string},
+    {"csm", k::string},
+    {"csm_email", k::string},
+    {"segment", k::string},
+    {"plan", k::string},
+    {"industry", k::string},
+    {"status", k::string, false, {}, {}, account_statuses},
+    {"seats", k::integer, false, 0.0},
+    {"employees", k::integer, false, 0.0},
+    {"locations", k::integer, false, 0.0},
+    {"signed_at", k::time},
+    {"attributes", k::object, false, {}, {}, {}, false},
+};
+const field_spec contract_fields[] = {
+    {"mrr", k::number, true, 0.0},
+    {"seats", k::integer, false, 0.0},
+    {"products", k::string_list},
+    {"renewal_at", k::time},
+    {"status", k::string, false, {}, {}, contract_statuses},
+};
+const field_spec usage_fields[] = {
+    {"metric", k::string, true},
+    {"value", k::number},
+    {"user_id", k::string},
+};
+const field_spec user_fields[] = {
+    {"user_id", k::string, true},
+    {"email", k::string},
+    {"name", k::string},
+    {"role", k::string},
+    {"active", k::boolean},
+};
+const field_spec ticket_fields[] = {
+    {"ticket_id", k::string, true},
+    {"status", k::string, true, {}, {}, ticket_statuses},
+    {"priority", k::string, false, {}, {}, ticket_priorities},
+    {"subject", k::string},
+};
+const field_spec nps_fields[] = {
+    {"score", k::integer, true, 0.0, 10.0},
+    {"respondent", k::string},
+    {"comment", k::string},
+};
+const field_spec csat_fields[] = {
+    {"score", k::integer, true, 1.0, 5.0},
+    {"ticket_id", k::string},
+    {"comment", k::string},
+};
+const field_spec activity_fields[] = {
+    {"kind", k::string, true, {}, {}, activity_kinds},
+    {"by", k::string},
+    {"note", k::string},
+};
+const field_spec milestone_fields[] = {
+    {"name", k::string, true},
+    {"note", k::string},
+};
+
+const std::span<const field_spec> all_fields[event_type_count] = {
+    account_fields, contract_fields, usage_fields, user_fields,    ticket_fields,
+    nps_fields,     csat_fields,     activity_fields, milestone_fields,
+};
+
+}  // namespace
+
+std::span<const field_spec> fields_of(event_type type) { return all_fields[static_cast<std::size_t>(type)]; }
+
+const field_spec* find_field(event_type type, std::string_view name) {
+    for (const auto& f : fields_of(type))
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+std::optional<std::size_t> stream_field_index(event_type type, std::string_view name) {
+    std::size_t index = 0;
+    for (const auto& f : fields_of(type)) {
+        if (!f.in_stream) continue;
+        if (f.name == name) return index;
+        ++index;
+    }
+    return std::nullopt;
+}
+
+std::size_t stream_field_count(event_type type) {
+    std::size_t n = 0;
+    for (const auto& f : fields_of(type)) n += f.in_stream ? 1 : 0;
+    return n;
+}
+
+}  // namespace redflag::model

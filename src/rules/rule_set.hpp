@@ -1,0 +1,140 @@
+// A loaded, checked and compiled set of rule files: what the engine evaluates. Built by
+// rules::load (parse → check → compile); immutable once built and shared between shards
+// through a shared_ptr, so a reload builds a new set and swaps it in whole.
+//
+// evaluate() is thread-safe (const, no shared mutable state) and does not allocate once
+// the `evaluation` it writes into has been made by make_evaluation().
+#pragma once
+
+#include "core/time.hpp"
+#include "model/account_state.hpp"
+#include "rules/diagnostic.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace redflag::rules {
+
+enum class alert_severity : std::uint8_t { info, low, medium, high, critical };
+inline constexpr std::string_view severity_names[] = {"info", "low", "medium", "high", "critical"};
+
+struct rule_definition {
+    std::string name;
+    std::string title;  // the rule's name when not given
+    alert_severity severity = alert_severity::medium;
+    duration for_duration{0};
+    duration keep_firing_for{0};
+    std::vector<std::string> notify;  // channel names
+    bool resolve_notify = true;       // `resolve notify` (the default) or `resolve silent`
+    bool has_repeat = false;
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::string file;
+    std::uint32_t line = 0;
+    // A hash of the rule's canonical text: on reload, alerts of rules whose fingerprint
+    // is unchanged keep their state.
+    std::uint64_t fingerprint = 0;
+};
+
+struct score_definition {
+    std::string name;
+    std::vector<std::string> components;
+    std::vector<std::string> bands;  // top to bottom; the last one catches the rest
+};
+
+struct classify_definition {
+    std::string name;
+    std::vector<std::string> labels;  // the cases' labels in order, then the default
+};
+
+// What evaluating one account at one instant produced. evaluate() overwrites every
+// member; make it once per shard with rule_set::make_evaluation().
+struct evaluation {
+    std::vector<std::uint8_t> conditions;        // per rule: 1 when `when` holds
+    std::vector<double> scores;                  // per score: NaN when null
+    std::vector<std::int16_t> bands;             // per score: index into its bands, -1 "unknown"
+    std::vector<std::uint16_t> classes;          // per classify: index into its labels
+    std::vector<std::uint32_t> runtime_errors;   // per rule: attribute type mismatches met
+    // The earliest instant after `now` at which a condition, score or class may change
+    // with no new event (a window's edge passing an event, a `since` crossing a
+    // threshold); timestamp_max when none. The engine's timer wheel wakes the account
+    // then. When the compiler cannot tell (e.g. now() in arithmetic), it returns
+    // now + the tick given to evaluate().
+    timestamp next_change = timestamp_max;
+};
+
+class rule_set {
+public:
+    virtual ~rule_set() = default;
+
+    virtual std::span<const rule_definition> rules() const = 0;
+    virtual std::span<const score_definition> scores() const = 0;
+    virtual std::span<const classify_definition> classifications() const = 0;
+
+    std::optional<std::size_t> find_rule(std::string_view name) const {
+        auto all = rules();
+        for (std::size_t i = 0; i < all.size(); ++i)
+            if (all[i].name == name) return i;
+        return std::nullopt;
+    }
+
+    // Sized for this set: evaluate() will not allocate when given it.
+    virtual evaluation make_evaluation() const = 0;
+
+    // Evaluates every rule, score and classification of one account at `now`. `tick` is
+    // the engine's evaluation period, the fallback for next_change.
+    virtual void evaluate(const model::account_state& account, timestamp now, duration tick,
+                          evaluation& out) const = 0;
+
+    // The rule's message (its template, or "TITLE: ACCOUNT NAME") rendered at `now`.
+    virtual std::string render_message(std::size_t rule, const model::account_state& account,
+                                       timestamp now) const = 0;
+
+    // The rule's `repeat` evaluated at `now`; nullopt when it has none or it is null.
+    virtual std::optional<duration> repeat_interval(std::size_t rule, const model::account_state& account,
+                                                    timestamp now) const = 0;
+};
+
+// A template outside rule files, e.g. an email channel's `to: "{account.csm_email}"`:
+// checked and compiled against the same names as a rule's message.
+class compiled_template {
+public:
+    virtual ~compiled_template() = default;
+    virtual std::string render(const model::account_state& account, timestamp now) const = 0;
+};
+
+struct load_options {
+    // The channel names of the config; when set, `notify` naming another is an error.
+    std::optional<std::set<std::string>> channels;
+};
+
+struct load_result {
+    std::shared_ptr<const rule_set> rules;  // null when there were errors
+    diagnostics problems;                   // errors and warnings, in file order
+};
+
+// Loads rule files: each path is a `.rules` file or a folder whose `*.rules` files are
+// loaded in name order (not recursively). All files are parsed, then checked together.
+load_result load(std::span<const std::string> paths, const load_options& options = {});
+
+struct source_text {
+    std::string path;
+    std::string text;
+};
+load_result load_sources(std::vector<source_text> sources, const load_options& options = {});
+
+// Compiles a template against an existing rule set's names (lets, scores, classes).
+struct template_result {
+    std::unique_ptr<compiled_template> compiled;
+    diagnostics problems;
+};
+template_result compile_template(std::string_view text, std::string_view origin, const rule_set* names);
+
+}  // namespace redflag::rules
