@@ -1,0 +1,449 @@
+#include "app/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace redflag::app {
+namespace {
+
+// ${VAR} may stand anywhere, also where YAML would not accept '{' (inside a flow
+// sequence, as in the spec's `tokens: [${REDFLAG_TOKEN}]`). So references are replaced by
+// placeholders before parsing and expanded in each scalar afterwards. `${VAR:-default}`
+// gives a default; `$${` is a literal `${`.
+constexpr std::string_view placeholder_prefix = "__redflag_env_";
+
+struct expansion {
+    std::string text;                  // the YAML with placeholders
+    std::vector<std::string> values;   // placeholder index → value
+};
+
+expansion substitute_environment(const std::string& text, const std::string& source, const environment_lookup& env,
+                                 std::vector<std::string>& errors) {
+    expansion out;
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < text.size();) {
+        if (text.compare(i, 3, "$${") == 0) {
+            out.text += "${";
+            i += 3;
+            column += 3;
+            continue;
+        }
+        if (text.compare(i, 2, "${") == 0) {
+            auto close = text.find('}', i + 2);
+            if (close == std::string::npos || text.find('\n', i) < close) {
+                errors.push_back(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                 ": unterminated ${ in an environment reference");
+                out.text += text.substr(i, 2);
+                i += 2;
+                continue;
+            }
+            std::string inner = text.substr(i + 2, close - i - 2);
+            std::optional<std::string> fallback;
+            if (auto dash = inner.find(":-"); dash != std::string::npos) {
+                fallback = inner.substr(dash + 2);
+                inner = inner.substr(0, dash);
+            }
+            auto value = env(inner);
+            if (!value || (value->empty() && fallback)) value = fallback;
+            if (!value) {
+                errors.push_back(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                 ": environment variable " + inner + " is not set");
+                value = std::string{};
+            }
+            out.text += std::string(placeholder_prefix) + std::to_string(out.values.size()) + "__";
+            out.values.push_back(*value);
+            column += close + 1 - i;
+            i = close + 1;
+            continue;
+        }
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+        out.text += text[i++];
+    }
+    return out;
+}
+
+class reader {
+public:
+    reader(std::string source, const expansion& exp, std::vector<std::string>& errors)
+        : source_(std::move(source)), exp_(exp), errors_(errors) {}
+
+    std::string where(const YAML::Node& node) const {
+        auto mark = node.Mark();
+        if (mark.is_null()) return source_;
+        return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+
+    void error(const YAML::Node& node, const std::string& message) { errors_.push_back(where(node) + ": " + message); }
+
+    // Expands placeholders in one scalar.
+    std::string expand(const std::string& raw) const {
+        std::string out;
+        for (std::size_t i = 0; i < raw.size();) {
+            if (raw.compare(i, placeholder_prefix.size(), placeholder_prefix) == 0) {
+                auto end = raw.find("__", i + placeholder_prefix.size());
+                if (end != std::string::npos) {
+                    auto index = std::stoul(raw.substr(i + placeholder_prefix.size(), end - i - placeholder_prefix.size()));
+                    if (index < exp_.values.size()) {
+                        out += exp_.values[index];
+                        i = end + 2;
+                        continue;
+                    }
+                }
+            }
+            out += raw[i++];
+        }
+        return out;
+    }
+
+    // Checks that `node` is a mapping whose keys are all in `allowed`.
+    bool mapping(const YAML::Node& node, const std::string& what, std::initializer_list<std::string_view> allowed) {
+        if (!node.IsMap()) {
+            error(node, what + " must be a mapping");
+            return false;
+        }
+        for (const auto& entry : node) {
+            auto key = entry.first.Scalar();
+            bool known = false;
+            for (auto a : allowed) known = known || a == key;
+            if (!known) {
+                std::string list;
+                for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+                error(entry.first, "unknown key \"" + key + "\" in " + what + "; expected one of " + list);
+            }
+        }
+        return true;
+    }
+
+    std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
+        if (!node.IsScalar()) {
+            error(node, what + " must be a string");
+            return std::nullopt;
+        }
+        return expand(node.Scalar());
+    }
+
+    void read(const YAML::Node& node, const std::string& what, std::string& out) {
+        if (auto v = string(node, what)) out = *v;
+    }
+
+    void read(const YAML::Node& node, const std::string& what, bool& out) {
+        auto v = string(node, what);
+        if (!v) return;
+        if (*v == "true" || *v == "yes" || *v == "on") out = true;
+        else if (*v == "false" || *v == "no" || *v == "off") out = false;
+        else error(node, what + " must be true or false, not \"" + *v + "\"");
+    }
+
+    template <typename Int>
+    void read_int(const YAML::Node& node, const std::string& what, Int& out, long long min, long long max) {
+        auto v = string(node, what);
+        if (!v) return;
+        try {
+            std::size_t used = 0;
+            long long n = std::stoll(*v, &used);
+            if (used != v->size() || n < min || n > max) throw std::out_of_range(*v);
+            out = static_cast<Int>(n);
+        } catch (const std::exception&) {
+            error(node, what + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+                            ", not \"" + *v + "\"");
+        }
+    }
+
+    void read(const YAML::Node& node, const std::string& what, duration& out) {
+        auto v = string(node, what);
+        if (!v) return;
+        if (auto d = parse_duration(*v)) out = *d;
+        else error(node, what + " must be a duration such as 60s, 24h or 1d12h, not \"" + *v + "\"");
+    }
+
+    void read_bytes(const YAML::Node& node, const std::string& what, std::uint64_t& out) {
+        auto v = string(node, what);
+        if (!v) return;
+        if (auto n = parse_byte_size(*v)) out = *n;
+        else error(node, what + " must be a size such as 4MiB or 512KiB, not \"" + *v + "\"");
+    }
+
+    void read_ratio(const YAML::Node& node, const std::string& what, double& out) {
+        auto v = string(node, what);
+        if (!v) return;
+        try {
+            std::string text = *v;
+            bool percent = !text.empty() && text.back() == '%';
+            if (percent) text.pop_back();
+            std::size_t used = 0;
+            double x = std::stod(text, &used);
+            if (used != text.size()) throw std::invalid_argument(text);
+            if (percent) x /= 100;
+            if (x < 0 || x > 1) throw std::out_of_range(text);
+            out = x;
+        } catch (const std::exception&) {
+            error(node, what + " must be a ratio such as 80% or 0.8, not \"" + *v + "\"");
+        }
+    }
+
+    void read_number(const YAML::Node& node, const std::string& what, double& out) {
+        auto v = string(node, what);
+        if (!v) return;
+        try {
+            std::size_t used = 0;
+            out = std::stod(*v, &used);
+            if (used != v->size() || out < 0) throw std::invalid_argument(*v);
+        } catch (const std::exception&) {
+            error(node, what + " must be a number ≥ 0, not \"" + *v + "\"");
+        }
+    }
+
+    void read_list(const YAML::Node& node, const std::string& what, std::vector<std::string>& out) {
+        if (node.IsScalar()) {  // a single value stands for a list of one
+            out = {expand(node.Scalar())};
+            return;
+        }
+        if (!node.IsSequence()) {
+            error(node, what + " must be a list of strings");
+            return;
+        }
+        out.clear();
+        for (const auto& item : node)
+            if (auto v = string(item, what + " item")) out.push_back(*v);
+    }
+
+private:
+    std::string source_;
+    const expansion& exp_;
+    std::vector<std::string>& errors_;
+};
+
+void read_listen(reader& r, const YAML::Node& node, config& c) {
+    auto v = r.string(node, "listen");
+    if (!v) return;
+    auto colon = v->rfind(':');
+    if (colon == std::string::npos) {
+        r.error(node, "listen must be HOST:PORT, such as 127.0.0.1:8080");
+        return;
+    }
+    std::string host = v->substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    c.listen_host = host.empty() ? "0.0.0.0" : host;
+    try {
+        std::size_t used = 0;
+        auto port = std::stoul(v->substr(colon + 1), &used);
+        if (used != v->size() - colon - 1 || port > 65535) throw std::out_of_range(*v);
+        c.listen_port = static_cast<std::uint16_t>(port);
+    } catch (const std::exception&) {
+        r.error(node, "listen port must be from 0 to 65535 in \"" + *v + "\"");
+    }
+}
+
+void read_channel(reader& r, const std::string& name, const YAML::Node& node, config& c) {
+    channel_config ch;
+    ch.name = name;
+    std::string what = "channel " + name;
+    if (!node.IsMap()) {
+        r.error(node, what + " must be a mapping");
+        return;
+    }
+    if (!node["type"]) {
+        r.error(node, what + " needs a type: slack, slack_webhook, email or webhook");
+        return;
+    }
+    r.read(node["type"], what + " type", ch.type);
+    if (ch.type == "slack") {
+        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url"});
+        if (node["token"]) r.read(node["token"], what + " token", ch.token);
+        if (node["channel"]) r.read(node["channel"], what + " channel", ch.channel);
+        if (node["mention_owner"]) r.read(node["mention_owner"], what + " mention_owner", ch.mention_owner);
+        if (node["api_url"]) r.read(node["api_url"], what + " api_url", ch.api_url);
+        if (ch.channel.empty()) r.error(node, what + " needs a channel, such as \"#cs-red-flags\"");
+    } else if (ch.type == "slack_webhook") {
+        r.mapping(node, what, {"type", "url"});
+        if (node["url"]) r.read(node["url"], what + " url", ch.url);
+        if (ch.url.empty()) r.error(node, what + " needs a url");
+    } else if (ch.type == "webhook") {
+        r.mapping(node, what, {"type", "url", "format", "headers"});
+        if (node["url"]) r.read(node["url"], what + " url", ch.url);
+        if (node["format"]) r.read(node["format"], what + " format", ch.format);
+        if (ch.format != "redflag" && ch.format != "alertmanager")
+            r.error(node["format"], what + " format must be redflag or alertmanager, not \"" + ch.format + "\"");
+        if (auto h = node["headers"]) {
+            if (!h.IsMap()) r.error(h, what + " headers must be a mapping");
+            else
+                for (const auto& e : h)
+                    if (auto v = r.string(e.second, what + " header")) ch.headers[e.first.Scalar()] = *v;
+        }
+        if (ch.url.empty()) r.error(node, what + " needs a url");
+    } else if (ch.type == "email") {
+        r.mapping(node, what, {"type", "to", "smtp", "digest"});
+        if (node["to"]) r.read(node["to"], what + " to", ch.to);
+        if (node["digest"]) r.read(node["digest"], what + " digest", ch.digest);
+        if (ch.to.empty()) r.error(node, what + " needs a to, such as \"{account.csm_email}\"");
+        if (!ch.digest.empty()) {
+            int hh = -1, mm = -1;
+            char extra = 0;
+            if (std::sscanf(ch.digest.c_str(), "daily %d:%d%c", &hh, &mm, &extra) != 2 || hh < 0 || hh > 23 || mm < 0 ||
+                mm > 59)
+                r.error(node["digest"], what + " digest must be \"daily HH:MM\", not \"" + ch.digest + "\"");
+        }
+        if (auto s = node["smtp"]; s && r.mapping(s, what + " smtp",
+                                                 {"host", "port", "starttls", "tls", "username", "password", "from"})) {
+            if (s["host"]) r.read(s["host"], what + " smtp host", ch.smtp.host);
+            if (s["port"]) r.read_int(s["port"], what + " smtp port", ch.smtp.port, 1, 65535);
+            if (s["starttls"]) r.read(s["starttls"], what + " smtp starttls", ch.smtp.starttls);
+            if (s["tls"]) r.read(s["tls"], what + " smtp tls", ch.smtp.tls);
+            if (s["username"]) r.read(s["username"], what + " smtp username", ch.smtp.username);
+            if (s["password"]) r.read(s["password"], what + " smtp password", ch.smtp.password);
+            if (s["from"]) r.read(s["from"], what + " smtp from", ch.smtp.from);
+        } else if (!s) {
+            r.error(node, what + " needs smtp: {host, port, from, ...}");
+        }
+        if (ch.smtp.host.empty() && node["smtp"]) r.error(node["smtp"], what + " smtp needs a host");
+    } else {
+        r.error(node["type"], what + " type must be slack, slack_webhook, email or webhook, not \"" + ch.type + "\"");
+        return;
+    }
+    c.channels[name] = std::move(ch);
+}
+
+void read_document(reader& r, const YAML::Node& root, config& c) {
+    if (root.IsNull()) return;  // an empty file: every default
+    if (!r.mapping(root, "the config",
+                   {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log"}))
+        return;
+    if (auto n = root["listen"]) read_listen(r, n, c);
+    if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache"})) {
+        if (n["path"]) r.read(n["path"], "storage.path", c.storage.path);
+        if (n["sync"]) r.read(n["sync"], "storage.sync", c.storage.sync);
+        if (n["retention"]) r.read(n["retention"], "storage.retention", c.storage.retention);
+        if (n["cache"]) r.read_bytes(n["cache"], "storage.cache", c.storage.cache_bytes);
+    }
+    if (auto n = root["rules"]; n && r.mapping(n, "rules", {"paths"})) {
+        if (n["paths"]) r.read_list(n["paths"], "rules.paths", c.rules.paths);
+    }
+    if (auto n = root["engine"];
+        n && r.mapping(n, "engine", {"tick", "threads", "timezone", "queue_events", "snapshot_interval"})) {
+        if (n["tick"]) r.read(n["tick"], "engine.tick", c.engine.tick);
+        if (n["threads"]) r.read_int(n["threads"], "engine.threads", c.engine.threads, 1, 256);
+        if (n["timezone"]) r.read(n["timezone"], "engine.timezone", c.engine.timezone);
+        if (n["queue_events"]) r.read_int(n["queue_events"], "engine.queue_events", c.engine.queue_events, 1, 100000000);
+        if (n["snapshot_interval"]) r.read(n["snapshot_interval"], "engine.snapshot_interval", c.engine.snapshot_interval);
+        if (c.engine.tick < seconds_ms) r.error(n["tick"], "engine.tick must be at least 1s");
+    }
+    if (auto n = root["ingest"];
+        n && r.mapping(n, "ingest", {"tokens", "hmac_secret", "max_body", "max_events", "insecure"})) {
+        if (n["tokens"]) r.read_list(n["tokens"], "ingest.tokens", c.ingest.tokens);
+        if (n["hmac_secret"]) r.read(n["hmac_secret"], "ingest.hmac_secret", c.ingest.hmac_secret);
+        if (n["max_body"]) r.read_bytes(n["max_body"], "ingest.max_body", c.ingest.max_body);
+        if (n["max_events"]) r.read_int(n["max_events"], "ingest.max_events", c.ingest.max_events, 1, 10000);
+        if (n["insecure"]) r.read(n["insecure"], "ingest.insecure", c.ingest.insecure);
+        // An empty token (an unset variable with an empty default) would let anyone in.
+        std::erase_if(c.ingest.tokens, [](const std::string& t) { return t.empty(); });
+    }
+    if (auto n = root["http"]; n && r.mapping(n, "http", {"threads", "idle_timeout", "request_timeout"})) {
+        if (n["threads"]) r.read_int(n["threads"], "http.threads", c.http.threads, 1, 256);
+        if (n["idle_timeout"]) r.read(n["idle_timeout"], "http.idle_timeout", c.http.idle_timeout);
+        if (n["request_timeout"]) r.read(n["request_timeout"], "http.request_timeout", c.http.request_timeout);
+    }
+    if (auto n = root["delivery"]; n && r.mapping(n, "delivery", {"max_age"})) {
+        if (n["max_age"]) r.read(n["max_age"], "delivery.max_age", c.delivery.max_age);
+    }
+    if (auto n = root["ui"]; n && r.mapping(n, "ui", {"account_url"})) {
+        if (n["account_url"]) r.read(n["account_url"], "ui.account_url", c.ui.account_url);
+    }
+    if (auto n = root["channels"]) {
+        if (n.IsNull()) {
+        } else if (!n.IsMap()) {
+            r.error(n, "channels must be a mapping of channel names to channels");
+        } else {
+            for (const auto& entry : n) read_channel(r, entry.first.Scalar(), entry.second, c);
+        }
+    }
+    if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics"})) {
+        if (n["currency"]) r.read(n["currency"], "kpi.currency", c.kpi.currency);
+        if (n["gross_margin"]) r.read_ratio(n["gross_margin"], "kpi.gross_margin", c.kpi.gross_margin);
+        if (n["per_account_metrics"]) r.read(n["per_account_metrics"], "kpi.per_account_metrics", c.kpi.per_account_metrics);
+        if (auto s = n["stack"]) {
+            if (!s.IsMap()) r.error(s, "kpi.stack must be a mapping of product to list price per seat");
+            else
+                for (const auto& e : s) {
+                    double price = 0;
+                    r.read_number(e.second, "kpi.stack." + e.first.Scalar(), price);
+                    c.kpi.stack[e.first.Scalar()] = price;
+                }
+        }
+    }
+    if (auto n = root["log"]; n && r.mapping(n, "log", {"level", "format"})) {
+        if (n["level"]) r.read(n["level"], "log.level", c.log.level);
+        if (n["format"]) r.read(n["format"], "log.format", c.log.format);
+        static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+        if (!levels.count(c.log.level))
+            r.error(n["level"], "log.level must be one of trace, debug, info, warn, error, critical, off");
+        if (c.log.format != "text" && c.log.format != "json") r.error(n["format"], "log.format must be text or json");
+    }
+}
+
+}  // namespace
+
+environment_lookup process_environment() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        if (const char* v = std::getenv(name.c_str())) return std::string(v);
+        return std::nullopt;
+    };
+}
+
+config default_config() {
+    config c;
+    c.source = "(embedded default)";
+    return c;
+}
+
+std::optional<std::uint64_t> parse_byte_size(const std::string& text) {
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    std::string unit = text.substr(used);
+    static const std::pair<std::string_view, std::uint64_t> units[] = {
+        {"", 1},          {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+        {"KB", 1000ull}, {"MB", 1000000ull}, {"GB", 1000000000ull}};
+    for (auto [name, size] : units)
+        if (unit == name) return n * size;
+    return std::nullopt;
+}
+
+config_result parse_config(const std::string& text, const std::string& source, const environment_lookup& env) {
+    config_result result;
+    auto exp = substitute_environment(text, source, env, result.errors);
+    config c = default_config();
+    c.source = source;
+    try {
+        YAML::Node root = YAML::Load(exp.text);
+        reader r(source, exp, result.errors);
+        read_document(r, root, c);
+    } catch (const YAML::Exception& e) {
+        result.errors.push_back(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                                ": " + e.msg);
+    }
+    if (result.errors.empty()) result.value = std::move(c);
+    return result;
+}
+
+config_result load_config_file(const std::string& path, const environment_lookup& env) {
+    std::ifstream in(path);
+    if (!in) return config_result{std::nullopt, {path + ": cannot read the config file"}};
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return parse_config(buffer.str(), path, env);
+}
+
+}  // namespace redflag::app

@@ -1,0 +1,133 @@
+// The service's configuration (../shared/spec/cli.md "Config file"): read from YAML with
+// ${VAR} expansion from the environment, every key defaulted, unknown keys and bad values
+// reported with their line and column. Config is read at start-up and on reload; errors
+// are returned as a list of messages, all of them, not just the first.
+#pragma once
+
+#include "core/time.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace redflag::app {
+
+struct smtp_config {
+    std::string host;
+    int port = 587;
+    bool starttls = true;
+    bool tls = false;  // implicit TLS (smtps, usually port 465)
+    std::string username;
+    std::string password;
+    std::string from;
+};
+
+// A notification channel (../shared/spec/alerts.md "Channels"). Only the fields of its
+// type are accepted.
+struct channel_config {
+    std::string name;
+    std::string type;  // slack | slack_webhook | email | webhook
+    // slack
+    std::string token;
+    std::string channel;
+    bool mention_owner = false;
+    std::string api_url = "https://slack.com/api";
+    // slack_webhook, webhook
+    std::string url;
+    std::string format = "redflag";  // webhook: redflag | alertmanager
+    std::map<std::string, std::string> headers;
+    // email
+    std::string to;
+    std::string digest;  // "daily HH:MM", or empty
+    smtp_config smtp;
+};
+
+struct config {
+    std::string source;  // the file it came from, or "(embedded default)"
+
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;
+
+    struct storage_section {
+        std::string path = "./data";
+        bool sync = false;
+        duration retention = 400 * day;
+        std::uint64_t cache_bytes = 64ull << 20;
+    } storage;
+
+    struct rules_section {
+        std::vector<std::string> paths{"./rules"};
+    } rules;
+
+    struct engine_section {
+        duration tick = minute;
+        int threads = 2;
+        std::string timezone = "UTC";
+        std::size_t queue_events = 200000;  // events waiting per shard before ingest answers 503
+        duration snapshot_interval = 30 * seconds_ms;
+    } engine;
+
+    struct ingest_section {
+        std::vector<std::string> tokens;
+        std::string hmac_secret;
+        std::uint64_t max_body = 4ull << 20;
+        std::size_t max_events = 10000;
+        bool insecure = false;
+    } ingest;
+
+    struct http_section {
+        int threads = 2;
+        duration idle_timeout = 60 * seconds_ms;
+        duration request_timeout = 30 * seconds_ms;
+    } http;
+
+    struct delivery_section {
+        duration max_age = day;
+    } delivery;
+
+    struct ui_section {
+        std::string account_url;
+    } ui;
+
+    std::map<std::string, channel_config> channels;
+
+    struct kpi_section {
+        std::string currency = "USD";
+        double gross_margin = 0.8;
+        std::map<std::string, double> stack;  // product → list price per seat and month
+        bool per_account_metrics = false;
+    } kpi;
+
+    struct log_section {
+        std::string level = "info";
+        std::string format = "text";  // text | json
+    } log;
+};
+
+struct config_result {
+    std::optional<app::config> value;  // set when errors is empty
+    std::vector<std::string> errors;   // "redflag.yaml:3:5: unknown key ..."
+};
+
+using environment_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment (getenv).
+environment_lookup process_environment();
+
+// Parses YAML text; `source` names it in messages.
+config_result parse_config(const std::string& text, const std::string& source,
+                           const environment_lookup& env = process_environment());
+
+// Reads and parses a file.
+config_result load_config_file(const std::string& path, const environment_lookup& env = process_environment());
+
+// The embedded default (cli.md "Defaults").
+app::config default_config();
+
+// "4MiB", "512KiB", "1GiB", "1000" (bytes), "10MB".
+std::optional<std::uint64_t> parse_byte_size(const std::string& text);
+
+}  // namespace redflag::app

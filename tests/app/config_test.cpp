@@ -1,0 +1,135 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace redflag;
+using namespace redflag::app;
+
+namespace {
+
+environment_lookup fake_env(std::map<std::string, std::string> vars) {
+    return [vars](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+bool any_error_contains(const config_result& r, const std::string& text) {
+    for (const auto& e : r.errors)
+        if (e.find(text) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST(Config, empty_file_gives_every_default) {
+    auto r = parse_config("", "redflag.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->listen_host, "127.0.0.1");
+    EXPECT_EQ(r.value->listen_port, 8080);
+    EXPECT_EQ(r.value->storage.path, "./data");
+    EXPECT_FALSE(r.value->storage.sync);
+    EXPECT_EQ(r.value->rules.paths, std::vector<std::string>{"./rules"});
+    EXPECT_EQ(r.value->engine.tick, minute);
+    EXPECT_EQ(r.value->ingest.max_body, 4u << 20);
+    EXPECT_EQ(r.value->delivery.max_age, day);
+}
+
+TEST(Config, reads_the_spec_example_with_environment_in_flow_sequences) {
+    const std::string text = R"(listen: 127.0.0.1:9090
+storage: {path: /var/lib/redflag, sync: true}
+rules: {paths: [./rules, ./more]}
+engine: {tick: 30s, threads: 4, timezone: UTC}
+ingest: {tokens: [${REDFLAG_TOKEN}], hmac_secret: ${REDFLAG_HMAC}, max_body: 2MiB}
+delivery: {max_age: 12h}
+ui: {account_url: "https://crm.example.com/accounts/{account.id}"}
+kpi: {currency: EUR, gross_margin: 75%, stack: {backup: 40, email_security: 25}}
+)";
+    auto r = parse_config(text, "redflag.yaml", fake_env({{"REDFLAG_TOKEN", "t0ken"}, {"REDFLAG_HMAC", "s3cret"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    const auto& c = *r.value;
+    EXPECT_EQ(c.listen_port, 9090);
+    EXPECT_EQ(c.storage.path, "/var/lib/redflag");
+    EXPECT_TRUE(c.storage.sync);
+    EXPECT_EQ(c.rules.paths.size(), 2u);
+    EXPECT_EQ(c.engine.tick, 30 * seconds_ms);
+    EXPECT_EQ(c.engine.threads, 4);
+    EXPECT_EQ(c.ingest.tokens, std::vector<std::string>{"t0ken"});
+    EXPECT_EQ(c.ingest.hmac_secret, "s3cret");
+    EXPECT_EQ(c.ingest.max_body, 2u << 20);
+    EXPECT_EQ(c.delivery.max_age, 12 * hour);
+    EXPECT_EQ(c.ui.account_url, "https://crm.example.com/accounts/{account.id}");
+    EXPECT_EQ(c.kpi.currency, "EUR");
+    EXPECT_DOUBLE_EQ(c.kpi.gross_margin, 0.75);
+    EXPECT_DOUBLE_EQ(c.kpi.stack.at("backup"), 40);
+}
+
+TEST(Config, unknown_keys_are_reported_with_their_line) {
+    auto r = parse_config("listen: 127.0.0.1:8080\nstorage:\n  path: ./d\n  synk: true\nbogus: 1\n", "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    ASSERT_EQ(r.errors.size(), 2u);
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:4:3: unknown key \"synk\" in storage")) << r.errors[0];
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:5:1: unknown key \"bogus\""));
+}
+
+TEST(Config, missing_environment_variable_is_an_error_naming_it) {
+    auto r = parse_config("ingest:\n  hmac_secret: ${NOPE_SECRET}\n", "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:2:16: environment variable NOPE_SECRET is not set"));
+}
+
+TEST(Config, environment_default_and_literal_dollar_brace) {
+    auto r = parse_config("ui: {account_url: \"$${x} ${HOST:-crm.local}\"}\n", "c.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->ui.account_url, "${x} crm.local");
+}
+
+TEST(Config, bad_values_say_what_was_expected) {
+    auto r = parse_config("engine: {tick: soon}\nstorage: {sync: maybe}\ningest: {max_body: lots}\nlisten: nohost\n",
+                          "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "engine.tick must be a duration"));
+    EXPECT_TRUE(any_error_contains(r, "storage.sync must be true or false"));
+    EXPECT_TRUE(any_error_contains(r, "ingest.max_body must be a size"));
+    EXPECT_TRUE(any_error_contains(r, "listen must be HOST:PORT"));
+}
+
+TEST(Config, channels_are_checked_per_type) {
+    const std::string text = R"(channels:
+  cs_red_flags:
+    type: slack
+    token: ${SLACK_BOT_TOKEN}
+    channel: "#cs-red-flags"
+    mention_owner: true
+  owner_email:
+    type: email
+    to: "{account.csm_email}"
+    smtp: {host: smtp.example.com, port: 587, starttls: true, from: "Redflag <redflag@example.com>"}
+  pager:
+    type: webhook
+    url: http://127.0.0.1:9093/api/v2/alerts
+    format: alertmanager
+)";
+    auto r = parse_config(text, "c.yaml", fake_env({{"SLACK_BOT_TOKEN", "xoxb-1"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->channels.size(), 3u);
+    EXPECT_EQ(r.value->channels.at("cs_red_flags").token, "xoxb-1");
+    EXPECT_TRUE(r.value->channels.at("cs_red_flags").mention_owner);
+    EXPECT_EQ(r.value->channels.at("owner_email").smtp.port, 587);
+    EXPECT_EQ(r.value->channels.at("pager").format, "alertmanager");
+
+    auto bad = parse_config("channels:\n  x: {type: pigeon}\n  y: {type: slack, channel: '#a', url: http://x}\n", "c.yaml",
+                            fake_env({}));
+    EXPECT_FALSE(bad.value);
+    EXPECT_TRUE(any_error_contains(bad, "channel x type must be slack, slack_webhook, email or webhook"));
+    EXPECT_TRUE(any_error_contains(bad, "unknown key \"url\" in channel y"));
+}
+
+TEST(Config, byte_sizes) {
+    EXPECT_EQ(parse_byte_size("4MiB"), 4u << 20);
+    EXPECT_EQ(parse_byte_size("512KiB"), 512u << 10);
+    EXPECT_EQ(parse_byte_size("1000"), 1000u);
+    EXPECT_EQ(parse_byte_size("10MB"), 10000000u);
+    EXPECT_FALSE(parse_byte_size("4 parsecs"));
+}
