@@ -5,6 +5,7 @@
 
 #include "model/event.hpp"
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -18,6 +19,10 @@ struct ingest_outcome {
     std::size_t accepted = 0;    // newly stored events
     std::size_t duplicates = 0;  // events whose id was already stored (or repeated in the batch)
     std::string error;           // for `failed`: what went wrong, for the log and the 500 body
+    // The same counts by event type (model::event_type as index). The engine counts them
+    // in redflag_events_ingested_total itself; the HTTP layer counts only rejections.
+    std::array<std::size_t, model::event_type_count> accepted_by_type{};
+    std::array<std::size_t, model::event_type_count> duplicates_by_type{};
 };
 
 class ingest_sink {

@@ -114,6 +114,10 @@ struct account_state {
     // so that an older event arriving late does not overwrite a newer value.
     std::array<scalar, profile_field_count> profile{};
     std::array<timestamp, profile_field_count> profile_at{};
+    // The `at` of the earliest event that set each field (meaningful once the field is
+    // set), so that a late event older than every known value is ordered correctly
+    // in the history.
+    std::array<timestamp, profile_field_count> profile_first_at{};
     std::array<std::vector<field_change>, profile_field_count> history{};  // sorted by at
     std::map<std::string, scalar, std::less<>> attributes;
 

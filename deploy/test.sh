@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test through CTest: unit tests,
+# integration tests against the real binary and real peers on loopback, the rule
+# conformance scenarios, and a bounded libFuzzer run of the rule parser and checker.
+# Usage: deploy/test.sh            (from anywhere; builds in build/test and build/fuzz)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${JOBS:-2}
+
+deploy/install-deps.sh test
+
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDFLAG_BUILD_TESTS=ON >/dev/null
+cmake --build build/test -j"$jobs"
+
+# The fuzz target needs clang's libFuzzer runtime: a separate, small build of the rules module.
+if command -v clang++-14 >/dev/null; then
+  CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DREDFLAG_BUILD_FUZZ=ON \
+    -DREDFLAG_BUILD_TESTS=OFF -DREDFLAG_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/fuzz -j"$jobs" --target rules_fuzz
+fi
+
+cd build/test
+ctest --output-on-failure -j"$jobs" --timeout 600

@@ -1,0 +1,167 @@
+#include "alerts/lifecycle.hpp"
+
+#include <algorithm>
+
+namespace redflag::alerts {
+
+alert* alert_set::find_mutable(std::size_t rule_index) {
+    for (auto& a : active_)
+        if (a.rule_index == rule_index) return &a;
+    return nullptr;
+}
+
+const alert* alert_set::find(std::size_t rule_index) const {
+    for (const auto& a : active_)
+        if (a.rule_index == rule_index) return &a;
+    return nullptr;
+}
+
+const alert* alert_set::find_id(std::string_view alert_id) const {
+    for (const auto& a : active_)
+        if (a.id == alert_id) return &a;
+    return nullptr;
+}
+
+void alert_set::erase(std::size_t rule_index) {
+    std::erase_if(active_, [&](const alert& a) { return a.rule_index == rule_index; });
+}
+
+void alert_set::emit(event_kind kind, alert_state from, alert_state to, timestamp at, bool notify, const alert& a,
+                     std::vector<alert_event>& out) {
+    auto& e = out.emplace_back();
+    e.kind = kind;
+    e.from = from;
+    e.to = to;
+    e.at = at;
+    e.notify = notify;
+    e.record = a;
+}
+
+void alert_set::start_firing(alert& a, const rules::rule_definition& rule, timestamp now,
+                             const repeat_source& repeats) {
+    a.transitions.push_back({a.state, alert_state::firing, now});
+    a.state = alert_state::firing;
+    a.firing_since = now;
+    a.cleared_since.reset();
+    a.last_notified = now;
+    ++a.notifications;
+    a.next_repeat.reset();
+    if (rule.has_repeat && !a.acknowledged()) {
+        auto interval = repeats.repeat_interval(a.rule_index, now);
+        if (interval && *interval > duration::zero()) a.next_repeat = now + *interval;
+    }
+}
+
+void alert_set::evaluate(std::size_t rule_index, const rules::rule_definition& rule, std::string_view account,
+                         bool condition, timestamp now, const repeat_source& repeats,
+                         std::vector<alert_event>& out) {
+    alert* a = find_mutable(rule_index);
+    if (a == nullptr) {
+        if (!condition) return;
+        alert fresh;
+        fresh.id = make_alert_id(rule.name, account, now);
+        fresh.rule = rule.name;
+        fresh.rule_fingerprint = rule.fingerprint;
+        fresh.account = std::string(account);
+        fresh.severity = rule.severity;
+        fresh.rule_index = static_cast<std::uint32_t>(rule_index);
+        fresh.started_at = now;
+        if (rule.for_duration <= duration::zero()) {
+            start_firing(fresh, rule, now, repeats);
+            emit(event_kind::transition, alert_state::inactive, alert_state::firing, now, true, fresh, out);
+        } else {
+            fresh.state = alert_state::pending;
+            fresh.transitions.push_back({alert_state::inactive, alert_state::pending, now});
+            emit(event_kind::transition, alert_state::inactive, alert_state::pending, now, false, fresh, out);
+        }
+        active_.push_back(std::move(fresh));
+        return;
+    }
+
+    if (a->state == alert_state::pending) {
+        if (!condition) {
+            // Back to nothing, silently: the event lets storage drop the record.
+            a->transitions.push_back({alert_state::pending, alert_state::inactive, now});
+            a->state = alert_state::inactive;
+            emit(event_kind::transition, alert_state::pending, alert_state::inactive, now, false, *a, out);
+            erase(rule_index);
+            return;
+        }
+        if (now - a->started_at >= rule.for_duration) {
+            start_firing(*a, rule, now, repeats);
+            emit(event_kind::transition, alert_state::pending, alert_state::firing, now, true, *a, out);
+        }
+        return;
+    }
+
+    // Firing.
+    if (condition) {
+        a->cleared_since.reset();
+    } else {
+        if (!a->cleared_since) a->cleared_since = now;
+        if (now - *a->cleared_since >= rule.keep_firing_for) {
+            a->transitions.push_back({alert_state::firing, alert_state::resolved, now});
+            a->state = alert_state::resolved;
+            a->resolved_at = now;
+            a->next_repeat.reset();
+            if (rule.resolve_notify) ++a->notifications;
+            emit(event_kind::transition, alert_state::firing, alert_state::resolved, now, rule.resolve_notify, *a,
+                 out);
+            erase(rule_index);
+            return;
+        }
+    }
+    // Still firing (perhaps within keep_firing_for): repeats go on until acked.
+    if (a->next_repeat && !a->acknowledged() && *a->next_repeat <= now) {
+        a->last_notified = now;
+        ++a->notifications;
+        auto interval = repeats.repeat_interval(rule_index, now);
+        if (interval && *interval > duration::zero())
+            a->next_repeat = now + *interval;
+        else
+            a->next_repeat.reset();
+        emit(event_kind::repeat_due, alert_state::firing, alert_state::firing, now, true, *a, out);
+    }
+}
+
+timestamp alert_set::next_deadline(std::span<const rules::rule_definition> rules) const {
+    timestamp earliest = timestamp_max;
+    for (const auto& a : active_) {
+        if (a.rule_index >= rules.size()) continue;
+        const auto& rule = rules[a.rule_index];
+        if (a.state == alert_state::pending) {
+            earliest = std::min(earliest, a.started_at + rule.for_duration);
+        } else if (a.state == alert_state::firing) {
+            if (a.cleared_since) earliest = std::min(earliest, *a.cleared_since + rule.keep_firing_for);
+            if (a.next_repeat && !a.acknowledged()) earliest = std::min(earliest, *a.next_repeat);
+        }
+    }
+    return earliest;
+}
+
+bool alert_set::acknowledge(std::string_view alert_id, acknowledgement ack, std::vector<alert_event>& out) {
+    for (auto& a : active_) {
+        if (a.id != alert_id) continue;
+        timestamp at = ack.at;
+        a.acks.push_back(std::move(ack));
+        a.next_repeat.reset();
+        emit(event_kind::acknowledged, a.state, a.state, at, false, a, out);
+        return true;
+    }
+    return false;
+}
+
+void alert_set::resolve_silently(std::size_t rule_index, timestamp at, std::vector<alert_event>& out) {
+    alert* a = find_mutable(rule_index);
+    if (a == nullptr) return;
+    alert_state from = a->state;
+    alert_state to = from == alert_state::pending ? alert_state::inactive : alert_state::resolved;
+    a->transitions.push_back({from, to, at});
+    a->state = to;
+    if (to == alert_state::resolved) a->resolved_at = at;
+    a->next_repeat.reset();
+    emit(event_kind::transition, from, to, at, false, *a, out);
+    erase(rule_index);
+}
+
+}  // namespace redflag::alerts

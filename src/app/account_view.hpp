@@ -1,0 +1,18 @@
+// The JSON of GET /v1/accounts/{id}: profile, contract and MRR movements, users, open
+// tickets, recent event counts, the latest scores and classifications, active alerts.
+#pragma once
+
+#include "core/time.hpp"
+#include "engine/core.hpp"
+#include "rules/rule_set.hpp"
+
+#include <boost/json/value.hpp>
+
+namespace redflag::app {
+
+boost::json::value scalar_to_json(const scalar& value);
+
+// `now` anchors the recent event counts (last 7, 30 and 90 days).
+boost::json::object account_view(const engine::account_record& record, const rules::rule_set* rules, timestamp now);
+
+}  // namespace redflag::app

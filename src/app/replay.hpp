@@ -1,0 +1,61 @@
+// `redflag replay --rules PATH --events FILE [--from T] [--until T] [--step 1h]`: a
+// backtest. Streams an NDJSON event log (the JSON shape of ../shared/spec/events.md, one
+// event a line, in time order) through the same engine core as `serve`, in event time:
+// every event is evaluated at its `at`, and the grid from the first event's `at` in
+// `step`s (default 1h) wakes time-driven rules. Prints every alert transition as one
+// NDJSON line, in event time order:
+//   {"at":"2026-03-02T00:00:00Z","rule":"usage_drop","account":"acme","state":"firing","severity":"high","message":"..."}
+// `state` is the state entered: "pending", "firing", "resolved", or "inactive" for a
+// pending alert whose condition cleared before `for` elapsed.
+//
+// --from T: events before T still build state, but only transitions at or after T are
+// printed. --until T: events after T are ignored and the clock runs on to T; without it
+// the replay ends at the last event. A line older than the replay's clock (an
+// out-of-order log) is applied at its own time and evaluated at the clock.
+//
+// Decoding is lenient (type, account and `at` are required; fields are not validated).
+// Exit status 0, or 1 with a message on `err`: rules that do not load, an unreadable
+// file, or a bad line ("FILE:LINE: error: ..."); transitions before a bad line have been
+// printed already.
+//
+// --outcomes is a seam: a replay_observer sees every event and every transition and
+// prints its report at the end; none exists yet, so asking for outcomes without one
+// fails with exit status 1.
+//
+// Not thread-safe; never throws. Per line it allocates only what the event model keeps
+// (the JSON is parsed into a reused monotonic buffer).
+#pragma once
+
+#include "alerts/lifecycle.hpp"
+#include "core/time.hpp"
+#include "model/event.hpp"
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace redflag::app {
+
+struct replay_options {
+    std::vector<std::string> rules;  // .rules files or folders
+    std::string events;              // NDJSON file; "-" reads standard input
+    std::optional<timestamp> from;
+    std::optional<timestamp> until;
+    duration step = hour;
+    bool outcomes = false;
+};
+
+// Watches a replay, for --outcomes (precision, recall, lead time, noise per rule).
+class replay_observer {
+public:
+    virtual ~replay_observer() = default;
+    virtual void on_event(const model::event& e) = 0;
+    virtual void on_alert(const alerts::alert_event& e) = 0;
+    virtual void finish(std::ostream& out) = 0;
+};
+
+int run_replay(const replay_options& options, std::ostream& out, std::ostream& err,
+               replay_observer* observer = nullptr);
+
+}  // namespace redflag::app

@@ -1,0 +1,606 @@
+#include "app/test_runner.hpp"
+
+#include "engine/core.hpp"
+#include "model/schema.hpp"
+#include "rules/rule_set.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace redflag::app {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+// A problem that makes a test file unusable: where ("LINE:COL", or empty) and what.
+// Thrown only inside this file's YAML reading and turned into exit status 2.
+struct broken_file : std::runtime_error {
+    explicit broken_file(const std::string& what, std::string where = {})
+        : std::runtime_error(what), location(std::move(where)) {}
+    std::string location;
+};
+
+std::string where(const YAML::Node& node) {
+    const auto& mark = node.Mark();
+    if (mark.line < 0) return {};
+    return std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+[[noreturn]] void fail(const YAML::Node& node, const std::string& what) { throw broken_file(what, where(node)); }
+
+std::string scalar_text(const YAML::Node& node, std::string_view what) {
+    if (!node.IsScalar()) fail(node, std::string(what) + " must be a single value");
+    return node.Scalar();
+}
+
+void allow_keys(const YAML::Node& map, std::initializer_list<std::string_view> keys, std::string_view what) {
+    if (!map.IsMap()) fail(map, std::string(what) + " must be a mapping");
+    for (const auto& item : map) {
+        auto key = item.first.Scalar();
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            std::string list;
+            for (auto k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+            fail(item.first, "unknown key \"" + key + "\" in " + std::string(what) + " (expected " + list + ")");
+        }
+    }
+}
+
+duration read_duration(const YAML::Node& node, std::string_view what) {
+    auto text = scalar_text(node, what);
+    auto d = parse_duration(text);
+    if (!d || *d <= duration::zero())
+        fail(node, std::string(what) + ": \"" + text + "\" is not a positive duration such as 1h or 1d12h");
+    return *d;
+}
+
+// An instant of a test: "+DURATION" or "-DURATION" from start, or RFC 3339.
+timestamp read_instant(const YAML::Node& node, timestamp start, std::string_view what) {
+    auto text = scalar_text(node, what);
+    if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+        auto d = parse_duration(std::string_view(text).substr(1));
+        if (!d) fail(node, std::string(what) + ": \"" + text + "\" is not +DURATION (such as +3d12h) or RFC 3339");
+        return text[0] == '+' ? start + *d : start - *d;
+    }
+    auto t = parse_rfc3339(text);
+    if (!t) fail(node, std::string(what) + ": \"" + text + "\" is not +DURATION (such as +3d12h) or RFC 3339");
+    return *t;
+}
+
+// A YAML scalar as JSON, by its looks: quoted text stays a string; plain true/false,
+// null/~, integers and decimals become booleans, null, numbers.
+json::value infer(const YAML::Node& node) {
+    if (node.IsNull()) return nullptr;
+    if (node.IsSequence()) {
+        json::array a;
+        for (const auto& item : node) a.push_back(infer(item));
+        return a;
+    }
+    if (node.IsMap()) {
+        json::object o;
+        for (const auto& item : node) o[item.first.Scalar()] = infer(item.second);
+        return o;
+    }
+    const std::string& text = node.Scalar();
+    if (node.Tag() == "!") return json::string(text);  // quoted
+    if (text == "true") return true;
+    if (text == "false") return false;
+    if (text == "null" || text == "~") return nullptr;
+    std::int64_t i = 0;
+    if (auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+        ec == std::errc{} && end == text.data() + text.size() && !text.empty())
+        return i;
+    double d = 0;
+    if (auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+        ec == std::errc{} && end == text.data() + text.size() && !text.empty())
+        return d;
+    return json::string(text);
+}
+
+std::optional<double> number_of(const json::value& v) {
+    if (v.is_int64()) return static_cast<double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+    if (v.is_double()) return v.get_double();
+    return std::nullopt;
+}
+
+// One schema field of an event from YAML, with light validation (kind, allowed values,
+// bounds). Full validation is ingest's; this catches typos in test files.
+json::value read_field(const YAML::Node& node, const model::field_spec& spec, timestamp start) {
+    std::string what = "field \"" + std::string(spec.name) + "\"";
+    switch (spec.kind) {
+        case model::field_kind::string: {
+            auto text = scalar_text(node, what);
+            if (!spec.one_of.empty() &&
+                std::find(spec.one_of.begin(), spec.one_of.end(), text) == spec.one_of.end()) {
+                std::string list;
+                for (auto v : spec.one_of) list += (list.empty() ? "" : ", ") + std::string(v);
+                fail(node, what + ": \"" + text + "\" is not one of " + list);
+            }
+            return json::string(text);
+        }
+        case model::field_kind::integer:
+        case model::field_kind::number: {
+            auto v = infer(node);
+            auto n = number_of(v);
+            if (!n || !node.IsScalar()) fail(node, what + " must be a number");
+            if (spec.kind == model::field_kind::integer) {
+                if (*n != std::floor(*n)) fail(node, what + " must be an integer");
+                v = static_cast<std::int64_t>(*n);
+            }
+            if ((spec.min && *n < *spec.min) || (spec.max && *n > *spec.max)) {
+                std::ostringstream range;
+                range << what << " must be";
+                if (spec.min) range << " >= " << *spec.min;
+                if (spec.min && spec.max) range << " and";
+                if (spec.max) range << " <= " << *spec.max;
+                fail(node, range.str());
+            }
+            return v;
+        }
+        case model::field_kind::boolean: {
+            auto v = infer(node);
+            if (!v.is_bool()) fail(node, what + " must be true or false");
+            return v;
+        }
+        case model::field_kind::time:
+            return json::string(format_rfc3339(read_instant(node, start, what)));
+        case model::field_kind::string_list: {
+            if (!node.IsSequence()) fail(node, what + " must be a list of strings");
+            json::array a;
+            for (const auto& item : node) a.push_back(json::string(scalar_text(item, what)));
+            return a;
+        }
+        case model::field_kind::object: {
+            if (!node.IsMap()) fail(node, what + " must be a mapping");
+            json::object o;
+            for (const auto& item : node) {
+                auto v = infer(item.second);
+                if (!(v.is_string() || v.is_bool() || number_of(v))) fail(item.second, what + " values must be strings, numbers or booleans");
+                o[item.first.Scalar()] = std::move(v);
+            }
+            return o;
+        }
+    }
+    return nullptr;
+}
+
+struct test_event {
+    model::event event;
+    std::size_t order = 0;  // listed order, for ties
+};
+
+void read_event(const YAML::Node& node, timestamp start, std::vector<test_event>& out) {
+    if (!node.IsMap()) fail(node, "an event must be a mapping");
+    if (node["series"]) {
+        allow_keys(node, {"series", "account", "every", "from", "values", "user_id"}, "a series");
+        auto series = scalar_text(node["series"], "series");
+        std::istringstream words(series);
+        std::string kind, metric, extra;
+        words >> kind >> metric >> extra;
+        if (kind != "usage" || metric.empty() || !extra.empty())
+            fail(node["series"], "series must be \"usage METRIC\", not \"" + series + "\"");
+        if (!node["account"]) fail(node, "a series needs an account");
+        if (!node["every"]) fail(node, "a series needs every (e.g. every: 1d)");
+        if (!node["values"]) fail(node, "a series needs values (e.g. values: \"40*28 15*10\")");
+        auto account = scalar_text(node["account"], "account");
+        duration every = read_duration(node["every"], "every");
+        timestamp at = node["from"] ? read_instant(node["from"], start, "from") : start;
+        std::vector<double> values;
+        auto add_token = [&](const YAML::Node& where_node, const std::string& token) {
+            auto star = token.find('*');
+            std::string value_text = token.substr(0, star);
+            std::int64_t times = 1;
+            double value = 0;
+            auto [vend, vec] = std::from_chars(value_text.data(), value_text.data() + value_text.size(), value);
+            bool ok = vec == std::errc{} && vend == value_text.data() + value_text.size() && !value_text.empty();
+            if (star != std::string::npos) {
+                std::string times_text = token.substr(star + 1);
+                auto [tend, tec] = std::from_chars(times_text.data(), times_text.data() + times_text.size(), times);
+                ok = ok && tec == std::errc{} && tend == times_text.data() + times_text.size() && times > 0 &&
+                     times <= 1'000'000;
+            }
+            if (!ok) fail(where_node, "values: \"" + token + "\" is not VALUE or VALUE*COUNT");
+            for (std::int64_t i = 0; i < times; ++i) values.push_back(value);
+        };
+        const auto& values_node = node["values"];
+        if (values_node.IsSequence()) {
+            for (const auto& item : values_node) add_token(item, scalar_text(item, "values"));
+        } else {
+            std::istringstream tokens(scalar_text(values_node, "values"));
+            std::string token;
+            while (tokens >> token) add_token(values_node, token);
+        }
+        if (values.empty()) fail(values_node, "values is empty");
+        std::string user_id = node["user_id"] ? scalar_text(node["user_id"], "user_id") : std::string();
+        for (double value : values) {
+            test_event te;
+            te.event.type = model::event_type::usage;
+            te.event.account = account;
+            te.event.at = at;
+            te.event.fields["metric"] = metric;
+            if (value == std::floor(value) && std::abs(value) < 1e15)
+                te.event.fields["value"] = static_cast<std::int64_t>(value);
+            else
+                te.event.fields["value"] = value;
+            if (!user_id.empty()) te.event.fields["user_id"] = user_id;
+            te.order = out.size();
+            out.push_back(std::move(te));
+            at += every;
+        }
+        return;
+    }
+
+    if (!node["type"]) fail(node, "an event needs a type (or a series)");
+    auto type_name = scalar_text(node["type"], "type");
+    auto type = model::event_type_from(type_name);
+    if (!type) {
+        std::string list;
+        for (auto n : model::event_type_names) list += (list.empty() ? "" : ", ") + std::string(n);
+        fail(node["type"], "unknown event type \"" + type_name + "\" (expected " + list + ")");
+    }
+    if (!node["account"]) fail(node, "a " + type_name + " event needs an account");
+    test_event te;
+    te.event.type = *type;
+    te.event.account = scalar_text(node["account"], "account");
+    if (te.event.account.empty()) fail(node["account"], "account must not be empty");
+    te.event.at = node["at"] ? read_instant(node["at"], start, "at") : start;
+    for (const auto& item : node) {
+        auto key = item.first.Scalar();
+        if (key == "type" || key == "account" || key == "at") continue;
+        if (key == "id") {
+            te.event.id = scalar_text(item.second, "id");
+            continue;
+        }
+        if (item.second.IsNull()) continue;  // null counts as absent, as in ingest
+        if (const auto* spec = model::find_field(*type, key))
+            te.event.fields[key] = read_field(item.second, *spec, start);
+        else
+            te.event.fields[key] = infer(item.second);  // unknown fields are kept, as in ingest
+    }
+    for (const auto& spec : model::fields_of(*type))
+        if (spec.required && !te.event.fields.contains(spec.name))
+            fail(node, "a " + type_name + " event needs " + std::string(spec.name));
+    te.order = out.size();
+    out.push_back(std::move(te));
+}
+
+struct alert_key {
+    std::string rule;
+    std::string account;
+    auto operator<=>(const alert_key&) const = default;
+};
+
+struct score_expectation {
+    std::string account;
+    std::string score;
+    std::optional<std::optional<double>> value;  // outer: given; inner: null expected
+    std::optional<std::string> band;
+};
+
+struct class_expectation {
+    std::string account;
+    std::string name;
+    std::string label;
+};
+
+struct expectation {
+    std::string at_text;
+    timestamp at{};
+    std::size_t order = 0;
+    std::optional<std::set<alert_key>> firing;
+    std::optional<std::set<alert_key>> pending;
+    std::vector<score_expectation> scores;
+    std::vector<class_expectation> classes;
+};
+
+struct test_case {
+    std::string name;
+    std::vector<test_event> events;
+    std::vector<expectation> expects;
+};
+
+struct test_file {
+    std::vector<std::string> rule_paths;
+    std::optional<std::set<std::string>> channels;
+    timestamp start{};
+    duration tick = hour;
+    std::vector<test_case> tests;
+};
+
+std::set<alert_key> read_alert_set(const YAML::Node& node, const rules::rule_set& rules, std::string_view what) {
+    if (!node.IsSequence()) fail(node, std::string(what) + " must be a list of {rule, account}");
+    std::set<alert_key> out;
+    for (const auto& item : node) {
+        allow_keys(item, {"rule", "account"}, std::string(what) + " entry");
+        if (!item["rule"] || !item["account"]) fail(item, std::string(what) + " entries need rule and account");
+        alert_key key{scalar_text(item["rule"], "rule"), scalar_text(item["account"], "account")};
+        if (!rules.find_rule(key.rule)) fail(item["rule"], "no rule named \"" + key.rule + "\" in the loaded rules");
+        out.insert(std::move(key));
+    }
+    return out;
+}
+
+expectation read_expectation(const YAML::Node& node, timestamp start, const rules::rule_set& rules) {
+    allow_keys(node, {"at", "firing", "pending", "scores", "classes"}, "an expectation");
+    if (!node["at"]) fail(node, "an expectation needs at");
+    expectation x;
+    x.at_text = scalar_text(node["at"], "at");
+    x.at = read_instant(node["at"], start, "at");
+    if (node["firing"]) x.firing = read_alert_set(node["firing"], rules, "firing");
+    if (node["pending"]) x.pending = read_alert_set(node["pending"], rules, "pending");
+    if (const auto& scores = node["scores"]) {
+        if (!scores.IsSequence()) fail(scores, "scores must be a list of {account, score, value, band}");
+        for (const auto& item : scores) {
+            allow_keys(item, {"account", "score", "value", "band"}, "a scores entry");
+            if (!item["account"] || !item["score"]) fail(item, "a scores entry needs account and score");
+            score_expectation s;
+            s.account = scalar_text(item["account"], "account");
+            s.score = scalar_text(item["score"], "score");
+            const rules::score_definition* def = nullptr;
+            for (const auto& d : rules.scores())
+                if (d.name == s.score) def = &d;
+            if (def == nullptr) fail(item["score"], "no score named \"" + s.score + "\" in the loaded rules");
+            if (item["value"]) {
+                auto v = infer(item["value"]);
+                if (v.is_null())
+                    s.value = std::optional<double>();
+                else if (auto n = number_of(v))
+                    s.value = std::optional<double>(*n);
+                else
+                    fail(item["value"], "value must be a number or null");
+            }
+            if (item["band"]) {
+                s.band = scalar_text(item["band"], "band");
+                if (*s.band != "unknown" && std::find(def->bands.begin(), def->bands.end(), *s.band) == def->bands.end())
+                    fail(item["band"], "score " + s.score + " has no band \"" + *s.band + "\"");
+            }
+            if (!s.value && !s.band) fail(item, "a scores entry needs value or band");
+            x.scores.push_back(std::move(s));
+        }
+    }
+    if (const auto& classes = node["classes"]) {
+        if (!classes.IsSequence()) fail(classes, "classes must be a list of {account, name, label}");
+        for (const auto& item : classes) {
+            allow_keys(item, {"account", "name", "label"}, "a classes entry");
+            if (!item["account"] || !item["name"] || !item["label"])
+                fail(item, "a classes entry needs account, name and label");
+            class_expectation c{scalar_text(item["account"], "account"), scalar_text(item["name"], "name"),
+                                scalar_text(item["label"], "label")};
+            const rules::classify_definition* def = nullptr;
+            for (const auto& d : rules.classifications())
+                if (d.name == c.name) def = &d;
+            if (def == nullptr) fail(item["name"], "no classification named \"" + c.name + "\" in the loaded rules");
+            if (std::find(def->labels.begin(), def->labels.end(), c.label) == def->labels.end())
+                fail(item["label"], "classification " + c.name + " has no label \"" + c.label + "\"");
+            x.classes.push_back(std::move(c));
+        }
+    }
+    return x;
+}
+
+// Reads the file's header: rules, config, start, tick. Tests are read once the rules are
+// loaded, so that names can be checked against them.
+test_file read_header(const YAML::Node& root, const fs::path& file) {
+    if (!root.IsMap()) throw broken_file("a test file must be a mapping with rules, start and tests");
+    allow_keys(root, {"rules", "config", "start", "tick", "tests"}, "a test file");
+    test_file t;
+    fs::path base = file.parent_path();
+    auto resolve = [&](const std::string& p) {
+        fs::path path(p);
+        return (path.is_absolute() ? path : base / path).lexically_normal().string();
+    };
+    const auto& rules = root["rules"];
+    if (!rules) throw broken_file("missing rules: the rule files to load, relative to this file");
+    if (rules.IsSequence()) {
+        for (const auto& item : rules) t.rule_paths.push_back(resolve(scalar_text(item, "rules")));
+    } else {
+        t.rule_paths.push_back(resolve(scalar_text(rules, "rules")));
+    }
+    if (t.rule_paths.empty()) fail(rules, "rules is empty");
+    if (const auto& config = root["config"]) {
+        auto path = resolve(scalar_text(config, "config"));
+        YAML::Node cfg;
+        try {
+            cfg = YAML::LoadFile(path);
+        } catch (const YAML::BadFile&) {
+            fail(config, "cannot read config " + path);
+        } catch (const YAML::Exception& e) {
+            fail(config, "config " + path + ": " + e.what());
+        }
+        t.channels.emplace();
+        if (cfg.IsMap() && cfg["channels"]) {
+            if (!cfg["channels"].IsMap()) fail(config, "config " + path + ": channels must be a mapping");
+            for (const auto& item : cfg["channels"]) t.channels->insert(item.first.Scalar());
+        }
+    }
+    if (!root["start"]) throw broken_file("missing start (e.g. start: 2026-01-01T00:00:00Z)");
+    auto start_text = scalar_text(root["start"], "start");
+    auto start = parse_rfc3339(start_text);
+    if (!start) fail(root["start"], "start: \"" + start_text + "\" is not an RFC 3339 timestamp");
+    t.start = *start;
+    if (root["tick"]) t.tick = read_duration(root["tick"], "tick");
+    if (!root["tests"] || !root["tests"].IsSequence() || root["tests"].size() == 0)
+        throw broken_file("missing tests: a list of {name, events, expect}");
+    return t;
+}
+
+void read_tests(const YAML::Node& root, test_file& t, const rules::rule_set& rules) {
+    std::size_t index = 0;
+    for (const auto& node : root["tests"]) {
+        ++index;
+        allow_keys(node, {"name", "events", "expect"}, "a test");
+        test_case tc;
+        tc.name = node["name"] ? scalar_text(node["name"], "name") : "test " + std::to_string(index);
+        if (const auto& events = node["events"]) {
+            if (!events.IsSequence()) fail(events, "events must be a list");
+            for (const auto& e : events) read_event(e, t.start, tc.events);
+        }
+        if (!node["expect"] || !node["expect"].IsSequence() || node["expect"].size() == 0)
+            fail(node, "test \"" + tc.name + "\" has no expect list");
+        for (const auto& x : node["expect"]) {
+            tc.expects.push_back(read_expectation(x, t.start, rules));
+            tc.expects.back().order = tc.expects.size();
+        }
+        std::stable_sort(tc.events.begin(), tc.events.end(),
+                         [](const test_event& a, const test_event& b) { return a.event.at < b.event.at; });
+        std::stable_sort(tc.expects.begin(), tc.expects.end(),
+                         [](const expectation& a, const expectation& b) { return a.at < b.at; });
+        std::size_t n = 0;
+        for (auto& e : tc.events) {
+            if (e.event.id.empty()) {
+                e.event.id = "test:" + std::to_string(index) + ":" + std::to_string(++n);
+                e.event.id_derived = true;
+            }
+        }
+        t.tests.push_back(std::move(tc));
+    }
+}
+
+std::string render(const std::set<alert_key>& keys) {
+    std::string out = "[";
+    for (const auto& k : keys) {
+        if (out.size() > 1) out += ", ";
+        out += "{rule: " + k.rule + ", account: " + k.account + "}";
+    }
+    return out + "]";
+}
+
+std::string render_number(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+std::string render_score(const std::optional<double>& value, std::string_view band) {
+    return (value ? render_number(*value) : std::string("null")) + " (" + std::string(band) + ")";
+}
+
+// Runs one test; writes failures; true when it passed.
+bool run_one(const test_file& file, const test_case& tc, const std::shared_ptr<const rules::rule_set>& rules,
+             const std::string& path, std::ostream& out) {
+    engine::core core(rules, engine::core_options{file.start, file.tick, false});
+    std::size_t next_event = 0;
+    std::vector<std::string> problems;
+    for (const auto& x : tc.expects) {
+        while (next_event < tc.events.size() && tc.events[next_event].event.at <= x.at) {
+            const auto& e = tc.events[next_event++].event;
+            core.advance_to(e.at - duration{1});  // the grid strictly before the event first
+            core.apply(e);
+            core.clear_events();
+        }
+        core.advance_to(x.at);
+        core.clear_events();
+
+        std::vector<std::string> lines;
+        std::set<alert_key> firing, pending;
+        core.for_each_account([&](const engine::account_record& a) {
+            for (const auto& alert : a.alerts.active()) {
+                auto& set = alert.state == alerts::alert_state::firing ? firing : pending;
+                set.insert({alert.rule, alert.account});
+            }
+        });
+        if (x.firing && *x.firing != firing)
+            lines.push_back("firing: expected " + render(*x.firing) + ", actual " + render(firing));
+        if (x.pending && *x.pending != pending)
+            lines.push_back("pending: expected " + render(*x.pending) + ", actual " + render(pending));
+        for (const auto& s : x.scores) {
+            auto actual = core.score(s.account, s.score);
+            std::string label = "score " + s.score + " of " + s.account;
+            std::string expected = (s.value ? (*s.value ? render_number(**s.value) : std::string("null"))
+                                            : std::string("any value")) +
+                                   " (" + (s.band ? *s.band : std::string("any band")) + ")";
+            if (!actual) {
+                lines.push_back(label + ": expected " + expected + ", actual: no such account");
+                continue;
+            }
+            bool ok = true;
+            if (s.value) {
+                if (s.value->has_value() != actual->value.has_value()) ok = false;
+                else if (*s.value && std::abs(**s.value - *actual->value) > 1e-9) ok = false;
+            }
+            if (s.band && *s.band != actual->band) ok = false;
+            if (!ok) lines.push_back(label + ": expected " + expected + ", actual " + render_score(actual->value, actual->band));
+        }
+        for (const auto& c : x.classes) {
+            auto actual = core.classification(c.account, c.name);
+            if (!actual)
+                lines.push_back("class " + c.name + " of " + c.account + ": expected " + c.label +
+                                ", actual: no such account");
+            else if (*actual != c.label)
+                lines.push_back("class " + c.name + " of " + c.account + ": expected " + c.label + ", actual " +
+                                std::string(*actual));
+        }
+        if (!lines.empty()) {
+            problems.push_back("  at " + x.at_text + " (" + format_rfc3339(x.at) + "):");
+            for (auto& l : lines) problems.push_back("    " + l);
+        }
+    }
+    if (problems.empty()) {
+        out << "ok   " << path << ": " << tc.name << "\n";
+        return true;
+    }
+    out << "FAIL " << path << ": " << tc.name << "\n";
+    for (const auto& p : problems) out << p << "\n";
+    return false;
+}
+
+}  // namespace
+
+int run_tests(std::span<const std::string> files, std::ostream& out, std::ostream& err) {
+    std::size_t passed = 0, failed = 0;
+    bool broken = false;
+    for (const auto& path : files) {
+        try {
+            YAML::Node root;
+            try {
+                root = YAML::LoadFile(path);
+            } catch (const YAML::BadFile&) {
+                throw broken_file("cannot read the file");
+            } catch (const YAML::ParserException& e) {
+                throw broken_file(e.msg, std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1));
+            }
+            test_file file = read_header(root, fs::path(path));
+            rules::load_options options;
+            options.channels = file.channels;
+            auto loaded = rules::load(file.rule_paths, options);
+            for (const auto& d : loaded.problems)
+                if (d.level != rules::severity::error) err << rules::render_text(d) << "\n";
+            if (!loaded.rules || rules::has_errors(loaded.problems)) {
+                std::string text;
+                for (const auto& d : loaded.problems)
+                    if (d.level == rules::severity::error) text += "\n" + rules::render_text(d);
+                throw broken_file("the rules do not load:" + (text.empty() ? std::string(" (no diagnostics)") : text));
+            }
+            read_tests(root, file, *loaded.rules);
+            for (const auto& tc : file.tests) {
+                if (run_one(file, tc, loaded.rules, path, out))
+                    ++passed;
+                else
+                    ++failed;
+            }
+        } catch (const broken_file& e) {
+            err << path << (e.location.empty() ? "" : ":" + e.location) << ": error: " << e.what() << "\n";
+            broken = true;
+        } catch (const YAML::Exception& e) {
+            err << path << ": error: " << e.what() << "\n";
+            broken = true;
+        } catch (const std::exception& e) {
+            err << path << ": error: " << e.what() << "\n";
+            broken = true;
+        }
+    }
+    out << passed << " passed, " << failed << " failed\n";
+    if (broken) return 2;
+    return failed > 0 ? 1 : 0;
+}
+
+}  // namespace redflag::app

@@ -1,0 +1,298 @@
+#include "engine/core.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace redflag::engine {
+namespace {
+
+// Grid indices may be negative (instants before the origin); the wheel counts unsigned
+// ticks, so index k is wheel tick k + bias. Indices are clamped to ±bias.
+constexpr std::int64_t bias = std::int64_t{1} << 62;
+
+std::int64_t clamp_index(__int128 k) {
+    if (k > bias - 1) return bias - 1;
+    if (k < -bias) return -bias;
+    return static_cast<std::int64_t>(k);
+}
+
+timer_wheel::tick_type to_wheel(std::int64_t k) { return static_cast<timer_wheel::tick_type>(k + bias); }
+std::int64_t from_wheel(timer_wheel::tick_type w) { return static_cast<std::int64_t>(w) - bias; }
+
+class account_repeats final : public alerts::repeat_source {
+public:
+    account_repeats(const rules::rule_set& rules, const model::account_state& account)
+        : rules_(rules), account_(account) {}
+    std::optional<duration> repeat_interval(std::size_t rule_index, timestamp now) const override {
+        return rules_.repeat_interval(rule_index, account_, now);
+    }
+
+private:
+    const rules::rule_set& rules_;
+    const model::account_state& account_;
+};
+
+}  // namespace
+
+core::core(std::shared_ptr<const rules::rule_set> rules, core_options options)
+    : rules_(std::move(rules)), options_(options), wheel_(0) {
+    if (options_.tick <= duration::zero()) options_.tick = hour;
+    if (rules_) scratch_ = rules_->make_evaluation();
+}
+
+std::span<const rules::rule_definition> core::rule_definitions() const {
+    if (!rules_) return {};
+    return rules_->rules();
+}
+
+std::int64_t core::floor_index(timestamp t) const {
+    __int128 diff = static_cast<__int128>(to_millis(t)) - to_millis(options_.grid_origin);
+    __int128 step = options_.tick.count();
+    __int128 q = diff / step;
+    if (diff % step != 0 && diff < 0) --q;
+    return clamp_index(q);
+}
+
+std::int64_t core::ceil_index(timestamp t) const {
+    __int128 diff = static_cast<__int128>(to_millis(t)) - to_millis(options_.grid_origin);
+    __int128 step = options_.tick.count();
+    __int128 q = diff / step;
+    if (diff % step != 0 && diff > 0) ++q;
+    return clamp_index(q);
+}
+
+timestamp core::index_time(std::int64_t k) const {
+    __int128 ms = static_cast<__int128>(to_millis(options_.grid_origin)) + static_cast<__int128>(k) * options_.tick.count();
+    if (ms > std::numeric_limits<std::int64_t>::max()) return timestamp_max;
+    if (ms < std::numeric_limits<std::int64_t>::min()) return timestamp_min;
+    return from_millis(static_cast<std::int64_t>(ms));
+}
+
+timestamp core::grid_ceil(timestamp t) const { return index_time(ceil_index(t)); }
+timestamp core::grid_floor(timestamp t) const { return index_time(floor_index(t)); }
+
+std::uint32_t core::find_or_create(std::string_view account) {
+    if (auto it = index_.find(account); it != index_.end()) return it->second;
+    auto index = static_cast<std::uint32_t>(accounts_.size());
+    auto& record = accounts_.emplace_back();
+    record.state.id = std::string(account);
+    index_.emplace(std::string(account), index);
+    return index;
+}
+
+const account_record& core::apply(const model::event& e) { return apply(e, e.at); }
+
+const account_record& core::apply(const model::event& e, timestamp evaluate_at) {
+    std::uint32_t index = find_or_create(e.account);
+    auto& record = accounts_[index];
+    record.state.apply(e);
+    timestamp at = std::max(evaluate_at, now_);
+    if (record.evaluated_at) at = std::max(at, *record.evaluated_at);
+    now_ = at;
+    evaluate_account(index, at);
+    return record;
+}
+
+void core::evaluate_account(std::uint32_t index, timestamp at) {
+    auto& record = accounts_[index];
+    record.evaluated_at = at;
+    if (!rules_) {
+        record.next_change = timestamp_max;
+        reschedule(index, at);
+        return;
+    }
+    rules_->evaluate(record.state, at, options_.tick, scratch_);
+    // assign() reuses the record's storage once it has the set's sizes.
+    record.scores.assign(scratch_.scores.begin(), scratch_.scores.end());
+    record.bands.assign(scratch_.bands.begin(), scratch_.bands.end());
+    record.classes.assign(scratch_.classes.begin(), scratch_.classes.end());
+    record.next_change = scratch_.next_change;
+
+    auto definitions = rules_->rules();
+    std::size_t first_new = events_.size();
+    std::size_t count = std::min(definitions.size(), scratch_.conditions.size());
+    if (!record.alerts.empty() || std::any_of(scratch_.conditions.begin(), scratch_.conditions.begin() + count,
+                                              [](std::uint8_t c) { return c != 0; })) {
+        account_repeats repeats(*rules_, record.state);
+        for (std::size_t i = 0; i < count; ++i) {
+            bool condition = scratch_.conditions[i] != 0;
+            if (condition || record.alerts.has(i))
+                record.alerts.evaluate(i, definitions[i], record.state.id, condition, at, repeats, events_);
+        }
+    }
+    if (options_.render_messages) {
+        for (std::size_t i = first_new; i < events_.size(); ++i) {
+            auto& e = events_[i];
+            if (e.kind == alerts::event_kind::acknowledged) continue;
+            e.message = rules_->render_message(e.record.rule_index, record.state, e.at);
+        }
+    }
+    reschedule(index, at);
+}
+
+void core::reschedule(std::uint32_t index, timestamp after) {
+    auto& record = accounts_[index];
+    timestamp wake = std::min(record.next_change, record.alerts.next_deadline(rule_definitions()));
+    if (wake == timestamp_max) {
+        record.wake = timestamp_max;
+        wheel_.cancel(index);
+        return;
+    }
+    // Always strictly later than the evaluation just made, so a wake can never fire at
+    // the same instant again and again.
+    if (wake <= after) wake = after + duration{1};
+    std::int64_t k = ceil_index(wake);
+    timestamp at = index_time(k);
+    if (record.wake == at && wheel_.scheduled(index)) return;
+    record.wake = at;
+    wheel_.schedule(index, to_wheel(k));
+}
+
+void core::advance_to(timestamp t) {
+    if (t < now_) return;
+    auto target = to_wheel(floor_index(t));
+    wheel_.poll(target, [&](timer_wheel::id_type id, timer_wheel::tick_type when) {
+        auto& record = accounts_[id];
+        record.wake = timestamp_max;
+        timestamp at = std::max(index_time(from_wheel(when)), now_);
+        if (record.evaluated_at) at = std::max(at, *record.evaluated_at);
+        now_ = at;
+        evaluate_account(id, at);
+    });
+    now_ = std::max(now_, t);
+}
+
+std::optional<timestamp> core::next_wake() const {
+    auto next = wheel_.next_expiration();
+    if (!next) return std::nullopt;
+    // Above level 0 the wheel gives a slot's first tick: an instant at or before the
+    // earliest wake, which is what a sleeping driver needs.
+    return index_time(from_wheel(*next));
+}
+
+void core::swap_rules(std::shared_ptr<const rules::rule_set> next) {
+    auto old_rules = rule_definitions();
+    std::span<const rules::rule_definition> new_rules;
+    if (next) new_rules = next->rules();
+    // Old index → new index, or -1 when the rule is gone or changed.
+    std::vector<std::int64_t> mapping(old_rules.size(), -1);
+    for (std::size_t i = 0; i < old_rules.size(); ++i) {
+        if (!next) break;
+        auto j = next->find_rule(old_rules[i].name);
+        if (j && new_rules[*j].fingerprint == old_rules[i].fingerprint) mapping[i] = static_cast<std::int64_t>(*j);
+    }
+    timestamp at = now_;
+    for (auto& record : accounts_) {
+        if (record.alerts.empty()) continue;
+        std::vector<std::uint32_t> gone;
+        for (auto& a : record.alerts.active_mutable()) {
+            if (a.rule_index < mapping.size() && mapping[a.rule_index] >= 0) continue;
+            gone.push_back(a.rule_index);
+        }
+        for (auto index : gone) {
+            std::size_t first_new = events_.size();
+            record.alerts.resolve_silently(index, std::max(at, record.evaluated_at.value_or(at)), events_);
+            // Messages cannot be rendered with a rule set that no longer has the rule.
+            for (std::size_t i = first_new; i < events_.size(); ++i) events_[i].message.clear();
+        }
+        for (auto& a : record.alerts.active_mutable()) a.rule_index = static_cast<std::uint32_t>(mapping[a.rule_index]);
+    }
+    rules_ = std::move(next);
+    scratch_ = rules_ ? rules_->make_evaluation() : rules::evaluation{};
+    for (auto& record : accounts_) {
+        record.scores.clear();
+        record.bands.clear();
+        record.classes.clear();
+    }
+    reevaluate_all();
+}
+
+void core::restore(model::account_state state, std::vector<alerts::alert> active) {
+    std::uint32_t index = find_or_create(state.id);
+    auto& record = accounts_[index];
+    record.state = std::move(state);
+    auto definitions = rule_definitions();
+    for (auto& a : active) {
+        std::optional<std::size_t> rule;
+        if (rules_) rule = rules_->find_rule(a.rule);
+        if (rule && definitions[*rule].fingerprint == a.rule_fingerprint && a.active()) {
+            a.rule_index = static_cast<std::uint32_t>(*rule);
+            record.alerts.erase(*rule);
+            record.alerts.restore(std::move(a));
+            continue;
+        }
+        if (!a.active()) continue;
+        // Its rule is gone or changed: finish it silently, as a reload would.
+        timestamp at = std::max(now_, record.state.latest_at);
+        alerts::alert_state to = a.state == alerts::alert_state::pending ? alerts::alert_state::inactive
+                                                                         : alerts::alert_state::resolved;
+        auto& e = events_.emplace_back();
+        e.kind = alerts::event_kind::transition;
+        e.from = a.state;
+        e.to = to;
+        e.at = at;
+        e.notify = false;
+        a.transitions.push_back({a.state, to, at});
+        a.state = to;
+        if (to == alerts::alert_state::resolved) a.resolved_at = at;
+        a.next_repeat.reset();
+        e.record = std::move(a);
+    }
+}
+
+void core::reevaluate_all() {
+    for (std::uint32_t i = 0; i < accounts_.size(); ++i) {
+        auto& record = accounts_[i];
+        timestamp at = now_ == timestamp_min ? record.state.latest_at : now_;
+        if (record.evaluated_at) at = std::max(at, *record.evaluated_at);
+        evaluate_account(i, at);
+    }
+}
+
+bool core::acknowledge(std::string_view account, std::string_view alert_id, alerts::acknowledgement ack) {
+    auto it = index_.find(account);
+    if (it == index_.end()) return false;
+    auto& record = accounts_[it->second];
+    if (!record.alerts.acknowledge(alert_id, std::move(ack), events_)) return false;
+    reschedule(it->second, record.evaluated_at.value_or(now_));
+    return true;
+}
+
+const account_record* core::find(std::string_view account) const {
+    auto it = index_.find(account);
+    return it == index_.end() ? nullptr : &accounts_[it->second];
+}
+
+std::optional<score_reading> core::score(std::string_view account, std::string_view score_name) const {
+    const auto* record = find(account);
+    if (record == nullptr || !rules_) return std::nullopt;
+    auto scores = rules_->scores();
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        if (scores[i].name != score_name) continue;
+        if (i >= record->scores.size()) return std::nullopt;  // never evaluated
+        score_reading reading;
+        if (!std::isnan(record->scores[i])) reading.value = record->scores[i];
+        auto band = record->bands[i];
+        reading.band = band >= 0 && static_cast<std::size_t>(band) < scores[i].bands.size()
+                           ? std::string_view(scores[i].bands[static_cast<std::size_t>(band)])
+                           : std::string_view("unknown");
+        return reading;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string_view> core::classification(std::string_view account, std::string_view name) const {
+    const auto* record = find(account);
+    if (record == nullptr || !rules_) return std::nullopt;
+    auto classes = rules_->classifications();
+    for (std::size_t i = 0; i < classes.size(); ++i) {
+        if (classes[i].name != name) continue;
+        if (i >= record->classes.size()) return std::nullopt;
+        auto label = record->classes[i];
+        if (label >= classes[i].labels.size()) return std::nullopt;
+        return std::string_view(classes[i].labels[label]);
+    }
+    return std::nullopt;
+}
+
+}  // namespace redflag::engine

@@ -1,0 +1,150 @@
+// The engine core of one shard: the account states it owns, their alerts, the current
+// rule set and a timer wheel of per-account wakes. `serve` (one core per shard),
+// `replay` and `test` drive the same core with their own time source, so the same events
+// and rules give the same alerts in all three (../shared/DESIGN.md).
+//
+// Time. The core has no clock: the driver calls apply() for each event and advance_to()
+// as its clock moves. Evaluation instants are the evaluated account's event times and the
+// grid `grid_origin + k × tick`. After evaluating an account the core schedules one wake
+// for it: the earliest of evaluation::next_change and its alerts' deadlines (`for`,
+// `keep_firing_for`, `repeat`), rounded UP to the grid. So a transition happens at the
+// first evaluation instant at which it is due, and accounts whose rules cannot change are
+// never looked at. A driver that wants "every event's at, then the grid" calls
+// advance_to(at - 1ms) before apply(event) (wakes strictly before the event first, then
+// the event, then wakes at the same instant), as test_runner and replay do.
+//
+// Output. Every lifecycle change (alerts/lifecycle.hpp) is appended to events(): the
+// caller takes them after each call, puts them in the same write batch as the event that
+// caused them, and clears the vector (clear_events keeps its capacity).
+//
+// Not thread-safe: one core is touched by one thread (its shard's strand). It does not
+// throw on the data path; a null rule set means "no rules" (state is still kept).
+#pragma once
+
+#include "alerts/lifecycle.hpp"
+#include "core/time.hpp"
+#include "engine/timer_wheel.hpp"
+#include "model/account_state.hpp"
+#include "model/event.hpp"
+#include "rules/rule_set.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace redflag::engine {
+
+struct core_options {
+    timestamp grid_origin{};       // the evaluation grid is grid_origin + k × tick
+    duration tick = hour;          // also the evaluator's fallback for next_change
+    bool render_messages = true;   // fill alert_event::message for transitions and repeats
+};
+
+// One account as the core holds it. Scores, bands and classes are those of the last
+// evaluation, indexed like the current rule set's scores() and classifications().
+struct account_record {
+    model::account_state state;
+    alerts::alert_set alerts;
+    std::vector<double> scores;         // NaN when null
+    std::vector<std::int16_t> bands;    // -1 "unknown"
+    std::vector<std::uint16_t> classes;
+    std::optional<timestamp> evaluated_at;     // the last evaluation instant
+    timestamp next_change = timestamp_max;     // evaluation::next_change of that evaluation
+    timestamp wake = timestamp_max;            // the scheduled evaluation (on the grid)
+};
+
+struct score_reading {
+    std::optional<double> value;  // nullopt when the score is null
+    std::string_view band;        // "unknown" for a null score
+};
+
+class core {
+public:
+    core(std::shared_ptr<const rules::rule_set> rules, core_options options);
+
+    const core_options& options() const { return options_; }
+    const std::shared_ptr<const rules::rule_set>& rules() const { return rules_; }
+    // The latest instant evaluated or advanced to; timestamp_min before any.
+    timestamp now() const { return now_; }
+
+    // Applies one event to its account (creating it) and evaluates that account at
+    // max(e.at, now()), or max(evaluate_at, now()). Returns the account.
+    const account_record& apply(const model::event& e);
+    const account_record& apply(const model::event& e, timestamp evaluate_at);
+
+    // Evaluates, in time order, every account whose wake is due at or before `t`, each at
+    // its wake's instant; then now() becomes t. A `t` before now() does nothing.
+    void advance_to(timestamp t);
+
+    // The instant of the earliest scheduled wake, if any (for a driver's sleep).
+    std::optional<timestamp> next_wake() const;
+
+    // Swaps in a new rule set: alerts of rules with the same name and fingerprint keep
+    // their state; alerts of rules that are gone or changed resolve silently at now();
+    // then every account is re-evaluated at now(). A null set is "no rules".
+    void swap_rules(std::shared_ptr<const rules::rule_set> next);
+
+    // Records an ack of an active alert of `account`, stopping its repeats. False when
+    // there is no such active alert.
+    bool acknowledge(std::string_view account, std::string_view alert_id, alerts::acknowledgement ack);
+
+    // Start-up from storage: puts back an account and its active alerts without
+    // evaluating it. Alerts are matched to the current rules by name and fingerprint;
+    // the others resolve silently. Call reevaluate_all() once every account is back.
+    void restore(model::account_state state, std::vector<alerts::alert> active);
+
+    // Evaluates every account at now() (or, before any time is known, at its latest
+    // event) and reschedules it.
+    void reevaluate_all();
+
+    std::vector<alerts::alert_event>& events() { return events_; }
+    void clear_events() { events_.clear(); }
+
+    // Queries, for the API and `redflag test`.
+    const account_record* find(std::string_view account) const;
+    std::size_t account_count() const { return accounts_.size(); }
+    template <class F>
+    void for_each_account(F&& f) const {
+        for (const auto& a : accounts_) f(a);
+    }
+    // nullopt when the account or the score is unknown.
+    std::optional<score_reading> score(std::string_view account, std::string_view score_name) const;
+    // The label, or nullopt when the account or the classification is unknown.
+    std::optional<std::string_view> classification(std::string_view account, std::string_view name) const;
+
+    // The grid instant at or after `t` / at or before `t`.
+    timestamp grid_ceil(timestamp t) const;
+    timestamp grid_floor(timestamp t) const;
+
+private:
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+
+    std::uint32_t find_or_create(std::string_view account);
+    void evaluate_account(std::uint32_t index, timestamp at);
+    void reschedule(std::uint32_t index, timestamp after);
+    std::span<const rules::rule_definition> rule_definitions() const;
+    std::int64_t floor_index(timestamp t) const;
+    std::int64_t ceil_index(timestamp t) const;
+    timestamp index_time(std::int64_t k) const;
+
+    std::shared_ptr<const rules::rule_set> rules_;
+    core_options options_;
+    timestamp now_ = timestamp_min;
+    rules::evaluation scratch_;
+    std::deque<account_record> accounts_;  // stable addresses; index = timer id
+    std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
+    timer_wheel wheel_;
+    std::vector<alerts::alert_event> events_;
+};
+
+}  // namespace redflag::engine

@@ -1,0 +1,105 @@
+// The engine as `redflag serve` runs it: accounts hashed to shards, each shard a thread
+// that owns one engine::core (no locks on the evaluation path), fed through a bounded
+// queue, writing everything a round of work produced (events, dedup ids, alert records)
+// to RocksDB in one write batch before acknowledging it.
+//
+//   submit(batch) ──split by shard──► shard queue ──► shard thread: dedup (one MultiGet),
+//   apply + evaluate (core), one WriteBatch (events + dedup + dirty marks + alerts),
+//   write (WAL; fsync when storage.sync: one fsync for every request of the round, and
+//   RocksDB's write group shares it across shards) ──► the request's callback once every
+//   shard holding part of it has written.
+//
+// Durability: a 202 means every event of the request is in the WAL. Account state is not
+// written per event: each shard snapshots its dirty accounts every snapshot_interval and
+// at stop; at start, recover() loads the snapshots and replays the events of accounts
+// marked dirty (their events newer than their snapshot), so nothing acknowledged is lost
+// to a kill -9. A request spread over several shards is written by each shard in its own
+// batch: if the process dies between them, the client got no 202 and its retry finds the
+// stored part as duplicates.
+//
+// Overload: each shard admits at most queue_events queued events (a request larger than
+// that is admitted when the queue is empty); beyond that submit() answers `overloaded`.
+//
+// Thread-safety: submit(), swap_rules(), post() and the query helpers are safe from any
+// thread; their callbacks run on a shard thread. recover() before start(); stop() joins.
+#pragma once
+
+#include "core/time.hpp"
+#include "engine/core.hpp"
+#include "engine/ingest_sink.hpp"
+#include "metrics/engine_metrics.hpp"
+#include "rules/rule_set.hpp"
+#include "store/store.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace redflag::engine {
+
+struct service_options {
+    int shards = 2;
+    duration tick = minute;
+    std::size_t queue_events = 200000;      // per shard
+    duration snapshot_interval = 30 * seconds_ms;
+    bool pause_shards = false;              // debugging and tests: shards take no work
+};
+
+class service final : public ingest_sink {
+public:
+    service(service_options options, store::store& store, const clock& clock, metrics::engine_metrics& metrics,
+            std::shared_ptr<const rules::rule_set> rules);
+    ~service() override;
+
+    // Loads snapshots, replays the events of dirty accounts and restores active alerts.
+    // Before start(). False with `error` when the store could not be read.
+    bool recover(std::string& error);
+    void start();
+    // Stops taking work, finishes what is queued, snapshots dirty accounts, joins.
+    void stop();
+
+    void submit(std::vector<model::event> batch, std::function<void(ingest_outcome)> done) override;
+
+    // Swaps the rule set on every shard; `done` runs once all have (on the last shard).
+    void swap_rules(std::shared_ptr<const rules::rule_set> rules, std::function<void()> done = {});
+    std::shared_ptr<const rules::rule_set> rules() const;
+
+    // Runs `f` on the shard that owns `account`, with that shard's core; alert events it
+    // leaves in core.events() are persisted after it returns.
+    void post(std::string_view account, std::function<void(core&)> f);
+    // Runs `f` on every shard; `done` after the last.
+    void post_all(std::function<void(core&)> f, std::function<void()> done);
+
+    std::size_t shard_of(std::string_view account) const;
+    int shard_count() const { return static_cast<int>(shards_.size()); }
+    store::store& storage() { return store_; }
+
+private:
+    struct request;
+    struct shard;
+
+    void run(shard& s);
+    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls,
+                       std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work);
+    void persist_alert_events(shard& s, store::write_batch& batch);
+    void snapshot_dirty(shard& s, bool all);
+    void finish(const std::shared_ptr<request>& r);
+
+    service_options options_;
+    store::store& store_;
+    const clock& clock_;
+    metrics::engine_metrics& metrics_;
+    mutable std::mutex rules_mutex_;
+    std::shared_ptr<const rules::rule_set> rules_;
+    std::vector<std::unique_ptr<shard>> shards_;
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace redflag::engine

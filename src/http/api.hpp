@@ -1,0 +1,78 @@
+// The seam between the HTTP server and the service behind the management API: alerts,
+// acks, silences, accounts and reload (../shared/spec/alerts.md, "Acting on alerts";
+// cli.md for POST /-/reload). The server does the HTTP part (routing, 404/405,
+// percent-decoding of path segments and query parameters, auth, JSON parsing of request
+// bodies); an implementation only sees a decoded request and answers it, asynchronously,
+// from whatever thread owns the state (the engine answers from its shard thread).
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace redflag::http {
+
+enum class api_route {
+    get_account,     // GET    /v1/accounts/{id}
+    list_alerts,     // GET    /v1/alerts?state=&rule=&account=&csm=
+    get_alert,       // GET    /v1/alerts/{id}
+    ack_alert,       // POST   /v1/alerts/{id}/ack      {"by": "...", "comment": "..."}
+    list_silences,   // GET    /v1/silences
+    create_silence,  // POST   /v1/silences             {"rule"?, "account"?, "until", "reason", "by"}
+    delete_silence,  // DELETE /v1/silences/{id}
+    reload,          // POST   /-/reload
+};
+
+std::string_view name_of(api_route route);
+
+struct api_request {
+    api_route route = api_route::list_alerts;
+    std::string id;  // the percent-decoded {id} path segment; empty for routes without one
+    // Percent-decoded query parameters in request order ('+' is a space); a key may repeat.
+    std::vector<std::pair<std::string, std::string>> query;
+    // The request body parsed as JSON; null when the body was empty. Bodies that are not
+    // JSON never get here: the server answers them with 400.
+    boost::json::value body;
+
+    // The first value of query parameter `key`, or nullptr.
+    const std::string* param(std::string_view key) const {
+        for (const auto& [k, v] : query)
+            if (k == key) return &v;
+        return nullptr;
+    }
+};
+
+struct api_response {
+    unsigned status = 200;
+    // Sent as application/json. Errors are {"error": "what was wrong and where"}; see
+    // error() below. A null body with status 204 sends no body.
+    boost::json::value body;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Location
+
+    static api_response error(unsigned status, std::string message) {
+        api_response r;
+        r.status = status;
+        r.body = boost::json::object{{"error", std::move(message)}};
+        return r;
+    }
+};
+
+class api {
+public:
+    virtual ~api() = default;
+
+    // Answers `request`. `done` must be called exactly once, from any thread, and may be
+    // called before handle() returns. Must not block the caller (an HTTP I/O thread):
+    // hand the work to the thread that owns the state.
+    virtual void handle(api_request request, std::function<void(api_response)> done) = 0;
+
+    // Whether the service is ready (state open, rules loaded): GET /readyz answers 200 or
+    // 503. Called from HTTP I/O threads: must be thread-safe and cheap.
+    virtual bool ready() const = 0;
+};
+
+}  // namespace redflag::http

@@ -1,0 +1,232 @@
+#include "http/handlers.hpp"
+
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "ingest/auth.hpp"
+#include "ingest/decode.hpp"
+#include "ingest/validate.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+
+namespace redflag::http {
+namespace {
+
+namespace beast_http = boost::beast::http;
+namespace json = boost::json;
+using metrics::event_outcome;
+using metrics::request_outcome;
+
+constexpr std::string_view signature_header = "X-Redflag-Signature";
+
+response json_response(unsigned status, const json::value& body) {
+    response res{static_cast<beast_http::status>(status), 11};
+    res.set(beast_http::field::content_type, "application/json");
+    if (!(status == 204 && body.is_null())) res.body() = json::serialize(body);
+    return res;
+}
+
+response text_response(unsigned status, std::string body, std::string_view content_type) {
+    response res{static_cast<beast_http::status>(status), 11};
+    res.set(beast_http::field::content_type, content_type);
+    res.body() = std::move(body);
+    return res;
+}
+
+// Parses an API request body: empty is null; anything else must be one JSON text.
+std::optional<std::string> parse_api_body(std::string_view body, json::value& out) {
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::nullopt;
+    json::stream_parser parser;
+    boost::system::error_code ec;
+    std::size_t consumed = parser.write(body.data(), body.size(), ec);
+    if (!ec) parser.finish(ec);
+    if (ec) return "malformed JSON in the request body at byte " + std::to_string(consumed) + ": " + ec.message();
+    out = parser.release();
+    return std::nullopt;
+}
+
+// Bearer token check, when tokens are configured. Returns the refusal, or nullopt.
+std::optional<response> check_token(const handler_context& ctx, const request& req) {
+    if (ctx.options.tokens.empty()) return std::nullopt;
+    switch (ingest::check_bearer(req[beast_http::field::authorization], ctx.options.tokens)) {
+        case ingest::auth_result::ok: return std::nullopt;
+        case ingest::auth_result::missing: {
+            auto res = error_response(401, "missing credentials: send the header Authorization: Bearer <token>");
+            res.set(beast_http::field::www_authenticate, "Bearer realm=\"redflag\"");
+            return res;
+        }
+        case ingest::auth_result::forbidden:
+            return error_response(403, "the bearer token in the Authorization header is not one of ingest.tokens");
+    }
+    return std::nullopt;
+}
+
+class ingest_request {
+public:
+    ingest_request(const handler_context& ctx, respond_fn respond)
+        : ctx_(ctx), respond_(std::move(respond)), start_(std::chrono::steady_clock::now()) {}
+
+    void run(request req) {
+        if (auto refusal = check_token(ctx_, req)) return finish(request_outcome::unauthorized, std::move(*refusal));
+        if (!ctx_.options.hmac_secret.empty() &&
+            ingest::check_signature(req[signature_header], req.body(), ctx_.options.hmac_secret) != ingest::auth_result::ok)
+            return finish(request_outcome::unauthorized,
+                          error_response(401, "missing or wrong X-Redflag-Signature: expected sha256=<hex HMAC-SHA256 "
+                                              "of the raw body under ingest.hmac_secret>"));
+
+        auto content_type = req[beast_http::field::content_type];
+        auto format = ingest::format_of_content_type(content_type);
+        if (!format)
+            return finish(request_outcome::unsupported,
+                          error_response(415, "unsupported Content-Type \"" + std::string(content_type) +
+                                                  "\": send application/json or application/x-ndjson"));
+
+        auto decoded = ingest::decode_body(req.body(), *format, ctx_.options.max_events);
+        if (decoded.error) {
+            if (decoded.error->kind == ingest::decode_error::kind::too_many_events)
+                return finish(request_outcome::too_large, error_response(413, decoded.error->message));
+            json::object body{{"error", decoded.error->message},
+                              {"offset", decoded.error->offset},
+                              {"line", decoded.error->line}};
+            return finish(request_outcome::invalid, json_response(400, body));
+        }
+
+        auto validated = ingest::validate(std::move(decoded.items), ctx_.clock.now(), ctx_.options.limits);
+        if (!validated.ok()) {
+            for (const auto& type : validated.types) ctx_.metrics.events_ingested(type, event_outcome::rejected).Increment();
+            json::array details;
+            details.reserve(validated.problems.size());
+            for (const auto& p : validated.problems)
+                details.push_back(json::object{{"index", p.index}, {"field", p.field}, {"message", p.message}});
+            return finish(request_outcome::invalid,
+                          json_response(400, json::object{{"error", "invalid events"}, {"details", std::move(details)}}));
+        }
+
+        // redflag_events_ingested_total: rejected events are counted here, where validation
+        // happens; accepted and duplicate ones by the sink, which alone knows which were which.
+        // The sink may answer from another thread after this object is gone: the callback
+        // owns what it needs.
+        ctx_.sink.submit(std::move(validated.events),
+                         [metrics = &ctx_.metrics, retry_after = ctx_.options.retry_after,
+                          respond = std::move(respond_), start = start_](engine::ingest_outcome outcome) {
+                             on_outcome(*metrics, retry_after, respond, start, std::move(outcome));
+                         });
+    }
+
+private:
+    void finish(request_outcome outcome, response res) { finish(ctx_.metrics, outcome, start_, respond_, std::move(res)); }
+
+    static void finish(metrics::engine_metrics& m, request_outcome outcome, std::chrono::steady_clock::time_point start,
+                       const respond_fn& respond, response res) {
+        std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+        m.ingest_request_duration(outcome).Observe(elapsed.count());
+        respond(std::move(res));
+    }
+
+    static void on_outcome(metrics::engine_metrics& m, std::chrono::seconds retry_after, const respond_fn& respond,
+                           std::chrono::steady_clock::time_point start, engine::ingest_outcome outcome) {
+        using status = decltype(outcome.status);
+        switch (outcome.status) {
+            case status::stored: {
+                json::object body{{"accepted", outcome.accepted}, {"duplicates", outcome.duplicates}};
+                return finish(m, request_outcome::accepted, start, respond, json_response(202, body));
+            }
+            case status::overloaded: {
+                auto res = error_response(503, "overloaded: the engine cannot take more events now; retry after " +
+                                                   std::to_string(retry_after.count()) + " s");
+                res.set(beast_http::field::retry_after, std::to_string(retry_after.count()));
+                return finish(m, request_outcome::overloaded, start, respond, std::move(res));
+            }
+            case status::failed:
+                return finish(m, request_outcome::failed, start, respond,
+                              error_response(500, "storing the events failed: " + outcome.error));
+        }
+        finish(m, request_outcome::failed, start, respond, error_response(500, "unknown outcome from the engine"));
+    }
+
+    const handler_context& ctx_;
+    respond_fn respond_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+api_response to_api_failure(std::string_view what) { return api_response::error(500, std::string(what)); }
+
+response from_api_response(api_response r) {
+    auto res = json_response(r.status, r.body);
+    for (auto& [name, value] : r.headers) res.set(name, value);
+    return res;
+}
+
+void handle_api(const handler_context& ctx, route_match match, request req, const respond_fn& respond) {
+    if (auto refusal = check_token(ctx, req)) return respond(std::move(*refusal));
+    api_request api_req;
+    api_req.route = match.route;
+    api_req.id = std::move(match.id);
+    api_req.query = std::move(match.query);
+    if (!req.body().empty()) {
+        auto content_type = req[beast_http::field::content_type];
+        if (!content_type.empty() && !ingest::format_of_content_type(content_type))
+            return respond(error_response(415, "unsupported Content-Type \"" + std::string(content_type) +
+                                                   "\": send application/json"));
+        if (auto error = parse_api_body(req.body(), api_req.body)) return respond(error_response(400, *error));
+    }
+    try {
+        ctx.api.handle(std::move(api_req), [respond](api_response r) { respond(from_api_response(std::move(r))); });
+    } catch (const std::exception& e) {
+        // The api must not throw; if it does, the client still gets an answer.
+        respond(from_api_response(to_api_failure(std::string("internal error: ") + e.what())));
+    }
+}
+
+}  // namespace
+
+response error_response(unsigned status, std::string_view message) {
+    return json_response(status, json::object{{"error", message}});
+}
+
+response body_too_large(const handler_context& ctx, std::string_view target) {
+    auto match = match_route(beast_http::verb::post, target);
+    if (match.result == route_match::result::found && match.endpoint == endpoint::ingest)
+        ctx.metrics.ingest_request_duration(request_outcome::too_large).Observe(0);
+    return error_response(413, "request body larger than " + std::to_string(ctx.options.max_body) +
+                                   " bytes (ingest.max_body)");
+}
+
+void handle_request(const handler_context& ctx, request req, respond_fn respond) {
+    auto match = match_route(req.method(), req.target());
+    switch (match.result) {
+        case route_match::result::bad_target: return respond(error_response(400, match.error));
+        case route_match::result::not_found:
+            return respond(error_response(404, "no such endpoint: " + std::string(req.method_string()) + " " +
+                                                   std::string(req.target())));
+        case route_match::result::method_not_allowed: {
+            auto res = error_response(405, "method " + std::string(req.method_string()) + " not allowed on " +
+                                               std::string(req.target()) + ": use " + match.allow);
+            res.set(beast_http::field::allow, match.allow);
+            return respond(std::move(res));
+        }
+        case route_match::result::found: break;
+    }
+    switch (match.endpoint) {
+        case endpoint::healthz: return respond(json_response(200, json::object{{"status", "ok"}}));
+        case endpoint::readyz:
+            return ctx.api.ready() ? respond(json_response(200, json::object{{"status", "ready"}}))
+                                   : respond(json_response(503, json::object{{"status", "not ready"}}));
+        case endpoint::metrics:
+            return respond(text_response(200, metrics::serialize_text(*ctx.metrics.registry()),
+                                         metrics::text_content_type));
+        case endpoint::ingest: {
+            ingest_request handler(ctx, std::move(respond));
+            return handler.run(std::move(req));
+        }
+        case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
+    }
+}
+
+}  // namespace redflag::http

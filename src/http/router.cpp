@@ -1,0 +1,108 @@
+#include "http/router.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <array>
+
+namespace redflag::http {
+namespace {
+
+using verb = boost::beast::http::verb;
+
+struct route_entry {
+    std::array<std::string_view, 4> segments;  // "{id}" matches any one segment; "" ends
+    verb method;
+    endpoint target;
+    api_route route = api_route::list_alerts;
+};
+
+constexpr std::string_view id = "{id}";
+
+constexpr route_entry routes[] = {
+    {{"healthz"}, verb::get, endpoint::healthz},
+    {{"readyz"}, verb::get, endpoint::readyz},
+    {{"metrics"}, verb::get, endpoint::metrics},
+    {{"v1", "events"}, verb::post, endpoint::ingest},
+    {{"v1", "accounts", id}, verb::get, endpoint::api, api_route::get_account},
+    {{"v1", "alerts"}, verb::get, endpoint::api, api_route::list_alerts},
+    {{"v1", "alerts", id}, verb::get, endpoint::api, api_route::get_alert},
+    {{"v1", "alerts", id, "ack"}, verb::post, endpoint::api, api_route::ack_alert},
+    {{"v1", "silences"}, verb::get, endpoint::api, api_route::list_silences},
+    {{"v1", "silences"}, verb::post, endpoint::api, api_route::create_silence},
+    {{"v1", "silences", id}, verb::delete_, endpoint::api, api_route::delete_silence},
+    {{"-", "reload"}, verb::post, endpoint::api, api_route::reload},
+};
+
+// Matches `path` against an entry's pattern; on success stores the {id} segment.
+bool matches(const route_entry& entry, const std::vector<std::string>& path, std::string& id_out) {
+    std::size_t n = 0;
+    while (n < entry.segments.size() && !entry.segments[n].empty()) ++n;
+    if (n != path.size()) return false;
+    std::string found;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (entry.segments[i] == id) {
+            if (path[i].empty()) return false;
+            found = path[i];
+        } else if (entry.segments[i] != path[i]) {
+            return false;
+        }
+    }
+    id_out = std::move(found);
+    return true;
+}
+
+}  // namespace
+
+std::string_view name_of(api_route route) {
+    switch (route) {
+        case api_route::get_account: return "get_account";
+        case api_route::list_alerts: return "list_alerts";
+        case api_route::get_alert: return "get_alert";
+        case api_route::ack_alert: return "ack_alert";
+        case api_route::list_silences: return "list_silences";
+        case api_route::create_silence: return "create_silence";
+        case api_route::delete_silence: return "delete_silence";
+        case api_route::reload: return "reload";
+    }
+    return "unknown";
+}
+
+route_match match_route(verb method, std::string_view target) {
+    route_match match;
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) {
+        match.result = route_match::result::bad_target;
+        match.error = "bad request target \"" + std::string(target) + "\": " + url.error().message();
+        return match;
+    }
+    std::vector<std::string> path;
+    for (auto segment : url->segments()) path.push_back(std::string(segment));
+
+    std::string allow;
+    for (const auto& entry : routes) {
+        std::string segment_id;
+        if (!matches(entry, path, segment_id)) continue;
+        if (entry.method != method) {
+            auto name = boost::beast::http::to_string(entry.method);
+            if (allow.find(name) == std::string::npos) {
+                if (!allow.empty()) allow += ", ";
+                allow += name;
+            }
+            continue;
+        }
+        match.result = route_match::result::found;
+        match.endpoint = entry.target;
+        match.route = entry.route;
+        match.id = std::move(segment_id);
+        for (auto param : url->params(boost::urls::encoding_opts(true)))
+            match.query.emplace_back(std::string(param.key), param.has_value ? std::string(param.value) : std::string());
+        return match;
+    }
+    if (!allow.empty()) {
+        match.result = route_match::result::method_not_allowed;
+        match.allow = std::move(allow);
+    }
+    return match;
+}
+
+}  // namespace redflag::http

@@ -1,0 +1,37 @@
+// Maps a request's method and target to what should answer it: one of the server's own
+// endpoints (health, readiness, metrics, ingest) or an api_route of http/api.hpp. Path
+// segments and query parameters are percent-decoded (Boost.URL), so an id may hold any
+// character, '/' included ("/v1/accounts/acme%2Fwest" is account "acme/west").
+//
+// Pure function, thread-safe. An unknown path is not_found (404); a known path with
+// another method is method_not_allowed (405) with the methods that are allowed; a target
+// that is not an origin-form URL is bad_target (400).
+#pragma once
+
+#include "http/api.hpp"
+
+#include <boost/beast/http/verb.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace redflag::http {
+
+enum class endpoint { healthz, readyz, metrics, ingest, api };
+
+struct route_match {
+    enum class result { found, not_found, method_not_allowed, bad_target };
+    route_match::result result = result::not_found;
+    http::endpoint endpoint = endpoint::healthz;  // when found
+    api_route route = api_route::list_alerts;     // when endpoint == api
+    std::string id;                               // decoded {id} segment, when the route has one
+    std::vector<std::pair<std::string, std::string>> query;
+    std::string allow;  // for method_not_allowed: "GET, POST"
+    std::string error;  // for bad_target: what was wrong
+};
+
+route_match match_route(boost::beast::http::verb method, std::string_view target);
+
+}  // namespace redflag::http

@@ -1,0 +1,197 @@
+// The durable store: one RocksDB database holding the event log, the idempotency index,
+// account snapshots, the set of accounts whose snapshot lags their events, and opaque
+// records of the other modules (alerts, outbox, silences, meta). Key layout: keys.hpp.
+//
+// Column families:
+//   events    every stored event, per account in sequence order; dropped after
+//             options.event_retention by a compaction filter (by the `at` in the value)
+//   dedup     account + event id → at: which ids an account already has (bloom-filtered);
+//             expires with the events
+//   accounts  account → (sequence covered, model/codec.hpp snapshot bytes)
+//   dirty     account → "": accounts with events newer than their snapshot; at start-up
+//             only these need events_after() replay, the rest load from `accounts`
+//   alerts, outbox, silences, meta   opaque bytes under their owners' keys
+//
+// Thread-safety: a store is safe to use from any number of threads at once (RocksDB's
+// own guarantee); concurrent writes with options.sync share one fsync (RocksDB's write
+// group). A write_batch is not thread-safe: build it on one thread, then write it.
+// Failure: open() reports errors in a string; afterwards every operation returns a
+// status or result (never throws); a store whose write failed with an I/O error stays
+// open, and later writes report RocksDB's background error.
+#pragma once
+
+#include "core/time.hpp"
+#include "model/account_state.hpp"
+#include "model/event.hpp"
+#include "store/status.hpp"
+
+#include <rocksdb/write_batch.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class CompactionFilter;
+class Statistics;
+}  // namespace rocksdb
+
+namespace redflag::store {
+
+enum class column : std::uint8_t { events, dedup, accounts, dirty, alerts, outbox, silences, meta };
+inline constexpr std::size_t column_count = 8;
+inline constexpr std::array<std::string_view, column_count> column_names{"events",  "dedup",  "accounts", "dirty",
+                                                                         "alerts",  "outbox", "silences", "meta"};
+
+struct options {
+    std::string path;
+    bool sync = false;                        // fsync the WAL before write() returns
+    duration event_retention = 400 * day;     // events (and their dedup ids) older than this are dropped
+    std::size_t block_cache_bytes = 64u << 20;
+    std::size_t write_buffer_bytes = 128u << 20;  // all memtables together
+    std::uint64_t max_wal_bytes = 256u << 20;     // bounds WAL replay after a crash
+    int background_jobs = 2;                  // flush and compaction threads
+    bool flush_on_close = true;               // faster next open: nothing to replay from the WAL
+    const redflag::clock* clock = nullptr;    // "now" of the retention filter; nullptr: system clock
+};
+
+// One event as stored; the views are valid only during the callback.
+struct stored_event {
+    std::string_view account;
+    std::uint64_t sequence = 0;
+    timestamp at{};
+    std::string_view json;  // model/codec.hpp decode_event_json
+};
+
+// One (account, event id) pair to look up in the dedup index.
+struct dedup_probe {
+    std::string_view account;
+    std::string_view id;
+};
+
+// A snapshot as stored: the state bytes and the last event sequence it includes.
+struct snapshot {
+    std::uint64_t sequence = 0;
+    std::string bytes;  // model/codec.hpp decode_state
+};
+
+class store;
+
+// A set of writes applied atomically by store::write. Each helper encodes its record per
+// keys.hpp. A helper given an account containing '\0' (which would alias another
+// account's keys) records an invalid_argument error instead, and write() refuses the
+// whole batch.
+class write_batch {
+public:
+    explicit write_batch(const store& s);
+
+    void put_event(std::string_view account, std::uint64_t sequence, const model::event& e);
+    void put_event_json(std::string_view account, std::uint64_t sequence, timestamp at, std::string_view json);
+    void put_dedup(std::string_view account, std::string_view event_id, timestamp at);
+    void put_snapshot(std::string_view account, std::uint64_t sequence, const model::account_state& state);
+    void put_snapshot_bytes(std::string_view account, std::uint64_t sequence, std::string_view state_bytes);
+    void mark_dirty(std::string_view account);
+    void clear_dirty(std::string_view account);
+    void put(column c, std::string_view key, std::string_view value);
+    void del(column c, std::string_view key);
+
+    std::size_t count() const;       // operations recorded
+    std::size_t byte_size() const;   // encoded size
+    bool empty() const { return count() == 0; }
+    void clear();
+    const status& error() const { return status_; }  // the first problem recorded, if any
+
+private:
+    friend class store;
+    bool check_account(std::string_view account);
+    void record(const rocksdb::Status& s);
+
+    const store* store_;
+    rocksdb::WriteBatch batch_;
+    status status_;
+    std::string key_;    // scratch buffers reused across helpers
+    std::string value_;
+};
+
+class store {
+public:
+    // Opens (creating if missing) the database at options.path with every column family.
+    // Returns nullptr and sets `error` on failure.
+    static std::unique_ptr<store> open(const options& opts, std::string& error);
+
+    ~store();  // close()s if still open
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    // Applies the batch atomically; with options.sync the WAL is fsynced first (writers
+    // in flight together share one fsync). The batch is left as it was.
+    status write(write_batch& batch);
+
+    // For each id, whether this account already stored it. One MultiGet.
+    result<std::vector<bool>> contains(std::string_view account, std::span<const std::string_view> ids) const;
+    result<std::vector<bool>> contains(std::string_view account, std::span<const std::string> ids) const;
+    // The same across accounts: one MultiGet for a whole ingest batch.
+    result<std::vector<bool>> contains(std::span<const dedup_probe> probes) const;
+
+    // The account's snapshot, nullopt when it has none.
+    result<std::optional<snapshot>> get_snapshot(std::string_view account) const;
+
+    // Callbacks return true to go on, false to stop early (which is not an error).
+    using snapshot_callback = std::function<bool(std::string_view account, std::uint64_t sequence, std::string_view bytes)>;
+    using account_callback = std::function<bool(std::string_view account)>;
+    using event_callback = std::function<bool(const stored_event&)>;
+    using record_callback = std::function<bool(std::string_view key, std::string_view value)>;
+
+    status for_each_snapshot(const snapshot_callback& f) const;  // in account order
+    status for_each_dirty(const account_callback& f) const;
+    // The account's events with a sequence greater than `after`, in sequence order.
+    status events_after(std::string_view account, std::uint64_t after, const event_callback& f) const;
+    // Every stored event, by account then sequence (rebuilds, replay).
+    status for_each_event(const event_callback& f) const;
+
+    // The sequence for the account's next event: one more than the highest of its stored
+    // events and its snapshot (so it never goes back when old events expire). 1 for a
+    // new account. Reads the events after the snapshot: call it when an account is
+    // loaded and count on from there in memory.
+    result<std::uint64_t> next_sequence(std::string_view account) const;
+
+    // Generic access to any column (the other modules' families).
+    result<std::optional<std::string>> get(column c, std::string_view key) const;
+    status for_each_prefix(column c, std::string_view prefix, const record_callback& f) const;
+
+    // SST files plus memtables of every column, for redflag_store_size_bytes.
+    std::uint64_t approximate_size_bytes() const;
+    // WAL fsyncs done so far (group commit makes this lower than the synced writes).
+    std::uint64_t wal_syncs() const;
+
+    status flush();             // memtables to SST files, and the WAL synced
+    status compact(column c);   // a full manual compaction (applies the retention filter)
+    status close();             // flushes (options.flush_on_close) and closes; idempotent
+
+    const options& opts() const { return options_; }
+
+private:
+    friend class write_batch;
+    explicit store(const options& opts);
+    rocksdb::ColumnFamilyHandle* handle(column c) const { return handles_[static_cast<std::size_t>(c)]; }
+    status scan(column c, std::string_view lower, std::string_view upper, bool fill_cache, bool total_order,
+                const record_callback& f) const;
+
+    options options_;
+    std::unique_ptr<system_clock> own_clock_;
+    std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;
+    std::shared_ptr<rocksdb::Statistics> statistics_;
+    rocksdb::DB* db_ = nullptr;
+    std::array<rocksdb::ColumnFamilyHandle*, column_count> handles_{};
+    rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+};
+
+}  // namespace redflag::store

@@ -1,0 +1,107 @@
+#include "alerts/codec.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace redflag::alerts {
+namespace {
+
+constexpr timestamp t0 = from_millis(1'767'225'600'000);  // 2026-01-01T00:00:00Z
+
+alert full_alert() {
+    alert a;
+    a.id = make_alert_id("usage_drop", "acme", t0);
+    a.rule = "usage_drop";
+    a.rule_fingerprint = 0xfedcba9876543210ull;  // above int64: must survive
+    a.account = "acme";
+    a.severity = rules::alert_severity::critical;
+    a.state = alert_state::firing;
+    a.started_at = t0;
+    a.firing_since = t0 + 2 * day;
+    a.cleared_since = t0 + 3 * day + duration{250};
+    a.transitions = {{alert_state::inactive, alert_state::pending, t0},
+                     {alert_state::pending, alert_state::firing, t0 + 2 * day}};
+    a.acks = {{"ann@example.com", "on it \"now\"", t0 + 2 * day + hour}};
+    a.next_repeat = t0 + 9 * day;
+    a.last_notified = t0 + 2 * day;
+    a.notifications = 3;
+    return a;
+}
+
+TEST(AlertCodec, round_trips_every_member) {
+    auto a = full_alert();
+    std::string error;
+    auto back = parse_alert(serialize(a), &error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(*back, a);
+}
+
+TEST(AlertCodec, writes_readable_json) {
+    auto o = to_json(full_alert());
+    EXPECT_EQ(o.at("state").as_string(), "firing");
+    EXPECT_EQ(o.at("severity").as_string(), "critical");
+    EXPECT_EQ(o.at("started_at").as_string(), "2026-01-01T00:00:00Z");
+    EXPECT_EQ(o.at("cleared_since").as_string(), "2026-01-04T00:00:00.250Z");
+    EXPECT_EQ(o.at("rule_fingerprint").as_string(), "18364758544493064720");
+    EXPECT_EQ(o.at("transitions").as_array().size(), 2u);
+    EXPECT_FALSE(o.contains("resolved_at"));  // unset optionals are omitted
+}
+
+TEST(AlertCodec, minimal_record_has_no_optionals) {
+    alert a;
+    a.id = "x";
+    a.rule = "r";
+    a.account = "acme";
+    a.state = alert_state::pending;
+    a.started_at = t0;
+    auto back = parse_alert(serialize(a));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, a);
+}
+
+TEST(AlertCodec, rejects_malformed_records_without_throwing) {
+    std::string error;
+    EXPECT_FALSE(parse_alert("{not json", &error));
+    EXPECT_NE(error.find("malformed"), std::string::npos);
+    EXPECT_FALSE(parse_alert("[]", &error));
+
+    auto o = to_json(full_alert());
+    o["state"] = "exploded";
+    EXPECT_FALSE(alert_from_json(o, &error));
+    EXPECT_EQ(error, "state: unknown state");
+
+    o = to_json(full_alert());
+    o["started_at"] = "yesterday";
+    EXPECT_FALSE(alert_from_json(o, &error));
+    EXPECT_EQ(error, "started_at: expected an RFC 3339 string");
+
+    o = to_json(full_alert());
+    o.erase("id");
+    EXPECT_FALSE(alert_from_json(o, &error));
+    EXPECT_EQ(error, "id: missing");
+
+    o = to_json(full_alert());
+    o["transitions"] = boost::json::parse(R"([{"from":"pending"}])");
+    EXPECT_FALSE(alert_from_json(o, &error));
+    EXPECT_EQ(error, "transitions: expected {from, to, at}");
+}
+
+TEST(AlertCodec, event_json_names_rule_account_and_alert) {
+    alert_event e;
+    e.kind = event_kind::transition;
+    e.from = alert_state::pending;
+    e.to = alert_state::firing;
+    e.at = t0;
+    e.notify = true;
+    e.record = full_alert();
+    e.message = "Acme dropped";
+    auto o = to_json(e);
+    EXPECT_EQ(o.at("kind").as_string(), "transition");
+    EXPECT_EQ(o.at("to").as_string(), "firing");
+    EXPECT_EQ(o.at("alert").as_string(), e.record.id);
+    EXPECT_EQ(o.at("message").as_string(), "Acme dropped");
+    EXPECT_TRUE(o.at("notify").as_bool());
+}
+
+}  // namespace
+}  // namespace redflag::alerts

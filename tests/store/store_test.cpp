@@ -1,0 +1,478 @@
+#include "store/store.hpp"
+
+#include "model/codec.hpp"
+#include "store/keys.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace redflag;
+using namespace redflag::store;
+namespace fs = std::filesystem;
+
+namespace {
+
+const timestamp t0 = *parse_rfc3339("2026-11-01T00:00:00Z");
+
+// A fresh directory per test, removed afterwards.
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "redflag-store-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        opts_.path = (fs::path(dir_) / "db").string();
+        opts_.block_cache_bytes = 8u << 20;
+        opts_.write_buffer_bytes = 32u << 20;
+        opts_.clock = &clock_;
+        clock_.set(t0);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    std::unique_ptr<store::store> open() {
+        std::string error;
+        auto s = store::store::open(opts_, error);
+        EXPECT_TRUE(s) << error;
+        return s;
+    }
+
+    static model::event make_event(std::string account, std::string id, timestamp at, int score = 7) {
+        model::event e;
+        e.type = model::event_type::nps;
+        e.account = std::move(account);
+        e.id = std::move(id);
+        e.at = at;
+        e.fields["score"] = score;
+        return e;
+    }
+
+    std::string dir_;
+    manual_clock clock_;
+    options opts_;
+};
+
+std::vector<std::uint64_t> sequences_after(const store::store& s, std::string_view account, std::uint64_t after) {
+    std::vector<std::uint64_t> out;
+    auto st = s.events_after(account, after, [&](const stored_event& e) {
+        out.push_back(e.sequence);
+        return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.message();
+    return out;
+}
+
+}  // namespace
+
+TEST_F(StoreTest, events_round_trip_in_sequence_order) {
+    auto s = open();
+    ASSERT_TRUE(s);
+    write_batch b(*s);
+    // Written out of order, and with a neighbour account that shares a prefix.
+    for (std::uint64_t seq : {3u, 1u, 2u, 300u}) b.put_event("acme", seq, make_event("acme", "e" + std::to_string(seq), t0 + seq * minute, static_cast<int>(seq % 11)));
+    b.put_event("acme2", 1, make_event("acme2", "x", t0));
+    b.put_event("acm", 1, make_event("acm", "y", t0));
+    ASSERT_TRUE(s->write(b).ok());
+
+    EXPECT_EQ(sequences_after(*s, "acme", 0), (std::vector<std::uint64_t>{1, 2, 3, 300}));
+    EXPECT_EQ(sequences_after(*s, "acme", 2), (std::vector<std::uint64_t>{3, 300}));
+    EXPECT_TRUE(sequences_after(*s, "acme", 300).empty());
+    EXPECT_TRUE(sequences_after(*s, "nobody", 0).empty());
+
+    std::vector<model::event> decoded;
+    ASSERT_TRUE(s->events_after("acme", 0, [&](const stored_event& e) {
+                     EXPECT_EQ(e.account, "acme");
+                     std::string error;
+                     auto ev = model::decode_event_json(e.json, &error);
+                     EXPECT_TRUE(ev) << error;
+                     if (ev) {
+                         EXPECT_EQ(ev->at, e.at) << "the value's at prefix matches the event";
+                         decoded.push_back(*ev);
+                     }
+                     return true;
+                 }).ok());
+    ASSERT_EQ(decoded.size(), 4u);
+    EXPECT_EQ(decoded[3].id, "e300");
+    EXPECT_EQ(decoded[3].at, t0 + 300 * minute);
+    EXPECT_EQ(decoded[3].fields.at("score").as_int64(), 300 % 11);
+
+    // Stopping early is not an error.
+    int seen = 0;
+    EXPECT_TRUE(s->events_after("acme", 0, [&](const stored_event&) { return ++seen < 2; }).ok());
+    EXPECT_EQ(seen, 2);
+
+    // for_each_event: everything, by account then sequence.
+    std::vector<std::string> all;
+    ASSERT_TRUE(s->for_each_event([&](const stored_event& e) {
+                     all.push_back(std::string(e.account) + "/" + std::to_string(e.sequence));
+                     return true;
+                 }).ok());
+    EXPECT_EQ(all, (std::vector<std::string>{"acm/1", "acme/1", "acme/2", "acme/3", "acme/300", "acme2/1"}));
+}
+
+TEST_F(StoreTest, next_sequence_follows_events_and_snapshot) {
+    auto s = open();
+    EXPECT_EQ(*s->next_sequence("acme"), 1u);
+    write_batch b(*s);
+    b.put_event("acme", 1, make_event("acme", "a", t0));
+    b.put_event("acme", 2, make_event("acme", "b", t0));
+    b.put_event("acme-x", 9, make_event("acme-x", "c", t0));
+    ASSERT_TRUE(s->write(b).ok());
+    EXPECT_EQ(*s->next_sequence("acme"), 3u);
+    EXPECT_EQ(*s->next_sequence("acme-x"), 10u);
+    EXPECT_EQ(*s->next_sequence("acm"), 1u);
+    // A snapshot covering more (its events expired) keeps the sequence from going back.
+    write_batch c(*s);
+    c.put_snapshot_bytes("acme", 50, "x");
+    c.put_snapshot_bytes("zed", 7, "x");
+    ASSERT_TRUE(s->write(c).ok());
+    EXPECT_EQ(*s->next_sequence("acme"), 51u);
+    EXPECT_EQ(*s->next_sequence("zed"), 8u);
+}
+
+TEST_F(StoreTest, dedup_lookup_is_per_account) {
+    auto s = open();
+    write_batch b(*s);
+    b.put_dedup("acme", "evt-1", t0);
+    b.put_dedup("acme", "evt-2", t0);
+    b.put_dedup("globex", "evt-3", t0);
+    ASSERT_TRUE(s->write(b).ok());
+    std::vector<std::string_view> ids{"evt-1", "evt-3", "evt-2", "evt-4", ""};
+    auto found = s->contains("acme", ids);
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(*found, (std::vector<bool>{true, false, true, false, false}));
+    auto other = s->contains("globex", std::vector<std::string>{"evt-1", "evt-3"});
+    ASSERT_TRUE(other);
+    EXPECT_EQ(*other, (std::vector<bool>{false, true}));
+    const dedup_probe probes[] = {{"globex", "evt-3"}, {"acme", "evt-3"}, {"acme", "evt-1"}, {"globex", "evt-1"}};
+    auto across = s->contains(std::span<const dedup_probe>(probes));
+    ASSERT_TRUE(across);
+    EXPECT_EQ(*across, (std::vector<bool>{true, false, true, false}));
+    auto none = s->contains("acme", std::span<const std::string_view>{});
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
+
+TEST_F(StoreTest, snapshots_round_trip) {
+    auto s = open();
+    model::account_state state;
+    model::event e = make_event("acme", "n1", t0, 9);
+    state.apply(e);
+    write_batch b(*s);
+    b.put_snapshot("acme", 42, state);
+    b.put_snapshot_bytes("globex", 3, model::encode_state(model::account_state{}));
+    ASSERT_TRUE(s->write(b).ok());
+
+    auto snap = s->get_snapshot("acme");
+    ASSERT_TRUE(snap);
+    ASSERT_TRUE(snap->has_value());
+    EXPECT_EQ((*snap)->sequence, 42u);
+    auto decoded = model::decode_state((*snap)->bytes);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->id, "acme");
+    EXPECT_EQ(decoded->streams[static_cast<std::size_t>(model::event_type::nps)].size(), 1u);
+
+    auto missing = s->get_snapshot("nobody");
+    ASSERT_TRUE(missing);
+    EXPECT_FALSE(missing->has_value());
+
+    std::vector<std::pair<std::string, std::uint64_t>> seen;
+    ASSERT_TRUE(s->for_each_snapshot([&](std::string_view account, std::uint64_t seq, std::string_view bytes) {
+                     EXPECT_TRUE(model::decode_state(bytes));
+                     seen.emplace_back(account, seq);
+                     return true;
+                 }).ok());
+    EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::uint64_t>>{{"acme", 42}, {"globex", 3}}));
+
+    // A value too short to hold the header is reported, not misread.
+    write_batch bad(*s);
+    bad.put(column::accounts, "broken", "abc");
+    ASSERT_TRUE(s->write(bad).ok());
+    auto broken = s->get_snapshot("broken");
+    ASSERT_FALSE(broken);
+    EXPECT_EQ(broken.error().error_code(), status::code::corruption);
+}
+
+TEST_F(StoreTest, dirty_set_marks_and_clears) {
+    auto s = open();
+    write_batch b(*s);
+    b.mark_dirty("b");
+    b.mark_dirty("a");
+    b.mark_dirty("c");
+    ASSERT_TRUE(s->write(b).ok());
+    write_batch c(*s);
+    c.clear_dirty("b");
+    c.mark_dirty("a");  // marking twice is harmless
+    ASSERT_TRUE(s->write(c).ok());
+    std::vector<std::string> dirty;
+    ASSERT_TRUE(s->for_each_dirty([&](std::string_view a) {
+                     dirty.emplace_back(a);
+                     return true;
+                 }).ok());
+    EXPECT_EQ(dirty, (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_F(StoreTest, other_columns_hold_opaque_records) {
+    auto s = open();
+    write_batch b(*s);
+    const std::string binary("\0\xff\x01", 3);
+    b.put(column::alerts, "acme/rule1", "firing");
+    b.put(column::alerts, "acme/rule2", binary);
+    b.put(column::alerts, "acmex/rule1", "other account");
+    b.put(column::outbox, "0001", "slack message");
+    b.put(column::silences, "s1", "{}");
+    b.put(column::meta, "schema_version", "1");
+    ASSERT_TRUE(s->write(b).ok());
+
+    EXPECT_EQ(s->get(column::alerts, "acme/rule2")->value(), binary);
+    EXPECT_EQ(s->get(column::meta, "schema_version")->value(), "1");
+    EXPECT_FALSE(s->get(column::outbox, "acme/rule1")->has_value()) << "columns are separate";
+    std::vector<std::string> keys;
+    ASSERT_TRUE(s->for_each_prefix(column::alerts, "acme/", [&](std::string_view k, std::string_view) {
+                     keys.emplace_back(k);
+                     return true;
+                 }).ok());
+    EXPECT_EQ(keys, (std::vector<std::string>{"acme/rule1", "acme/rule2"}));
+
+    write_batch d(*s);
+    d.del(column::alerts, "acme/rule1");
+    ASSERT_TRUE(s->write(d).ok());
+    EXPECT_FALSE(s->get(column::alerts, "acme/rule1")->has_value());
+    EXPECT_TRUE(s->get(column::silences, "s1")->has_value());
+}
+
+TEST_F(StoreTest, a_batch_is_all_or_nothing) {
+    auto s = open();
+    write_batch b(*s);
+    b.put_event("acme", 1, make_event("acme", "a", t0));
+    b.put_dedup("acme", "a", t0);
+    b.put_event(std::string("ev\0il", 5), 1, make_event("evil", "b", t0));  // would alias another account's keys
+    b.mark_dirty("acme");
+    EXPECT_FALSE(b.error().ok());
+    auto st = s->write(b);
+    EXPECT_EQ(st.error_code(), status::code::invalid_argument);
+    EXPECT_TRUE(sequences_after(*s, "acme", 0).empty()) << "nothing of a refused batch is stored";
+    EXPECT_FALSE((*s->contains("acme", std::vector<std::string>{"a"}))[0]);
+
+    b.clear();
+    EXPECT_TRUE(b.empty());
+    EXPECT_TRUE(b.error().ok());
+    b.put_event("acme", 1, make_event("acme", "a", t0));
+    b.put_dedup("acme", "a", t0);
+    b.mark_dirty("acme");
+    EXPECT_EQ(b.count(), 3u);
+    ASSERT_TRUE(s->write(b).ok());
+    EXPECT_EQ(sequences_after(*s, "acme", 0).size(), 1u);
+    EXPECT_TRUE((*s->contains("acme", std::vector<std::string>{"a"}))[0]);
+}
+
+TEST_F(StoreTest, everything_survives_close_and_reopen) {
+    {
+        auto s = open();
+        write_batch b(*s);
+        for (std::uint64_t i = 1; i <= 100; ++i) {
+            b.put_event("acme", i, make_event("acme", "e" + std::to_string(i), t0));
+            b.put_dedup("acme", "e" + std::to_string(i), t0);
+        }
+        b.put_snapshot_bytes("acme", 100, "state");
+        b.mark_dirty("acme");
+        b.put(column::outbox, "k", "v");
+        ASSERT_TRUE(s->write(b).ok());
+        ASSERT_TRUE(s->close().ok());
+        EXPECT_TRUE(s->close().ok()) << "close is idempotent";
+        write_batch late(*s);
+        late.put(column::meta, "k", "v");
+        EXPECT_EQ(s->write(late).error_code(), status::code::shutdown);
+        EXPECT_FALSE(s->get(column::meta, "k"));
+    }
+    auto s = open();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(sequences_after(*s, "acme", 0).size(), 100u);
+    EXPECT_TRUE((*s->contains("acme", std::vector<std::string>{"e50"}))[0]);
+    EXPECT_EQ((*s->get_snapshot("acme"))->bytes, "state");
+    EXPECT_EQ(s->get(column::outbox, "k")->value(), "v");
+    EXPECT_EQ(*s->next_sequence("acme"), 101u);
+    EXPECT_GT(s->approximate_size_bytes(), 0u);
+}
+
+TEST_F(StoreTest, acknowledged_write_survives_process_kill) {
+    // The child opens the store, writes with sync off, and dies without closing: once by
+    // _exit, once by SIGKILL. A write that returned is in the WAL (the OS has it).
+    for (int how = 0; how < 2; ++how) {
+        const std::string account = "killed-" + std::to_string(how);
+        const pid_t pid = ::fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            ::alarm(30);  // never hang the test run
+            std::string error;
+            options o = opts_;
+            o.sync = false;
+            o.flush_on_close = false;
+            auto s = store::store::open(o, error);
+            if (!s) ::_exit(2);
+            write_batch b(*s);
+            b.put_event(account, 1, make_event(account, "only", t0));
+            b.put_dedup(account, "only", t0);
+            if (!s->write(b).ok()) ::_exit(3);
+            if (how == 0) ::_exit(0);
+            ::raise(SIGKILL);
+            ::_exit(4);
+        }
+        int wstatus = 0;
+        ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+        if (how == 0) {
+            ASSERT_TRUE(WIFEXITED(wstatus));
+            ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+        } else {
+            ASSERT_TRUE(WIFSIGNALED(wstatus));
+            ASSERT_EQ(WTERMSIG(wstatus), SIGKILL);
+        }
+        auto s = open();
+        ASSERT_TRUE(s);
+        EXPECT_EQ(sequences_after(*s, account, 0), (std::vector<std::uint64_t>{1})) << how;
+        EXPECT_TRUE((*s->contains(account, std::vector<std::string>{"only"}))[0]) << how;
+    }
+}
+
+TEST_F(StoreTest, retention_drops_old_events_and_their_dedup_ids) {
+    opts_.event_retention = 30 * day;
+    clock_.set(t0 + 100 * day);
+    auto s = open();
+    write_batch b(*s);
+    b.put_event("acme", 1, make_event("acme", "old", t0));                  // 100 days old
+    b.put_dedup("acme", "old", t0);
+    b.put_event("acme", 2, make_event("acme", "edge", t0 + 71 * day));      // 29 days old
+    b.put_dedup("acme", "edge", t0 + 71 * day);
+    b.put_event("acme", 3, make_event("acme", "new", t0 + 99 * day));
+    b.put_dedup("acme", "new", t0 + 99 * day);
+    b.put_snapshot_bytes("acme", 1, "state");
+    b.put(column::meta, "k", "not subject to retention");
+    ASSERT_TRUE(s->write(b).ok());
+    ASSERT_TRUE(s->flush().ok());
+    ASSERT_TRUE(s->compact(column::events).ok());
+    ASSERT_TRUE(s->compact(column::dedup).ok());
+    ASSERT_TRUE(s->compact(column::accounts).ok());
+    ASSERT_TRUE(s->compact(column::meta).ok());
+
+    EXPECT_EQ(sequences_after(*s, "acme", 0), (std::vector<std::uint64_t>{2, 3}));
+    EXPECT_EQ(*s->contains("acme", std::vector<std::string>{"old", "edge", "new"}), (std::vector<bool>{false, true, true}));
+    EXPECT_TRUE(s->get_snapshot("acme")->has_value());
+    EXPECT_TRUE(s->get(column::meta, "k")->has_value());
+    EXPECT_EQ(*s->next_sequence("acme"), 4u);
+
+    // Time moves on: the injected clock is read at each compaction.
+    clock_.advance(29 * day);
+    ASSERT_TRUE(s->compact(column::events).ok());
+    EXPECT_EQ(sequences_after(*s, "acme", 0), (std::vector<std::uint64_t>{3}));
+}
+
+TEST_F(StoreTest, concurrent_sync_writers_share_fsyncs) {
+    opts_.sync = true;
+    auto s = open();
+    ASSERT_TRUE(s);
+    const std::uint64_t syncs_before = s->wal_syncs();
+    constexpr int threads = 8;
+    constexpr int writes_per_thread = 40;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            const std::string account = "acct-" + std::to_string(t);
+            for (int i = 1; i <= writes_per_thread; ++i) {
+                write_batch b(*s);
+                b.put_event(account, static_cast<std::uint64_t>(i), make_event(account, std::to_string(i), t0));
+                b.put_dedup(account, std::to_string(i), t0);
+                if (!s->write(b).ok()) ++failures;
+            }
+        });
+    for (auto& th : pool) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    const std::uint64_t syncs = s->wal_syncs() - syncs_before;
+    std::printf("%d synced writes took %llu WAL fsyncs\n", threads * writes_per_thread, static_cast<unsigned long long>(syncs));
+    EXPECT_GT(syncs, 0u) << "sync writes fsync the WAL";
+    EXPECT_LT(syncs, static_cast<std::uint64_t>(threads * writes_per_thread)) << "concurrent writers share fsyncs";
+    for (int t = 0; t < threads; ++t)
+        EXPECT_EQ(sequences_after(*s, "acct-" + std::to_string(t), 0).size(), static_cast<std::size_t>(writes_per_thread));
+}
+
+TEST_F(StoreTest, sync_off_does_not_fsync) {
+    auto s = open();
+    const auto before = s->wal_syncs();
+    write_batch b(*s);
+    b.put(column::meta, "k", "v");
+    ASSERT_TRUE(s->write(b).ok());
+    EXPECT_EQ(s->wal_syncs(), before);
+}
+
+TEST_F(StoreTest, open_reports_errors) {
+    std::string error;
+    options o;
+    EXPECT_FALSE(store::store::open(o, error));
+    EXPECT_FALSE(error.empty());
+    // A path that is a file, not a directory.
+    const std::string file = (fs::path(dir_) / "plain-file").string();
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+    o.path = file;
+    error.clear();
+    EXPECT_FALSE(store::store::open(o, error));
+    EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
+}
+
+TEST_F(StoreTest, batches_of_a_thousand_events_ingest_quickly) {
+    auto s = open();
+    const int batches = 20;
+    std::string json = model::encode_event_json(make_event("acme", "x", t0));
+    const auto start = std::chrono::steady_clock::now();
+    std::uint64_t seq = 0;
+    for (int i = 0; i < batches; ++i) {
+        write_batch b(*s);
+        for (int j = 0; j < 1000; ++j) {
+            const std::string account = "acct-" + std::to_string(j % 97);
+            const std::string id = "id-" + std::to_string(i * 1000 + j);
+            b.put_event_json(account, ++seq, t0, json);
+            b.put_dedup(account, id, t0);
+            b.mark_dirty(account);
+        }
+        ASSERT_TRUE(s->write(b).ok());
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("ingest: %.0f events/s (batches of 1000, sync off, this build type)\n", batches * 1000 / seconds);
+    EXPECT_LT(seconds, 20.0);
+}
+
+TEST(StoreKeys, layout_is_as_documented) {
+    const std::string k = keys::event_key("ab", 0x0102030405060708ull);
+    EXPECT_EQ(k, std::string("ab\0\x01\x02\x03\x04\x05\x06\x07\x08", 11));
+    std::string_view account;
+    std::uint64_t seq = 0;
+    ASSERT_TRUE(keys::parse_event_key(k, account, seq));
+    EXPECT_EQ(account, "ab");
+    EXPECT_EQ(seq, 0x0102030405060708ull);
+    EXPECT_FALSE(keys::parse_event_key("short", account, seq));
+    EXPECT_LT(keys::event_key("a", 255), keys::event_key("a", 256)) << "big-endian sorts by sequence";
+    EXPECT_EQ(keys::dedup_key("acme", "id1"), std::string("acme\0id1", 8));
+    timestamp at;
+    std::string_view json;
+    ASSERT_TRUE(keys::parse_event_value(keys::event_value(t0, "{}"), at, json));
+    EXPECT_EQ(at, t0);
+    EXPECT_EQ(json, "{}");
+    ASSERT_TRUE(keys::parse_time_prefix(keys::time_value(from_millis(-5)), at));
+    EXPECT_EQ(at, from_millis(-5));
+    EXPECT_EQ(keys::prefix_upper_bound("ab"), "ac");
+    EXPECT_EQ(keys::prefix_upper_bound(std::string("a\xff", 2)), "b");
+    EXPECT_EQ(keys::prefix_upper_bound(std::string("\xff", 1)), "");
+}
