@@ -9,16 +9,19 @@ namespace redflag::app {
 
 namespace json = boost::json;
 
+json::value number_to_json(double v) {
+    if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 9e15) return static_cast<std::int64_t>(v);
+    return v;
+}
+
 json::value scalar_to_json(const scalar& value) {
     return std::visit(
         [](const auto& v) -> json::value {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, std::monostate>) return nullptr;
             else if constexpr (std::is_same_v<T, bool>) return v;
-            else if constexpr (std::is_same_v<T, double>) {
-                if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 9e15) return static_cast<std::int64_t>(v);
-                return v;
-            } else if constexpr (std::is_same_v<T, timestamp>) return json::string(format_rfc3339(v));
+            else if constexpr (std::is_same_v<T, double>) return number_to_json(v);
+            else if constexpr (std::is_same_v<T, timestamp>) return json::string(format_rfc3339(v));
             else if constexpr (std::is_same_v<T, std::string>) return json::string(v);
             else {
                 json::array a;
@@ -67,15 +70,15 @@ json::object account_view(const engine::account_record& record, const rules::rul
     json::object profile;
     for (std::size_t f = 0; f < model::profile_field_count; ++f)
         profile[model::profile_field_names[f]] = scalar_to_json(s.profile[f]);
-    profile["arr"] = 12 * s.mrr();
+    profile["arr"] = number_to_json(12 * s.mrr());
     json::object attributes;
     for (const auto& [k, v] : s.attributes) attributes[k] = scalar_to_json(v);
     profile["attributes"] = std::move(attributes);
     out["profile"] = std::move(profile);
 
     json::object contract;
-    contract["mrr"] = s.mrr();
-    contract["arr"] = 12 * s.mrr();
+    contract["mrr"] = number_to_json(s.mrr());
+    contract["arr"] = number_to_json(12 * s.mrr());
     contract["renewal_at"] = scalar_to_json(s.get(model::profile_field::renewal_at));
     contract["products"] = scalar_to_json(s.get(model::profile_field::products));
     contract["status"] = scalar_to_json(s.get(model::profile_field::contract_status));
@@ -83,8 +86,8 @@ json::object account_view(const engine::account_record& record, const rules::rul
     for (const auto& m : s.movements)
         movements.push_back(json::object{{"at", format_rfc3339(m.at)},
                                          {"kind", model::movement_kind_names[static_cast<std::size_t>(m.kind)]},
-                                         {"before", m.before},
-                                         {"after", m.after}});
+                                         {"before", number_to_json(m.before)},
+                                         {"after", number_to_json(m.after)}});
     contract["movements"] = std::move(movements);
     out["contract"] = std::move(contract);
 
@@ -120,7 +123,7 @@ json::object account_view(const engine::account_record& record, const rules::rul
         for (std::size_t i = 0; i < defs.size() && i < record.scores.size(); ++i) {
             json::object one;
             double v = record.scores[i];
-            one["score"] = std::isnan(v) ? json::value(nullptr) : json::value(v);
+            one["score"] = std::isnan(v) ? json::value(nullptr) : number_to_json(v);
             auto band = i < record.bands.size() ? record.bands[i] : -1;
             one["band"] = band >= 0 && static_cast<std::size_t>(band) < defs[i].bands.size() ? defs[i].bands[band]
                                                                                               : std::string("unknown");

@@ -12,6 +12,9 @@ namespace redflag::app {
 
 boost::json::value scalar_to_json(const scalar& value);
 
+// A number as JSON: whole numbers as integers (1750, not 1.75E3), others as doubles.
+boost::json::value number_to_json(double value);
+
 // `now` anchors the recent event counts (last 7, 30 and 90 days).
 boost::json::object account_view(const engine::account_record& record, const rules::rule_set* rules, timestamp now);
 

@@ -31,7 +31,7 @@ bool expect(std::string_view text, std::size_t& pos, char c) {
 
 std::optional<timestamp> parse_rfc3339(std::string_view text) {
     std::size_t pos = 0;
-    int year, month, mday, hh, mm, ss;
+    int year = 0, month = 0, mday = 0, hh = 0, mm = 0, ss = 0;
     if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
         !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
         !read_digits(text, pos, 2, mday))

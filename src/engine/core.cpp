@@ -71,12 +71,20 @@ timestamp core::index_time(std::int64_t k) const {
 timestamp core::grid_ceil(timestamp t) const { return index_time(ceil_index(t)); }
 timestamp core::grid_floor(timestamp t) const { return index_time(floor_index(t)); }
 
+std::uint32_t core::lookup(std::string_view account) const {
+    return index_.find(account, account_index::hash(account),
+                       [this](std::uint32_t i) -> std::string_view { return accounts_[i].state.id; });
+}
+
 std::uint32_t core::find_or_create(std::string_view account) {
-    if (auto it = index_.find(account); it != index_.end()) return it->second;
+    std::uint64_t h = account_index::hash(account);
+    std::uint32_t found =
+        index_.find(account, h, [this](std::uint32_t i) -> std::string_view { return accounts_[i].state.id; });
+    if (found != account_index::none) return found;
     auto index = static_cast<std::uint32_t>(accounts_.size());
     auto& record = accounts_.emplace_back();
     record.state.id = std::string(account);
-    index_.emplace(std::string(account), index);
+    index_.insert(h, index);
     return index;
 }
 
@@ -96,6 +104,7 @@ const account_record& core::apply(const model::event& e, timestamp evaluate_at) 
 void core::evaluate_account(std::uint32_t index, timestamp at) {
     auto& record = accounts_[index];
     record.evaluated_at = at;
+    ++evaluations_;
     if (!rules_) {
         record.next_change = timestamp_max;
         reschedule(index, at);
@@ -250,17 +259,17 @@ void core::reevaluate_all() {
 }
 
 bool core::acknowledge(std::string_view account, std::string_view alert_id, alerts::acknowledgement ack) {
-    auto it = index_.find(account);
-    if (it == index_.end()) return false;
-    auto& record = accounts_[it->second];
+    std::uint32_t index = lookup(account);
+    if (index == account_index::none) return false;
+    auto& record = accounts_[index];
     if (!record.alerts.acknowledge(alert_id, std::move(ack), events_)) return false;
-    reschedule(it->second, record.evaluated_at.value_or(now_));
+    reschedule(index, record.evaluated_at.value_or(now_));
     return true;
 }
 
 const account_record* core::find(std::string_view account) const {
-    auto it = index_.find(account);
-    return it == index_.end() ? nullptr : &accounts_[it->second];
+    std::uint32_t index = lookup(account);
+    return index == account_index::none ? nullptr : &accounts_[index];
 }
 
 std::optional<score_reading> core::score(std::string_view account, std::string_view score_name) const {

@@ -23,6 +23,7 @@
 
 #include "alerts/lifecycle.hpp"
 #include "core/time.hpp"
+#include "engine/account_index.hpp"
 #include "engine/timer_wheel.hpp"
 #include "model/account_state.hpp"
 #include "model/event.hpp"
@@ -36,7 +37,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace redflag::engine {
@@ -75,7 +75,10 @@ public:
     timestamp now() const { return now_; }
 
     // Applies one event to its account (creating it) and evaluates that account at
-    // max(e.at, now()), or max(evaluate_at, now()). Returns the account.
+    // max(e.at, now()), or max(evaluate_at, now()); now() becomes that instant. The first
+    // form is for event-time drivers (replay, test). A live service passes its clock,
+    // apply(e, clock.now()), so that an event stamped in the future cannot drag the
+    // shard's time (and every `since`) forward. Returns the account.
     const account_record& apply(const model::event& e);
     const account_record& apply(const model::event& e, timestamp evaluate_at);
 
@@ -110,6 +113,8 @@ public:
     // Queries, for the API and `redflag test`.
     const account_record* find(std::string_view account) const;
     std::size_t account_count() const { return accounts_.size(); }
+    // How many account evaluations were made (events, wakes, reloads), for metrics.
+    std::uint64_t evaluation_count() const { return evaluations_; }
     template <class F>
     void for_each_account(F&& f) const {
         for (const auto& a : accounts_) f(a);
@@ -124,11 +129,6 @@ public:
     timestamp grid_floor(timestamp t) const;
 
 private:
-    struct string_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-
     std::uint32_t find_or_create(std::string_view account);
     void evaluate_account(std::uint32_t index, timestamp at);
     void reschedule(std::uint32_t index, timestamp after);
@@ -142,9 +142,11 @@ private:
     timestamp now_ = timestamp_min;
     rules::evaluation scratch_;
     std::deque<account_record> accounts_;  // stable addresses; index = timer id
-    std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
+    account_index index_;
+    std::uint32_t lookup(std::string_view account) const;
     timer_wheel wheel_;
     std::vector<alerts::alert_event> events_;
+    std::uint64_t evaluations_ = 0;
 };
 
 }  // namespace redflag::engine

@@ -366,7 +366,8 @@ void service::run(shard& s) {
 void service::process_round(shard& s, std::deque<std::function<void(core&)>>& calls,
                             std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work) {
     auto& engine = *s.engine;
-    engine.advance_to(clock_.now());
+    const timestamp now = clock_.now();
+    engine.advance_to(now);
     store::write_batch batch(store_);
 
     if (!work.empty()) {
@@ -414,7 +415,9 @@ void service::process_round(shard& s, std::deque<std::function<void(core&)>>& ca
                         batch.mark_dirty(e.account);
                         s.dirty.push_back(e.account);
                     }
-                    engine.apply(e);
+                    // Evaluated at the wall clock: an event stamped in the future must not
+                    // drag the shard's time (and every `since`) forward.
+                    engine.apply(e, now);
                     ++a;
                     ++a_type[type];
                 }
@@ -473,9 +476,12 @@ void service::persist_alert_events(shard& s, store::write_batch& batch) {
         if (e.to == alerts::alert_state::pending || e.to == alerts::alert_state::firing)
             metrics_.alerts(e.record.rule, severity, std::string(alerts::name_of(e.to))).Increment();
         if (e.to == alerts::alert_state::firing) metrics_.alerts_fired(e.record.rule, severity).Increment();
-        spdlog::info("alert {} {} → {}: rule {} account {} at {}{}{}", e.record.id, alerts::name_of(e.from),
-                     alerts::name_of(e.to), e.record.rule, e.record.account, format_rfc3339(e.at),
-                     e.message.empty() ? "" : ": ", e.message);
+        // Firing and resolving are what an operator follows; pending and its cancellation
+        // (often within one batch of a new account's events) are detail.
+        bool detail = e.to == alerts::alert_state::pending || e.to == alerts::alert_state::inactive;
+        spdlog::log(detail ? spdlog::level::debug : spdlog::level::info, "alert {} {} → {}: rule {} account {} at {}{}{}",
+                    e.record.id, alerts::name_of(e.from), alerts::name_of(e.to), e.record.rule, e.record.account,
+                    format_rfc3339(e.at), e.message.empty() ? "" : ": ", e.message);
     }
     s.engine->clear_events();
 }

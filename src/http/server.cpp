@@ -48,6 +48,12 @@ struct server::context {
     std::condition_variable sessions_gone;
     std::unordered_map<const session*, std::weak_ptr<session>> sessions;
 
+    // Set once the I/O threads are gone: answers that arrive later are dropped, not posted
+    // into an io_context that will never run them (their handler would keep the session,
+    // and through it this context, alive for ever).
+    std::mutex post_mutex;
+    bool io_stopped = false;
+
     // Declared last: destroyed first, while the session registry is still alive for the
     // sessions its queued handlers release.
     net::io_context ioc;
@@ -190,7 +196,9 @@ private:
         if (!keep_alive) closing_ = true;
         const std::uint64_t seq = enqueue(keep_alive);
         handle_request(ctx_->handlers, std::move(req), [self = shared_from_this(), seq](response res) {
-            // From any thread: back to the connection's strand.
+            // From any thread: back to the connection's strand, unless the server has stopped.
+            std::lock_guard lock(self->ctx_->post_mutex);
+            if (self->ctx_->io_stopped) return;
             net::post(self->socket_.get_executor(),
                       [self, seq, res = std::move(res)]() mutable { self->complete(seq, std::move(res)); });
         });
@@ -322,6 +330,26 @@ std::optional<net::ip::address> resolve(const std::string& host, std::string& er
 
 }  // namespace
 
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view listen) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+    std::string_view host = listen.substr(0, colon), port_text = listen.substr(colon + 1);
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']') return std::nullopt;
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return std::nullopt;  // a bare IPv6 address needs brackets
+    }
+    if (port_text.empty() || port_text.size() > 5) return std::nullopt;
+    unsigned port = 0;
+    for (char c : port_text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        port = port * 10 + unsigned(c - '0');
+    }
+    if (port > 65535) return std::nullopt;
+    return std::pair{std::string(host), static_cast<std::uint16_t>(port)};
+}
+
 server::server(server_options options, engine::ingest_sink& sink, http::api& api, metrics::engine_metrics& metrics,
                const clock& clock)
     : context_(std::make_shared<context>(std::move(options), sink, api, metrics, clock)) {}
@@ -399,6 +427,10 @@ void server::stop() {
     ctx.ioc.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    {
+        std::lock_guard lock(ctx.post_mutex);
+        ctx.io_stopped = true;
+    }
     // Run the completions that became ready in the meantime (the aborted accept, closed
     // sessions), so that they release the context instead of waiting in the queue.
     ctx.ioc.restart();

@@ -35,7 +35,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace redflag::http {
@@ -58,6 +60,10 @@ struct server_options {
     std::chrono::seconds retry_after{1};  // Retry-After of 503 when the engine is overloaded
 };
 
+// Splits the config's `listen` value into address and port: "127.0.0.1:8080",
+// "localhost:0", "[::1]:8080". nullopt when it is not HOST:PORT with a port 0..65535.
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view listen);
+
 class server {
 public:
     server(server_options options, engine::ingest_sink& sink, http::api& api, metrics::engine_metrics& metrics,
@@ -78,7 +84,7 @@ public:
     // Graceful stop: stops accepting, closes idle connections, lets requests in flight be
     // answered (with Connection: close) for up to shutdown_timeout, then closes what is
     // left and stops the I/O threads. Idempotent. An engine callback that arrives after
-    // stop() is harmless: its answer is dropped (the context stays alive until then).
+    // stop() (or after the server is destroyed) is harmless: its answer is dropped.
     void stop();
 
     struct context;  // shared with sessions (server.cpp)

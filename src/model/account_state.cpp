@@ -113,9 +113,12 @@ typename std::vector<T>::iterator insert_by_at(std::vector<T>& v, T item) {
     return v.insert(pos, std::move(item));
 }
 
+// Vectors grown by apply() keep up to twice their size; expire() (run periodically) gives
+// back what is more than an eighth above it, so long-lived states stay close to the size
+// a decoded snapshot has.
 template <class T>
 void shrink_if_loose(std::vector<T>& v) {
-    if (v.capacity() > 2 * v.size() + 8) v.shrink_to_fit();
+    if (v.capacity() > v.size() + v.size() / 8 + 4) v.shrink_to_fit();
 }
 
 timestamp minute_start(timestamp t) {
@@ -276,7 +279,9 @@ private:
         bool ever_positive = !moves.empty();
         for (std::size_t i = from; i < records.size(); ++i) {
             const auto& r = records[i];
-            const double mrr = number_or_zero(r.values[contract_mrr_index()]);
+            // mrr is required; a record without it (never validated) changes nothing but status.
+            const auto& mrr_value = r.values[contract_mrr_index()];
+            const double mrr = is_null(mrr_value) ? effective : number_or_zero(mrr_value);
             const auto* status = std::get_if<std::string>(&r.values[contract_status_index()]);
             const bool churned = status && *status == "churned";
             const double next = churned ? 0 : mrr;
@@ -409,17 +414,23 @@ void account_state::apply(const event& e) { applier(*this).apply(e); }
 void account_state::expire(timestamp cutoff) {
     // Keeps the last element even when it is older than the cutoff.
     auto drop_before = [cutoff](auto& v) {
-        if (v.size() <= 1) return;
-        auto end = lower_by_at(v, cutoff);
-        if (end == v.end()) --end;
-        v.erase(v.begin(), end);
+        if (v.size() > 1) {
+            auto end = lower_by_at(v, cutoff);
+            if (end == v.end()) --end;
+            v.erase(v.begin(), end);
+        }
         shrink_if_loose(v);
     };
     for (std::size_t t = 0; t < event_type_count; ++t) {
         // Contract records stay: movements are derived from them when a late one arrives.
-        if (t == static_cast<std::size_t>(event_type::contract)) continue;
+        if (t == static_cast<std::size_t>(event_type::contract)) {
+            shrink_if_loose(streams[t]);
+            continue;
+        }
         drop_before(streams[t]);
     }
+    shrink_if_loose(users);
+    shrink_if_loose(movements);
     for (auto& [metric, series] : usage) drop_before(series.points);
     for (auto& h : history) drop_before(h);
     std::erase_if(tickets, [cutoff](const ticket_state& t) { return !t.is_open() && t.updated_at < cutoff; });

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <cstdlib>
 
 namespace redflag::store {
 namespace {
@@ -96,10 +95,13 @@ struct family_tuning {
 
 family_tuning tuning_of(column c) {
     switch (c) {
+        // Larger than what options.max_wal_bytes lets accumulate (the WAL limit triggers the
+        // flushes), so that replaying the WAL after a crash only inserts: a hashed
+        // memtable has to sort itself to flush.
         case column::events: return {64u << 20, 16u << 10, false, true, true, memtable_kind::by_account};
         case column::dedup: return {32u << 20, 4u << 10, true, true, true, memtable_kind::by_account};
-        case column::accounts: return {32u << 20, 16u << 10, true, true, false, memtable_kind::by_key};
-        case column::dirty: return {8u << 20, 4u << 10, true, false, false, memtable_kind::by_key};
+        case column::accounts: return {32u << 20, 16u << 10, true, true, false, memtable_kind::skiplist};
+        case column::dirty: return {16u << 20, 4u << 10, true, false, false, memtable_kind::skiplist};
         default: return {8u << 20, 4u << 10, true, true, false, memtable_kind::skiplist};
     }
 }
@@ -213,7 +215,7 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
     db.bytes_per_sync = 1u << 20;
     db.wal_bytes_per_sync = 0;              // the WAL is synced by write() when asked, not behind its back
     db.enable_pipelined_write = true;       // concurrent writers overlap WAL and memtable work
-    db.allow_concurrent_memtable_write = std::getenv("RF_SKIP") != nullptr;  // not supported by hashed memtables
+    db.allow_concurrent_memtable_write = false;  // not supported by hashed memtables
     db.avoid_flush_during_recovery = true;  // fast open after a crash: replayed data stays in memory
     db.max_open_files = -1;                 // open tables once, never re-open on reads
     db.skip_stats_update_on_db_open = true; // fast open: do not read every table's properties
@@ -243,8 +245,7 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
             cf.compaction_filter = s->retention_filter_.get();
             cf.periodic_compaction_seconds = 2 * 24 * 3600;  // expired data goes even without new writes
         }
-        if (std::getenv("RF_SKIP")) { cf.write_buffer_size = std::min<std::size_t>(cf.write_buffer_size, std::strtoull(std::getenv("RF_SKIP"), nullptr, 10) << 20); }
-        switch (std::getenv("RF_SKIP") ? memtable_kind::skiplist : t.memtable) {
+        switch (t.memtable) {
             case memtable_kind::skiplist: break;
             case memtable_kind::by_account:
                 cf.prefix_extractor = std::make_shared<account_prefix_transform>();

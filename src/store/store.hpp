@@ -57,7 +57,7 @@ struct options {
     duration event_retention = 400 * day;     // events (and their dedup ids) older than this are dropped
     std::size_t block_cache_bytes = 64u << 20;
     std::size_t write_buffer_bytes = 128u << 20;  // all memtables together
-    std::uint64_t max_wal_bytes = 256u << 20;     // bounds WAL replay after a crash
+    std::uint64_t max_wal_bytes = 32u << 20;      // bounds WAL replay (and memtables) after a crash
     int background_jobs = 2;                  // flush and compaction threads
     bool flush_on_close = true;               // faster next open: nothing to replay from the WAL
     const redflag::clock* clock = nullptr;    // "now" of the retention filter; nullptr: system clock

@@ -197,8 +197,8 @@ TEST(Lifecycle, repeat_interval_null_means_no_repeat) {
     h.at(t0, true);
     EXPECT_EQ(h.repeats.asked, 1);
     EXPECT_EQ(h.current()->next_repeat, std::nullopt);
-    h.rule.has_repeat = false;  // a rule without repeat is not even asked
-    harness g{make_rule()};
+    EXPECT_EQ(h.set.next_deadline(std::span(&h.rule, 1)), timestamp_max);
+    harness g{make_rule()};  // a rule without repeat is not even asked
     g.at(t0, true);
     EXPECT_EQ(g.repeats.asked, 0);
 }

@@ -27,7 +27,9 @@ std::string data(std::string_view name) { return std::string(REDFLAG_TEST_DATA) 
 
 // Writes a test file next to the fixtures' rules (so `rules: [runner.rules]` resolves).
 std::string write_case(std::string_view name, std::string_view text) {
-    fs::path dir = fs::temp_directory_path() / "redflag-test-runner";
+    // One folder per test: ctest may run tests of this file in parallel processes.
+    fs::path dir = fs::temp_directory_path() /
+                   ("redflag-test-runner-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::create_directories(dir);
     fs::copy_file(data("runner.rules"), dir / "runner.rules", fs::copy_options::overwrite_existing);
     auto path = (dir / name).string();
@@ -140,6 +142,52 @@ tests:
     auto r = run({path});
     // avg(2, 3, 3) / 10 = 0.2667 → 27
     EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+TEST(TestRunner, score_class_and_pending_mismatches_show_expected_and_actual) {
+    auto path = write_case("mismatch.yaml", R"(rules: [runner.rules]
+start: 2026-01-01T00:00:00Z
+tests:
+  - name: mismatches
+    events:
+      - {type: account, account: big, seats: 100}
+      - {series: "usage active_users", account: big, every: 1d, values: "80*3"}
+    expect:
+      - at: +2d
+        pending: [{rule: red_health, account: big}]
+        scores: [{account: big, score: health, value: 81, band: green}, {account: ghost, score: health, band: red}]
+        classes: [{account: big, name: tier, label: small}]
+)");
+    auto r = run({path});
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("at +2d (2026-01-03T00:00:00Z):"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pending: expected [{rule: red_health, account: big}], actual []"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("score health of big: expected 81 (green), actual 80 (green)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("score health of ghost: expected any value (red), actual: no such account"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("class tier of big: expected small, actual big"), std::string::npos) << r.out;
+}
+
+TEST(TestRunner, config_channel_names_check_notify) {
+    fs::path dir = fs::temp_directory_path() / "redflag-test-runner-config";
+    fs::create_directories(dir);
+    std::ofstream(dir / "notify.rules") << "rule r {\n  when account.seats > 5\n  notify cs_red_flags\n}\n";
+    std::ofstream(dir / "good.yaml") << "channels:\n  cs_red_flags:\n    type: slack\n    token: ${NOT_SET_ANYWHERE}\n";
+    std::ofstream(dir / "bad.yaml") << "channels:\n  other: {type: slack}\n";
+    const char* test = "start: 2026-01-01T00:00:00Z\ntests:\n  - name: n\n    events:\n"
+                       "      - {type: account, account: acme, seats: 10}\n"
+                       "    expect:\n      - at: +1h\n        firing: [{rule: r, account: acme}]\n";
+    std::ofstream(dir / "with_good.yaml") << "rules: [notify.rules]\nconfig: good.yaml\n" << test;
+    std::ofstream(dir / "with_bad.yaml") << "rules: [notify.rules]\nconfig: bad.yaml\n" << test;
+    std::ofstream(dir / "without.yaml") << "rules: [notify.rules]\n" << test;
+
+    auto good = run({(dir / "with_good.yaml").string()});
+    EXPECT_EQ(good.status, 0) << good.out << good.err;
+    auto without = run({(dir / "without.yaml").string()});  // no config: channel names are not checked
+    EXPECT_EQ(without.status, 0) << without.out << without.err;
+    auto bad = run({(dir / "with_bad.yaml").string()});
+    EXPECT_EQ(bad.status, 2) << bad.out << bad.err;
+    EXPECT_NE(bad.err.find("cs_red_flags"), std::string::npos) << bad.err;
 }
 
 TEST(TestRunner, conformance_scenarios_pass) {

@@ -88,6 +88,23 @@ TEST(Core, for_deadline_rounds_up_to_the_grid) {
     EXPECT_EQ(c.find("acme")->wake, timestamp_max);  // nothing left to wait for
 }
 
+TEST(Core, keep_firing_for_resolves_on_the_clock_at_the_next_grid_instant) {
+    auto rules = std::make_shared<fake_rules>();
+    rules->rule_list = {rule("r", duration::zero(), 3 * hour)};
+    flags f{{{"acme", true}}};
+    rules->eval = [&](const model::account_state& a, timestamp, rules::evaluation& out) { out.conditions[0] = f(a); };
+    core c(rules, grid());
+    c.apply(account_event("acme", t0));
+    f.on["acme"] = false;
+    c.apply(account_event("acme", t0 + 20 * minute));  // first evaluation that sees it false
+    EXPECT_EQ(c.find("acme")->wake, t0 + 4 * hour);   // 03:20 rounded up
+    c.advance_to(t0 + 3 * hour + 59 * minute);
+    EXPECT_EQ(c.events().size(), 1u);
+    c.advance_to(t0 + 4 * hour);
+    EXPECT_EQ(states_of(c.events()), (std::vector<std::string>{"acme:r:inactive>firing@2026-01-01T00:00:00Z",
+                                                               "acme:r:firing>resolved@2026-01-01T04:00:00Z"}));
+}
+
 TEST(Core, grid_helpers_handle_instants_before_the_origin) {
     core c(nullptr, grid());
     EXPECT_EQ(c.grid_ceil(t0 - 30 * minute), t0);

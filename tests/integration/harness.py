@@ -45,6 +45,13 @@ class Service:
         if expect_start:
             self.start()
 
+    def edit_config(self, old, new):
+        with open(self.config_path) as f:
+            text = f.read()
+        assert old in text, old
+        with open(self.config_path, "w") as f:
+            f.write(text.replace(old, new))
+
     def start(self, timeout=30):
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen([BINARY, "serve", "--config", self.config_path], stdout=self.log,

@@ -163,8 +163,7 @@ class Auth(unittest.TestCase):
 
     def test_refuses_non_loopback_without_auth(self):
         svc = Service(expect_start=False)
-        text = open(svc.config_path).read().replace("listen: 127.0.0.1:0", "listen: 0.0.0.0:0")
-        open(svc.config_path, "w").write(text)
+        svc.edit_config("listen: 127.0.0.1:0", "listen: 0.0.0.0:0")
         code, log = svc.run_until_exit()
         svc.cleanup()
         self.assertEqual(code, 2)
@@ -196,8 +195,7 @@ class Durability(unittest.TestCase):
 
     def test_sync_mode_acknowledges_concurrent_requests(self):
         svc = Service(expect_start=False)
-        text = open(svc.config_path).read().replace("storage: {path: ", "storage: {sync: true, path: ")
-        open(svc.config_path, "w").write(text)
+        svc.edit_config("storage: {path: ", "storage: {sync: true, path: ")
         svc.start()
         try:
             results = []
@@ -234,8 +232,11 @@ class Overload(unittest.TestCase):
             headers = []
 
             def send(k):
-                s, h, _ = svc.request("POST", "/v1/events", json.dumps(usage(k, "load")),
-                                      {"Content-Type": "application/json"})
+                try:
+                    s, h, _ = svc.request("POST", "/v1/events", json.dumps(usage(k, "load")),
+                                          {"Content-Type": "application/json"})
+                except OSError:
+                    return  # the request the paused engine holds is cut off when the service stops
                 statuses.append(s)
                 headers.append(h)
 

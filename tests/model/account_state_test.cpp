@@ -423,3 +423,13 @@ TEST(AccountState, expire_keeps_latest_record_change_and_point) {
     ASSERT_EQ(history_of(s, profile_field::plan).size(), 1u);
     EXPECT_EQ(history_of(s, profile_field::plan)[0].at, t0 + 9 * day) << "previous() still works";
 }
+
+TEST(AccountState, expire_gives_back_growth_slack) {
+    account_state s;
+    for (int m = 0; m < 1000; ++m) s.apply(make_event(event_type::usage, t0 + m * minute, {{"metric", "logins"}}));
+    auto& points = s.usage.at("logins").points;
+    ASSERT_EQ(points.size(), 1000u);
+    s.expire(t0);  // drops nothing
+    EXPECT_EQ(points.size(), 1000u);
+    EXPECT_LE(points.capacity(), 1000u + 1000u / 8 + 4);
+}

@@ -221,6 +221,8 @@ private:
     void check_label_literal(const ast::expr& side, const ast::expr& other);
     value_type reference(node_kind kind, std::uint32_t index);
     std::vector<std::string> candidates() const;
+    std::vector<std::string> global_names() const;
+    mutable std::vector<std::string> global_candidates_;
 
     const ast::program& program_;
     diagnostics& out_;
@@ -613,6 +615,7 @@ void checker::check_cycles() {
 
 void checker::check_template_parts(ast::message_template& tpl) {
     for (auto& part : tpl.parts) {
+        part.fmt = ast::template_format::none;
         if (!part.expression) continue;
         auto t = check_value(*part.expression);
         const auto& f = part.format.value;
@@ -734,6 +737,14 @@ std::vector<std::string> checker::candidates() const {
             for (const auto& f : item_fields(it->collection)) all.emplace_back(f.name);
         }
     }
+    // The global names do not change once declared: computed once.
+    if (global_candidates_.empty()) global_candidates_ = global_names();
+    all.insert(all.end(), global_candidates_.begin(), global_candidates_.end());
+    return all;
+}
+
+std::vector<std::string> checker::global_names() const {
+    std::vector<std::string> all;
     for (const auto* l : lets_) all.push_back(l->name.value);
     for (const auto* c : classifies_) all.push_back(c->name.value);
     for (const auto* s : scores_) {
@@ -931,7 +942,7 @@ value_type checker::check_filtered(ast::expr& e, ast::filtered& f) {
             report(f.condition->pos, "usage-where",
                    "usage cannot be filtered with where: it is kept as per-minute sums per metric, not as events",
                    "aggregate one metric instead, e.g. avg(usage.active_users, 7d)");
-            return value_type::error;
+            return value_type::stream;  // reported; the aggregate around it is still checked
         }
         scopes_.push_back({true, p->ref.stream_type, {}});
         check_bool(*f.condition, "where");
@@ -1000,7 +1011,7 @@ value_type checker::check_call(ast::expr& e, ast::call& c) {
         if (f.name == name) spec = &f;
     auto check_rest = [&](std::size_t from) {
         for (std::size_t i = from; i < c.args.size(); ++i)
-            if (c.args[i]) check(*c.args[i]);
+            if (c.args[i] && c.args[i]->type == value_type::unknown) check(*c.args[i]);
     };
     if (!spec) {
         std::vector<std::string> all;
@@ -1052,7 +1063,10 @@ value_type checker::check_call(ast::expr& e, ast::call& c) {
             const bool scalar_ok = spec->fn == builtin::count || spec->fn == builtin::min || spec->fn == builtin::max;
             if (t0 == value_type::stream) {
                 const auto* p = stream_path(*c.args[0]);
-                auto elem = p ? element_type(*p) : std::nullopt;
+                // Written as a default and an assignment: GCC 12 wrongly warns that the
+                // conditional's optional may be used uninitialised.
+                std::optional<value_type> elem;
+                if (p) elem = element_type(*p);
                 const bool window_optional = spec->fn == builtin::first || spec->fn == builtin::last;
                 if (argc > 2) {
                     arity(1, 2);

@@ -16,7 +16,11 @@
 // items in file order). A name defined twice keeps its first definition in the tables.
 //
 // Failure: never throws; every problem found is returned (it does not stop at the first),
-// positioned at the first character of the offending part. Not thread-safe for one
+// positioned at the first character of the offending part, sorted by file (load order),
+// line and column. Codes: unknown-name, unknown-function, unknown-label, unknown-format,
+// unknown-channel, duplicate-name, duplicate-label, duplicate-channel, reserved-name,
+// missing-field, invalid-value, invalid-score, invalid-window, type-mismatch, arity,
+// usage-where, cycle. Unknown names carry a "did you mean X?" hint when one is close. Not thread-safe for one
 // program; separate programs may be checked concurrently.
 #pragma once
 

@@ -13,18 +13,21 @@ namespace redflag::rules::check {
 // Optimal string alignment distance: insertions, deletions, substitutions and swaps of
 // two adjacent characters each cost 1.
 inline std::size_t edit_distance(std::string_view a, std::string_view b) {
-    const std::size_t n = a.size(), m = b.size();
-    std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-    for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= n; ++i)
+    const std::size_t m = b.size();
+    // Three rows of the dynamic-programming table: two back (for swaps), one back, current.
+    std::vector<std::size_t> two(m + 1), one(m + 1), cur(m + 1);
+    for (std::size_t j = 0; j <= m; ++j) one[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
         for (std::size_t j = 1; j <= m; ++j) {
             std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            cur[j] = std::min({one[j] + 1, cur[j - 1] + 1, one[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], two[j - 2] + 1);
         }
-    return d[n][m];
+        std::swap(two, one);
+        std::swap(one, cur);
+    }
+    return one[m];
 }
 
 // The candidate closest to `word`, when its distance is at most a third of the word's

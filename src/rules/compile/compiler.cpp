@@ -662,6 +662,7 @@ template_compile_result compile_message(const ast::message_template& message, st
     auto t = std::make_unique<template_impl>();
     t->code_ = names ? &names->code() : &empty_program();
     compiler c(names ? names->source() : empty_source(), *t->code_, t->nodes_, result.problems);
+    c.set_file(static_cast<std::size_t>(-1));  // not in a rule file: problems name `origin`
     t->parts_ = c.message(message);
     for (auto& d : result.problems)
         if (d.file.empty()) d.file = std::string(origin);

@@ -457,7 +457,22 @@ value evaluator::aggregate(const node& n) {
         case op::avg:
         case op::rate: {
             double count = 0, sum = 0, values = 0;
-            for_each(s, w, [&](const item& it) {
+            if (s.kind == source_kind::usage_metric && !s.filter) {
+                // The common case (avg(usage.active_users, 28d)): a tight loop over the points.
+                auto found = account_.usage.find(s.metric);
+                if (found != account_.usage.end()) {
+                    const auto& points = found->second.points;
+                    note_window_edges(points, w);
+                    bounds b = bounds_of(w, now_);
+                    auto last = first_after(points, b.hi);
+                    for (auto it = b.has_lower ? first_after(points, b.lo) : points.begin(); it < last; ++it) {
+                        count += it->count;
+                        sum += it->sum;
+                    }
+                    values = count;
+                }
+            } else {
+                for_each(s, w, [&](const item& it) {
                 if (!passes(s, it)) return true;
                 if (usage) {
                     count += it.point->count;
@@ -472,7 +487,8 @@ value evaluator::aggregate(const node& n) {
                     values += 1;
                 }
                 return true;
-            });
+                });
+            }
             bool has_field = usage ? s.kind == source_kind::usage_metric : s.field >= 0;
             switch (n.code) {
                 case op::count: return value::number(count);
@@ -548,7 +564,15 @@ value evaluator::since_stream(const node& n) {
     item base;
     base.kind = s.kind;
     switch (s.kind) {
-        case source_kind::records: consider(account_.streams[static_cast<std::size_t>(s.type)], base); break;
+        case source_kind::records: {
+            const auto& known = account_.latest_of_type[static_cast<std::size_t>(s.type)];
+            if (!s.filter && known && *known <= now_) {
+                latest = *known;  // nothing of this type after now: nothing to note either
+                break;
+            }
+            consider(account_.streams[static_cast<std::size_t>(s.type)], base);
+            break;
+        }
         case source_kind::usage_metric: {
             auto found = account_.usage.find(s.metric);
             if (found != account_.usage.end()) {
@@ -612,7 +636,7 @@ value evaluator::compare(const node& n, const value& a, const value& b) {
             mismatch();
             return value::boolean(false);
         }
-        if (!mismatched && orderable(a.k) && a.k != kind::string) note_crossing(a, b);
+        if (a.k == b.k && orderable(a.k) && a.k != kind::string) note_crossing(a, b);
         bool same = equal(a, b);
         return value::boolean(n.code == op::eq ? same : !same);
     }
@@ -641,7 +665,7 @@ value evaluator::membership(const node& n) {
         bool mismatched = false;
         for (const node* item : rhs.args) {
             value v = eval(*item);
-            if (v.is_null()) return value::boolean(false);  // `in` with a null operand is false
+            if (v.is_null()) continue;  // a null item matches nothing (x is not null here)
             if (v.k != x.k) mismatched = true;
             else if (equal(x, v)) return value::boolean(true);
         }

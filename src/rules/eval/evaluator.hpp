@@ -75,8 +75,8 @@ public:
     value score(std::uint32_t i);        // number or null
     std::int16_t band(std::uint32_t i);  // -1: unknown
     value component(std::uint32_t score, std::uint32_t c);
-    value classification(std::uint32_t i);
-    std::uint16_t class_index(std::uint32_t i);
+    value classification(std::uint32_t i);    // the label; null when nothing matched and no default
+    std::uint16_t class_index(std::uint32_t i);  // into classify_definition::labels; 0xFFFF as above
 
 private:
     struct item {

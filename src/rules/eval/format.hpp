@@ -20,7 +20,8 @@ void append_days(std::string& out, double days);
 void append_money(std::string& out, double amount);
 
 // `v` with `fmt`; a format that does not fit the value's kind prints the default form.
-// null prints as "—".
+// null prints as "—". pct and days keep at most one decimal (33.3%, 1.5 days); money
+// prints cents only when there are some; round of a duration rounds its days.
 void append_formatted(std::string& out, const value& v, ast::template_format fmt);
 
 }  // namespace redflag::rules::eval

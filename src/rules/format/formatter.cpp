@@ -116,10 +116,13 @@ std::string padded(std::string_view s, std::size_t width) {
 }
 
 // Prints units (lines of output, each tied to the source line it came from) with the
-// comments that came before or after them.
+// comments that came before or after them. Fields are printed in canonical order, not
+// source order, so a comment at the end of a unit's line is claimed by that unit and
+// printed with it wherever it goes; other comments come out, in order, before the first
+// unit printed after them.
 class printer {
 public:
-    explicit printer(const ast::source_file& file) : file_(file) {
+    explicit printer(const ast::source_file& file) : file_(file), emitted_(file.comments.size(), false) {
         for (const auto& c : file.comments) {
             auto line = source_line(file.text, c.pos.line);
             bool code_before = false;
@@ -134,15 +137,21 @@ public:
         }
     }
 
+    // The source lines of the units of the item about to be printed.
+    void claim(std::vector<std::uint32_t> lines) { claimed_ = std::move(lines); }
+
     // Comments that come before `line`, each on its own line.
     void comments_before(std::uint32_t line, std::string_view indent, bool top_level) {
         const auto& cs = file_.comments;
-        while (next_ < cs.size() && cs[next_].pos.line < line) {
+        for (std::size_t i = 0; i < cs.size(); ++i) {
+            if (emitted_[i] || cs[i].pos.line >= line) continue;
+            if (trailing_[i] && std::find(claimed_.begin(), claimed_.end(), cs[i].pos.line) != claimed_.end())
+                continue;
             out_ += indent;
-            out_ += cs[next_].text;
+            out_ += cs[i].text;
             out_ += '\n';
-            if (top_level && blank_after(cs[next_].pos.line, line)) out_ += '\n';
-            ++next_;
+            emitted_[i] = true;
+            if (top_level && blank_after(cs[i].pos.line, line)) out_ += '\n';
         }
     }
 
@@ -151,10 +160,12 @@ public:
         out_ += indent;
         out_ += text;
         const auto& cs = file_.comments;
-        if (next_ < cs.size() && cs[next_].pos.line == line && trailing_[next_]) {
+        for (std::size_t i = 0; i < cs.size(); ++i) {
+            if (emitted_[i] || cs[i].pos.line != line || !trailing_[i]) continue;
             out_ += "  ";
-            out_ += cs[next_].text;
-            ++next_;
+            out_ += cs[i].text;
+            emitted_[i] = true;
+            break;
         }
         out_ += '\n';
     }
@@ -162,7 +173,9 @@ public:
     void blank() { out_ += '\n'; }
 
     void rest() {
-        if (next_ < file_.comments.size() && !out_.empty()) out_ += '\n';
+        claimed_.clear();
+        bool any = std::find(emitted_.begin(), emitted_.end(), false) != emitted_.end();
+        if (any && !out_.empty()) out_ += '\n';
         comments_before(UINT32_MAX, "", true);
     }
 
@@ -172,8 +185,8 @@ private:
     // Whether the line after `line` is blank and comes before `until`.
     bool blank_after(std::uint32_t line, std::uint32_t until) const {
         if (line + 1 >= until) return false;
+        if (until == UINT32_MAX && line + 1 >= last_line()) return false;
         auto next = source_line(file_.text, line + 1);
-        if (until == UINT32_MAX && next.empty() && line + 1 > last_line()) return false;
         return next.find_first_not_of(" \t\r") == std::string_view::npos;
     }
     std::uint32_t last_line() const {
@@ -182,7 +195,8 @@ private:
 
     const ast::source_file& file_;
     std::vector<bool> trailing_;
-    std::size_t next_ = 0;
+    std::vector<bool> emitted_;
+    std::vector<std::uint32_t> claimed_;
     std::string out_;
 };
 
@@ -195,10 +209,23 @@ std::string expr_text(const ast::expr* e) {
 std::uint32_t line_of(const ast::expr_ptr& e, std::uint32_t fallback) { return e ? e->pos.line : fallback; }
 
 void format_let(printer& p, const ast::let_item& let) {
+    p.claim({let.pos.line});
     p.unit("", "let " + let.name.value + " = " + expr_text(let.value.get()), let.pos.line, true);
 }
 
 void format_rule(printer& p, const ast::rule_item& rule) {
+    std::vector<std::uint32_t> lines{rule.pos.line, rule.close.line};
+    if (rule.title) lines.push_back(rule.title->pos.line);
+    if (rule.when) lines.push_back(rule.when->pos.line);
+    if (rule.for_duration) lines.push_back(rule.for_duration->pos.line);
+    if (rule.severity) lines.push_back(rule.severity->pos.line);
+    if (!rule.notify.empty()) lines.push_back(rule.notify.front().pos.line);
+    if (rule.message) lines.push_back(rule.message->pos.line);
+    if (rule.repeat) lines.push_back(rule.repeat->pos.line);
+    if (rule.keep_firing_for) lines.push_back(rule.keep_firing_for->pos.line);
+    if (rule.resolve) lines.push_back(rule.resolve->pos.line);
+    if (!rule.labels.empty()) lines.push_back(rule.labels.front().key.pos.line);
+    p.claim(std::move(lines));
     p.unit("", "rule " + rule.name.value + " {", rule.pos.line, true);
     auto field = [&](std::string_view keyword, const std::string& value, std::uint32_t line) {
         p.unit("  ", padded(keyword, std::max<std::size_t>(keyword.size() + 1, 9)) + value, line);
@@ -229,6 +256,10 @@ void format_rule(printer& p, const ast::rule_item& rule) {
 }
 
 void format_score(printer& p, const ast::score_item& score) {
+    std::vector<std::uint32_t> lines{score.pos.line, score.close.line};
+    for (const auto& c : score.components) lines.push_back(c.pos.line);
+    for (const auto& b : score.bands) lines.push_back(b.pos.line);
+    p.claim(std::move(lines));
     p.unit("", "score " + score.name.value + " {", score.pos.line, true);
     std::size_t name_width = 0, weight_width = 0, band_width = 0;
     for (const auto& c : score.components) {
@@ -250,13 +281,18 @@ void format_score(printer& p, const ast::score_item& score) {
 }
 
 void format_classify(printer& p, const ast::classify_item& cl) {
+    std::vector<std::uint32_t> lines{cl.pos.line, cl.close.line};
+    for (const auto& c : cl.cases) lines.push_back(c.pos.line);
+    if (cl.default_label) lines.push_back(cl.default_label->pos.line);
+    p.claim(std::move(lines));
     p.unit("", "classify " + cl.name.value + " {", cl.pos.line, true);
-    std::size_t width = cl.default_label ? 7 : 0;
-    for (const auto& c : cl.cases) width = std::max(width, c.label.value.size());
+    // As in the spec's example: two spaces after the longest label, and `when` no further
+    // left than a default's label.
+    std::size_t width = 8;
+    for (const auto& c : cl.cases) width = std::max(width, c.label.value.size() + 2);
     for (const auto& c : cl.cases)
-        p.unit("  ", padded(c.label.value, width) + " when " + expr_text(c.condition.get()), c.pos.line);
-    if (cl.default_label)
-        p.unit("  ", padded("default", width) + " " + cl.default_label->value, cl.default_label->pos.line);
+        p.unit("  ", padded(c.label.value, width) + "when " + expr_text(c.condition.get()), c.pos.line);
+    if (cl.default_label) p.unit("  ", "default " + cl.default_label->value, cl.default_label->pos.line);
     p.unit("", "}", cl.close.line);
 }
 
@@ -429,8 +465,13 @@ std::string dump_tree(const ast::source_file& file) {
             item);
         out += '\n';
     }
+    // The formatter may move a comment relative to others (fields are reordered), so
+    // comments compare as a sorted list.
+    std::vector<std::string> comments;
+    for (const auto& c : file.comments) comments.push_back(c.text);
+    std::sort(comments.begin(), comments.end());
     out += "comments";
-    for (const auto& c : file.comments) out += " " + c.text;
+    for (const auto& c : comments) out += " " + c;
     out += '\n';
     return out;
 }

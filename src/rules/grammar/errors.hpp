@@ -78,7 +78,7 @@ struct errors {
 
 // Counts the nesting of expressions during one parse; passed to pegtl::parse as a state.
 struct depth_guard {
-    static constexpr std::size_t max_depth = 64;
+    static constexpr std::size_t max_depth = 150;
     std::size_t depth = 0;
 };
 

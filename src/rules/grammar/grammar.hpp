@@ -3,8 +3,10 @@
 // like the EBNF (grammar/README.md ties them together rule by rule).
 //
 // Every place where the parse can fail after it has committed to a construct is its own
-// named rule (the `expected_*` rules and a few others); errors.hpp attaches a message to
-// each of them with must_if, so the grammar itself carries no error handling.
+// named rule (the `expected_*` and `*_operand` rules, the closing brackets, ...), used as
+// must<RULE>; errors.hpp attaches the message to each of them with must_if, so the grammar
+// carries no message text. (must<> is needed because PEGTL's parse tree does not call
+// failure() for rules it does not store, so must_if's raise-on-failure alone would not fire.)
 #pragma once
 
 #include <tao/pegtl.hpp>
@@ -134,7 +136,8 @@ struct in_op : kw_in {};
 struct comparison_operand : seq<coalescing> {};
 struct no_chained_comparison : not_at<skip, sor<compare_op, in_op>> {};
 struct comparison
-    : seq<coalescing, opt<skip, sor<compare_op, in_op>, skip, must<comparison_operand>, must<no_chained_comparison>>> {};
+    : seq<coalescing,
+          opt<skip, sor<compare_op, in_op>, skip, must<comparison_operand>, must<no_chained_comparison>>> {};
 
 struct not_expr;
 struct not_operand : seq<not_expr> {};
@@ -152,8 +155,9 @@ struct expected_then : kw_then {};
 struct then_branch : seq<expression> {};
 struct expected_else : kw_else {};
 struct else_branch : seq<expression> {};
-struct conditional
-    : seq<kw_if, skip, must<if_condition>, skip, must<expected_then>, skip, must<then_branch>, skip, must<expected_else>, skip, must<else_branch>> {};
+struct conditional : seq<kw_if, skip, must<if_condition>,
+                         skip, must<expected_then>, skip, must<then_branch>,
+                         skip, must<expected_else>, skip, must<else_branch>> {};
 
 struct expression : sor<conditional, disjunction> {};
 struct expected_expression : seq<expression> {};
@@ -186,28 +190,31 @@ struct next_label : label {};
 struct expected_open_brace : one<'{'> {};
 struct labels_close : one<'}'> {};
 struct labels_field
-    : seq<kw_labels, skip, must<expected_open_brace>, skip, opt<label, star<skip, one<','>, skip, must<next_label>>, skip>,
+    : seq<kw_labels, skip, must<expected_open_brace>, skip,
+          opt<label, star<skip, one<','>, skip, must<next_label>>, skip>,
           must<labels_close>> {};
 
 struct rule_field : sor<title_field, when_field, for_field, severity_field, notify_field, message_field, repeat_field,
                         keep_firing_for_field, resolve_field, labels_field> {};
 struct rule_close : one<'}'> {};
 struct rule_name : name {};
-struct rule_item : seq<kw_rule, skip, must<rule_name>, skip, must<expected_open_brace>, skip, star<rule_field, skip>, must<rule_close>> {};
+struct rule_item : seq<kw_rule, skip, must<rule_name>, skip, must<expected_open_brace>, skip,
+                       star<rule_field, skip>, must<rule_close>> {};
 
 // ---------------------------------------------------------------- score
 struct component_name : label_word {};
 struct expected_weight : kw_weight {};
 struct weight : signed_number {};
-struct component : seq<kw_component, skip, must<component_name>, skip, must<expected_weight>, skip, must<weight>, skip, must<expected_equals>,
-                       skip, must<expected_expression>> {};
+struct component : seq<kw_component, skip, must<component_name>, skip, must<expected_weight>, skip, must<weight>,
+                       skip, must<expected_equals>, skip, must<expected_expression>> {};
 struct band_name : label_word {};
 struct threshold : signed_number {};
 struct band : seq<kw_band, skip, must<band_name>, opt<skip, string<'>', '='>, skip, must<threshold>>> {};
 struct score_close : one<'}'> {};
 struct score_name : name {};
 struct score_item
-    : seq<kw_score, skip, must<score_name>, skip, must<expected_open_brace>, skip, star<sor<component, band>, skip>, must<score_close>> {};
+    : seq<kw_score, skip, must<score_name>, skip, must<expected_open_brace>, skip,
+          star<sor<component, band>, skip>, must<score_close>> {};
 
 // ---------------------------------------------------------------- classify
 struct case_label : label_word {};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <unordered_map>
 
 namespace redflag::rules::parse {
 namespace {
@@ -106,10 +107,7 @@ public:
         else if (n.is_type<g::classify_item>()) file.items.emplace_back(classify(n));
     }
 
-    ast::expr_ptr expression(const pt::node& n) {
-        auto e = to_expr(n);
-        return e;
-    }
+    ast::expr_ptr expression(const pt::node& n) { return to_expr(n); }
 
     ast::message_template message(const pt::node& string_node);
 
@@ -436,15 +434,14 @@ ast::classify_item builder::classify(const pt::node& n) {
 }
 
 // Splits a template's text into literal parts and `{EXPR [| FORMAT]}` interpolations and
-// parses each expression. `offsets[i]` is the file offset of raw[i] (one extra entry for
-// the end); `report_to` builds diagnostics for that file.
-void split_template(ast::message_template& tpl, const std::vector<std::size_t>* offsets, builder& outer,
-                    const std::string& file, const line_index& lines, diagnostics& out) {
+// parses each expression. `offsets[i]` is the offset in `lines` of raw[i] (one extra entry
+// for the end), or, when null, raw itself is the text `lines` indexes.
+void split_template(ast::message_template& tpl, const std::vector<std::size_t>* offsets, const std::string& file,
+                    const line_index& lines, diagnostics& out) {
     const std::string& raw = tpl.raw;
     buffer_map map{raw.data(), offsets};
     builder b(file, lines, out, map);
     auto pos_at = [&](std::size_t i) { return b.pos_of(raw.data() + i); };
-    (void)outer;
 
     std::string literal;
     std::optional<std::size_t> literal_start;
@@ -555,7 +552,7 @@ ast::message_template builder::message(const pt::node& string_node) {
     tpl.pos = pos_of(string_node);
     std::vector<std::size_t> offsets;
     tpl.raw = unescape(string_node, &offsets);
-    split_template(tpl, &offsets, *this, file_, lines_, out_);
+    split_template(tpl, &offsets, file_, lines_, out_);
     return tpl;
 }
 
@@ -642,7 +639,14 @@ parse_result parse_file(std::string path, std::string text) {
             offset = static_cast<std::size_t>(in.current() - t.data());
         } catch (const pegtl::parse_error& e) {
             std::size_t at = offset + (e.positions().empty() ? 0 : e.positions().front().byte);
-            b.report(lines.at(at), "parse", std::string(e.message()));
+            // At the end of a file that ends with a newline, point after the last line's
+            // text rather than at an empty line past it.
+            std::size_t shown = at;
+            if (shown >= t.size()) {
+                shown = t.size();
+                while (shown > 0 && (t[shown - 1] == '\n' || t[shown - 1] == '\r')) --shown;
+            }
+            b.report(lines.at(shown), "parse", std::string(e.message()));
             auto next = resume_point(t, offset, at);
             if (!next) break;
             offset = *next;
@@ -662,7 +666,7 @@ ast::message_template parse_template_text(std::string_view text, const std::stri
     line_index lines(tpl.raw);
     builder outer(origin, lines, problems, buffer_map{tpl.raw.data(), nullptr});
     try {
-        split_template(tpl, nullptr, outer, origin, lines, problems);
+        split_template(tpl, nullptr, origin, lines, problems);
     } catch (const std::exception& e) {
         outer.report({1, 1}, "template", std::string("internal parser error: ") + e.what());
     }

@@ -1,10 +1,12 @@
 #include "rules/check/checker.hpp"
 
+#include "model/schema.hpp"
 #include "rules/parse/parser.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 using namespace redflag;
@@ -192,18 +194,18 @@ TEST(Checker, band_and_label_literals_must_exist) {
     EXPECT_EQ(messages(c.problems),
               "11:23 score health has no band reed\n"
               "11:41 classify tier has no label huge\n"
-              "11:75 score health has no band blue\n");
+              "11:76 score health has no band blue\n");
     EXPECT_EQ(c.problems[0].hint, "did you mean red?");
     EXPECT_EQ(c.problems[1].hint, "expected one of big, small");
 }
 
 TEST(Checker, usage_cannot_be_filtered) {
     auto c = check_text(rule("count(usage.logins where value > 3, 7d) > 0"));
-    ASSERT_EQ(c.problems.size(), 1u);
+    ASSERT_EQ(c.problems.size(), 1u) << messages(c.problems);
     EXPECT_EQ(c.problems[0].code, "usage-where");
     EXPECT_EQ(c.problems[0].message,
               "usage cannot be filtered with where: it is kept as per-minute sums per metric, not as events");
-    EXPECT_EQ(c.problems[0].column, 32u);
+    EXPECT_EQ(c.problems[0].column, 33u);
 }
 
 TEST(Checker, where_names_are_the_event_fields_and_shadow_lets) {
@@ -236,7 +238,7 @@ TEST(Checker, collections) {
     auto bad = check_text(rule("any(ticket where status == \"open\") and count(users, 30d) > 0"));
     EXPECT_EQ(messages(bad.problems),
               "2:12 any needs a collection (users, tickets or products), not stream\n"
-              "2:56 count over a collection takes no window\n");
+              "2:60 count over a collection takes no window\n");
 }
 
 TEST(Checker, aggregates) {
@@ -245,8 +247,8 @@ TEST(Checker, aggregates) {
                              "count(account.products) > 1 and distinct(ticket.priority, 30d) > 1 and rate(ticket, 7d) > 1"));
     EXPECT_EQ(messages(c.problems),
               "2:12 sum needs a numeric stream such as nps.score or usage.active_users\n"
-              "2:29 avg over a stream needs a window\n"
-              "2:57 last needs a stream with a field, such as nps.score\n");
+              "2:33 avg over a stream needs a window\n"
+              "2:61 last needs a stream with a field, such as nps.score\n");
     const auto& when = *first_rule(c).when;
     // min(1, 2, 3) is the scalar min_of; min(nps.score, 30d) the aggregate
     std::vector<ast::builtin> fns;
@@ -269,7 +271,7 @@ TEST(Checker, windows_must_be_duration_literals) {
     auto c = check_text(rule("count(ticket, 30) > 0 and avg(nps.score, 28d offset 7d) > 1 and round(28d offset 7d) > 1"));
     EXPECT_EQ(messages(c.problems),
               "2:22 the window must be a duration literal such as 30d, or 28d offset 7d\n"
-              "2:74 a window such as 28d offset 7d is only allowed as an aggregate's window argument\n");
+              "2:78 a window such as 28d offset 7d is only allowed as an aggregate's window argument\n");
 }
 
 TEST(Checker, time_and_duration_arithmetic) {
@@ -295,21 +297,21 @@ TEST(Checker, null_and_dynamic_are_compatible) {
 TEST(Checker, conditionals_membership_and_logic) {
     auto c = check_text(rule("(if true then 1 else \"x\") == 1 and account.plan in \"pro\" and not 3 and 1 or true"));
     EXPECT_EQ(messages(c.problems),
-              "2:25 the branches of if have different types: number and string\n"
-              "2:54 in needs a list on the right, not string\n"
-              "2:68 not needs a bool, not number\n"
-              "2:74 and needs bool operands, not number\n");
+              "2:29 the branches of if have different types: number and string\n"
+              "2:59 in needs a list on the right, not string\n"
+              "2:73 not needs a bool, not number\n"
+              "2:79 and needs bool operands, not number\n");
     auto lists = check_text(rule("account.plan in [\"a\", 1] or 3 in account.products"));
     EXPECT_EQ(messages(lists.problems),
-              "2:28 list items must be of one type: number after string\n"
-              "2:33 cannot look for a number in a list of strings\n");
+              "2:30 list items must be of one type: number after string\n"
+              "2:36 cannot look for a number in a list of strings\n");
 }
 
 TEST(Checker, streams_and_collections_are_not_values) {
     auto c = check_text(rule("ticket > 3 or users == 1"));
     EXPECT_EQ(messages(c.problems),
               "2:8 ticket is a stream of events, not a value\n"
-              "2:21 users is a collection, not a value\n");
+              "2:22 users is a collection, not a value\n");
     EXPECT_EQ(c.problems[0].hint, "aggregate it, e.g. count(ticket, 30d) or since(ticket)");
 }
 
@@ -328,10 +330,10 @@ TEST(Checker, scalar_function_arity_and_types) {
                              "clamp(1, 0, 1) == pct_change(2, 1) and coalesce(account.csm, 1) == \"x\" and now(1) > now()"));
     EXPECT_EQ(messages(c.problems),
               "2:8 round takes 1 argument, got 2\n"
-              "2:30 days needs a duration, not number\n"
-              "2:143 starts_with needs a string, not number\n"
-              "2:218 coalesce needs arguments of one type: number after string\n"
-              "2:240 now takes 0 arguments, got 1\n");
+              "2:33 days needs a duration, not number\n"
+              "2:142 starts_with needs a string, not number\n"
+              "2:210 coalesce needs arguments of one type: number after string\n"
+              "2:224 now takes 0 arguments, got 1\n");
 }
 
 TEST(Checker, annotates_resolutions) {
@@ -356,9 +358,9 @@ TEST(Checker, templates_are_type_checked_with_formats) {
         "rule r {\n  when true\n  message \"{account.mrr | money} {since(activity) | days} {account.renewal_at | date} "
         "{account.name | pct} {account.mrr | weird} {acount.name}\"\n}\n");
     EXPECT_EQ(messages(c.problems),
-              "3:84 format pct needs a number, not string\n"
-              "3:115 unknown format weird; expected round, pct, money, days, date\n"
-              "3:123 unknown name acount.name\n");
+              "3:88 format pct needs a number, not string\n"
+              "3:123 unknown format weird; expected round, pct, money, days, date\n"
+              "3:131 unknown name acount.name\n");
     const auto& parts = first_rule(c).message->parts;
     EXPECT_EQ(parts[0].fmt, ast::template_format::money);
     EXPECT_EQ(parts[2].fmt, ast::template_format::days);
@@ -396,4 +398,31 @@ TEST(Checker, classify_needs_a_default_and_bool_cases) {
               "1:10 classify q has no default label\n"
               "2:10 when needs a bool, not number\n"
               "3:3 label a is given twice in classify q\n");
+}
+
+TEST(Checker, checking_again_gives_the_same_result) {
+    auto c = check_text("let a = 1\n" + rule("a > 1d and account.mrr > a"));
+    auto again = check::check(c.program, {});
+    ASSERT_EQ(again.size(), c.problems.size());
+    EXPECT_EQ(messages(again), messages(c.problems));
+    EXPECT_EQ(c.program.lets.size(), 1u);
+    EXPECT_EQ(c.program.rules.size(), 1u);
+}
+
+TEST(Checker, templates_outside_rule_files_see_let_types) {
+    auto c = check_text("let days_left = account.renewal_at - now()\n");
+    ASSERT_TRUE(c.problems.empty()) << messages(c.problems);
+    diagnostics problems;
+    auto tpl = parse::parse_template_text("{days_left | days} {days_left | money}", "cfg", problems);
+    auto found = check::check_template(tpl, "cfg", c.program);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].message, "format money needs a number, not duration");
+    EXPECT_EQ(found[0].column, 21u);
+    EXPECT_EQ(std::get<ast::path>(tpl.parts[0].expression->node).ref.kind, ast::ref_kind::let);
+}
+
+TEST(Checker, lets_are_checked_in_dependency_order_across_files) {
+    auto c = check_files({{"a.rules", rule("late > 2d")}, {"b.rules", "let late = since(activity)\n"}});
+    EXPECT_TRUE(c.problems.empty()) << messages(c.problems);
+    EXPECT_EQ(first_rule(c).when->type, ast::value_type::boolean);
 }

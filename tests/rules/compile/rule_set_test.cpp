@@ -464,6 +464,25 @@ rule odd {
     EXPECT_EQ(r.e.next_change, t0 + day + hour);
 }
 
+TEST(RuleSet, score_moving_with_now_wakes_on_the_tick) {
+    auto rules = load_text(R"(
+score touch {
+  component recency weight 1 = 1 - days(since(activity)) / 30
+  band fresh >= 50
+  band stale
+}
+)");
+    ASSERT_TRUE(rules);
+    history h;
+    h.add(event_type::activity, t0, {{"kind", "call"}});
+    result r = run(*rules, h.at(t0), t0 + 3 * day, hour);
+    EXPECT_EQ(r.e.scores[0], 90);
+    EXPECT_EQ(r.e.next_change, t0 + 3 * day + hour);
+    r = run(*rules, h.at(t0), t0 + 40 * day, hour);  // clamped at 0, still not inverted
+    EXPECT_EQ(r.e.scores[0], 0);
+    EXPECT_EQ(r.e.next_change, t0 + 40 * day + hour);
+}
+
 TEST(RuleSet, messages_titles_and_formats) {
     auto rules = load_text(R"(
 rule usage_drop {
@@ -559,8 +578,10 @@ TEST(RuleSet, fingerprint_follows_meaning_not_layout) {
     EXPECT_EQ(a, fp("let big = account.seats > 100\nlet other = 2\nrule r {\n  when big and account.status == \"active\"\n}\n", "r"));
     EXPECT_NE(a, fp("let big = account.seats > 200\nlet other = 1\nrule r {\n  when big and account.status == \"active\"\n}\n", "r"));
     EXPECT_NE(a, fp("let big = account.seats > 100\nlet other = 1\nrule r {\n  when big and account.status == \"active\"\n  severity high\n}\n", "r"));
-    // A fixed value: FNV-1a over the canonical walk does not change between runs or builds.
     EXPECT_EQ(fp("rule r {\n when true\n}", "r"), fp("rule   r {\n\n  when true # yes\n}", "r"));
+    // Pinned: a new build must not change fingerprints, or every alert loses its state
+    // on upgrade. Change this value only with a deliberate change of the hash.
+    EXPECT_EQ(fp("rule r {\n when true\n}", "r"), 6648322025789888354ULL);
 }
 
 TEST(RuleSet, compile_template_uses_the_rule_sets_names) {
@@ -584,6 +605,99 @@ TEST(RuleSet, load_reports_errors_and_returns_no_rules) {
     load_result r = load_sources(std::move(sources));
     EXPECT_FALSE(r.rules);
     EXPECT_TRUE(has_errors(r.problems));
+}
+
+// next_change may be early, never late: between an evaluation and the next_change it
+// reported (with no new event), every sampled instant gives the same outcome.
+TEST(RuleSet, next_change_is_never_late) {
+    auto rules = load_text(R"(
+let high_value = account.mrr >= 5000
+score health {
+  component surveys weight 25 = avg(nps.score, 30d) / 10
+  component seats   weight 35 = avg(usage.active_users, 7d) / account.seats
+  component support weight 20 = 1 - count(ticket where status == "open", 10d) / 10
+  band green  >= 70
+  band yellow >= 40
+  band red
+}
+classify quadrant {
+  hv when high_value and health.band == "green"
+  default other
+}
+rule drop {
+  when avg(usage.active_users, 3d) < 70% * avg(usage.active_users, 6d offset 3d)
+}
+rule idle {
+  when any(users where role == "superuser" and since(last_seen ?? first_seen) > 5d)
+}
+rule quiet {
+  when account.status == "active" and since(activity) >= 9d and since(usage) >= 4d
+}
+rule urgent {
+  when count(ticket where priority == "urgent", 4d) >= 2
+}
+rule csm {
+  when changed(account.csm, 6d)
+}
+rule renewal {
+  when account.renewal_at - now() < 20d
+}
+rule red {
+  when high_value and health.band == "red"
+}
+rule qbr {
+  when days(since(activity where kind == "qbr")) > 12.5
+}
+)");
+    ASSERT_TRUE(rules);
+    history h;
+    h.add(event_type::account, t0, {{"name", "Acme"}, {"seats", 20}, {"status", "active"}, {"csm", "ann"}});
+    h.add(event_type::contract, t0, {{"mrr", 6000}, {"renewal_at", "2026-02-20T00:00:00Z"}});
+    h.add(event_type::user, t0, {{"user_id", "u1"}, {"role", "superuser"}});
+    h.add(event_type::activity, t0 + 2 * day, {{"kind", "qbr"}});
+    h.add(event_type::account, t0 + 11 * day + 3 * hour, {{"csm", "bob"}});
+    for (int d = 0; d < 30; d += 1)
+        if (d % 9 != 4)
+            h.add(event_type::usage, t0 + d * day + 7 * hour,
+                  {{"metric", "active_users"}, {"value", d < 15 ? 18 : 6}, {"user_id", d < 8 ? "u1" : "u2"}});
+    h.add(event_type::ticket, t0 + 5 * day + 90 * minute, {{"ticket_id", "a"}, {"status", "open"}, {"priority", "urgent"}});
+    h.add(event_type::ticket, t0 + 6 * day, {{"ticket_id", "b"}, {"status", "open"}, {"priority", "urgent"}});
+    h.add(event_type::nps, t0 + 3 * day, {{"score", 9}});
+    h.add(event_type::nps, t0 + 20 * day, {{"score", 2}});
+
+    auto same = [](const evaluation& a, const evaluation& b) {
+        if (a.conditions != b.conditions || a.bands != b.bands || a.classes != b.classes) return false;
+        for (std::size_t i = 0; i < a.scores.size(); ++i)
+            if (!(a.scores[i] == b.scores[i] || (std::isnan(a.scores[i]) && std::isnan(b.scores[i])))) return false;
+        return true;
+    };
+    timestamp end = t0 + 70 * day;
+    timestamp t = t0;
+    int checked = 0;
+    while (t < end) {
+        timestamp next_event = timestamp_max;
+        for (const auto& e : h.events)
+            if (e.at > t && e.at < next_event) next_event = e.at;
+        auto state = h.at(t);
+        result base = run(*rules, state, t, hour);
+        ASSERT_GT(base.e.next_change, t);
+        timestamp until = std::min({base.e.next_change, next_event, end});
+        duration span = until - t;
+        for (int k = 1; k <= 40; ++k) {
+            timestamp probe = t + span * k / 41;
+            if (probe <= t) continue;
+            ASSERT_TRUE(same(base.e, run(*rules, state, probe, hour).e))
+                << "changed at " << format_rfc3339(probe) << " before next_change " << format_rfc3339(base.e.next_change)
+                << " reported at " << format_rfc3339(t);
+            ++checked;
+        }
+        if (until - duration{1} > t) {
+            ASSERT_TRUE(same(base.e, run(*rules, state, until - duration{1}, hour).e))
+                << "changed just before " << format_rfc3339(until) << ", reported at " << format_rfc3339(t);
+        }
+        t = until;
+    }
+    EXPECT_GT(checked, 1000);
 }
 
 TEST(RuleSet, evaluation_of_a_dozen_rules_takes_microseconds) {

@@ -265,3 +265,11 @@ TEST(Parser, an_error_on_an_items_first_line_does_not_loop) {
     EXPECT_EQ(r.problems[0].column, 5u);
     ASSERT_EQ(r.file.items.size(), 1u);
 }
+
+TEST(Parser, an_error_at_the_end_of_the_file_points_after_the_last_line) {
+    auto r = parse::parse_file("t.rules", "rule r {\n  when a\n\n");
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].line, 2u);
+    EXPECT_EQ(r.problems[0].column, 9u);
+    EXPECT_EQ(r.problems[0].snippet, "  when a");
+}
