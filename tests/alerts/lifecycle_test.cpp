@@ -35,6 +35,8 @@ rules::rule_definition make_rule(duration for_duration = duration::zero(), durat
 }
 
 struct harness {
+    explicit harness(rules::rule_definition r) : rule(std::move(r)) {}
+
     rules::rule_definition rule;
     fixed_repeats repeats{std::nullopt};
     alert_set set;

@@ -195,7 +195,7 @@ TEST(StateCodec, stream_record_value_counts_are_checked) {
     s.apply(make_event(event_type::nps, t0, {{"score", 5}}));
     std::string bytes = encode_state(s);
     // A record with too many values must not decode: rules index values by schema position.
-    s.streams[static_cast<std::size_t>(event_type::nps)][0].values.push_back(1.0);
+    s.streams[static_cast<std::size_t>(event_type::nps)][0].values.emplace_back(std::in_place_type<double>, 1.0);
     EXPECT_FALSE(decode_state(encode_state(s)));
     // One written with fewer values (an older schema) is padded with nulls.
     s.streams[static_cast<std::size_t>(event_type::nps)][0].values.resize(1);

@@ -443,19 +443,22 @@ void split_template(ast::message_template& tpl, const std::vector<std::size_t>* 
     builder b(file, lines, out, map);
     auto pos_at = [&](std::size_t i) { return b.pos_of(raw.data() + i); };
 
+    // Where the pending literal text starts in raw; npos when there is none. (Not an
+    // std::optional: GCC 12 wrongly warns that it may be used uninitialised.)
+    constexpr std::size_t none = std::string::npos;
     std::string literal;
-    std::optional<std::size_t> literal_start;
+    std::size_t literal_start = none;
     auto flush = [&] {
-        if (!literal_start) return;
+        if (literal_start == none) return;
         ast::template_part part;
         part.text = std::move(literal);
-        part.pos = pos_at(*literal_start);
+        part.pos = pos_at(literal_start);
         tpl.parts.push_back(std::move(part));
         literal.clear();
-        literal_start.reset();
+        literal_start = none;
     };
     auto add_literal = [&](char c, std::size_t at) {
-        if (!literal_start) literal_start = at;
+        if (literal_start == none) literal_start = at;
         literal += c;
     };
 
