@@ -318,11 +318,12 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
                    {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log"}))
         return;
     if (auto n = root["listen"]) read_listen(r, n, c);
-    if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache"})) {
+    if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache", "memtable"})) {
         if (n["path"]) r.read(n["path"], "storage.path", c.storage.path);
         if (n["sync"]) r.read(n["sync"], "storage.sync", c.storage.sync);
         if (n["retention"]) r.read(n["retention"], "storage.retention", c.storage.retention);
         if (n["cache"]) r.read_bytes(n["cache"], "storage.cache", c.storage.cache_bytes);
+        if (n["memtable"]) r.read_bytes(n["memtable"], "storage.memtable", c.storage.memtable_bytes);
     }
     if (auto n = root["rules"]; n && r.mapping(n, "rules", {"paths"})) {
         if (n["paths"]) r.read_list(n["paths"], "rules.paths", c.rules.paths);
