@@ -3,6 +3,8 @@
 #include "model/schema.hpp"
 #include "rules/parse/parser.hpp"
 
+#include "../support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -14,12 +16,7 @@ using namespace redflag::rules;
 
 namespace {
 
-std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using redflag::test_support::read;
 
 struct checked {
     ast::program program;

@@ -2,6 +2,8 @@
 
 #include "rules/parse/parser.hpp"
 
+#include "../support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -11,12 +13,7 @@ using namespace redflag::rules;
 
 namespace {
 
-std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using redflag::test_support::read;
 
 std::string fmt(const std::string& text) {
     auto r = parse::parse_file("t.rules", text);

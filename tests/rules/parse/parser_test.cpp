@@ -2,6 +2,8 @@
 
 #include "rules/format/formatter.hpp"
 
+#include "../support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -12,12 +14,7 @@ using namespace redflag::rules;
 
 namespace {
 
-std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using redflag::test_support::read;
 
 // The tree of one expression, e.g. "(or (path a) (path b))".
 std::string tree(const std::string& expr) {
