@@ -31,7 +31,7 @@ rm -rf data redflag.pid
 
 world=build/world
 accounts=${ACCOUNTS:-500}
-start=$(date -u -d "$(date -u +%Y-%m-01) -18 months" +%Y-%m-%d)
+start=$(date -u -d "-18 months" +%Y-%m-%d)   # so that the world ends today
 echo "== generating the example world: $accounts accounts, 18 months from $start"
 examples/generate --seed 42 --accounts "$accounts" --months 18 --start "$start" --out "$world"
 
