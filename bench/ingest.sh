@@ -6,6 +6,7 @@
 #   3. restart to ready with those 3 million events stored (after SIGTERM, and after kill -9);
 #   4. one event per request over 32 connections with storage.sync: true.
 # Usage: bench/ingest.sh BUILD_DIR [RULES_DIR]     (BUILD_DIR from a -DCMAKE_BUILD_TYPE=Release build)
+#        MEMTABLE=64MiB bench/ingest.sh ...         (storage.memtable; default: the service's default)
 set -euo pipefail
 build=$(cd "$1" && pwd)
 rules=${2:-$(cd "$(dirname "$0")/../rules" && pwd)}
@@ -18,7 +19,7 @@ trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' E
 write_config() {  # $1: sync true|false
   cat >"$work/redflag.yaml" <<YAML
 listen: 127.0.0.1:$port
-storage: {path: $work/data, sync: $1}
+storage: {path: $work/data, sync: $1${MEMTABLE:+, memtable: $MEMTABLE}}
 rules: {paths: [$rules]}
 engine: {threads: 2}
 log: {level: warn}

@@ -18,8 +18,6 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -287,9 +285,6 @@ void configure_logging(const config& c) {
 }  // namespace
 
 int run_serve(const std::optional<std::string>& config_path) {
-    // glibc gives each thread that allocates its own arena (up to 8 per core); with shard,
-    // HTTP and RocksDB threads that multiplies fragmentation for no gain here.
-    mallopt(M_ARENA_MAX, 2);
     config_result loaded;
     if (config_path) loaded = load_config_file(*config_path);
     else if (std::filesystem::exists("redflag.yaml")) loaded = load_config_file("redflag.yaml");
