@@ -1,5 +1,6 @@
 #include "app/replay.hpp"
 
+#include "core/json_text.hpp"
 #include "engine/core.hpp"
 #include "rules/rule_set.hpp"
 
@@ -14,31 +15,6 @@ namespace redflag::app {
 namespace {
 
 namespace json = boost::json;
-
-void append_escaped(std::string& out, std::string_view text) {
-    out.push_back('"');
-    for (char ch : text) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20) {
-                    char buffer[8];
-                    std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-                    out += buffer;
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 class line_reader {
 public:
@@ -147,17 +123,17 @@ int run_replay(const replay_options& options, std::ostream& out, std::ostream& e
             if (options.from && e.at < *options.from) continue;
             line_out.clear();
             line_out += "{\"at\":";
-            append_escaped(line_out, format_rfc3339(e.at));
+            append_json_string(line_out, format_rfc3339(e.at));
             line_out += ",\"rule\":";
-            append_escaped(line_out, e.record.rule);
+            append_json_string(line_out, e.record.rule);
             line_out += ",\"account\":";
-            append_escaped(line_out, e.record.account);
+            append_json_string(line_out, e.record.account);
             line_out += ",\"state\":";
-            append_escaped(line_out, alerts::name_of(e.to));
+            append_json_string(line_out, alerts::name_of(e.to));
             line_out += ",\"severity\":";
-            append_escaped(line_out, alerts::name_of(e.record.severity));
+            append_json_string(line_out, alerts::name_of(e.record.severity));
             line_out += ",\"message\":";
-            append_escaped(line_out, e.message);
+            append_json_string(line_out, e.message);
             line_out += "}\n";
             out.write(line_out.data(), static_cast<std::streamsize>(line_out.size()));
         }

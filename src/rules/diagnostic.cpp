@@ -1,5 +1,7 @@
 #include "rules/diagnostic.hpp"
 
+#include "core/json_text.hpp"
+
 #include <cstdio>
 
 namespace redflag::rules {
@@ -52,29 +54,6 @@ std::string caret_prefix(std::string_view snippet, std::uint32_t column) {
         ++chars;
     }
     return out;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += ch;
-                }
-        }
-    }
-    out += '"';
 }
 
 }  // namespace
