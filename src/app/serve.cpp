@@ -62,6 +62,7 @@ public:
         options.tick = config_.engine.tick;
         options.queue_events = config_.engine.queue_events;
         options.snapshot_interval = config_.engine.snapshot_interval;
+        options.retention = config_.storage.retention;
         options.pause_shards = std::getenv("REDFLAG_DEBUG_PAUSE_SHARDS") != nullptr;
         service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, std::move(rules));
         metrics_.rules_loaded().Set(double(rules_count_));

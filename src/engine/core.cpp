@@ -249,6 +249,10 @@ void core::restore(model::account_state state, std::vector<alerts::alert> active
     }
 }
 
+void core::expire_before(timestamp cutoff) {
+    for (auto& record : accounts_) record.state.expire(cutoff);
+}
+
 void core::reevaluate_all() {
     for (std::uint32_t i = 0; i < accounts_.size(); ++i) {
         auto& record = accounts_[i];

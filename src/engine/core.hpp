@@ -107,6 +107,12 @@ public:
     // event) and reschedules it.
     void reevaluate_all();
 
+    // Drops what every account holds from before `cutoff` (stream records, usage points,
+    // field history, closed tickets; model::account_state::expire keeps the latest of
+    // each), so that state stays bounded by the retention horizon in a long-running
+    // service. Windows longer than now - cutoff lose their oldest data.
+    void expire_before(timestamp cutoff);
+
     std::vector<alerts::alert_event>& events() { return events_; }
     void clear_events() { events_.clear(); }
 

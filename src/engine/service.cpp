@@ -38,6 +38,7 @@ struct service::shard {
     std::unordered_map<std::string, account_meta> meta;
     std::vector<std::string> dirty;  // accounts whose snapshot lags their events
     std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_expiry = std::chrono::steady_clock::now();
     std::vector<std::pair<model::account_state, std::vector<alerts::alert>>> recovered;
 
     std::thread thread;
@@ -347,6 +348,12 @@ void service::run(shard& s) {
             continue;
         }
         if (std::chrono::steady_clock::now() >= s.last_snapshot + options_.snapshot_interval) snapshot_dirty(s, false);
+        // Keep state within the retention horizon; the events themselves expire in
+        // RocksDB by compaction. Hourly: expiring is a walk over every account.
+        if (std::chrono::steady_clock::now() >= s.last_expiry + std::chrono::hours(1)) {
+            s.last_expiry = std::chrono::steady_clock::now();
+            s.engine->expire_before(clock_.now() - options_.retention);
+        }
     }
     // Requests still queued (only when paused) are refused.
     {

@@ -49,6 +49,7 @@ struct service_options {
     duration tick = minute;
     std::size_t queue_events = 200000;      // per shard
     duration snapshot_interval = 30 * seconds_ms;
+    duration retention = 400 * day;         // account state older than this is dropped hourly
     bool pause_shards = false;              // debugging and tests: shards take no work
 };
 

@@ -306,5 +306,25 @@ TEST(Core, restore_keeps_alerts_of_matching_rules_and_ends_the_others) {
     EXPECT_EQ(c.events()[0].record.id, "p1");
 }
 
+TEST(Core, expire_before_drops_old_records_but_keeps_the_latest) {
+    core c(nullptr, grid());  // no rules: state is still kept
+    for (int d = 0; d < 10; ++d) {
+        model::event e;
+        e.type = model::event_type::activity;
+        e.account = "acme";
+        e.at = t0 + d * day;
+        e.fields["kind"] = "call";
+        c.apply(e);
+    }
+    const auto& records = c.find("acme")->state.streams[static_cast<std::size_t>(model::event_type::activity)];
+    ASSERT_EQ(records.size(), 10u);
+    c.expire_before(t0 + 7 * day);
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_EQ(records.front().at, t0 + 7 * day);
+    c.expire_before(t0 + 100 * day);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records.front().at, t0 + 9 * day);
+}
+
 }  // namespace
 }  // namespace redflag::engine
