@@ -1,0 +1,57 @@
+// The contract between the dispatcher (which owns retries, backoff, pacing, max_age and
+// the outbox) and one channel's sender (which knows one peer's protocol: Slack's Web API,
+// a Slack incoming webhook, SMTP, a JSON webhook). A sender makes one attempt per call and
+// says how it went; it never sleeps, retries or keeps notifications.
+//
+// Thread-safety: the dispatcher calls one sender from one thread at a time (each channel
+// has its own worker), so a sender may keep unsynchronised caches (Slack's user look-ups).
+// Senders do not throw: every failure is a send_result.
+#pragma once
+
+#include "core/time.hpp"
+#include "delivery/notification.hpp"
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace redflag::delivery {
+
+struct send_result {
+    enum class outcome : std::uint8_t {
+        sent,       // delivered (or deliberately skipped: a kind this channel does not send)
+        retry,      // failed, worth retrying: network error, 5xx, 408, 429, Slack `ratelimited`
+        permanent,  // failed, never worth retrying: other 4xx, Slack `invalid_auth`, `channel_not_found`...
+    };
+    outcome result = outcome::sent;
+    std::optional<duration> retry_after;  // the peer's Retry-After (429), when it gave one
+    std::string error;                    // what went wrong, for the log and the alert's history
+    // Slack (bot token): the `ts` of the message posted, to thread follow-ups under. The
+    // dispatcher stores the first one per (channel, alert) and passes it back as
+    // `thread_ts` for that alert's later notifications.
+    std::string thread_ts;
+
+    static send_result ok() { return {}; }
+};
+
+class channel_sender {
+public:
+    virtual ~channel_sender() = default;
+
+    // One attempt at delivering `n`. `thread_ts` is the `ts` of this alert's first
+    // message on this channel, or empty (first message, or a channel that does not thread).
+    virtual send_result send(const notification& n, const std::string& thread_ts) = 0;
+
+    // One email carrying several notifications to one recipient (a `digest` channel).
+    // Channels without digests are never asked.
+    virtual send_result send_digest(std::span<const notification> batch) {
+        (void)batch;
+        return {send_result::outcome::permanent, std::nullopt, "this channel does not send digests", {}};
+    }
+
+    // The least time between two messages on this channel (Slack: 1 s); zero for none.
+    virtual duration min_interval() const { return duration::zero(); }
+};
+
+}  // namespace redflag::delivery
