@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include "app/config.hpp"
+#include "app/outcomes.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
 #include "app/test_runner.hpp"
@@ -142,7 +143,7 @@ int run_cli(int argc, char** argv) {
     test->add_option("files", test_files, "test YAML files")->required();
 
     std::vector<std::string> replay_rules;
-    std::string replay_events, replay_from, replay_until, replay_step = "1h";
+    std::string replay_events, replay_from, replay_until, replay_step = "1h", replay_outcomes_json;
     bool replay_outcomes = false;
     auto* replay = cli.add_subcommand("replay", "feed an NDJSON event log through rules in event time");
     replay->add_option("--rules", replay_rules, "rule files or folders")->required();
@@ -150,7 +151,9 @@ int run_cli(int argc, char** argv) {
     replay->add_option("--from", replay_from, "first instant to report (RFC 3339)");
     replay->add_option("--until", replay_until, "last instant to evaluate (RFC 3339)");
     replay->add_option("--step", replay_step, "evaluation period besides every event (default 1h)");
-    replay->add_flag("--outcomes", replay_outcomes, "compare alerts with churn and contraction afterwards");
+    replay->add_flag("--outcomes", replay_outcomes,
+                     "compare alerts with churn and contraction afterwards: a table on standard error");
+    replay->add_option("--outcomes-json", replay_outcomes_json, "also write the outcomes as JSON to this file");
 
     std::vector<std::string> fmt_paths;
     bool fmt_check = false;
@@ -179,7 +182,7 @@ int run_cli(int argc, char** argv) {
         replay_options options;
         options.rules = replay_rules;
         options.events = replay_events;
-        options.outcomes = replay_outcomes;
+        options.outcomes = replay_outcomes || !replay_outcomes_json.empty();
         if (!replay_from.empty() && !(options.from = parse_time_option(replay_from, "--from"))) return 1;
         if (!replay_until.empty() && !(options.until = parse_time_option(replay_until, "--until"))) return 1;
         auto step = parse_duration(replay_step);
@@ -188,7 +191,9 @@ int run_cli(int argc, char** argv) {
             return 1;
         }
         options.step = *step;
-        return run_replay(options, std::cout, std::cerr);
+        std::optional<outcomes_observer> outcomes;
+        if (options.outcomes) outcomes.emplace(options.from, options.until, replay_outcomes_json);
+        return run_replay(options, std::cout, std::cerr, outcomes ? &*outcomes : nullptr);
     }
     return 2;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "delivery/channel_config.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -15,35 +16,9 @@
 
 namespace redflag::app {
 
-struct smtp_config {
-    std::string host;
-    int port = 587;
-    bool starttls = true;
-    bool tls = false;  // implicit TLS (smtps, usually port 465)
-    std::string username;
-    std::string password;
-    std::string from;
-};
-
-// A notification channel (../shared/spec/alerts.md "Channels"). Only the fields of its
-// type are accepted.
-struct channel_config {
-    std::string name;
-    std::string type;  // slack | slack_webhook | email | webhook
-    // slack
-    std::string token;
-    std::string channel;
-    bool mention_owner = false;
-    std::string api_url = "https://slack.com/api";
-    // slack_webhook, webhook
-    std::string url;
-    std::string format = "redflag";  // webhook: redflag | alertmanager
-    std::map<std::string, std::string> headers;
-    // email
-    std::string to;
-    std::string digest;  // "daily HH:MM", or empty
-    smtp_config smtp;
-};
+// Channels are delivery's (delivery/channel_config.hpp); the config reader fills them.
+using smtp_config = delivery::smtp_config;
+using channel_config = delivery::channel_config;
 
 struct config {
     std::string source;  // the file it came from, or "(embedded default)"

@@ -106,6 +106,7 @@ int run_replay(const replay_options& options, std::ostream& out, std::ostream& e
         return 1;
     }
     for (const auto& d : loaded.problems) err << rules::render_text(d) << "\n";  // warnings
+    if (observer) observer->on_rules(loaded.rules->rules());
 
     std::FILE* file = options.events == "-" ? stdin : std::fopen(options.events.c_str(), "rb");
     if (file == nullptr) {
@@ -186,9 +187,10 @@ int run_replay(const replay_options& options, std::ostream& out, std::ostream& e
         core->advance_to(*options.until);
         flush();
     }
-    if (observer) observer->finish(out);
+    out.flush();  // the transitions before a report on `err`
+    const bool reported = observer == nullptr || observer->finish(out, err);
     out.flush();
-    return 0;
+    return reported ? 0 : 1;
 }
 
 }  // namespace redflag::app

@@ -18,9 +18,9 @@
 // file, or a bad line ("FILE:LINE: error: ..."); transitions before a bad line have been
 // printed already.
 //
-// --outcomes is a seam: a replay_observer sees every event and every transition and
-// prints its report at the end; none exists yet, so asking for outcomes without one
-// fails with exit status 1.
+// --outcomes: a replay_observer (app/outcomes.hpp) sees the rules, every event and every
+// alert event, and writes its report at the end; asking for outcomes without one fails
+// with exit status 1, and so does an observer that cannot write its report.
 //
 // Not thread-safe; never throws. Per line it allocates only what the event model keeps
 // (the JSON is parsed into a reused monotonic buffer).
@@ -32,6 +32,7 @@
 
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,9 +51,15 @@ struct replay_options {
 class replay_observer {
 public:
     virtual ~replay_observer() = default;
+    // Once, before the first event: the loaded rules (alert records' rule_index refers to them).
+    virtual void on_rules(std::span<const rules::rule_definition> rules) { (void)rules; }
+    // Every event the replay applies, before it is applied.
     virtual void on_event(const model::event& e) = 0;
+    // Every alert event (transitions, repeats), in event time order.
     virtual void on_alert(const alerts::alert_event& e) = 0;
-    virtual void finish(std::ostream& out) = 0;
+    // After the last event (and --until); `out` holds the transitions. False: the report
+    // could not be written (the observer said why on `err`), and the replay exits 1.
+    virtual bool finish(std::ostream& out, std::ostream& err) = 0;
 };
 
 int run_replay(const replay_options& options, std::ostream& out, std::ostream& err,

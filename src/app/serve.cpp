@@ -3,9 +3,14 @@
 #include "alerts/codec.hpp"
 #include "app/account_view.hpp"
 #include "app/config.hpp"
+#include "delivery/builder.hpp"
+#include "delivery/channels/make_sender.hpp"
+#include "delivery/dispatcher.hpp"
+#include "delivery/silences.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "kpi/hub.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "rules/rule_set.hpp"
 #include "store/store.hpp"
@@ -52,6 +57,44 @@ json::array diagnostics_json(const rules::diagnostics& problems) {
     return out;
 }
 
+kpi::settings kpi_settings(const config& c) {
+    kpi::settings s;
+    s.currency = c.kpi.currency;
+    s.gross_margin = c.kpi.gross_margin;
+    s.stack.assign(c.kpi.stack.begin(), c.kpi.stack.end());
+    s.per_account_metrics = c.kpi.per_account_metrics;
+    return s;
+}
+
+// What delivery needs of the config and a rule set: the notification builder (templates
+// compiled against the rules' names) and one sender per channel. Errors are messages.
+struct delivery_setup {
+    std::shared_ptr<const delivery::notification_builder> builder;
+    std::vector<delivery::channel_setup> channels;
+    std::vector<std::string> errors;
+};
+
+delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules::rule_set> rules) {
+    delivery_setup out;
+    std::vector<delivery::channel_outline> outlines;
+    for (const auto& [name, ch] : c.channels) {
+        outlines.push_back({name, ch.type, ch.to});
+        delivery::channel_setup setup;
+        setup.name = name;
+        setup.sender = delivery::channels::make_sender(ch);
+        if (!ch.digest.empty()) {
+            std::string error;
+            setup.digest = delivery::digest_schedule::parse(ch.digest, c.engine.timezone, error);
+            if (!setup.digest) out.errors.push_back("channels." + name + ".digest: " + error);
+        }
+        out.channels.push_back(std::move(setup));
+    }
+    auto built = delivery::notification_builder::make(c.ui.account_url, std::move(outlines), std::move(rules));
+    out.errors.insert(out.errors.end(), built.errors.begin(), built.errors.end());
+    out.builder = std::move(built.builder);
+    return out;
+}
+
 // Everything `serve` runs, and the management API on top of the engine.
 class application final : public http::api {
 public:
@@ -64,12 +107,44 @@ public:
         options.snapshot_interval = config_.engine.snapshot_interval;
         options.retention = config_.storage.retention;
         options.pause_shards = std::getenv("REDFLAG_DEBUG_PAUSE_SHARDS") != nullptr;
-        service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, std::move(rules));
+        kpi_ = std::make_unique<kpi::hub>(kpi_settings(config_), *metrics_.registry(), options.shards);
+        options.kpi = kpi_.get();
+        metrics_.on_scrape([this] { kpi_->refresh_metrics(); });
+        service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, rules);
         metrics_.rules_loaded().Set(double(rules_count_));
+        silences_ = std::make_unique<delivery::silence_registry>(*store_);
+        delivery::dispatcher_options delivery_options;
+        delivery_options.max_age = config_.delivery.max_age;
+        dispatcher_ = std::make_unique<delivery::dispatcher>(delivery_options, *store_, clock_, metrics_, silences_.get());
+        initial_rules_ = std::move(rules);
     }
 
     bool start(std::string& error) {
         if (!service_->recover(error)) return false;
+        // Per-account series are for small books: refused when the store already holds
+        // more accounts than the limit (kpi/hub.hpp switches them off if it grows past it).
+        if (const auto& k = kpi_->config(); k.per_account_metrics && service_->recovered_accounts() > k.per_account_limit) {
+            error = "kpi.per_account_metrics is refused above " + std::to_string(k.per_account_limit) +
+                    " accounts, and the store holds " + std::to_string(service_->recovered_accounts()) +
+                    ": remove the option";
+            return false;
+        }
+        // Delivery before the shards run: the dispatcher loads the outbox's unfinished
+        // notifications first, and hears of every new one after.
+        if (auto st = silences_->load(); !st.ok()) {
+            error = "reading silences: " + st.message();
+            return false;
+        }
+        auto setup = make_delivery_setup(config_, std::move(initial_rules_));
+        if (!setup.errors.empty()) {
+            for (const auto& e : setup.errors) error += (error.empty() ? "" : "\n") + e;
+            return false;
+        }
+        service_->set_delivery(setup.builder, dispatcher_.get());
+        if (auto st = dispatcher_->start(std::move(setup.channels)); !st.ok()) {
+            error = "reading the outbox: " + st.message();
+            return false;
+        }
         service_->start();
         http::server_options options;
         options.address = config_.listen_host;
@@ -96,6 +171,7 @@ public:
         if (server_) server_->stop();
         queries_.join();
         if (service_) service_->stop();
+        if (dispatcher_) dispatcher_->stop();  // after the shards: their last hand-offs are taken
         if (store_) {
             if (auto st = store_->close(); !st.ok()) spdlog::error("closing the store: {}", st.message());
         }
@@ -121,9 +197,22 @@ public:
                                 {"error", "rule files have errors; the running rules stay"},
                                 {"diagnostics", diagnostics_json(loaded.problems)}};
         }
+        auto setup = make_delivery_setup(*cfg_result.value, loaded.rules);
+        if (!setup.errors.empty()) {
+            metrics_.rule_reloads(metrics::reload_outcome::error).Increment();
+            json::array errors;
+            for (const auto& e : setup.errors) errors.emplace_back(e);
+            for (const auto& e : setup.errors) spdlog::error("reload: {}", e);
+            return json::object{{"status", "error"}, {"error", "the channels have errors; the running set stays"},
+                                {"config_errors", errors}};
+        }
         rules_count_ = loaded.rules->rules().size();
         config_.channels = cfg_result.value->channels;
+        config_.ui = cfg_result.value->ui;
         service_->swap_rules(loaded.rules);
+        service_->set_notification_builder(setup.builder);
+        if (auto st = dispatcher_->reconfigure(std::move(setup.channels)); !st.ok())
+            spdlog::error("reload: reading the outbox for new channels: {}", st.message());
         metrics_.rule_reloads(metrics::reload_outcome::ok).Increment();
         metrics_.rules_loaded().Set(double(rules_count_));
         spdlog::info("reloaded {} rules", rules_count_);
@@ -163,7 +252,10 @@ public:
             case route::list_silences:
             case route::create_silence:
             case route::delete_silence:
-                return done(http::api_response::error(501, "silences are not implemented yet"));
+                // On the query thread: silences are written to the store before they act.
+                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
+                    done(silences(request));
+                });
         }
         done(http::api_response::error(404, "no such route"));
     }
@@ -192,8 +284,58 @@ private:
     http::api_response get_alert(const std::string& id) {
         auto a = read_alert(id);
         if (!a) return http::api_response::error(404, "no alert \"" + id + "\"");
+        // Its notifications and how each went, from the outbox, in transition order.
+        json::array notifications;
+        auto st = store_->for_each_prefix(store::column::outbox, delivery::alert_prefix(id),
+                                          [&](std::string_view key, std::string_view value) {
+                                              std::string why;
+                                              if (auto e = delivery::parse_entry(key, value, &why))
+                                                  notifications.push_back(delivery::history_json(*e));
+                                              else
+                                                  spdlog::warn("alert {}: unreadable outbox record: {}", id, why);
+                                              return true;
+                                          });
+        if (!st.ok()) return http::api_response::error(500, "reading the alert's notifications failed: " + st.message());
+        (*a)["notifications"] = std::move(notifications);
         http::api_response r;
         r.body = std::move(*a);
+        return r;
+    }
+
+    http::api_response silences(const http::api_request& request) {
+        using route = http::api_route;
+        const auto now = clock_.now();
+        if (request.route == route::list_silences) {
+            json::array list;
+            auto all = silences_->list();
+            // Newest first, like the alerts.
+            std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.created_at > y.created_at; });
+            for (const auto& s : all) list.push_back(delivery::to_json(s, now));
+            http::api_response r;
+            r.body = json::object{{"silences", std::move(list)}};
+            return r;
+        }
+        if (request.route == route::delete_silence) {
+            auto expired = silences_->expire(request.id, now);
+            if (!expired.ok()) return http::api_response::error(500, "storing the silence failed: " + expired.error().message());
+            if (!expired.value()) return http::api_response::error(404, "no silence \"" + request.id + "\"");
+            spdlog::info("silence {} expired", request.id);
+            http::api_response r;
+            r.body = delivery::to_json(*expired.value(), now);
+            return r;
+        }
+        std::string error;
+        auto s = delivery::silence_from_request(request.body, now, error);
+        if (!s) return http::api_response::error(400, error);
+        auto created = silences_->create(std::move(*s));
+        if (!created.ok()) return http::api_response::error(500, "storing the silence failed: " + created.error().message());
+        const auto& c = created.value();
+        spdlog::info("silence {} by {} until {}: rule {} account {}: {}", c.id, c.by, format_rfc3339(c.until),
+                     c.rule.empty() ? "*" : c.rule, c.account.empty() ? "*" : c.account, c.reason);
+        http::api_response r;
+        r.status = 201;
+        r.headers.emplace_back("Location", "/v1/silences/" + c.id);
+        r.body = delivery::to_json(c, now);
         return r;
     }
 
@@ -268,7 +410,11 @@ private:
     system_clock clock_;
     std::unique_ptr<store::store> store_;
     metrics::engine_metrics metrics_;
+    std::unique_ptr<kpi::hub> kpi_;  // before service_: its shards report to the hub's trackers
     std::unique_ptr<engine::service> service_;
+    std::unique_ptr<delivery::silence_registry> silences_;
+    std::unique_ptr<delivery::dispatcher> dispatcher_;
+    std::shared_ptr<const rules::rule_set> initial_rules_;  // until start() builds delivery with it
     std::unique_ptr<http::server> server_;
     boost::asio::thread_pool queries_{1};
     std::atomic<bool> ready_{false};

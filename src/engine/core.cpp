@@ -93,6 +93,7 @@ const account_record& core::apply(const model::event& e) { return apply(e, e.at)
 const account_record& core::apply(const model::event& e, timestamp evaluate_at) {
     std::uint32_t index = find_or_create(e.account);
     auto& record = accounts_[index];
+    if (rules_) record.changed_inputs |= rules_->inputs_changed_by(e, record.state);
     record.state.apply(e);
     timestamp at = std::max(evaluate_at, now_);
     if (record.evaluated_at) at = std::max(at, *record.evaluated_at);
@@ -107,15 +108,22 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
     ++evaluations_;
     if (!rules_) {
         record.next_change = timestamp_max;
+        observe(index, at);
         reschedule(index, at);
         return;
     }
-    rules_->evaluate(record.state, at, options_.tick, scratch_);
+    rules::previous_evaluation previous{record.changed_inputs, record.conditions, record.scores, record.bands,
+                                        record.classes, record.item_next};
+    rules_->evaluate(record.state, at, options_.tick, scratch_, &previous);
     // assign() reuses the record's storage once it has the set's sizes.
     record.scores.assign(scratch_.scores.begin(), scratch_.scores.end());
     record.bands.assign(scratch_.bands.begin(), scratch_.bands.end());
     record.classes.assign(scratch_.classes.begin(), scratch_.classes.end());
+    record.conditions.assign(scratch_.conditions.begin(), scratch_.conditions.end());
+    record.item_next.assign(scratch_.item_next.begin(), scratch_.item_next.end());
+    record.changed_inputs = 0;
     record.next_change = scratch_.next_change;
+    items_evaluated_ += scratch_.items_evaluated;
 
     auto definitions = rules_->rules();
     std::size_t first_new = events_.size();
@@ -136,7 +144,14 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
             e.message = rules_->render_message(e.record.rule_index, record.state, e.at);
         }
     }
+    observe(index, at);
     reschedule(index, at);
+}
+
+void core::observe(std::uint32_t index, timestamp at) {
+    if (!options_.observer) return;
+    auto& record = accounts_[index];
+    record.next_change = std::min(record.next_change, options_.observer->evaluated(index, record, rules_.get(), at));
 }
 
 void core::reschedule(std::uint32_t index, timestamp after) {
@@ -212,6 +227,9 @@ void core::swap_rules(std::shared_ptr<const rules::rule_set> next) {
         record.scores.clear();
         record.bands.clear();
         record.classes.clear();
+        record.conditions.clear();
+        record.item_next.clear();
+        record.changed_inputs = ~std::uint64_t{0};
     }
     reevaluate_all();
 }
@@ -220,6 +238,7 @@ void core::restore(model::account_state state, std::vector<alerts::alert> active
     std::uint32_t index = find_or_create(state.id);
     auto& record = accounts_[index];
     record.state = std::move(state);
+    record.changed_inputs = ~std::uint64_t{0};
     auto definitions = rule_definitions();
     for (auto& a : active) {
         std::optional<std::size_t> rule;
@@ -250,7 +269,10 @@ void core::restore(model::account_state state, std::vector<alerts::alert> active
 }
 
 void core::expire_before(timestamp cutoff) {
-    for (auto& record : accounts_) record.state.expire(cutoff);
+    for (auto& record : accounts_) {
+        record.state.expire(cutoff);
+        record.changed_inputs = ~std::uint64_t{0};  // unwindowed aggregates may have lost items
+    }
 }
 
 void core::reevaluate_all() {

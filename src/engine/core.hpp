@@ -41,10 +41,25 @@
 
 namespace redflag::engine {
 
+struct account_record;
+
+// Told after every evaluation of an account (event, wake, reload), on the core's thread,
+// with the account's index (dense, stable: the timer id) and the evaluation instant. It
+// returns the next instant at which what it derives from the account changes with time
+// alone (timestamp_max: never); the core wakes the account then too. The service's KPI
+// trackers (kpi/hub.hpp) are one. Must not throw.
+class account_observer {
+public:
+    virtual ~account_observer() = default;
+    virtual timestamp evaluated(std::uint32_t index, const account_record& record, const rules::rule_set* rules,
+                                timestamp at) = 0;
+};
+
 struct core_options {
     timestamp grid_origin{};       // the evaluation grid is grid_origin + k × tick
     duration tick = hour;          // also the evaluator's fallback for next_change
     bool render_messages = true;   // fill alert_event::message for transitions and repeats
+    account_observer* observer = nullptr;  // not owned; outlives the core
 };
 
 // One account as the core holds it. Scores, bands and classes are those of the last
@@ -55,8 +70,15 @@ struct account_record {
     std::vector<double> scores;         // NaN when null
     std::vector<std::int16_t> bands;    // -1 "unknown"
     std::vector<std::uint16_t> classes;
+    // What the next evaluation may reuse (rules::previous_evaluation): the last
+    // conditions, each item's next-change instant, and the inputs the events applied since
+    // have changed.
+    std::vector<std::uint8_t> conditions;
+    std::vector<timestamp> item_next;
+    std::uint64_t changed_inputs = ~std::uint64_t{0};
     std::optional<timestamp> evaluated_at;     // the last evaluation instant
-    timestamp next_change = timestamp_max;     // evaluation::next_change of that evaluation
+    timestamp next_change = timestamp_max;     // evaluation::next_change of that evaluation, or the
+                                               // observer's next instant when earlier
     timestamp wake = timestamp_max;            // the scheduled evaluation (on the grid)
 };
 
@@ -121,6 +143,8 @@ public:
     std::size_t account_count() const { return accounts_.size(); }
     // How many account evaluations were made (events, wakes, reloads), for metrics.
     std::uint64_t evaluation_count() const { return evaluations_; }
+    // Rules, scores and classifications computed (not reused) over all evaluations.
+    std::uint64_t items_evaluated() const { return items_evaluated_; }
     template <class F>
     void for_each_account(F&& f) const {
         for (const auto& a : accounts_) f(a);
@@ -137,6 +161,7 @@ public:
 private:
     std::uint32_t find_or_create(std::string_view account);
     void evaluate_account(std::uint32_t index, timestamp at);
+    void observe(std::uint32_t index, timestamp at);
     void reschedule(std::uint32_t index, timestamp after);
     std::span<const rules::rule_definition> rule_definitions() const;
     std::int64_t floor_index(timestamp t) const;
@@ -153,6 +178,7 @@ private:
     timer_wheel wheel_;
     std::vector<alerts::alert_event> events_;
     std::uint64_t evaluations_ = 0;
+    std::uint64_t items_evaluated_ = 0;
 };
 
 }  // namespace redflag::engine

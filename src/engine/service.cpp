@@ -40,6 +40,16 @@ struct service::shard {
     std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_expiry = std::chrono::steady_clock::now();
     std::vector<std::pair<model::account_state, std::vector<alerts::alert>>> recovered;
+    std::unique_ptr<account_observer> kpi_observer;  // feeds `kpi`; null without KPIs
+    kpi::shard_tracker* kpi = nullptr;
+
+    // Delivery (owned by the shard thread): the builder in use and the generation it came
+    // with, and the outbox records of the batch being built, handed to the dispatcher once
+    // the batch is written.
+    std::shared_ptr<const delivery::notification_builder> builder;
+    std::uint64_t builder_generation = 0;
+    std::vector<delivery::notification> notifications;
+    std::vector<delivery::outbox_entry> outbox;
 
     std::thread thread;
 };
@@ -58,6 +68,20 @@ std::uint64_t fnv1a(std::string_view s) {
 }
 
 std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
+
+// Hands every evaluation of a shard's core to that shard's KPI tracker.
+class kpi_observer final : public account_observer {
+public:
+    explicit kpi_observer(kpi::shard_tracker& tracker) : tracker_(tracker) {}
+    timestamp evaluated(std::uint32_t index, const account_record& record, const rules::rule_set* rules,
+                        timestamp at) override {
+        return tracker_.on_evaluated(index, kpi::account_input{record.state, record.scores, record.bands, record.classes},
+                                     rules, at);
+    }
+
+private:
+    kpi::shard_tracker& tracker_;
+};
 
 // The persisted form of an alert: its record plus what the API filters and shows without
 // visiting the account's shard.
@@ -89,6 +113,12 @@ service::service(service_options options, store::store& store, const clock& cloc
     for (int i = 0; i < n; ++i) {
         auto s = std::make_unique<shard>();
         s->index = i;
+        core_opts.observer = nullptr;
+        if (options_.kpi && i < options_.kpi->shard_count()) {
+            s->kpi = &options_.kpi->tracker(i);
+            s->kpi_observer = std::make_unique<kpi_observer>(*s->kpi);
+            core_opts.observer = s->kpi_observer.get();
+        }
         s->engine = std::make_unique<core>(rules_, core_opts);
         shards_.push_back(std::move(s));
     }
@@ -97,6 +127,12 @@ service::service(service_options options, store::store& store, const clock& cloc
 service::~service() { stop(); }
 
 std::size_t service::shard_of(std::string_view account) const { return fnv1a(account) % shards_.size(); }
+
+std::size_t service::recovered_accounts() const {
+    std::size_t n = 0;
+    for (const auto& s : shards_) n += s->recovered.size();
+    return n;
+}
 
 std::shared_ptr<const rules::rule_set> service::rules() const {
     std::lock_guard lock(rules_mutex_);
@@ -311,11 +347,15 @@ void service::run(shard& s) {
     s.recovered.shrink_to_fit();
     s.engine->advance_to(clock_.now());
     s.engine->reevaluate_all();
+    if (s.kpi) s.kpi->publish(true);
     if (!s.engine->events().empty()) {
         store::write_batch batch(store_);
         persist_alert_events(s, batch);
-        if (auto st = store_.write(batch); !st.ok())
+        if (auto st = store_.write(batch); !st.ok()) {
             spdlog::error("shard {}: writing alert transitions after recovery failed: {}", s.index, st.message());
+            s.outbox.clear();
+        }
+        hand_off_outbox(s);
     }
 
     std::vector<shard::work_item> work;
@@ -341,6 +381,9 @@ void service::run(shard& s) {
         process_round(s, calls, work);
         work.clear();
         calls.clear();
+        // KPIs reach /metrics at most every publish_interval while busy; an idle shard
+        // still wakes at least every second, so its last change is published then.
+        if (s.kpi) s.kpi->publish();
 
         if (stopping_) {
             std::lock_guard lock(s.mutex);
@@ -456,6 +499,7 @@ void service::process_round(shard& s, std::deque<std::function<void(core&)>>& ca
         auto st = store_.write(batch);
         if (!st.ok()) {
             spdlog::error("shard {}: write failed: {}", s.index, st.message());
+            s.outbox.clear();  // not durable: nothing to deliver
             for (auto& [events, r] : work) {
                 std::lock_guard lock(r->mutex);
                 r->outcome.status = ingest_outcome::status::failed;
@@ -463,19 +507,54 @@ void service::process_round(shard& s, std::deque<std::function<void(core&)>>& ca
             }
         }
     }
+    hand_off_outbox(s);
     for (auto& [events, r] : work) {
         s.queued_events -= events.size();
         finish(r);
     }
 }
 
+void service::set_delivery(std::shared_ptr<const delivery::notification_builder> builder, delivery::outbox_sink* sink) {
+    outbox_sink_ = sink;
+    set_notification_builder(std::move(builder));
+}
+
+void service::set_notification_builder(std::shared_ptr<const delivery::notification_builder> builder) {
+    std::lock_guard lock(rules_mutex_);
+    builder_ = std::move(builder);
+    ++builder_generation_;
+}
+
+void service::hand_off_outbox(shard& s) {
+    if (s.outbox.empty()) return;
+    if (outbox_sink_) outbox_sink_->enqueue(std::move(s.outbox));
+    s.outbox.clear();
+}
+
 void service::persist_alert_events(shard& s, store::write_batch& batch) {
     auto& events = s.engine->events();
     if (events.empty()) return;
     const auto rules = s.engine->rules();
+    if (auto generation = builder_generation_.load(std::memory_order_acquire); generation != s.builder_generation) {
+        std::lock_guard lock(rules_mutex_);
+        s.builder = builder_;
+        s.builder_generation = builder_generation_.load();
+    }
+    const auto created_at = clock_.now();
     for (const auto& e : events) {
         const auto* record = s.engine->find(e.record.account);
         batch.put(store::column::alerts, e.record.id, alert_record_json(e, record ? &record->state : nullptr));
+        // Its notifications, in the same batch: no transition without them.
+        if (s.builder && rules && e.record.rule_index < rules->rules().size() &&
+            rules->rules()[e.record.rule_index].name == e.record.rule) {
+            s.notifications.clear();
+            s.builder->build(e, rules->rules()[e.record.rule_index], record ? &record->state : nullptr, created_at,
+                             s.notifications);
+            for (auto& n : s.notifications) {
+                auto& entry = s.outbox.emplace_back(delivery::make_entry(std::move(n)));
+                batch.put(store::column::outbox, entry.storage_key, delivery::serialize(entry));
+            }
+        }
         if (e.kind != alerts::event_kind::transition) continue;
         auto severity = std::string(alerts::name_of(e.record.severity));
         if (e.from == alerts::alert_state::pending || e.from == alerts::alert_state::firing)

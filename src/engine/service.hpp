@@ -25,8 +25,11 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "delivery/builder.hpp"
+#include "delivery/outbox.hpp"
 #include "engine/core.hpp"
 #include "engine/ingest_sink.hpp"
+#include "kpi/hub.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "rules/rule_set.hpp"
 #include "store/store.hpp"
@@ -51,6 +54,9 @@ struct service_options {
     duration snapshot_interval = 30 * seconds_ms;
     duration retention = 400 * day;         // account state older than this is dropped hourly
     bool pause_shards = false;              // debugging and tests: shards take no work
+    // CS KPIs: shard i reports every evaluation to kpi->tracker(i) and publishes its
+    // aggregate after each round of work (kpi/hub.hpp). Not owned; null for none.
+    kpi::hub* kpi = nullptr;
 };
 
 class service final : public ingest_sink {
@@ -72,6 +78,14 @@ public:
     void swap_rules(std::shared_ptr<const rules::rule_set> rules, std::function<void()> done = {});
     std::shared_ptr<const rules::rule_set> rules() const;
 
+    // Delivery: every notifying alert event becomes outbox records (built by `builder`)
+    // in the same write batch as the event; once the batch is durable they are handed to
+    // `sink` (the dispatcher). Without a builder nothing goes to the outbox. The sink is
+    // set once, before start(); the builder may be replaced at any time (a reload): each
+    // shard picks the new one up at its next alert event.
+    void set_delivery(std::shared_ptr<const delivery::notification_builder> builder, delivery::outbox_sink* sink);
+    void set_notification_builder(std::shared_ptr<const delivery::notification_builder> builder);
+
     // Runs `f` on the shard that owns `account`, with that shard's core; alert events it
     // leaves in core.events() are persisted after it returns.
     void post(std::string_view account, std::function<void(core&)> f);
@@ -79,6 +93,8 @@ public:
     void post_all(std::function<void(core&)> f, std::function<void()> done);
 
     std::size_t shard_of(std::string_view account) const;
+    // How many accounts recover() found (snapshots and dirty marks), before start().
+    std::size_t recovered_accounts() const;
     int shard_count() const { return static_cast<int>(shards_.size()); }
     store::store& storage() { return store_; }
 
@@ -90,6 +106,7 @@ private:
     void process_round(shard& s, std::deque<std::function<void(core&)>>& calls,
                        std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work);
     void persist_alert_events(shard& s, store::write_batch& batch);
+    void hand_off_outbox(shard& s);
     void snapshot_dirty(shard& s, bool all);
     void finish(const std::shared_ptr<request>& r);
 
@@ -99,6 +116,9 @@ private:
     metrics::engine_metrics& metrics_;
     mutable std::mutex rules_mutex_;
     std::shared_ptr<const rules::rule_set> rules_;
+    std::shared_ptr<const delivery::notification_builder> builder_;  // guarded by rules_mutex_
+    std::atomic<std::uint64_t> builder_generation_{0};               // bumped with builder_
+    delivery::outbox_sink* outbox_sink_ = nullptr;                   // set before start()
     std::vector<std::unique_ptr<shard>> shards_;
     std::atomic<bool> stopping_{false};
 };

@@ -219,8 +219,7 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
             return ctx.api.ready() ? respond(json_response(200, json::object{{"status", "ready"}}))
                                    : respond(json_response(503, json::object{{"status", "not ready"}}));
         case endpoint::metrics:
-            return respond(text_response(200, metrics::serialize_text(*ctx.metrics.registry()),
-                                         metrics::text_content_type));
+            return respond(text_response(200, ctx.metrics.scrape(), metrics::text_content_type));
         case endpoint::ingest: {
             ingest_request handler(ctx, std::move(respond));
             return handler.run(std::move(req));

@@ -133,6 +133,11 @@ prometheus::Gauge& engine_metrics::outbox_pending(const std::string& channel) {
     return outbox_pending_family_->Add({{"channel", channel}});
 }
 
+std::string engine_metrics::scrape() const {
+    if (scrape_refresh_) scrape_refresh_();
+    return serialize_text(*registry_);
+}
+
 std::string serialize_text(const prometheus::Registry& registry) {
     return prometheus::TextSerializer().Serialize(registry.Collect());
 }

@@ -19,6 +19,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,12 @@ public:
 
     // The registry to serve (and where the KPI families are added).
     const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+
+    // A function scrape() runs before serialising, to bring derived families up to date
+    // (the service merges its shards' KPI aggregates there). Set once, before serving.
+    void on_scrape(std::function<void()> refresh) { scrape_refresh_ = std::move(refresh); }
+    // GET /metrics: runs the on_scrape function, then the registry in text format.
+    std::string scrape() const;
 
     // redflag_events_ingested_total{type,outcome}; nullopt type is "unknown". The HTTP
     // layer counts `rejected` (it validates); the ingest sink counts `accepted` and
@@ -112,6 +119,7 @@ public:
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;
+    std::function<void()> scrape_refresh_;
 
     prometheus::Family<prometheus::Counter>* events_ingested_family_;
     // [type or unknown (last)][outcome]

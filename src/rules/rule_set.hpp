@@ -68,6 +68,23 @@ struct evaluation {
     // then. When the compiler cannot tell (e.g. now() in arithmetic), it returns
     // now + the tick given to evaluate().
     timestamp next_change = timestamp_max;
+    // The same per item: rules, then scores, then classifications (for reuse below).
+    std::vector<timestamp> item_next;
+    // How many items were computed rather than reused (statistics and tests).
+    std::uint32_t items_evaluated = 0;
+};
+
+// What an account's last evaluation left, so that the next one recomputes only the
+// items whose inputs changed since (rule_set::inputs_changed_by, OR-ed over the events
+// applied in between) or whose own next-change instant has come; the others keep their
+// value. The spans are the previous evaluation's members (or copies of them).
+struct previous_evaluation {
+    std::uint64_t changed_inputs = ~std::uint64_t{0};
+    std::span<const std::uint8_t> conditions;
+    std::span<const double> scores;
+    std::span<const std::int16_t> bands;
+    std::span<const std::uint16_t> classes;
+    std::span<const timestamp> item_next;
 };
 
 class rule_set {
@@ -90,8 +107,13 @@ public:
 
     // Evaluates every rule, score and classification of one account at `now`. `tick` is
     // the engine's evaluation period, the fallback for next_change.
+    // With `previous` (sized for this set), items it shows unaffected are reused.
     virtual void evaluate(const model::account_state& account, timestamp now, duration tick,
-                          evaluation& out) const = 0;
+                          evaluation& out, const previous_evaluation* previous = nullptr) const = 0;
+
+    // The inputs (a mask, rules/eval/inputs.hpp) that applying `e` to the account's state
+    // `before` may change. Call it before applying the event.
+    virtual std::uint64_t inputs_changed_by(const model::event& e, const model::account_state& before) const = 0;
 
     // The rule's message (its template, or "TITLE: ACCOUNT NAME") rendered at `now`.
     virtual std::string render_message(std::size_t rule, const model::account_state& account,

@@ -143,7 +143,7 @@ TEST(Replay, observer_sees_events_and_alerts) {
         bool finished = false;
         void on_event(const model::event&) override { ++events; }
         void on_alert(const alerts::alert_event&) override { ++alerts; }
-        void finish(std::ostream&) override { finished = true; }
+        bool finish(std::ostream&, std::ostream&) override { return finished = true; }
     } seen;
     auto o = fixture();
     o.outcomes = true;

@@ -34,7 +34,9 @@ public:
         return e;
     }
 
-    void evaluate(const model::account_state& account, timestamp now, duration, rules::evaluation& out) const override {
+    // Always evaluates in full: a fake has no inputs to tell unaffected items by.
+    void evaluate(const model::account_state& account, timestamp now, duration, rules::evaluation& out,
+                  const rules::previous_evaluation* = nullptr) const override {
         ++evaluations;
         std::fill(out.conditions.begin(), out.conditions.end(), 0);
         std::fill(out.scores.begin(), out.scores.end(), std::nan(""));
@@ -42,6 +44,10 @@ public:
         std::fill(out.classes.begin(), out.classes.end(), 0);
         out.next_change = timestamp_max;
         if (eval) eval(account, now, out);
+    }
+
+    std::uint64_t inputs_changed_by(const model::event&, const model::account_state&) const override {
+        return ~std::uint64_t{0};
     }
 
     std::string render_message(std::size_t rule, const model::account_state& account, timestamp now) const override {

@@ -572,6 +572,7 @@ compile_result compiler::build(ast::program program) {
         code.rules.push_back(std::move(r));
         set->rules_.push_back(std::move(def));
     }
+    eval::analyze_inputs(code);
     if (!has_errors(result.problems)) result.rules = std::move(set);
     return result;
 }
@@ -588,18 +589,29 @@ evaluation compiled_rule_set::make_evaluation() const {
     e.bands.assign(code_.scores.size(), -1);
     e.classes.assign(code_.classifies.size(), 0);
     e.runtime_errors.assign(code_.rules.size(), 0);
+    e.item_next.assign(code_.rules.size() + code_.scores.size() + code_.classifies.size(), timestamp_max);
     return e;
 }
 
 void compiled_rule_set::evaluate(const model::account_state& account, timestamp now, duration tick,
-                                 evaluation& out) const {
+                                 evaluation& out, const previous_evaluation* previous) const {
+    const std::size_t items = code_.rules.size() + code_.scores.size() + code_.classifies.size();
     if (out.conditions.size() != code_.rules.size() || out.scores.size() != code_.scores.size() ||
         out.classes.size() != code_.classifies.size() || out.runtime_errors.size() != code_.rules.size() ||
-        out.bands.size() != code_.scores.size())
+        out.bands.size() != code_.scores.size() || out.item_next.size() != items)
         out = make_evaluation();  // not made by make_evaluation(): allocate once
+    // A previous evaluation of another shape (another rule set) cannot be reused.
+    if (previous && (previous->conditions.size() != code_.rules.size() || previous->scores.size() != code_.scores.size() ||
+                     previous->bands.size() != code_.scores.size() ||
+                     previous->classes.size() != code_.classifies.size() || previous->item_next.size() != items))
+        previous = nullptr;
     eval::frame_lease lease;
     eval::evaluator ev(code_, account, now, tick, lease.get());
-    ev.evaluate_all(out);
+    ev.evaluate_all(out, previous);
+}
+
+std::uint64_t compiled_rule_set::inputs_changed_by(const model::event& e, const model::account_state& before) const {
+    return eval::inputs_changed_by(code_, e, before);
 }
 
 std::string compiled_rule_set::render_message(std::size_t rule, const model::account_state& account,

@@ -77,6 +77,7 @@ void frame::reset(const program& p) {
     cached.assign(n, value{});
     state.assign(n, 0);
     own_errors.assign(n, 0);
+    slot_next.assign(n, timestamp_max);
     components.assign(p.component_count, value{});
     bands.assign(p.scores.size(), -1);
     classes.assign(p.classifies.size(), 0);
@@ -139,23 +140,31 @@ std::string_view evaluator::scratch_copy(std::string_view s) {
 // ---------------------------------------------------------------------------------------
 // Cached items
 
-bool evaluator::begin_cached(std::uint32_t slot, std::uint32_t& saved_errors) {
-    if (frame_.state[slot] != 0) return false;  // done, or a cycle (the checker rejects those)
+bool evaluator::begin_cached(std::uint32_t slot, saved_scope& saved) {
+    if (frame_.state[slot] == 2) {
+        note(frame_.slot_next[slot]);  // the caller's value depends on it: so does its next change
+        return false;
+    }
+    if (frame_.state[slot] != 0) return false;  // a cycle (the checker rejects those)
     frame_.state[slot] = 1;
-    saved_errors = errors_;
+    saved.errors = errors_;
+    saved.next = next_;
     errors_ = 0;
+    next_ = timestamp_max;
     return true;
 }
 
-void evaluator::end_cached(std::uint32_t slot, std::uint32_t saved_errors) {
+void evaluator::end_cached(std::uint32_t slot, saved_scope saved) {
     frame_.own_errors[slot] = errors_;
-    errors_ = saved_errors;
+    frame_.slot_next[slot] = next_;
+    errors_ = saved.errors;
+    next_ = std::min(saved.next, next_);
     frame_.state[slot] = 2;
 }
 
 value evaluator::let(std::uint32_t i) {
     std::uint32_t slot = program_.let_slot(i);
-    std::uint32_t saved;
+    saved_scope saved;
     if (begin_cached(slot, saved)) {
         const item* scope = item_;
         item_ = nullptr;
@@ -168,7 +177,7 @@ value evaluator::let(std::uint32_t i) {
 
 void evaluator::compute_score(std::uint32_t i) {
     std::uint32_t slot = program_.score_slot(i);
-    std::uint32_t saved;
+    saved_scope saved;
     if (!begin_cached(slot, saved)) return;
     const item* scope = item_;
     item_ = nullptr;
@@ -223,7 +232,7 @@ value evaluator::component(std::uint32_t s, std::uint32_t c) {
 
 void evaluator::compute_classify(std::uint32_t i) {
     std::uint32_t slot = program_.classify_slot(i);
-    std::uint32_t saved;
+    saved_scope saved;
     if (!begin_cached(slot, saved)) return;
     const item* scope = item_;
     item_ = nullptr;
@@ -254,20 +263,85 @@ std::uint16_t evaluator::class_index(std::uint32_t i) {
     return frame_.classes[i];
 }
 
-void evaluator::evaluate_all(evaluation& out) {
-    for (std::uint32_t i = 0; i < program_.scores.size(); ++i) {
-        value s = score(i);
-        out.scores[i] = s.is_null() ? std::numeric_limits<double>::quiet_NaN() : s.num;
-        out.bands[i] = frame_.bands[i];
+void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previous) {
+    const std::size_t rule_count = program_.rules.size();
+    const std::size_t score_count = program_.scores.size();
+    // Item k (rules, then scores, then classifications) may keep its previous value when
+    // none of its inputs changed and its own next change has not come.
+    auto reusable = [&](std::size_t k, input_mask reads) {
+        return previous && (reads & previous->changed_inputs) == 0 && previous->item_next[k] > now_;
+    };
+    // Computes one top-level item with its own next-change instant.
+    auto computed = [&](std::size_t k, auto&& compute) {
+        timestamp outer = next_;
+        next_ = timestamp_max;
+        compute();
+        out.item_next[k] = next_;
+        next_ = std::min(outer, next_);
+        ++out.items_evaluated;
+    };
+    auto reused = [&](std::size_t k) {
+        out.item_next[k] = previous->item_next[k];
+        next_ = std::min(next_, out.item_next[k]);
+    };
+    out.items_evaluated = 0;
+
+    for (std::uint32_t i = 0; i < score_count; ++i) {
+        std::size_t k = rule_count + i;
+        if (reusable(k, program_.slot_inputs[program_.score_slot(i)])) {
+            out.scores[i] = previous->scores[i];
+            out.bands[i] = previous->bands[i];
+            reused(k);
+            // Rules that are recomputed read the reused value too, unless they read a
+            // component, which is not kept: then the score is computed on demand.
+            if (!program_.score_components_read[i]) {
+                std::uint32_t slot = program_.score_slot(i);
+                frame_.cached[slot] = std::isnan(out.scores[i]) ? value::null() : value::number(out.scores[i]);
+                frame_.bands[i] = out.bands[i];
+                frame_.slot_next[slot] = out.item_next[k];
+                frame_.state[slot] = 2;
+            }
+            continue;
+        }
+        computed(k, [&] {
+            value s = score(i);
+            out.scores[i] = s.is_null() ? std::numeric_limits<double>::quiet_NaN() : s.num;
+            out.bands[i] = frame_.bands[i];
+        });
     }
-    for (std::uint32_t i = 0; i < program_.classifies.size(); ++i) out.classes[i] = class_index(i);
-    for (std::size_t r = 0; r < program_.rules.size(); ++r) {
-        const compiled_rule& rule = program_.rules[r];
-        errors_ = 0;
-        out.conditions[r] = rule.when && holds(eval(*rule.when)) ? 1 : 0;
-        std::uint32_t errors = errors_;
-        for (std::uint32_t slot : rule.depends_on) errors += frame_.own_errors[slot];
-        out.runtime_errors[r] = errors;
+    for (std::uint32_t i = 0; i < program_.classifies.size(); ++i) {
+        std::size_t k = rule_count + score_count + i;
+        if (reusable(k, program_.slot_inputs[program_.classify_slot(i)])) {
+            out.classes[i] = previous->classes[i];
+            reused(k);
+            const compiled_classify& c = program_.classifies[i];
+            std::uint32_t slot = program_.classify_slot(i);
+            std::uint16_t index = out.classes[i];
+            if (index < c.cases.size()) frame_.cached[slot] = value::string(c.cases[index].first);
+            else if (index == c.cases.size() && c.default_label) frame_.cached[slot] = value::string(*c.default_label);
+            else frame_.cached[slot] = value::null();
+            frame_.classes[i] = index;
+            frame_.slot_next[slot] = out.item_next[k];
+            frame_.state[slot] = 2;
+            continue;
+        }
+        computed(k, [&] { out.classes[i] = class_index(i); });
+    }
+    for (std::size_t r = 0; r < rule_count; ++r) {
+        if (reusable(r, program_.rule_inputs[r])) {
+            out.conditions[r] = previous->conditions[r];
+            out.runtime_errors[r] = 0;  // counted when it was computed
+            reused(r);
+            continue;
+        }
+        computed(r, [&] {
+            const compiled_rule& rule = program_.rules[r];
+            errors_ = 0;
+            out.conditions[r] = rule.when && holds(eval(*rule.when)) ? 1 : 0;
+            std::uint32_t errors = errors_;
+            for (std::uint32_t slot : rule.depends_on) errors += frame_.own_errors[slot];
+            out.runtime_errors[r] = errors;
+        });
     }
     errors_ = 0;
     out.next_change = next_;

@@ -28,6 +28,7 @@ struct frame {
     std::vector<value> cached;             // per cache slot: let value, score value, class label
     std::vector<std::uint8_t> state;       // per cache slot: 0 not yet, 1 computing, 2 done
     std::vector<std::uint32_t> own_errors; // per cache slot: runtime errors met computing it
+    std::vector<timestamp> slot_next;      // per cache slot: its own next-change instant
     std::vector<value> components;         // clamped score components, flat
     std::vector<std::int16_t> bands;       // per score
     std::vector<std::uint16_t> classes;    // per classification
@@ -58,7 +59,10 @@ public:
     evaluator(const program& p, const model::account_state& account, timestamp now, duration tick, frame& f);
 
     // Every rule, score and classification into `out` (sized by make_evaluation()).
-    void evaluate_all(evaluation& out);
+    // With `previous` (sized like `out`), an item whose inputs are not in
+    // previous->changed_inputs and whose next-change instant is still ahead keeps its
+    // previous value instead of being computed.
+    void evaluate_all(evaluation& out, const previous_evaluation* previous = nullptr);
 
     // One expression at this instant.
     value eval(const node& n);
@@ -111,8 +115,15 @@ private:
     value attribute(const node& n);
     void compute_score(std::uint32_t i);
     void compute_classify(std::uint32_t i);
-    bool begin_cached(std::uint32_t slot, std::uint32_t& saved_errors);
-    void end_cached(std::uint32_t slot, std::uint32_t saved_errors);
+    // A cached item's errors and next-change instant are its own: begin_cached sets them
+    // aside (and notes a done item's instant for the caller), end_cached records them and
+    // folds them back into the caller's.
+    struct saved_scope {
+        std::uint32_t errors = 0;
+        timestamp next = timestamp_max;
+    };
+    bool begin_cached(std::uint32_t slot, saved_scope& saved);
+    void end_cached(std::uint32_t slot, saved_scope saved);
 
     // Next-change bookkeeping.
     void note(timestamp t);

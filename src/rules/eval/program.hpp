@@ -12,6 +12,7 @@
 #include "model/account_state.hpp"
 #include "model/event.hpp"
 #include "rules/ast/ast.hpp"
+#include "rules/eval/inputs.hpp"
 #include "rules/eval/value.hpp"
 
 #include <cstdint>
@@ -153,6 +154,14 @@ struct program {
     std::vector<compiled_classify> classifies;
     std::vector<compiled_rule> rules;
     std::uint32_t component_count = 0;
+
+    // What each item reads (inputs.hpp), filled by analyze_inputs(): per cache slot, per
+    // rule condition, and the usage metrics that have a bit of their own.
+    std::vector<input_mask> slot_inputs;
+    std::vector<input_mask> rule_inputs;
+    std::vector<std::string> input_metrics;
+    // Per score: 1 when some expression reads one of its components (`health.usage`).
+    std::vector<std::uint8_t> score_components_read;
 
     // One cache slot per let, then per score, then per classification.
     std::uint32_t cached_count() const {

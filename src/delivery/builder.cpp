@@ -1,0 +1,96 @@
+#include "delivery/builder.hpp"
+
+#include "alerts/alert.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace redflag::delivery {
+
+notification_builder::result notification_builder::make(std::string account_url, std::vector<channel_outline> channels,
+                                                         std::shared_ptr<const rules::rule_set> rules) {
+    result out;
+    auto b = std::make_shared<notification_builder>();
+    b->rules_ = rules;
+    auto compile = [&](const std::string& text, const std::string& origin) -> std::unique_ptr<rules::compiled_template> {
+        auto compiled = rules::compile_template(text, origin, rules.get());
+        for (const auto& d : compiled.problems)
+            if (d.level == rules::severity::error) out.errors.push_back(origin + ": " + d.message);
+        return std::move(compiled.compiled);
+    };
+    if (!account_url.empty()) b->account_url_ = compile(account_url, "ui.account_url");
+    for (auto& c : channels) {
+        channel_entry entry;
+        if (c.type == "email" && !c.to.empty()) entry.to = compile(c.to, "channels." + c.name + ".to");
+        entry.outline = std::move(c);
+        auto name = entry.outline.name;
+        b->channels_.emplace(std::move(name), std::move(entry));
+    }
+    if (out.errors.empty()) out.builder = std::move(b);
+    return out;
+}
+
+void notification_builder::build(const alerts::alert_event& e, const rules::rule_definition& rule,
+                                 const model::account_state* account, timestamp created_at,
+                                 std::vector<notification>& out) const {
+    using alerts::alert_state;
+    using alerts::event_kind;
+    std::optional<notice_kind> kind;
+    if (e.kind == event_kind::transition && e.notify && e.to == alert_state::firing) kind = notice_kind::firing;
+    else if (e.kind == event_kind::repeat_due && e.notify) kind = notice_kind::repeat;
+    else if (e.kind == event_kind::transition && e.notify && e.to == alert_state::resolved) kind = notice_kind::resolved;
+    else if (e.kind == event_kind::acknowledged && !e.record.acks.empty()) kind = notice_kind::acknowledged;
+    if (!kind || rule.notify.empty()) return;
+
+    const auto& a = e.record;
+    notification base;
+    base.kind = *kind;
+    base.key = a.id + "-";
+    if (*kind == notice_kind::acknowledged) {
+        base.key += "ack-" + std::to_string(a.acks.size());
+        base.ack_by = a.acks.back().by;
+        base.ack_comment = a.acks.back().comment;
+    } else {
+        base.key += std::to_string(a.notifications);
+    }
+    base.alert_id = a.id;
+    base.rule = a.rule;
+    base.severity = std::string(alerts::name_of(a.severity));
+    base.title = rule.title.empty() ? rule.name : rule.title;
+    base.message = e.message;
+    base.labels = rule.labels;
+    base.at = e.at;
+    base.firing_since = a.firing_since.value_or(e.at);
+    base.resolved_at = a.resolved_at;
+    base.account = a.account;
+    base.account_name = a.account;
+    if (account) {
+        auto text = [&](model::profile_field f) -> std::string {
+            if (const auto* s = std::get_if<std::string>(&account->get(f))) return *s;
+            return {};
+        };
+        if (auto name = text(model::profile_field::name); !name.empty()) base.account_name = std::move(name);
+        base.csm = text(model::profile_field::csm);
+        base.csm_email = text(model::profile_field::csm_email);
+        if (account_url_) base.account_url = account_url_->render(*account, e.at);
+    }
+    base.created_at = created_at;
+
+    for (const auto& channel : rule.notify) {
+        auto it = channels_.find(channel);
+        if (it == channels_.end()) {
+            // The checker refuses rules naming unknown channels; a channel removed by a
+            // reload before the rules were swapped is the one way here.
+            spdlog::warn("alert {}: rule {} notifies channel {}, which is not configured; skipped", a.id, a.rule,
+                         channel);
+            continue;
+        }
+        const auto& c = it->second;
+        if (*kind == notice_kind::acknowledged && c.outline.type != "slack") continue;
+        auto& n = out.emplace_back(base);
+        n.channel = channel;
+        if (c.to && account) n.recipient = c.to->render(*account, e.at);
+        else if (c.outline.type == "email") n.recipient = c.outline.to;  // a literal address, or no account state
+    }
+}
+
+}  // namespace redflag::delivery

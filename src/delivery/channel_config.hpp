@@ -1,0 +1,43 @@
+// A notification channel as the config names it (../shared/spec/alerts.md, "Channels"):
+// which peer it talks to and how. app/config.cpp reads these from YAML and checks that
+// only the fields of the channel's type are given; delivery's senders take them as they
+// are (channels/make_sender.hpp).
+//
+// Plain values: not thread-safe, no failure modes.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace redflag::delivery {
+
+struct smtp_config {
+    std::string host;
+    int port = 587;
+    bool starttls = true;  // require STARTTLS on a plain connection (usually port 587)
+    bool tls = false;      // implicit TLS (smtps, usually port 465); wins over starttls
+    std::string username;  // empty: no AUTH
+    std::string password;
+    std::string from;      // "Redflag <redflag@example.com>" or "redflag@example.com"
+};
+
+// Only the fields of its type are accepted by the config reader.
+struct channel_config {
+    std::string name;
+    std::string type;  // slack | slack_webhook | email | webhook
+    // slack
+    std::string token;
+    std::string channel;
+    bool mention_owner = false;
+    std::string api_url = "https://slack.com/api";
+    // slack_webhook, webhook
+    std::string url;
+    std::string format = "redflag";  // webhook: redflag | alertmanager
+    std::map<std::string, std::string> headers;
+    // email
+    std::string to;
+    std::string digest;  // "daily HH:MM", or empty
+    smtp_config smtp;
+};
+
+}  // namespace redflag::delivery

@@ -1,0 +1,162 @@
+// The senders that speak HTTP: slack (Web API), slack_webhook and webhook. See
+// make_sender.hpp for what each sends and skips.
+#include "delivery/channels/http_client.hpp"
+#include "delivery/channels/make_sender.hpp"
+#include "delivery/channels/outcomes.hpp"
+#include "delivery/channels/render.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <unordered_map>
+
+namespace redflag::delivery::channels {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string without_trailing_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+send_result skipped() { return send_result::ok(); }
+
+// ---------------------------------------------------------------------------- slack
+
+class slack_sender final : public channel_sender {
+public:
+    slack_sender(const channel_config& config, const sender_options& options)
+        : config_(config), options_(options), clock_(clock_of(options)), http_(http_options_of(options)),
+          api_url_(without_trailing_slash(config.api_url)) {}
+
+    send_result send(const notification& n, const std::string& thread_ts) override {
+        bool wants_mention = config_.mention_owner && !n.csm_email.empty() &&
+                             (n.kind == notice_kind::firing || n.kind == notice_kind::repeat);
+        std::string mention;
+        if (wants_mention)
+            if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
+
+        slack_message message = render_slack(n, mention, !thread_ts.empty());
+        http_response response = http_.post_json(api_url_ + "/chat.postMessage",
+                                                 slack_post_body(config_.channel, message, thread_ts), auth());
+        json::object reply;
+        send_result result = classify_slack(response, clock_.now(), &reply);
+        if (result.result == send_result::outcome::sent)
+            if (auto* ts = reply.if_contains("ts"); ts && ts->is_string()) result.thread_ts = ts->as_string();
+        return result;
+    }
+
+    duration min_interval() const override { return seconds_ms; }
+
+private:
+    struct cached_user {
+        std::string id;  // empty: Slack has no user with that email
+        timestamp expires;
+    };
+
+    std::vector<std::pair<std::string, std::string>> auth() const {
+        return {{"Authorization", "Bearer " + config_.token}};
+    }
+
+    // The Slack user id of `email`, from the cache or users.lookupByEmail. nullopt when
+    // there is none or the look-up failed: the message then names the owner in text
+    // rather than waiting for a mention. Only answers are cached, failures are not.
+    std::optional<std::string> user_id_for(const std::string& email) {
+        timestamp now = clock_.now();
+        if (auto it = users_.find(email); it != users_.end() && it->second.expires > now) {
+            if (it->second.id.empty()) return std::nullopt;
+            return it->second.id;
+        }
+        http_response response = http_.get(api_url_ + "/users.lookupByEmail", {{"email", email}}, auth());
+        json::object reply;
+        send_result result = classify_slack(response, now, &reply);
+        if (result.result == send_result::outcome::retry) return std::nullopt;
+        // Bounded: CSM emails are few, but a cache must not grow without end.
+        if (users_.size() >= 10000) users_.clear();
+        if (result.result == send_result::outcome::permanent) {
+            // users_not_found, or a token without users:read.email: ask again only later.
+            users_[email] = {{}, now + options_.slack_miss_ttl};
+            return std::nullopt;
+        }
+        std::string id;
+        if (auto* user = reply.if_contains("user"); user && user->is_object())
+            if (auto* uid = user->as_object().if_contains("id"); uid && uid->is_string()) id = uid->as_string();
+        users_[email] = {id, now + (id.empty() ? options_.slack_miss_ttl : options_.slack_user_ttl)};
+        if (id.empty()) return std::nullopt;
+        return id;
+    }
+
+    channel_config config_;
+    sender_options options_;
+    const redflag::clock& clock_;
+    http_client http_;
+    std::string api_url_;
+    std::unordered_map<std::string, cached_user> users_;
+};
+
+// -------------------------------------------------------------------- slack_webhook
+
+class slack_webhook_sender final : public channel_sender {
+public:
+    slack_webhook_sender(const channel_config& config, const sender_options& options)
+        : config_(config), clock_(clock_of(options)), http_(http_options_of(options)) {}
+
+    send_result send(const notification& n, const std::string&) override {
+        if (n.kind == notice_kind::acknowledged) return skipped();
+        std::string body = slack_post_body({}, render_slack(n, {}, false), {});
+        return classify_http(http_.post_json(config_.url, body), clock_.now());
+    }
+
+    duration min_interval() const override { return seconds_ms; }
+
+private:
+    channel_config config_;
+    const redflag::clock& clock_;
+    http_client http_;
+};
+
+// -------------------------------------------------------------------------- webhook
+
+class webhook_sender final : public channel_sender {
+public:
+    webhook_sender(const channel_config& config, const sender_options& options)
+        : config_(config), options_(options), clock_(clock_of(options)), http_(http_options_of(options)) {
+        for (const auto& [name, value] : config_.headers) headers_.emplace_back(name, value);
+    }
+
+    send_result send(const notification& n, const std::string&) override {
+        if (n.kind == notice_kind::acknowledged) return skipped();
+        timestamp now = clock_.now();
+        header_list headers = headers_;
+        headers.emplace_back("Idempotency-Key", n.key);
+        std::string body = config_.format == "alertmanager"
+                               ? json::serialize(render_alertmanager_json(n, now, options_.alertmanager_hold))
+                               : json::serialize(render_redflag_json(n));
+        return classify_http(http_.post_json(config_.url, body, headers), now);
+    }
+
+private:
+    channel_config config_;
+    sender_options options_;
+    const redflag::clock& clock_;
+    http_client http_;
+    header_list headers_;
+};
+
+}  // namespace
+
+std::unique_ptr<channel_sender> make_slack_sender(const channel_config& config, const sender_options& options) {
+    return std::make_unique<slack_sender>(config, options);
+}
+
+std::unique_ptr<channel_sender> make_slack_webhook_sender(const channel_config& config,
+                                                          const sender_options& options) {
+    return std::make_unique<slack_webhook_sender>(config, options);
+}
+
+std::unique_ptr<channel_sender> make_webhook_sender(const channel_config& config, const sender_options& options) {
+    return std::make_unique<webhook_sender>(config, options);
+}
+
+}  // namespace redflag::delivery::channels

@@ -1,0 +1,71 @@
+// What a notification looks like on each channel, as pure functions of the notification
+// (and, where a peer needs one, the current time), separate from the I/O so that every
+// format is unit tested without a peer (tests/delivery/channels/render_test.cpp).
+//
+//   text lines      headline(), summary()              every channel's one-line form
+//   Slack           render_slack(), slack_post_body()  Block Kit blocks + plain-text fallback
+//   JSON webhook    render_redflag_json()              ../shared/spec/alerts.md's object
+//                   render_alertmanager_json()         Alertmanager's v2 alert array
+//
+// Pure functions, thread-safe, no failure modes (text is cut to the peers' limits, never
+// rejected).
+#pragma once
+
+#include "core/time.hpp"
+#include "delivery/notification.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace redflag::delivery::channels {
+
+// "[HIGH]": the severity, upper-cased, bracketed.
+std::string severity_tag(std::string_view severity);
+
+// The title as the notice's kind puts it: "Usage dropped", "Still firing: Usage dropped",
+// "Recovered: Usage dropped", "Acknowledged: Usage dropped".
+std::string headline(const notification& n);
+
+// One line for a plain-text channel or a notification preview:
+//   firing / repeat  "[HIGH] Acme: Usage dropped" (repeat: "... Still firing: Usage dropped")
+//   resolved         "Recovered: Usage dropped, Acme"  (the spec's recovery notice)
+//   acknowledged     "Acknowledged by liam: calling them today (Usage dropped, Acme)"
+std::string summary(const notification& n);
+
+// Cuts `text` to at most `max_bytes` bytes on a UTF-8 character boundary, ending it with
+// "…" when it was cut.
+std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
+
+// Slack's mrkdwn control characters: & < > become &amp; &lt; &gt;.
+std::string slack_escape(std::string_view text);
+
+struct slack_message {
+    std::string text;            // the plain-text fallback (notifications, screen readers)
+    boost::json::array blocks;   // Block Kit
+};
+
+// The message for `n`. `owner_mention` is "<@U123>" when the CSM was found in Slack, or
+// empty (the owner is then named as text). `in_thread`: a follow-up posted under the
+// alert's first message, so it is short (one section) instead of the whole card.
+slack_message render_slack(const notification& n, std::string_view owner_mention, bool in_thread);
+
+// The chat.postMessage body: {"channel", "text", "blocks", "thread_ts"?, "unfurl_links": false}.
+// `channel` empty leaves it out (incoming webhooks post to their own channel).
+std::string slack_post_body(std::string_view channel, const slack_message& m, std::string_view thread_ts);
+
+// `format: redflag`: {"id","rule","account","account_name","csm_email","state","severity",
+// "title","message","labels","at","idempotency_key"}; `labels` is an object. `state` is the
+// kind's name; `acknowledged` is never posted (the webhook sender skips it).
+boost::json::object render_redflag_json(const notification& n);
+
+// `format: alertmanager`: a one-element v2 alert array. Labels: alertname (the rule),
+// account, severity and the rule's labels (names made valid for Alertmanager; ours win a
+// clash). startsAt is firing_since. endsAt: for `resolved`, the instant it resolved; for
+// `firing`/`repeat`, `now + hold`, because Alertmanager resolves an alert by itself when
+// endsAt passes and Redflag posts again only at the rule's `repeat` or on recovery.
+boost::json::array render_alertmanager_json(const notification& n, timestamp now, duration hold);
+
+}  // namespace redflag::delivery::channels

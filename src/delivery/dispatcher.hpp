@@ -1,0 +1,116 @@
+// The dispatcher: delivers the outbox (outbox.hpp) through each channel's sender
+// (channel.hpp), at least once, with retries, pacing, silences and digests
+// (../shared/spec/alerts.md, "Delivery guarantees").
+//
+// Threads. One worker thread per channel, so a slow or dead channel (a sender blocked in
+// a 10 s timeout, a peer answering 5xx for hours) holds back nothing but itself: not
+// ingest, not evaluation (shards only append to a worker's inbox and wake it), not the
+// other channels. A worker keeps its channel's unfinished entries in memory, ordered by
+// their next attempt; the outbox in RocksDB is the truth it starts from and writes every
+// outcome back to (its own writes, never a shard's batch).
+//
+// Order. Within a channel, an alert's notifications go out in the order of their
+// transitions: a recovery is not sent while the alert's firing notice is still being
+// retried (Slack would post it outside the thread). Different alerts do not wait for
+// each other.
+//
+// One attempt, as a worker makes it, when an entry is due:
+//  1. older than delivery.max_age (from its creation, or from its digest's time) → dead;
+//  2. a matching active silence (silences.hpp) → silenced, final, never sent;
+//  3. wait for the channel's min_interval since its last send (Slack: 1 s);
+//  4. send; `sent` → final (thread ts kept for Slack follow-ups, delay observed);
+//     `permanent` (a 4xx other than 408/429, Slack's invalid_auth...) → dead;
+//     `retry` → next attempt after the peer's Retry-After if it gave one, else
+//     first_backoff doubling per failure up to max_backoff, with ±jitter; never later
+//     than the deadline, where it turns dead.
+// Each outcome is written to the outbox before the entry leaves memory, so a kill -9
+// loses nothing not yet sent; an entry sent but not yet marked is sent again after a
+// restart (at least once; receivers dedupe by the idempotency key).
+//
+// Digests. A channel with a digest_schedule sends no single messages: its entries are due
+// at the channel's next digest instant; then the due ones are grouped by recipient and
+// each group goes in one send_digest; a failed group is retried as a group.
+//
+// Metrics: redflag_notifications_total{channel,outcome=sent|retry|dead} per attempt
+// outcome, redflag_notification_delay_seconds{channel} (created_at → sent, wall clock),
+// redflag_outbox_pending{channel} (entries not yet final).
+//
+// Thread-safety: enqueue() is safe from any thread (shards); start(), reconfigure() and
+// stop() from one controlling thread. Start-up problems are returned as store::status.
+#pragma once
+
+#include "core/time.hpp"
+#include "delivery/channel.hpp"
+#include "delivery/digest.hpp"
+#include "delivery/outbox.hpp"
+#include "delivery/silences.hpp"
+#include "metrics/engine_metrics.hpp"
+#include "store/store.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace redflag::delivery {
+
+struct dispatcher_options {
+    duration max_age = day;              // delivery.max_age
+    duration first_backoff = seconds_ms;  // after the first failure
+    duration max_backoff = 10 * minute;
+    double jitter = 0.2;                 // each backoff is scaled by a uniform factor in [1 - j, 1 + j]
+    std::uint64_t seed = 0;              // of the jitter; 0: random
+};
+
+struct channel_setup {
+    std::string name;
+    std::shared_ptr<channel_sender> sender;
+    std::optional<digest_schedule> digest;  // set for an email channel with `digest`
+};
+
+class dispatcher final : public outbox_sink {
+public:
+    dispatcher(dispatcher_options options, store::store& store, const clock& clock, metrics::engine_metrics& metrics,
+               const silence_registry* silences);
+    ~dispatcher();
+
+    // Loads the unfinished outbox entries and starts one worker per channel. Call before
+    // the engine starts writing (so nothing is both loaded and enqueued before a worker
+    // runs). Entries of channels not configured stay in the store untouched.
+    store::status start(std::vector<channel_setup> channels);
+
+    // A reload: kept channels get their new sender and digest, new channels a worker
+    // (with their unfinished entries loaded from the store), removed channels are
+    // stopped (their entries stay in the store for a channel of that name later).
+    store::status reconfigure(std::vector<channel_setup> channels);
+
+    // Stops every worker after its attempt in progress. Idempotent.
+    void stop();
+
+    // New entries, already durable in the outbox.
+    void enqueue(std::vector<outbox_entry> entries) override;
+
+    // Makes every worker look at the clock again now (a clock moved by a test).
+    void wake();
+
+    // Entries not yet final, for tests and diagnostics.
+    std::size_t unfinished(const std::string& channel) const;
+
+private:
+    class worker;
+    store::status load_unfinished(const std::vector<std::string>& channels,
+                                  std::map<std::string, std::vector<outbox_entry>>& out) const;
+
+    dispatcher_options options_;
+    store::store& store_;
+    const clock& clock_;
+    metrics::engine_metrics& metrics_;
+    const silence_registry* silences_;
+    mutable std::shared_mutex workers_mutex_;
+    std::map<std::string, std::shared_ptr<worker>> workers_;  // guarded by workers_mutex_
+    bool stopped_ = false;
+};
+
+}  // namespace redflag::delivery

@@ -1,0 +1,80 @@
+// Silences (../shared/spec/alerts.md, "Acting on alerts"): POST /v1/silences
+// {"rule"?, "account"?, "until", "reason", "by"} holds back the notifications of matching
+// alerts until `until`; alerts still change state and show in the API. DELETE expires a
+// silence (its `until` becomes now) and keeps it listed, like Alertmanager.
+//
+// Semantics:
+//  - a silence matches a notification when each field it sets equals the
+//    notification's (`rule` the rule's name, `account` the account id) and it is active
+//    (created_at <= now < until). At least one of rule and account is required: a
+//    silence of everything is more likely a mistake than a wish.
+//  - silences are checked by the dispatcher when a notification is due, not when the
+//    engine writes it: a silence created later still holds back notifications already
+//    waiting (retries, digests). A held-back notification is final, outcome `silenced`
+//    with the silence's id in the alert's history; it is not sent when the silence ends
+//    (that is what Alertmanager does too: the alert's next repeat or recovery notifies).
+//
+// Storage: column `silences`, key the silence id, value JSON (to_json).
+// Thread-safe: one mutex around a small vector; matched once per due notification on a
+// dispatcher thread, never on a shard.
+#pragma once
+
+#include "core/time.hpp"
+#include "delivery/notification.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace redflag::delivery {
+
+struct silence {
+    std::string id;  // 32 hex digits
+    std::string rule;
+    std::string account;
+    timestamp until{};
+    std::string reason;
+    std::string by;
+    timestamp created_at{};
+
+    bool active(timestamp now) const { return created_at <= now && now < until; }
+    bool matches(const notification& n) const {
+        return (rule.empty() || rule == n.rule) && (account.empty() || account == n.account);
+    }
+    friend bool operator==(const silence&, const silence&) = default;
+};
+
+boost::json::object to_json(const silence& s, timestamp now);  // with "state": active | expired
+std::optional<silence> silence_from_json(const boost::json::value& v, std::string* error = nullptr);
+
+// Validates a POST /v1/silences body into a silence created at `now` (id left empty);
+// nullopt with a message saying what is wrong.
+std::optional<silence> silence_from_request(const boost::json::value& body, timestamp now, std::string& error);
+
+class silence_registry {
+public:
+    explicit silence_registry(store::store& store) : store_(store) {}
+
+    // Reads every stored silence. Start-up.
+    store::status load();
+
+    // Stores `s` with a fresh id (written before it takes effect); returns it.
+    store::result<silence> create(silence s);
+    // Expires silence `id` at `now`: nullopt when there is no such silence.
+    store::result<std::optional<silence>> expire(const std::string& id, timestamp now);
+    std::vector<silence> list() const;
+
+    // The id of an active silence matching `n` at `now`, if any.
+    std::optional<std::string> silenced_by(const notification& n, timestamp now) const;
+
+private:
+    store::store& store_;
+    mutable std::mutex mutex_;
+    std::vector<silence> silences_;  // guarded by mutex_
+};
+
+}  // namespace redflag::delivery

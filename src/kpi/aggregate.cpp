@@ -1,0 +1,169 @@
+#include "kpi/aggregate.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace redflag::kpi {
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+std::size_t movement(model::movement_kind k) { return static_cast<std::size_t>(k); }
+
+template <class T, std::size_t N>
+void add_arrays(std::array<T, N>& into, const std::array<T, N>& from) {
+    for (std::size_t i = 0; i < N; ++i) into[i] += from[i];
+}
+
+template <class T>
+void add_vectors(std::vector<T>& into, const std::vector<T>& from) {
+    if (into.size() < from.size()) into.resize(from.size());
+    for (std::size_t i = 0; i < from.size(); ++i) into[i] += from[i];
+}
+
+std::size_t ttfv_bucket(std::int64_t seconds) {
+    const double days = static_cast<double>(seconds) / 86400.0;
+    auto it = std::lower_bound(ttfv_bucket_days.begin(), ttfv_bucket_days.end(), days);
+    return static_cast<std::size_t>(it - ttfv_bucket_days.begin());
+}
+
+double ratio(double numerator, double denominator) { return denominator == 0 ? nan : numerator / denominator; }
+
+}  // namespace
+
+void cell::add(const contribution& c, std::int64_t sign, const settings& config) {
+    accounts += sign;
+    accounts_by_status[static_cast<std::size_t>(c.status)] += sign;
+    mrr += sign * c.mrr;
+    if (c.in_cohort()) {
+        cohort_accounts += sign;
+        cohort_arr_then += sign * c.arr_year_ago();
+        cohort_arr_now += sign * c.arr();
+        cohort_arr_capped += sign * std::min(c.arr(), c.arr_year_ago());
+    }
+    if (c.mrr_month_ago > 0) {
+        active_month_ago += sign;
+        mrr_month_ago += sign * c.mrr_month_ago;
+    }
+    if (c.churned_in_month) churned_in_month += sign;
+    for (std::size_t k = 0; k < movement_kinds; ++k) {
+        moved_in_month[k] += sign * c.moved_in_month[k];
+        moved_total[k] += sign * c.moved_total[k];
+    }
+    for (std::size_t i = 0; i < nps.size(); ++i) nps[i] += sign * c.nps[i];
+    csat_sum += sign * c.csat_sum;
+    csat_count += sign * c.csat_count;
+    for (std::size_t i = 0; i < open_tickets.size(); ++i) open_tickets[i] += sign * c.open_tickets[i];
+    if (c.ttfv_seconds >= 0) {
+        ttfv_buckets[ttfv_bucket(c.ttfv_seconds)] += sign;
+        ttfv_seconds += sign * c.ttfv_seconds;
+        ttfv_count += sign;
+    }
+    if (!c.active) return;
+    active += sign;
+    if (c.renews_within_near) renewal_arr_near += sign * c.arr();
+    if (c.renews_within_far) renewal_arr_far += sign * c.arr();
+    const std::size_t products = std::min(config.stack.size(), max_stack_products);
+    if (has_product.size() < products) {
+        has_product.resize(products);
+        opportunity.resize(products);
+    }
+    for (std::size_t i = 0; i < products; ++i) {
+        if (c.products & (std::uint64_t{1} << i)) has_product[i] += sign;
+        else opportunity[i] += sign * to_money(config.stack[i].second * c.seats);
+    }
+}
+
+void cell::merge(const cell& o) {
+    accounts += o.accounts;
+    add_arrays(accounts_by_status, o.accounts_by_status);
+    active += o.active;
+    mrr += o.mrr;
+    cohort_accounts += o.cohort_accounts;
+    cohort_arr_then += o.cohort_arr_then;
+    cohort_arr_now += o.cohort_arr_now;
+    cohort_arr_capped += o.cohort_arr_capped;
+    active_month_ago += o.active_month_ago;
+    churned_in_month += o.churned_in_month;
+    mrr_month_ago += o.mrr_month_ago;
+    add_arrays(moved_in_month, o.moved_in_month);
+    add_arrays(moved_total, o.moved_total);
+    add_arrays(nps, o.nps);
+    csat_sum += o.csat_sum;
+    csat_count += o.csat_count;
+    add_arrays(open_tickets, o.open_tickets);
+    add_arrays(ttfv_buckets, o.ttfv_buckets);
+    ttfv_seconds += o.ttfv_seconds;
+    ttfv_count += o.ttfv_count;
+    renewal_arr_near += o.renewal_arr_near;
+    renewal_arr_far += o.renewal_arr_far;
+    add_vectors(has_product, o.has_product);
+    add_vectors(opportunity, o.opportunity);
+}
+
+void aggregate::add(const contribution& c, std::int64_t sign, const settings& config) {
+    if (!c.present) return;
+    cells_[key(c.csm, c.segment, c.band)].add(c, sign, config);
+    for (auto id : c.score_bands) score_bands_[id] += sign;
+    for (auto id : c.class_labels) class_labels_[id] += sign;
+}
+
+void aggregate::merge(const aggregate& other) {
+    for (const auto& [k, c] : other.cells_) cells_[k].merge(c);
+    for (const auto& [id, n] : other.score_bands_) score_bands_[id] += n;
+    for (const auto& [id, n] : other.class_labels_) class_labels_[id] += n;
+}
+
+cell aggregate::total() const {
+    cell sum;
+    for (const auto& [k, c] : cells_) sum.merge(c);
+    return sum;
+}
+
+double nrr(const cell& c) { return ratio(double(c.cohort_arr_now), double(c.cohort_arr_then)); }
+double grr(const cell& c) { return ratio(double(c.cohort_arr_capped), double(c.cohort_arr_then)); }
+double logo_churn(const cell& c) { return ratio(double(c.churned_in_month), double(c.active_month_ago)); }
+
+double revenue_churn(const cell& c) {
+    const money lost = c.moved_in_month[movement(model::movement_kind::churn)] +
+                       c.moved_in_month[movement(model::movement_kind::contraction)];
+    return ratio(double(lost), double(c.mrr_month_ago));
+}
+
+double quick_ratio(const cell& c) {
+    const money gained = c.moved_in_month[movement(model::movement_kind::new_business)] +
+                         c.moved_in_month[movement(model::movement_kind::expansion)] +
+                         c.moved_in_month[movement(model::movement_kind::reactivation)];
+    const money lost = c.moved_in_month[movement(model::movement_kind::contraction)] +
+                       c.moved_in_month[movement(model::movement_kind::churn)];
+    if (lost == 0) return gained > 0 ? inf : nan;
+    return double(gained) / double(lost);
+}
+
+double arpa(const cell& c) { return c.active == 0 ? nan : from_money(c.mrr) / double(c.active); }
+
+double ltv(const cell& c, double gross_margin) {
+    const double a = arpa(c);
+    const double churn = revenue_churn(c);
+    if (std::isnan(a) || std::isnan(churn)) return nan;
+    if (churn == 0) return a * gross_margin > 0 ? inf : 0.0;
+    return a * gross_margin / churn;
+}
+
+double nps_score(const std::array<std::int64_t, 3>& answers) {
+    const auto total = answers[0] + answers[1] + answers[2];
+    if (total == 0) return nan;
+    return 100.0 * double(answers[static_cast<std::size_t>(nps_category::promoter)] -
+                          answers[static_cast<std::size_t>(nps_category::detractor)]) /
+           double(total);
+}
+
+double csat_average(const cell& c) { return ratio(double(c.csat_sum), double(c.csat_count)); }
+
+double alignment(const cell& c, std::size_t product) {
+    const std::int64_t has = product < c.has_product.size() ? c.has_product[product] : 0;
+    return ratio(double(has), double(c.active));
+}
+
+}  // namespace redflag::kpi

@@ -1,0 +1,99 @@
+// The sum of many accounts' KPI contributions (contribution.hpp), kept per shard: add()
+// an account's new contribution and subtract its previous one after each evaluation;
+// merge() the shards' aggregates at scrape. Everything additive is kept per cell of
+// (csm, segment, health band), the finest grain any KPI is exposed at, and projected
+// onto each metric's labels at exposition (exposition.hpp); scores and classifications
+// are counted per label id. The ratios (NRR, GRR, churn, quick ratio, LTV, NPS, CSAT,
+// alignment) are derived from these sums by the functions below, never summed.
+//
+// Plain value type; not thread-safe. No failure modes.
+#pragma once
+
+#include "kpi/contribution.hpp"
+
+#include <array>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace redflag::kpi {
+
+struct cell {
+    std::int64_t accounts = 0;  // every account of the cell, whatever its status
+    std::array<std::int64_t, account_status_names.size()> accounts_by_status{};
+    std::int64_t active = 0;
+    money mrr = 0;
+
+    // Cohort of accounts with MRR 365 days ago (NRR, GRR).
+    std::int64_t cohort_accounts = 0;
+    money cohort_arr_then = 0;    // 12 × MRR then
+    money cohort_arr_now = 0;     // 12 × MRR now, of the same accounts
+    money cohort_arr_capped = 0;  // Σ min(ARR now, ARR then)
+
+    // The trailing 30 days.
+    std::int64_t active_month_ago = 0;
+    std::int64_t churned_in_month = 0;
+    money mrr_month_ago = 0;
+    std::array<money, movement_kinds> moved_in_month{};
+    std::array<money, movement_kinds> moved_total{};
+
+    // Voice of the customer.
+    std::array<std::int64_t, 3> nps{};
+    std::int64_t csat_sum = 0, csat_count = 0;
+    std::array<std::int64_t, ticket_priority_names.size()> open_tickets{};
+    std::array<std::int64_t, ttfv_bucket_days.size() + 1> ttfv_buckets{};  // not cumulative; last is +Inf
+    std::int64_t ttfv_seconds = 0, ttfv_count = 0;
+
+    // Renewals (ARR of active accounts).
+    money renewal_arr_near = 0, renewal_arr_far = 0;
+
+    // Stack, per settings.stack product: active accounts having it, and the opportunity
+    // (list price × seats) of active accounts lacking it.
+    std::vector<std::int64_t> has_product;
+    std::vector<money> opportunity;
+
+    void add(const contribution& c, std::int64_t sign, const settings& config);
+    void merge(const cell& other);
+};
+
+class aggregate {
+public:
+    // Adds `c` (sign +1) or takes it away (sign -1). A contribution that is not present
+    // does nothing.
+    void add(const contribution& c, std::int64_t sign, const settings& config);
+    void merge(const aggregate& other);
+
+    static std::uint64_t key(label_id csm, label_id segment, label_id band) {
+        return (std::uint64_t{csm} << 32) | (std::uint64_t{segment} << 16) | band;
+    }
+    static label_id csm_of(std::uint64_t key) { return static_cast<label_id>(key >> 32); }
+    static label_id segment_of(std::uint64_t key) { return static_cast<label_id>(key >> 16); }
+    static label_id band_of(std::uint64_t key) { return static_cast<label_id>(key); }
+
+    const std::unordered_map<std::uint64_t, cell>& cells() const { return cells_; }
+    const std::unordered_map<label_id, std::int64_t>& score_bands() const { return score_bands_; }
+    const std::unordered_map<label_id, std::int64_t>& class_labels() const { return class_labels_; }
+    // Every cell added together.
+    cell total() const;
+
+private:
+    std::unordered_map<std::uint64_t, cell> cells_;
+    std::unordered_map<label_id, std::int64_t> score_bands_;
+    std::unordered_map<label_id, std::int64_t> class_labels_;
+};
+
+// The derived KPIs, exactly as metrics.md defines them. A ratio whose denominator is 0 is
+// NaN (undefined: no cohort, no answers); quick ratio and LTV are +Inf when there is
+// growth or value but nothing lost.
+double nrr(const cell& c);              // cohort ARR now ÷ cohort ARR then
+double grr(const cell& c);              // Σ min(ARR now, ARR then) ÷ cohort ARR then
+double logo_churn(const cell& c);       // churned in 30 d ÷ active 30 d ago
+double revenue_churn(const cell& c);    // (churn + contraction MRR in 30 d) ÷ MRR 30 d ago
+double quick_ratio(const cell& c);      // (new + expansion + reactivation) ÷ (contraction + churn), 30 d
+double arpa(const cell& c);             // MRR now ÷ active accounts now
+double ltv(const cell& c, double gross_margin);  // ARPA × margin ÷ revenue churn
+double nps_score(const std::array<std::int64_t, 3>& answers);  // %promoters − %detractors
+double csat_average(const cell& c);
+double alignment(const cell& c, std::size_t product);  // active with product ÷ active
+
+}  // namespace redflag::kpi

@@ -1,0 +1,241 @@
+#include "kpi/contribution.hpp"
+
+#include "model/schema.hpp"
+
+#include <algorithm>
+
+namespace redflag::kpi {
+namespace {
+
+using model::event_type;
+using model::movement_kind;
+
+std::size_t field_index(event_type type, std::string_view field) { return *model::stream_field_index(type, field); }
+
+// Positions in stream records (function statics: schema.cpp's tables are initialised
+// before first use, not necessarily before this file's statics).
+std::size_t nps_score_index() {
+    static const std::size_t i = field_index(event_type::nps, "score");
+    return i;
+}
+std::size_t csat_score_index() {
+    static const std::size_t i = field_index(event_type::csat, "score");
+    return i;
+}
+std::size_t milestone_name_index() {
+    static const std::size_t i = field_index(event_type::milestone, "name");
+    return i;
+}
+
+const std::vector<model::stream_record>& stream(const model::account_state& s, event_type t) {
+    return s.streams[static_cast<std::size_t>(t)];
+}
+
+std::string_view text(const scalar& v) {
+    if (const auto* s = std::get_if<std::string>(&v)) return *s;
+    return {};
+}
+
+double number(const scalar& v, double otherwise = 0) {
+    if (const auto* d = std::get_if<double>(&v)) return *d;
+    return otherwise;
+}
+
+// Keeps the earliest instant after `now` among the candidates offered.
+class next_instant {
+public:
+    explicit next_instant(timestamp now) : now_(now) {}
+    void offer(timestamp t) {
+        if (t > now_ && t < next_) next_ = t;
+    }
+    timestamp value() const { return next_; }
+
+private:
+    timestamp now_;
+    timestamp next_ = timestamp_max;
+};
+
+// t - span without overflowing at the ends of time.
+timestamp before(timestamp t, duration span) { return t < timestamp_min + span ? timestamp_min : t - span; }
+timestamp after(timestamp t, duration span) { return t > timestamp_max - span ? timestamp_max : t + span; }
+
+account_status status_of(const model::account_state& s) {
+    auto status = text(s.get(model::profile_field::status));
+    if (status == "onboarding") return account_status::onboarding;
+    if (status == "active") return account_status::active;
+    if (status == "churned") return account_status::churned;
+    return account_status::none;
+}
+
+std::size_t priority_index(std::string_view p) {
+    for (std::size_t i = 0; i + 1 < ticket_priority_names.size(); ++i)
+        if (ticket_priority_names[i] == p) return i;
+    return ticket_priority_names.size() - 1;
+}
+
+std::string pair_key(std::string_view a, std::string_view b) {
+    std::string key;
+    key.reserve(a.size() + b.size() + 1);
+    key.append(a).push_back(pair_separator);
+    key.append(b);
+    return key;
+}
+
+}  // namespace
+
+rule_layout::rule_layout(const rules::rule_set* r, label_caches& labels) : rules(r) {
+    health_bands.push_back(labels.band.get("unknown"));
+    if (!r) return;
+    auto scores = r->scores();
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        if (scores[i].name == "health") {
+            health = i;
+            for (const auto& b : scores[i].bands) health_bands.push_back(labels.band.get(b));
+        }
+        if (scores[i].name == "effort") effort = i;
+        auto& ids = score_bands.emplace_back();
+        ids.push_back(labels.score_band.get(pair_key(scores[i].name, "unknown")));
+        for (const auto& b : scores[i].bands) ids.push_back(labels.score_band.get(pair_key(scores[i].name, b)));
+    }
+    for (const auto& c : r->classifications()) {
+        auto& ids = class_labels.emplace_back();
+        for (const auto& l : c.labels) ids.push_back(labels.class_label.get(pair_key(c.name, l)));
+    }
+}
+
+double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t) {
+    auto it = std::upper_bound(movements.begin(), movements.end(), t,
+                               [](timestamp at, const model::mrr_movement& m) { return at < m.at; });
+    return it == movements.begin() ? 0.0 : std::prev(it)->after;
+}
+
+timestamp contribute(const account_input& account, timestamp now, const settings& config, const rule_layout& layout,
+                     label_caches& labels, const contribution& previous, contribution& out) {
+    const auto& s = account.state;
+    next_instant next(now);
+    out.present = true;
+
+    // Dimensions.
+    auto csm = text(s.get(model::profile_field::csm));
+    auto segment = text(s.get(model::profile_field::segment));
+    out.csm = labels.csm.get(csm.empty() ? std::string_view("none") : csm);
+    out.segment = labels.segment.get(segment.empty() ? std::string_view("none") : segment);
+    out.band = layout.health_bands[0];
+    if (layout.health && *layout.health < account.bands.size()) {
+        auto b = account.bands[*layout.health];
+        if (b >= 0 && static_cast<std::size_t>(b) + 1 < layout.health_bands.size())
+            out.band = layout.health_bands[static_cast<std::size_t>(b) + 1];
+    }
+    out.status = status_of(s);
+
+    // Revenue: everything follows the movements, so MRR "now" ignores a contract stamped
+    // after now until its time comes.
+    const auto& moves = s.movements;
+    const timestamp month_ago = before(now, churn_window);
+    const timestamp year_ago = before(now, cohort_window);
+    out.mrr = to_money(mrr_at(moves, now));
+    out.active = out.mrr > 0;
+    // An account whose profile never said its status is "active" while it pays.
+    if (out.status == account_status::none && out.active) out.status = account_status::active;
+    out.mrr_year_ago = to_money(mrr_at(moves, year_ago));
+    out.mrr_month_ago = to_money(mrr_at(moves, month_ago));
+    out.moved_in_month.fill(0);
+    out.moved_total.fill(0);
+    bool churn_in_month = false;
+    for (const auto& m : moves) {
+        const money amount = to_money(std::abs(m.after - m.before));
+        const auto kind = static_cast<std::size_t>(m.kind);
+        // A movement counts from its own instant on, in the 30-day window while it is
+        // younger than 30 days, and moves "MRR then" when it crosses 30 and 365 days.
+        next.offer(m.at);
+        next.offer(after(m.at, churn_window));
+        next.offer(after(m.at, cohort_window));
+        if (m.at > now) continue;
+        out.moved_total[kind] += amount;
+        if (m.at > month_ago) {
+            out.moved_in_month[kind] += amount;
+            if (m.kind == movement_kind::churn) churn_in_month = true;
+        }
+    }
+    out.churned_in_month = churn_in_month && out.mrr_month_ago > 0;
+
+    // Voice of the customer over 90 days.
+    const timestamp quarter_ago = before(now, voice_window);
+    out.nps.fill(0);
+    for (const auto& r : stream(s, event_type::nps)) {
+        next.offer(r.at);
+        next.offer(after(r.at, voice_window));
+        if (r.at <= quarter_ago || r.at > now) continue;
+        const auto& v = r.values[nps_score_index()];
+        if (is_null(v)) continue;
+        ++out.nps[static_cast<std::size_t>(category_of_nps(number(v)))];
+    }
+    out.csat_sum = 0;
+    out.csat_count = 0;
+    for (const auto& r : stream(s, event_type::csat)) {
+        next.offer(r.at);
+        next.offer(after(r.at, voice_window));
+        if (r.at <= quarter_ago || r.at > now) continue;
+        const auto& v = r.values[csat_score_index()];
+        if (is_null(v)) continue;
+        out.csat_sum += static_cast<std::uint32_t>(std::clamp(number(v), 0.0, 5.0));
+        ++out.csat_count;
+    }
+    out.open_tickets.fill(0);
+    for (const auto& t : s.tickets)
+        if (t.is_open()) ++out.open_tickets[priority_index(t.priority)];
+
+    // Time to first value: from signed_at (or the first event) to the earliest
+    // `first_value` milestone; a milestone before the start counts as 0.
+    out.ttfv_seconds = -1;
+    for (const auto& r : stream(s, event_type::milestone)) {
+        if (text(r.values[milestone_name_index()]) != "first_value") continue;
+        timestamp start = s.first_seen.value_or(r.at);
+        if (const auto* signed_at = std::get_if<timestamp>(&s.get(model::profile_field::signed_at))) start = *signed_at;
+        out.ttfv_seconds = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(r.at - start).count());
+        break;  // records are sorted by time: the first one is the earliest
+    }
+    if (out.ttfv_seconds < 0 && previous.present) out.ttfv_seconds = previous.ttfv_seconds;
+
+    // Renewals within (now, now + 30d] and (now, now + 90d], of active accounts.
+    out.renews_within_near = out.renews_within_far = false;
+    if (const auto* renewal = std::get_if<timestamp>(&s.get(model::profile_field::renewal_at))) {
+        next.offer(before(*renewal, renewal_far));
+        next.offer(before(*renewal, renewal_near));
+        next.offer(*renewal);
+        if (out.active && *renewal > now) {
+            out.renews_within_near = *renewal <= after(now, renewal_near);
+            out.renews_within_far = *renewal <= after(now, renewal_far);
+        }
+    }
+
+    // Stack.
+    out.products = 0;
+    if (const auto* products = std::get_if<string_list>(&s.get(model::profile_field::products))) {
+        const std::size_t n = std::min(config.stack.size(), max_stack_products);
+        for (std::size_t i = 0; i < n; ++i)
+            if (std::find(products->begin(), products->end(), config.stack[i].first) != products->end())
+                out.products |= std::uint64_t{1} << i;
+    }
+    out.seats = std::max(0.0, number(s.get(model::profile_field::seats)));
+
+    // Scores and classifications of the rule set the account was just evaluated with.
+    out.score_bands.clear();
+    out.class_labels.clear();
+    out.effort = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t i = 0; i < layout.score_bands.size() && i < account.bands.size(); ++i) {
+        const auto& ids = layout.score_bands[i];
+        auto b = account.bands[i];
+        out.score_bands.push_back(b >= 0 && static_cast<std::size_t>(b) + 1 < ids.size()
+                                      ? ids[static_cast<std::size_t>(b) + 1]
+                                      : ids[0]);
+    }
+    for (std::size_t i = 0; i < layout.class_labels.size() && i < account.classes.size(); ++i) {
+        const auto& ids = layout.class_labels[i];
+        if (account.classes[i] < ids.size()) out.class_labels.push_back(ids[account.classes[i]]);
+    }
+    if (layout.effort && *layout.effort < account.scores.size()) out.effort = account.scores[*layout.effort];
+    return next.value();
+}
+
+}  // namespace redflag::kpi

@@ -1,0 +1,160 @@
+// One account's share of every CS KPI of ../shared/spec/metrics.md at one instant: what
+// the account adds to the shard's aggregate (aggregate.hpp). The engine computes it after
+// each evaluation of the account, subtracts the account's previous contribution from the
+// aggregate and adds the new one, so KPIs follow events without scanning accounts.
+//
+// Time. A contribution depends on `now` through its windows (30, 90 and 365 days back,
+// renewals 30 and 90 days ahead). contribute() returns the next instant at which the
+// contribution would change with no new event (a movement, an NPS or CSAT answer leaving
+// a window, a renewal entering one); the engine wakes the account then and contributes
+// it again. Windows are (now - span, now]; "MRR at t" is the MRR after the last movement
+// at or before t, so an event stamped in the future counts from its own instant.
+//
+// Money is kept in thousandths of the currency unit (std::int64_t), so that adding and
+// subtracting contributions millions of times leaves no rounding drift.
+//
+// Pure functions over account state; no failure modes, no allocation beyond the
+// contribution's two small vectors.
+#pragma once
+
+#include "core/time.hpp"
+#include "kpi/labels.hpp"
+#include "model/account_state.hpp"
+#include "rules/rule_set.hpp"
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace redflag::kpi {
+
+using money = std::int64_t;  // thousandths of the currency unit
+inline money to_money(double amount) { return static_cast<money>(std::llround(amount * 1000.0)); }
+inline double from_money(money m) { return static_cast<double>(m) / 1000.0; }
+
+// The spans of the windows (metrics.md: "12 months" is 365 days).
+inline constexpr duration churn_window = 30 * day;
+inline constexpr duration voice_window = 90 * day;
+inline constexpr duration cohort_window = 365 * day;
+inline constexpr duration renewal_near = 30 * day;
+inline constexpr duration renewal_far = 90 * day;
+
+// redflag_accounts{status}: the profile's status when it is one of events.md's values;
+// otherwise "active" while MRR > 0, else "none".
+enum class account_status : std::uint8_t { onboarding, active, churned, none };
+inline constexpr std::array<std::string_view, 4> account_status_names{"onboarding", "active", "churned", "none"};
+
+// redflag_tickets_open{priority}: events.md's priorities, and "other" for anything else
+// a stored log might hold.
+inline constexpr std::array<std::string_view, 5> ticket_priority_names{"low", "normal", "high", "urgent", "other"};
+
+// redflag_nps_responses{category}
+enum class nps_category : std::uint8_t { promoter, passive, detractor };
+inline constexpr std::array<std::string_view, 3> nps_category_names{"promoter", "passive", "detractor"};
+constexpr nps_category category_of_nps(double score) {
+    return score >= 9 ? nps_category::promoter : score >= 7 ? nps_category::passive : nps_category::detractor;
+}
+
+inline constexpr std::size_t movement_kinds = model::movement_kind_names.size();
+
+// Time to first value: upper bounds of the buckets, in days. Exposed in seconds as
+// redflag_time_to_first_value_seconds (metrics.md names it ..._days, but Prometheus's
+// naming rules, which `promtool check metrics` enforces, want the base unit).
+inline constexpr std::array<double, 12> ttfv_bucket_days{1, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 365};
+
+// The configuration the KPIs need (config `kpi:`). Stack products beyond 64 are ignored
+// (a contribution keeps one bit per product).
+struct settings {
+    std::string currency = "USD";
+    double gross_margin = 0.8;
+    std::vector<std::pair<std::string, double>> stack;  // product, list price per seat and month
+    bool per_account_metrics = false;
+    std::size_t per_account_limit = 5000;
+    std::size_t label_cap = 1000;  // distinct values per label before "other"
+};
+inline constexpr std::size_t max_stack_products = 64;
+
+// What the KPIs need of one rule set, resolved once per rule set: where the scores
+// `health` and `effort` are, and the label ids of every score band and classification
+// label, so that contribute() interns nothing per evaluation.
+struct rule_layout {
+    const rules::rule_set* rules = nullptr;
+    std::optional<std::size_t> health;  // score `health`
+    std::optional<std::size_t> effort;  // score `effort` (per-account metrics)
+    std::vector<label_id> health_bands;                // band table ids: [0] unknown, [1 + b] band b
+    std::vector<std::vector<label_id>> score_bands;    // [score]: [0] unknown, [1 + b] band b
+    std::vector<std::vector<label_id>> class_labels;   // [classify][label]
+
+    rule_layout() = default;
+    rule_layout(const rules::rule_set* r, label_caches& labels);
+};
+
+struct contribution {
+    bool present = false;  // false: contributes nothing (never computed)
+
+    // Dimensions.
+    label_id csm = 0, segment = 0, band = 0;
+    account_status status = account_status::none;
+
+    // Revenue now.
+    bool active = false;  // MRR now > 0
+    money mrr = 0;
+    // NRR/GRR: MRR 365 days ago (the account is in the cohort when above 0).
+    money mrr_year_ago = 0;
+    // Logo and revenue churn, quick ratio: the trailing 30 days.
+    money mrr_month_ago = 0;
+    bool churned_in_month = false;  // active 30 days ago and a churn movement since
+    std::array<money, movement_kinds> moved_in_month{};  // |after - before| by kind
+    std::array<money, movement_kinds> moved_total{};     // every movement ever, by kind
+
+    // Voice of the customer.
+    std::array<std::uint16_t, 3> nps{};  // answers in 90 days by category
+    std::uint32_t csat_sum = 0;          // CSAT answers in 90 days
+    std::uint16_t csat_count = 0;
+    std::array<std::uint16_t, ticket_priority_names.size()> open_tickets{};
+    std::int64_t ttfv_seconds = -1;  // signed_at (or first seen) → first_value; -1 none
+
+    // Renewals: ARR renewing within 30 days counts in both spans.
+    bool renews_within_near = false;  // renewal_at in (now, now + 30d]
+    bool renews_within_far = false;   // renewal_at in (now, now + 90d]
+
+    // Stack: bit i set when the account has settings.stack[i]; seats for opportunity.
+    std::uint64_t products = 0;
+    double seats = 0;
+
+    // redflag_score / redflag_classification: one label id per score, per classify.
+    std::vector<label_id> score_bands;
+    std::vector<label_id> class_labels;
+
+    // Per-account metrics: value (MRR now) and effort (score `effort`, NaN when null).
+    double effort = std::numeric_limits<double>::quiet_NaN();
+
+    money arr() const { return 12 * mrr; }
+    money arr_year_ago() const { return 12 * mrr_year_ago; }
+    bool in_cohort() const { return mrr_year_ago > 0; }
+};
+
+// What contribute() reads of one evaluated account (engine::account_record's parts).
+struct account_input {
+    const model::account_state& state;
+    std::span<const double> scores;        // per score of the rule set, NaN when null
+    std::span<const std::int16_t> bands;   // per score, -1 "unknown"
+    std::span<const std::uint16_t> classes;
+};
+
+// The account's MRR after its last movement at or before `t` (0 before any).
+double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t);
+
+// Computes `out` (the account's contribution at `now`) and returns the next instant after
+// `now` at which it changes with no new event, timestamp_max when never. `previous` is the
+// account's last contribution: time to first value is kept from it when the milestone
+// has since expired from state (retention).
+timestamp contribute(const account_input& account, timestamp now, const settings& config, const rule_layout& layout,
+                     label_caches& labels, const contribution& previous, contribution& out);
+
+}  // namespace redflag::kpi

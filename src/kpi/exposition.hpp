@@ -1,0 +1,74 @@
+// The "CS KPIs" families of ../shared/spec/metrics.md, registered once in the service's
+// prometheus::Registry, and expose(): sets them from the shards' merged aggregate at
+// scrape. Cost is proportional to the number of label combinations (CSMs × segments ×
+// bands, products, score bands), never to the number of accounts. Children whose label
+// combination no longer has accounts are removed, so a CSM who leaves every book
+// disappears from the board instead of lingering at 0.
+//
+// Thread-safety: expose() must not run concurrently with itself (kpi::hub serialises
+// it); the families themselves are prometheus-cpp's (thread-safe). The constructor throws
+// only when a family of the same name and another type is already registered (a
+// start-up programming error).
+#pragma once
+
+#include "kpi/aggregate.hpp"
+#include "kpi/labels.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace redflag::kpi {
+
+// The children of one gauge family set during one scrape: set() the current ones between
+// begin() and end(); end() removes those not set this time.
+class gauge_children {
+public:
+    explicit gauge_children(prometheus::Family<prometheus::Gauge>& family) : family_(&family) {}
+    void begin() { ++generation_; }
+    void set(const prometheus::Labels& labels, double value);
+    void end();
+
+private:
+    struct child {
+        prometheus::Gauge* gauge = nullptr;
+        std::uint64_t generation = 0;
+    };
+    prometheus::Family<prometheus::Gauge>* family_;
+    std::map<prometheus::Labels, child> children_;
+    std::uint64_t generation_ = 0;
+};
+
+class kpi_metrics {
+public:
+    kpi_metrics(prometheus::Registry& registry, const settings& config);
+
+    // Sets every family from `merged` (the sum of every shard's aggregate).
+    void expose(const aggregate& merged, const label_tables& labels);
+
+    // redflag_account_value / redflag_account_effort{account,segment,health_band}, set
+    // by the shards themselves (kpi.per_account_metrics).
+    prometheus::Family<prometheus::Gauge>& account_value_family() { return *account_value_; }
+    prometheus::Family<prometheus::Gauge>& account_effort_family() { return *account_effort_; }
+
+private:
+    const settings& config_;
+    gauge_children accounts_, mrr_, arr_, nrr_, csm_nrr_, grr_, csm_grr_, logo_churn_, revenue_churn_, quick_ratio_,
+        ltv_, nps_, nps_responses_, csat_, tickets_open_, renewal_arr_, opportunity_, alignment_, score_,
+        classification_;
+    prometheus::Family<prometheus::Counter>* movements_;
+    std::array<prometheus::Counter*, movement_kinds> movement_counters_{};
+    std::array<double, movement_kinds> movement_exposed_{};
+    prometheus::Family<prometheus::Histogram>* ttfv_;
+    std::map<std::string, prometheus::Histogram*> ttfv_children_;
+    prometheus::Family<prometheus::Gauge>* account_value_;
+    prometheus::Family<prometheus::Gauge>* account_effort_;
+};
+
+}  // namespace redflag::kpi

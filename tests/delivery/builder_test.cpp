@@ -1,0 +1,157 @@
+#include "delivery/builder.hpp"
+
+#include "alerts/alert.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace redflag;
+using namespace redflag::delivery;
+
+namespace {
+
+const timestamp t0 = *parse_rfc3339("2026-11-02T09:00:00Z");
+
+model::account_state acme() {
+    model::account_state st;
+    st.id = "acme";
+    model::event e;
+    e.type = model::event_type::account;
+    e.account = "acme";
+    e.id = "p1";
+    e.at = t0 - std::chrono::hours(24);
+    e.fields = boost::json::object{{"name", "Acme Corp"}, {"csm", "Dana"}, {"csm_email", "dana@vendor.example"}};
+    st.apply(e);
+    return st;
+}
+
+rules::rule_definition usage_drop() {
+    rules::rule_definition r;
+    r.name = "usage_drop";
+    r.title = "Usage dropped";
+    r.severity = rules::alert_severity::high;
+    r.notify = {"slack", "mail", "hook"};
+    r.labels = {{"team", "cs"}};
+    return r;
+}
+
+std::shared_ptr<const notification_builder> builder() {
+    auto made = notification_builder::make("https://crm.example.com/accounts/{account.id}",
+                                           {{"slack", "slack", ""}, {"mail", "email", "{account.csm_email}"},
+                                            {"hook", "webhook", ""}},
+                                           nullptr);
+    EXPECT_TRUE(made.errors.empty()) << made.errors.front();
+    return made.builder;
+}
+
+alerts::alert_event firing_event() {
+    alerts::alert_event e;
+    e.kind = alerts::event_kind::transition;
+    e.from = alerts::alert_state::inactive;
+    e.to = alerts::alert_state::firing;
+    e.at = t0;
+    e.notify = true;
+    e.message = "Acme Corp: usage down";
+    e.record.id = alerts::make_alert_id("usage_drop", "acme", t0);
+    e.record.rule = "usage_drop";
+    e.record.account = "acme";
+    e.record.severity = rules::alert_severity::high;
+    e.record.state = alerts::alert_state::firing;
+    e.record.firing_since = t0;
+    e.record.notifications = 1;
+    return e;
+}
+
+TEST(NotificationBuilder, a_firing_alert_notifies_every_channel_of_its_rule) {
+    auto b = builder();
+    auto account = acme();
+    std::vector<notification> out;
+    auto e = firing_event();
+    b->build(e, usage_drop(), &account, t0 + std::chrono::milliseconds(5), out);
+    ASSERT_EQ(out.size(), 3u);
+    const auto& n = out[0];
+    EXPECT_EQ(n.channel, "slack");
+    EXPECT_EQ(n.kind, notice_kind::firing);
+    EXPECT_EQ(n.key, e.record.id + "-1");
+    EXPECT_EQ(n.title, "Usage dropped");
+    EXPECT_EQ(n.severity, "high");
+    EXPECT_EQ(n.message, "Acme Corp: usage down");
+    EXPECT_EQ(n.account_name, "Acme Corp");
+    EXPECT_EQ(n.csm, "Dana");
+    EXPECT_EQ(n.csm_email, "dana@vendor.example");
+    EXPECT_EQ(n.account_url, "https://crm.example.com/accounts/acme");
+    EXPECT_EQ(n.labels, (std::vector<std::pair<std::string, std::string>>{{"team", "cs"}}));
+    EXPECT_EQ(n.at, t0);
+    EXPECT_EQ(n.created_at, t0 + std::chrono::milliseconds(5));
+    EXPECT_TRUE(n.recipient.empty());
+    EXPECT_EQ(out[1].channel, "mail");
+    EXPECT_EQ(out[1].recipient, "dana@vendor.example");
+    EXPECT_EQ(out[2].channel, "hook");
+}
+
+TEST(NotificationBuilder, repeats_and_recoveries_carry_the_alerts_sequence) {
+    auto b = builder();
+    auto account = acme();
+    std::vector<notification> out;
+    auto e = firing_event();
+    e.kind = alerts::event_kind::repeat_due;
+    e.from = e.to = alerts::alert_state::firing;
+    e.record.notifications = 2;
+    b->build(e, usage_drop(), &account, t0, out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].kind, notice_kind::repeat);
+    EXPECT_EQ(out[0].key, e.record.id + "-2");
+
+    out.clear();
+    e.kind = alerts::event_kind::transition;
+    e.to = alerts::alert_state::resolved;
+    e.record.notifications = 3;
+    e.record.resolved_at = t0 + std::chrono::hours(1);
+    b->build(e, usage_drop(), &account, t0, out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].kind, notice_kind::resolved);
+    EXPECT_EQ(out[0].key, e.record.id + "-3");
+    EXPECT_EQ(out[0].resolved_at, t0 + std::chrono::hours(1));
+}
+
+TEST(NotificationBuilder, silent_changes_make_nothing) {
+    auto b = builder();
+    auto account = acme();
+    std::vector<notification> out;
+    auto e = firing_event();
+    e.notify = false;  // resolve silent, a rule that is gone
+    e.to = alerts::alert_state::resolved;
+    b->build(e, usage_drop(), &account, t0, out);
+    e.to = alerts::alert_state::pending;
+    b->build(e, usage_drop(), &account, t0, out);
+    auto quiet = usage_drop();
+    quiet.notify.clear();
+    b->build(firing_event(), quiet, &account, t0, out);
+    EXPECT_TRUE(out.empty());
+}
+
+TEST(NotificationBuilder, an_ack_goes_only_to_channels_that_thread) {
+    auto b = builder();
+    auto account = acme();
+    std::vector<notification> out;
+    auto e = firing_event();
+    e.kind = alerts::event_kind::acknowledged;
+    e.notify = false;
+    e.record.acks.push_back({"liam", "calling them today", t0});
+    b->build(e, usage_drop(), &account, t0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].channel, "slack");
+    EXPECT_EQ(out[0].kind, notice_kind::acknowledged);
+    EXPECT_EQ(out[0].key, e.record.id + "-ack-1");
+    EXPECT_EQ(out[0].ack_by, "liam");
+    EXPECT_EQ(out[0].ack_comment, "calling them today");
+}
+
+TEST(NotificationBuilder, reports_template_errors) {
+    auto made = notification_builder::make("https://crm/{account.nope}", {{"mail", "email", "{account.csm_email"}}, nullptr);
+    EXPECT_FALSE(made.builder);
+    ASSERT_EQ(made.errors.size(), 2u);
+    EXPECT_NE(made.errors[0].find("ui.account_url"), std::string::npos) << made.errors[0];
+    EXPECT_NE(made.errors[1].find("channels.mail.to"), std::string::npos) << made.errors[1];
+}
+
+}  // namespace

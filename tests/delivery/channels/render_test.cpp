@@ -1,0 +1,149 @@
+#include "delivery/channels/render.hpp"
+#include "sample_notification.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+using namespace redflag;
+using namespace redflag::delivery;
+using namespace redflag::delivery::channels;
+using channels::testing::sample_notification;
+namespace json = boost::json;
+
+TEST(Render, summary_lines_per_kind) {
+    EXPECT_EQ(summary(sample_notification(notice_kind::firing)), "[HIGH] Acme: Usage dropped");
+    EXPECT_EQ(summary(sample_notification(notice_kind::repeat)), "[HIGH] Acme: Still firing: Usage dropped");
+    // The spec's recovery notice: "Recovered: Usage dropped, Acme".
+    EXPECT_EQ(summary(sample_notification(notice_kind::resolved)), "Recovered: Usage dropped, Acme");
+    EXPECT_EQ(summary(sample_notification(notice_kind::acknowledged)),
+              "Acknowledged by liam: calling them today (Usage dropped, Acme)");
+}
+
+TEST(Render, truncates_on_utf8_boundaries) {
+    EXPECT_EQ(truncate_utf8("short", 10), "short");
+    std::string text = "ab\xC3\xA9\xC3\xA9\xC3\xA9";  // "abééé", 8 bytes
+    std::string cut = truncate_utf8(text, 6);          // room for 3 bytes + "…"
+    EXPECT_EQ(cut, "ab\xE2\x80\xA6");                  // never half an é
+    EXPECT_LE(cut.size(), 6u);
+    EXPECT_EQ(truncate_utf8(std::string(5000, 'x'), 3000).size(), 3000u);
+}
+
+TEST(Render, slack_escapes_control_characters) {
+    EXPECT_EQ(slack_escape("a < b & c > d"), "a &lt; b &amp; c &gt; d");
+}
+
+TEST(Render, slack_card_has_header_fields_message_button_and_context) {
+    auto n = sample_notification();
+    n.message = "fell <a lot> & more";
+    slack_message m = render_slack(n, "<@U123>", false);
+    EXPECT_EQ(m.text, "[HIGH] Acme: Usage dropped \xE2\x80\x94 fell &lt;a lot&gt; &amp; more <@U123>");
+    ASSERT_EQ(m.blocks.size(), 5u);
+    EXPECT_EQ(m.blocks[0].at("type"), "header");
+    EXPECT_EQ(m.blocks[0].at("text").at("text"), ":red_circle: Usage dropped");
+    auto& fields = m.blocks[1].at("fields").as_array();
+    ASSERT_EQ(fields.size(), 4u);
+    EXPECT_EQ(fields[0].at("text"), "*Severity*\nHigh");
+    EXPECT_EQ(fields[1].at("text"), "*Account*\n<https://crm.example.com/accounts/acme|Acme>");
+    EXPECT_EQ(fields[2].at("text"), "*Owner*\n<@U123>");
+    EXPECT_EQ(fields[3].at("text"), "*Firing since*\n2026-11-02T09:00:00Z");
+    EXPECT_EQ(m.blocks[2].at("text").at("text"), "fell &lt;a lot&gt; &amp; more");
+    EXPECT_EQ(m.blocks[3].at("type"), "actions");
+    EXPECT_EQ(m.blocks[3].at("elements").at(0).at("url"), "https://crm.example.com/accounts/acme");
+    EXPECT_EQ(m.blocks[4].at("type"), "context");
+}
+
+TEST(Render, slack_card_without_link_or_mention_names_the_owner) {
+    auto n = sample_notification();
+    n.account_url.clear();
+    slack_message m = render_slack(n, "", false);
+    EXPECT_EQ(m.text.find("<@"), std::string::npos);
+    auto& fields = m.blocks[1].at("fields").as_array();
+    EXPECT_EQ(fields[1].at("text"), "*Account*\nAcme");
+    EXPECT_EQ(fields[2].at("text"), "*Owner*\nJane Doe (jane@example.com)");
+    for (const auto& b : m.blocks) EXPECT_NE(b.at("type"), "actions");
+}
+
+TEST(Render, slack_link_that_is_not_a_web_url_is_left_out) {
+    auto n = sample_notification();
+    n.account_url = "javascript:alert(1)";
+    slack_message m = render_slack(n, "", false);
+    for (const auto& b : m.blocks) EXPECT_NE(b.at("type"), "actions");
+    EXPECT_EQ(m.blocks[1].at("fields").at(1).at("text"), "*Account*\nAcme");
+}
+
+TEST(Render, slack_thread_follow_ups_are_one_section) {
+    auto resolved = render_slack(sample_notification(notice_kind::resolved), "<@U123>", true);
+    ASSERT_EQ(resolved.blocks.size(), 1u);
+    EXPECT_EQ(resolved.blocks[0].at("text").at("text"),
+              "*Recovered*: Usage dropped, <https://crm.example.com/accounts/acme|Acme>");
+    EXPECT_EQ(resolved.text, "Recovered: Usage dropped, Acme");  // no mention on recovery
+
+    auto ack = render_slack(sample_notification(notice_kind::acknowledged), "", true);
+    EXPECT_EQ(ack.blocks[0].at("text").at("text"), "*Acknowledged by liam*: calling them today");
+
+    auto repeat = render_slack(sample_notification(notice_kind::repeat), "<@U123>", true);
+    EXPECT_EQ(repeat.blocks[0].at("text").at("text"),
+              "*Still firing* since 2026-11-02T09:00:00Z: Acme: active users fell from 40 to 15 in 14 days <@U123>");
+}
+
+TEST(Render, slack_header_is_cut_to_slacks_limit) {
+    auto n = sample_notification();
+    n.title = std::string(400, 'T');
+    auto m = render_slack(n, "", false);
+    EXPECT_LE(m.blocks[0].at("text").at("text").as_string().size(), 150u);
+}
+
+TEST(Render, slack_post_body_carries_channel_thread_and_blocks) {
+    auto m = render_slack(sample_notification(), "", false);
+    auto body = json::parse(slack_post_body("#cs-red-flags", m, "1700000000.000100")).as_object();
+    EXPECT_EQ(body.at("channel"), "#cs-red-flags");
+    EXPECT_EQ(body.at("thread_ts"), "1700000000.000100");
+    EXPECT_EQ(body.at("text").as_string(), m.text);
+    EXPECT_EQ(body.at("blocks").as_array().size(), m.blocks.size());
+    auto webhook = json::parse(slack_post_body("", m, "")).as_object();
+    EXPECT_FALSE(webhook.contains("channel"));
+    EXPECT_FALSE(webhook.contains("thread_ts"));
+}
+
+TEST(Render, redflag_json_has_exactly_the_specs_keys) {
+    auto v = render_redflag_json(sample_notification());
+    std::vector<std::string> keys;
+    for (const auto& kv : v) keys.emplace_back(kv.key());
+    EXPECT_EQ(keys, (std::vector<std::string>{"id", "rule", "account", "account_name", "csm_email", "state", "severity",
+                                              "title", "message", "labels", "at", "idempotency_key"}));
+    EXPECT_EQ(v.at("id"), "0123456789abcdef0123456789abcdef");
+    EXPECT_EQ(v.at("state"), "firing");
+    EXPECT_EQ(v.at("at"), "2026-11-02T09:00:00Z");
+    EXPECT_EQ(v.at("labels"), (json::object{{"team", "cs"}, {"playbook", "adoption"}}));
+    EXPECT_EQ(v.at("idempotency_key"), "0123456789abcdef0123456789abcdef-1");
+    EXPECT_EQ(render_redflag_json(sample_notification(notice_kind::resolved)).at("state"), "resolved");
+    EXPECT_EQ(render_redflag_json(sample_notification(notice_kind::repeat)).at("state"), "repeat");
+}
+
+TEST(Render, alertmanager_alert_while_firing_holds_endsAt_ahead) {
+    auto n = sample_notification();
+    n.labels.emplace_back("alertname", "spoofed");   // ours win a clash
+    n.labels.emplace_back("needs-fixing", "x");      // made a valid label name
+    timestamp now = *parse_rfc3339("2026-11-02T09:00:05Z");
+    auto alerts = render_alertmanager_json(n, now, hour);
+    ASSERT_EQ(alerts.size(), 1u);
+    auto& a = alerts[0].as_object();
+    EXPECT_EQ(a.at("labels"), (json::object{{"team", "cs"},
+                                            {"playbook", "adoption"},
+                                            {"alertname", "usage_drop"},
+                                            {"needs_fixing", "x"},
+                                            {"account", "acme"},
+                                            {"severity", "high"}}));
+    EXPECT_EQ(a.at("startsAt"), "2026-11-02T09:00:00Z");
+    EXPECT_EQ(a.at("endsAt"), "2026-11-02T10:00:05Z");
+    EXPECT_EQ(a.at("generatorURL"), "https://crm.example.com/accounts/acme");
+    EXPECT_EQ(a.at("annotations").at("title"), "Usage dropped");
+    EXPECT_EQ(a.at("annotations").at("description").as_string(), n.message);
+    EXPECT_EQ(a.at("annotations").at("csm_email"), "jane@example.com");
+}
+
+TEST(Render, alertmanager_alert_when_resolved_ends_at_recovery) {
+    auto n = sample_notification(notice_kind::resolved);
+    auto a = render_alertmanager_json(n, *parse_rfc3339("2026-11-06T00:00:00Z"), hour)[0].as_object();
+    EXPECT_EQ(a.at("endsAt"), "2026-11-05T12:00:00Z");
+}

@@ -1,0 +1,362 @@
+#include "delivery/dispatcher.hpp"
+
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace redflag;
+using namespace redflag::delivery;
+using namespace redflag::delivery::testing;
+using namespace std::chrono_literals;
+using outcome = send_result::outcome;
+
+namespace {
+
+class DispatcherTest : public ::testing::Test {
+protected:
+    void SetUp() override { options_.seed = 7; }
+
+    // Real time, with backoffs small enough for a unit test: 20 ms doubling to 160 ms.
+    void fast_backoff() {
+        options_.first_backoff = 20ms;
+        options_.max_backoff = 160ms;
+    }
+
+    void start(std::vector<std::pair<std::string, std::shared_ptr<fake_sender>>> channels,
+               const redflag::clock* c = nullptr, std::optional<digest_schedule> digest = {}) {
+        const redflag::clock& used = c ? *c : static_cast<const redflag::clock&>(wall_);
+        d_ = std::make_unique<dispatcher>(options_, store_.get(), used, metrics_, &silences_);
+        std::vector<channel_setup> setups;
+        for (auto& [name, sender] : channels) setups.push_back({name, sender, digest});
+        ASSERT_TRUE(d_->start(std::move(setups)).ok());
+    }
+
+    double count(const std::string& channel, metrics::notification_outcome o) {
+        return metrics_.notifications(channel, o).Value();
+    }
+
+    outbox_entry stored(const std::string& alert, std::size_t index = 0) {
+        auto h = store_.history(alert);
+        EXPECT_GT(h.size(), index);
+        return h.size() > index ? h[index] : outbox_entry{};
+    }
+
+    bool final_in_store(const std::string& alert, std::size_t expected) {
+        auto h = store_.history(alert);
+        if (h.size() != expected) return false;
+        for (const auto& e : h)
+            if (!is_final(e.outcome)) return false;
+        return true;
+    }
+
+    dispatcher_options options_;
+    temp_store store_;
+    system_clock wall_;
+    metrics::engine_metrics metrics_;
+    silence_registry silences_{store_.get()};
+    std::unique_ptr<dispatcher> d_;
+};
+
+TEST_F(DispatcherTest, delivers_and_records_the_outcome_in_the_outbox) {
+    auto slack = std::make_shared<fake_sender>();
+    start({{"slack", slack}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "slack", now, now)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    auto e = stored("a1");
+    EXPECT_EQ(e.outcome, delivery_outcome::sent);
+    EXPECT_EQ(e.attempts, 1u);
+    ASSERT_TRUE(e.sent_at);
+    EXPECT_GE(*e.sent_at, now);
+    EXPECT_EQ(slack->attempt_count(), 1u);
+    EXPECT_EQ(slack->attempts()[0].n.key, "a1-1");
+    EXPECT_EQ(count("slack", metrics::notification_outcome::sent), 1);
+    EXPECT_EQ(metrics_.notification_delay("slack").Collect().histogram.sample_count, 1u);
+    EXPECT_TRUE(eventually([&] { return metrics_.outbox_pending("slack").Value() == 0; }));
+}
+
+TEST_F(DispatcherTest, retries_with_doubling_backoff_until_sent) {
+    fast_backoff();
+    options_.jitter = 0;
+    auto hook = std::make_shared<fake_sender>();
+    hook->script({failure(outcome::retry, "HTTP 503"), failure(outcome::retry, "HTTP 503"),
+                  failure(outcome::retry, "connection refused")});
+    start({{"hook", hook}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hook", now, now)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    auto attempts = hook->attempts();
+    ASSERT_EQ(attempts.size(), 4u);
+    // 20 ms, 40 ms, 80 ms between attempts (no jitter); a little slack for scheduling.
+    auto gap = [&](int i) { return attempts[i + 1].when - attempts[i].when; };
+    EXPECT_GE(gap(0), 19ms);
+    EXPECT_GE(gap(1), 39ms);
+    EXPECT_GE(gap(2), 79ms);
+    EXPECT_LT(gap(0), gap(2));
+    auto e = stored("a1");
+    EXPECT_EQ(e.outcome, delivery_outcome::sent);
+    EXPECT_EQ(e.attempts, 4u);
+    EXPECT_EQ(count("hook", metrics::notification_outcome::retry), 3);
+    EXPECT_EQ(count("hook", metrics::notification_outcome::sent), 1);
+}
+
+TEST_F(DispatcherTest, backoff_is_capped_and_jittered) {
+    options_.first_backoff = 1s;
+    options_.max_backoff = 10min;
+    options_.jitter = 0.2;
+    settable_clock c(t0);
+    auto hook = std::make_shared<fake_sender>();
+    std::vector<send_result> failures(12, failure(outcome::retry, "HTTP 500"));
+    hook->script(failures);
+    start({{"hook", hook}}, &c);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hook", t0, t0)}));
+    // Walk the clock to each next attempt and read the delay the dispatcher chose.
+    std::vector<duration> delays;
+    timestamp last = t0;
+    for (std::size_t i = 0; i < 12; ++i) {
+        ASSERT_TRUE(eventually([&] { return hook->attempt_count() == i + 1 && stored("a1").attempts == i + 1; }));
+        auto e = stored("a1");
+        ASSERT_TRUE(e.next_attempt);
+        delays.push_back(*e.next_attempt - c.now());
+        last = *e.next_attempt;
+        c.set(last);
+        d_->wake();
+    }
+    for (std::size_t i = 0; i < delays.size(); ++i) {
+        double nominal = std::min(1000.0 * (1 << i), 600000.0);
+        EXPECT_GE(double(delays[i].count()), std::min(nominal, 600000.0) * 0.8 - 1) << i;
+        EXPECT_LE(double(delays[i].count()), 600000.0) << i;
+        if (nominal < 600000.0) {
+            EXPECT_LE(double(delays[i].count()), nominal * 1.2 + 1) << i;
+        }
+    }
+    // Jitter: the 20 % band is used, not a fixed point (delays of the first attempts differ from nominal).
+    int off_nominal = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+        if (delays[i].count() != 1000 << i) ++off_nominal;
+    EXPECT_GE(off_nominal, 6);
+}
+
+TEST_F(DispatcherTest, honours_retry_after) {
+    fast_backoff();
+    auto slack = std::make_shared<fake_sender>();
+    slack->script({failure(outcome::retry, "HTTP 429 ratelimited", 300ms)});
+    start({{"slack", slack}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "slack", now, now)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    auto attempts = slack->attempts();
+    ASSERT_EQ(attempts.size(), 2u);
+    EXPECT_GE(attempts[1].when - attempts[0].when, 295ms);  // not the 20 ms backoff
+    EXPECT_EQ(stored("a1").outcome, delivery_outcome::sent);
+}
+
+TEST_F(DispatcherTest, permanent_failure_is_dead_at_once) {
+    auto hook = std::make_shared<fake_sender>();
+    hook->script({failure(outcome::permanent, "HTTP 404 Not Found")});
+    start({{"hook", hook}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hook", now, now)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(hook->attempt_count(), 1u);
+    auto e = stored("a1");
+    EXPECT_EQ(e.outcome, delivery_outcome::dead);
+    EXPECT_EQ(e.last_error, "HTTP 404 Not Found");
+    EXPECT_EQ(count("hook", metrics::notification_outcome::dead), 1);
+    EXPECT_EQ(count("hook", metrics::notification_outcome::sent), 0);
+}
+
+TEST_F(DispatcherTest, gives_up_after_max_age) {
+    options_.first_backoff = 1s;
+    options_.max_age = 30s;
+    settable_clock c(t0);
+    auto hook = std::make_shared<fake_sender>();
+    std::vector<send_result> failures(100, failure(outcome::retry, "connection refused"));
+    hook->script(failures);
+    start({{"hook", hook}}, &c);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hook", t0, t0)}));
+    for (int i = 0; i < 40 && !final_in_store("a1", 1); ++i) {
+        eventually([&] { return stored("a1").attempts > std::uint32_t(i) || final_in_store("a1", 1); }, 1s);
+        auto e = stored("a1");
+        if (e.next_attempt) c.set(*e.next_attempt);
+        d_->wake();
+    }
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    auto e = stored("a1");
+    EXPECT_EQ(e.outcome, delivery_outcome::dead);
+    EXPECT_NE(e.last_error.find("delivery.max_age"), std::string::npos) << e.last_error;
+    EXPECT_NE(e.last_error.find("connection refused"), std::string::npos) << e.last_error;
+    EXPECT_EQ(c.now(), t0 + 30s);  // the last attempt was moved to the deadline, not past it
+    EXPECT_GE(e.attempts, 4u);    // 1 + 2 + 4 + 8 + 16 > 30 s
+    EXPECT_EQ(count("hook", metrics::notification_outcome::dead), 1);
+}
+
+TEST_F(DispatcherTest, a_silence_holds_back_a_due_notification_even_if_created_later) {
+    fast_backoff();
+    options_.jitter = 0;
+    auto hook = std::make_shared<fake_sender>();
+    hook->script({failure(outcome::retry, "HTTP 502")});
+    options_.first_backoff = 300ms;
+    options_.max_backoff = 1s;
+    start({{"hook", hook}});
+    auto now = wall_.now();
+    auto other = make_notification("a2", 1, notice_kind::firing, "hook", now, now);
+    other.account = "beta";
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hook", now, now)}));
+    ASSERT_TRUE(eventually([&] { return hook->attempt_count() == 1; }));
+    // While a1 waits for its retry, a silence of account acme arrives.
+    silence s;
+    s.account = "acme";
+    s.by = "dana";
+    s.created_at = wall_.now();
+    s.until = s.created_at + 1h;
+    auto created = silences_.create(s);
+    ASSERT_TRUE(created.ok());
+    d_->enqueue(store_.write({other}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1) && final_in_store("a2", 1); }));
+    auto e = stored("a1");
+    EXPECT_EQ(e.outcome, delivery_outcome::silenced);
+    EXPECT_EQ(e.silence, created.value().id);
+    EXPECT_EQ(stored("a2").outcome, delivery_outcome::sent);  // another account is not silenced
+    EXPECT_EQ(hook->attempt_count(), 2u);                      // a1 once (the 502), a2 once
+}
+
+TEST_F(DispatcherTest, a_hung_channel_holds_back_no_other_channel) {
+    auto hung = std::make_shared<fake_sender>();
+    auto fine = std::make_shared<fake_sender>();
+    hung->hold();
+    start({{"hung", hung}, {"fine", fine}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hung", now, now),
+                              make_notification("a1", 1, notice_kind::firing, "fine", now, now)}));
+    ASSERT_TRUE(eventually([&] { return hung->attempt_count() == 1; }));
+    // Many more for the good channel while the other one hangs.
+    for (int i = 2; i <= 20; ++i) {
+        std::string alert = "b" + std::to_string(i);
+        d_->enqueue(store_.write({make_notification(alert, 1, notice_kind::firing, "fine", now, now),
+                                  make_notification(alert, 1, notice_kind::firing, "hung", now, now)}));
+    }
+    EXPECT_TRUE(eventually([&] { return fine->attempt_count() == 20; }));
+    EXPECT_EQ(hung->attempt_count(), 1u);
+    EXPECT_EQ(d_->unfinished("hung"), 20u);
+    hung->release();
+    EXPECT_TRUE(eventually([&] { return hung->attempt_count() == 20 && d_->unfinished("hung") == 0; }));
+}
+
+TEST_F(DispatcherTest, an_alerts_notifications_go_in_order_other_alerts_do_not_wait) {
+    fast_backoff();
+    options_.first_backoff = 200ms;
+    options_.jitter = 0;
+    auto slack = std::make_shared<fake_sender>();
+    slack->give_threads();
+    slack->script({failure(outcome::retry, "HTTP 500")});
+    start({{"slack", slack}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "slack", now, now)}));
+    ASSERT_TRUE(eventually([&] { return slack->attempt_count() == 1; }));
+    d_->enqueue(store_.write({make_notification("a1", 2, notice_kind::resolved, "slack", now + 1ms, now),
+                              make_notification("a2", 1, notice_kind::firing, "slack", now, now)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 2) && final_in_store("a2", 1); }));
+    std::vector<std::string> order;
+    std::vector<std::string> threads;
+    for (const auto& a : slack->attempts()) {
+        order.push_back(a.n.key);
+        threads.push_back(a.thread_ts);
+    }
+    // a2 went while a1's firing notice waited; a1's recovery only after it, in its thread.
+    EXPECT_EQ(order, (std::vector<std::string>{"a1-1", "a2-1", "a1-1", "a1-2"}));
+    EXPECT_EQ(threads[3], "ts-a1-1");
+}
+
+TEST_F(DispatcherTest, paces_a_channel_by_its_min_interval) {
+    auto slack = std::make_shared<fake_sender>();
+    slack->set_interval(100ms);
+    start({{"slack", slack}});
+    auto now = wall_.now();
+    std::vector<notification> ns;
+    for (int i = 0; i < 4; ++i) ns.push_back(make_notification("a" + std::to_string(i), 1, notice_kind::firing, "slack", now, now));
+    d_->enqueue(store_.write(ns));
+    ASSERT_TRUE(eventually([&] { return slack->attempt_count() == 4; }));
+    auto attempts = slack->attempts();
+    for (std::size_t i = 1; i < attempts.size(); ++i) EXPECT_GE(attempts[i].when - attempts[i - 1].when, 99ms);
+}
+
+TEST_F(DispatcherTest, resumes_unfinished_entries_and_threads_after_a_restart) {
+    auto slack = std::make_shared<fake_sender>();
+    slack->give_threads();
+    start({{"slack", slack}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "slack", now, now)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    d_->stop();
+    d_.reset();
+
+    // Written while no dispatcher ran (the process died before its hand-off), and one
+    // already sent: only the first is delivered, in the thread of a1's first message.
+    store_.write({make_notification("a1", 2, notice_kind::repeat, "slack", now + 1s, now)});
+    auto done = make_entry(make_notification("a3", 1, notice_kind::firing, "slack", now, now));
+    done.outcome = delivery_outcome::sent;
+    done.attempts = 1;
+    done.sent_at = now;
+    store::write_batch batch(store_.get());
+    batch.put(store::column::outbox, done.storage_key, serialize(done));
+    ASSERT_TRUE(store_.get().write(batch).ok());
+    store_.reopen();
+
+    auto after = std::make_shared<fake_sender>();
+    d_ = std::make_unique<dispatcher>(options_, store_.get(), wall_, metrics_, &silences_);
+    ASSERT_TRUE(d_->start({{"slack", after, std::nullopt}}).ok());
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 2); }));
+    auto attempts = after->attempts();
+    ASSERT_EQ(attempts.size(), 1u);
+    EXPECT_EQ(attempts[0].n.key, "a1-2");
+    EXPECT_EQ(attempts[0].thread_ts, "ts-a1-1");
+}
+
+TEST_F(DispatcherTest, entries_of_an_unconfigured_channel_wait_for_it) {
+    auto hook = std::make_shared<fake_sender>();
+    start({{"hook", hook}});
+    auto now = wall_.now();
+    auto written = store_.write({make_notification("a1", 1, notice_kind::firing, "later", now, now)});
+    d_->enqueue(written);
+    std::this_thread::sleep_for(30ms);
+    EXPECT_EQ(stored("a1").outcome, delivery_outcome::pending);
+    auto later = std::make_shared<fake_sender>();
+    ASSERT_TRUE(d_->reconfigure({{"hook", hook, std::nullopt}, {"later", later, std::nullopt}}).ok());
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    EXPECT_EQ(later->attempt_count(), 1u);
+}
+
+TEST_F(DispatcherTest, a_digest_channel_sends_one_email_per_recipient_at_its_time) {
+    settable_clock c(t0);  // 09:00 UTC
+    std::string error;
+    auto daily = digest_schedule::parse("daily 08:00", "UTC", error);
+    ASSERT_TRUE(daily) << error;
+    auto mail = std::make_shared<fake_sender>();
+    start({{"mail", mail}}, &c, daily);
+    auto n = [&](std::string alert, std::string to, notice_kind kind = notice_kind::firing) {
+        auto x = make_notification(std::move(alert), 1, kind, "mail", c.now(), c.now());
+        x.recipient = std::move(to);
+        return x;
+    };
+    d_->enqueue(store_.write({n("a1", "dana@vendor.example"), n("a2", "lee@vendor.example")}));
+    c.advance(2h);
+    d_->enqueue(store_.write({n("a3", "dana@vendor.example")}));
+    d_->wake();
+    std::this_thread::sleep_for(30ms);
+    EXPECT_TRUE(mail->digests().empty());  // not before 08:00 the next day
+    EXPECT_EQ(mail->attempt_count(), 0u);
+    c.set(t0 + 23h);  // 08:00 the next day
+    d_->wake();
+    ASSERT_TRUE(eventually([&] { return mail->digests().size() == 2; }));
+    std::map<std::string, std::vector<std::string>> by_recipient;
+    for (const auto& batch : mail->digests())
+        for (const auto& x : batch) by_recipient[x.recipient].push_back(x.key);
+    EXPECT_EQ(by_recipient["dana@vendor.example"], (std::vector<std::string>{"a1-1", "a3-1"}));
+    EXPECT_EQ(by_recipient["lee@vendor.example"], (std::vector<std::string>{"a2-1"}));
+    EXPECT_TRUE(eventually([&] { return final_in_store("a1", 1) && final_in_store("a2", 1) && final_in_store("a3", 1); }));
+    EXPECT_EQ(mail->attempt_count(), 0u);  // never a single message
+}
+
+}  // namespace

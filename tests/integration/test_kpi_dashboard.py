@@ -1,0 +1,205 @@
+"""CS KPIs end to end: the real `redflag serve` fed a generated world (examples/generate),
+its /metrics checked by `promtool check metrics`, scraped by Debian's `prometheus`, and
+every query of the Grafana board (deploy/grafana/dashboards/redflag.json) run against
+Prometheus's HTTP API with the template variables at `.*`: each must return data.
+
+Alerts notify a webhook channel served by this test, so that the board's notification
+panels have data too.
+"""
+import datetime
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+from harness import SOURCE_DIR, Service, free_port, metric_value
+
+BOARD = os.path.join(SOURCE_DIR, "deploy", "grafana", "dashboards", "redflag.json")
+ACCOUNTS = int(os.environ.get("REDFLAG_KPI_TEST_ACCOUNTS", "60"))
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook peer that accepts every notification."""
+    received = 0
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _Receiver.received += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def months_before(day, months):
+    """The same day `months` earlier (clamped to the 28th), so the world ends today."""
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return datetime.date(y, m + 1, min(day.day, 28))
+
+
+def with_notify(rules_text, channel):
+    """The rule file with `notify CHANNEL` added to every rule."""
+    return re.sub(r"^(rule \w+ \{\n)", r"\1  notify %s\n" % channel, rules_text, flags=re.M)
+
+
+def board_queries():
+    with open(BOARD) as f:
+        board = json.load(f)
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            yield panel["title"], target["expr"]
+
+
+def concrete(expr):
+    """A board query as Grafana sends it with every variable at All (.*)."""
+    for name in ("csm", "segment", "health_band"):
+        expr = expr.replace("$" + name, ".*")
+    return expr.replace("$__rate_interval", "1m").replace("$__range", "10m").replace("$__interval", "15s")
+
+
+class KpiDashboard(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.temp = tempfile.mkdtemp(prefix="redflag-kpi-")
+        world = os.path.join(cls.temp, "world")
+        start = months_before(datetime.date.today(), 18)
+        subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "examples", "generate"), "--seed", "7", "--accounts",
+                        str(ACCOUNTS), "--months", "18", "--start", start.isoformat(), "--out", world, "--quiet"],
+                       check=True)
+        cls.receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+        threading.Thread(target=cls.receiver.serve_forever, daemon=True).start()
+        rules = {}
+        for name in sorted(os.listdir(os.path.join(SOURCE_DIR, "rules"))):
+            if name.endswith(".rules"):
+                with open(os.path.join(SOURCE_DIR, "rules", name)) as f:
+                    rules[name] = with_notify(f.read(), "local")
+        config = """engine: {tick: 1s, threads: 2}
+kpi:
+  currency: USD
+  gross_margin: 80%%
+  stack: {backup: 9, email_security: 6, archiving: 4, phishing_training: 3}
+channels:
+  local: {type: webhook, url: "http://127.0.0.1:%d/hook", format: redflag}
+""" % cls.receiver.server_address[1]
+        cls.service = Service(config, rules=rules)
+        with open(os.path.join(world, "events.ndjson")) as f:
+            lines = f.readlines()
+        for i in range(0, len(lines), 5000):
+            status, body = cls.service.json("POST", "/v1/events", "".join(lines[i:i + 5000]),
+                                            {"Content-Type": "application/x-ndjson"})
+            assert status == 202, (status, body)
+        cls.events = len(lines)
+        # Shards publish KPIs within about a second of their last work (kpi/hub.hpp):
+        # wait until the KPIs stop moving, and for the first notification.
+        deadline = time.time() + 60
+        previous = None
+        while time.time() < deadline:
+            kpis = [line for line in cls.service.metrics().splitlines()
+                    if line.startswith("redflag_") and not line.startswith(("redflag_ingest", "redflag_rule_"))]
+            if kpis == previous and _Receiver.received > 0:
+                break
+            previous = kpis
+            time.sleep(1.5)
+        cls.prometheus = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.prometheus and cls.prometheus.poll() is None:
+            cls.prometheus.terminate()
+            cls.prometheus.wait(timeout=20)
+        if cls.prometheus:
+            cls.prometheus_log.close()
+        cls.service.cleanup()
+        cls.receiver.shutdown()
+        cls.receiver.server_close()
+        shutil.rmtree(cls.temp, ignore_errors=True)
+
+    def test_kpis_describe_the_world(self):
+        text = self.service.metrics()
+        mrr = sum(float(v) for v in re.findall(r"^redflag_mrr\{[^}]*\} (\S+)$", text, re.M))
+        arr = sum(float(v) for v in re.findall(r"^redflag_arr\{[^}]*\} (\S+)$", text, re.M))
+        self.assertGreater(mrr, 0)
+        self.assertAlmostEqual(arr, 12 * mrr, delta=1e-6 * arr)
+        accounts = sum(float(v) for v in re.findall(r"^redflag_accounts\{[^}]*\} (\S+)$", text, re.M))
+        self.assertEqual(accounts, ACCOUNTS)
+        nrr = metric_value(text, "redflag_nrr_ratio")
+        grr = metric_value(text, "redflag_grr_ratio")
+        self.assertGreater(nrr, 0)
+        self.assertLessEqual(grr, 1.0)
+        self.assertLessEqual(grr, nrr + 1e-12)
+        for category in ("promoter", "passive", "detractor"):
+            self.assertIsNotNone(metric_value(text, "redflag_nps_responses", {"category": category}))
+        health = sum(float(v) for v in re.findall(r'^redflag_score\{band="[^"]*",score="health"\} (\S+)$', text, re.M))
+        self.assertEqual(health, ACCOUNTS)
+
+    def test_promtool_check_metrics_reports_nothing(self):
+        text = self.service.metrics()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout.decode() + check.stderr.decode())
+        self.assertEqual(check.stdout.decode() + check.stderr.decode(), "")
+
+    def start_prometheus(self):
+        port = free_port()
+        folder = os.path.join(self.temp, "prometheus")
+        os.makedirs(folder, exist_ok=True)
+        config = os.path.join(folder, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                    "scrape_configs:\n"
+                    "  - job_name: redflag\n"
+                    "    static_configs: [{targets: ['127.0.0.1:%d']}]\n" % self.service.port)
+        log = open(os.path.join(folder, "prometheus.log"), "wb")
+        type(self).prometheus_log = log
+        type(self).prometheus = subprocess.Popen(
+            ["prometheus", "--config.file=" + config, "--storage.tsdb.path=" + os.path.join(folder, "data"),
+             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"], stdout=log, stderr=subprocess.STDOUT)
+        self.prometheus_port = port
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            self.assertIsNone(self.prometheus.poll(), "prometheus exited")
+            try:
+                up = self.query("up")
+                if up and up[0]["value"][1] == "1":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.fail("prometheus never scraped redflag")
+
+    def query(self, expr):
+        conn = http.client.HTTPConnection("127.0.0.1", self.prometheus_port, timeout=30)
+        try:
+            conn.request("GET", "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+            answer = json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+        if answer.get("status") != "success":
+            raise AssertionError("query %r failed: %s" % (expr, answer))
+        return answer["data"]["result"]
+
+    def test_every_board_query_returns_data(self):
+        self.start_prometheus()
+        # rate() and increase() need two samples inside their 1m window.
+        time.sleep(5)
+        queries = list(board_queries())
+        self.assertGreaterEqual(len({title for title, _ in queries}), 12)
+        empty = []
+        for title, expr in queries:
+            if not self.query(concrete(expr)):
+                empty.append("%s: %s" % (title, concrete(expr)))
+        self.assertEqual(empty, [], "board queries without data:\n" + "\n".join(empty))
+
+
+if __name__ == "__main__":
+    unittest.main()

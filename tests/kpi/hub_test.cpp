@@ -1,0 +1,168 @@
+// The hub as the service uses it: two shard trackers fed evaluations, publish, merge at
+// scrape, and the Prometheus text of the KPI families; per-account series and their limit.
+#include "kpi/hub.hpp"
+#include "kpi_support.hpp"
+#include "metrics/engine_metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace redflag::kpi {
+namespace {
+
+using model::event_type;
+using testing::now;
+
+timestamp ago(int days) { return now - days * day; }
+
+// The value of the sample `series` (name and labels exactly as serialised), or NaN.
+double sample(const std::string& text, const std::string& series) {
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return std::nan("");
+    return std::stod(text.substr(at + series.size() + 2));
+}
+
+struct evaluated_account {
+    model::account_state state;
+    rules::evaluation eval;
+};
+
+// Evaluates `state` with the test rules and reports it to `tracker` as account `index`.
+timestamp report(shard_tracker& tracker, std::uint32_t index, evaluated_account& a, timestamp at) {
+    auto rules = testing::test_rules();
+    a.eval = rules->make_evaluation();
+    rules->evaluate(a.state, at, hour, a.eval);
+    return tracker.on_evaluated(index, account_input{a.state, a.eval.scores, a.eval.bands, a.eval.classes}, rules.get(), at);
+}
+
+evaluated_account make_account(std::string id, std::string csm, double mrr, int seats) {
+    evaluated_account a;
+    a.state.id = id;
+    auto e = testing::make_event(event_type::account, ago(400), {{"csm", csm}, {"segment", "smb"}, {"seats", seats}});
+    e.account = id;
+    a.state.apply(e);
+    auto c = testing::make_event(event_type::contract, ago(400), {{"mrr", mrr}, {"products", boost::json::array{"backup"}}});
+    c.account = id;
+    a.state.apply(c);
+    return a;
+}
+
+TEST(Hub, merges_shards_at_scrape) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    settings config;
+    config.stack = {{"backup", 9}, {"archiving", 4}};
+    hub h(config, *registry, 2);
+    auto ana = make_account("a1", "Ana", 1000, 80);  // green
+    auto ben = make_account("b1", "Ben", 500, 10);   // red
+    report(h.tracker(0), 0, ana, now);
+    report(h.tracker(1), 0, ben, now);
+
+    // Nothing is visible before the trackers publish.
+    h.refresh_metrics();
+    auto text = metrics::serialize_text(*registry);
+    EXPECT_TRUE(std::isnan(sample(text, R"(redflag_mrr{csm="Ana",health_band="green",segment="smb"})")));
+
+    h.tracker(0).publish(true);
+    h.tracker(1).publish(true);
+    h.refresh_metrics();
+    text = metrics::serialize_text(*registry);
+    EXPECT_EQ(sample(text, R"(redflag_mrr{csm="Ana",health_band="green",segment="smb"})"), 1000);
+    EXPECT_EQ(sample(text, R"(redflag_arr{csm="Ben",health_band="red",segment="smb"})"), 6000);
+    EXPECT_EQ(sample(text, R"(redflag_accounts{csm="Ana",health_band="green",segment="smb",status="active"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_nrr_ratio)"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_csm_grr_ratio{csm="Ben"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_stack_alignment_ratio{product="backup"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_stack_alignment_ratio{product="archiving"})"), 0);
+    EXPECT_EQ(sample(text, R"(redflag_opportunity_mrr{health_band="green",product="archiving"})"), 4 * 80);
+    EXPECT_EQ(sample(text, R"(redflag_score{band="green",score="health"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_classification{label="small",name="size"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_mrr_movement_total{kind="new"})"), 1500);
+    EXPECT_EQ(sample(text, R"(redflag_tickets_open{priority="urgent"})"), 0);
+
+    // Ana's account moves to Ben: her series disappear instead of staying at 0.
+    auto e = testing::make_event(event_type::account, ago(1), {{"csm", "Ben"}});
+    e.account = "a1";
+    ana.state.apply(e);
+    report(h.tracker(0), 0, ana, now);
+    h.tracker(0).publish(true);
+    h.refresh_metrics();
+    text = metrics::serialize_text(*registry);
+    EXPECT_EQ(text.find(R"(csm="Ana")"), std::string::npos);
+    EXPECT_EQ(sample(text, R"(redflag_mrr{csm="Ben",health_band="green",segment="smb"})"), 1000);
+    EXPECT_EQ(sample(text, R"(redflag_csm_nrr_ratio{csm="Ben"})"), 1);
+}
+
+TEST(Hub, skips_evaluations_that_change_nothing_it_reads_but_not_window_edges) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    hub h(settings{}, *registry, 1);
+    auto a = make_account("a1", "Ana", 1000, 80);
+    auto cut = testing::make_event(event_type::contract, ago(10), {{"mrr", 400.0}});
+    cut.account = "a1";
+    a.state.apply(cut);
+    EXPECT_EQ(report(h.tracker(0), 0, a, now), now + 20 * day);  // the contraction turns 30 days old
+    EXPECT_EQ(h.tracker(0).current().total().moved_in_month[std::size_t(model::movement_kind::contraction)],
+              to_money(600));
+    // A usage event: nothing the KPIs read; the same next instant comes back.
+    auto use = testing::make_event(event_type::usage, now, {{"metric", "logins"}});
+    use.account = "a1";
+    a.state.apply(use);
+    EXPECT_EQ(report(h.tracker(0), 0, a, now + hour), now + 20 * day);
+    // The edge passes: recomputed although no event came.
+    report(h.tracker(0), 0, a, now + 20 * day);
+    auto total = h.tracker(0).current().total();
+    EXPECT_EQ(total.moved_in_month[std::size_t(model::movement_kind::contraction)], 0);
+    EXPECT_EQ(total.mrr, to_money(400));
+    // A CSAT answer is read: recomputed at once.
+    auto answer = testing::make_event(event_type::csat, now + 20 * day, {{"score", 4}});
+    answer.account = "a1";
+    a.state.apply(answer);
+    report(h.tracker(0), 0, a, now + 20 * day + hour);
+    EXPECT_EQ(h.tracker(0).current().total().csat_count, 1);
+}
+
+TEST(Hub, time_to_first_value_histogram_is_the_current_distribution) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    hub h(settings{}, *registry, 1);
+    auto a = make_account("a1", "Ana", 100, 10);
+    auto m = testing::make_event(event_type::milestone, ago(400) + 5 * day, {{"name", "first_value"}});
+    m.account = "a1";
+    a.state.apply(m);
+    report(h.tracker(0), 0, a, now);
+    h.tracker(0).publish(true);
+    for (int scrape = 0; scrape < 2; ++scrape) {  // a second scrape does not add the account again
+        h.refresh_metrics();
+        auto text = metrics::serialize_text(*registry);
+        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_count{segment="smb"})"), 1);
+        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_bucket{segment="smb",le="259200"})"), 0);
+        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_bucket{segment="smb",le="604800"})"), 1);
+        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_sum{segment="smb"})"), 5 * 86400);
+    }
+}
+
+TEST(Hub, per_account_series_and_their_limit) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    settings config;
+    config.per_account_metrics = true;
+    config.per_account_limit = 2;
+    hub h(config, *registry, 1);
+    auto a = make_account("a1", "Ana", 100, 80);
+    auto b = make_account("b1", "Ben", 200, 10);
+    report(h.tracker(0), 0, a, now);
+    report(h.tracker(0), 1, b, now);
+    auto text = metrics::serialize_text(*registry);
+    EXPECT_EQ(sample(text, R"(redflag_account_value{account="a1",health_band="green",segment="smb"})"), 100);
+    EXPECT_EQ(sample(text, R"(redflag_account_value{account="b1",health_band="red",segment="smb"})"), 200);
+    EXPECT_TRUE(h.per_account_series());
+
+    // A third account passes the limit: the series go, for good.
+    auto c = make_account("c1", "Cy", 300, 10);
+    report(h.tracker(0), 2, c, now);
+    EXPECT_FALSE(h.per_account_series());
+    text = metrics::serialize_text(*registry);
+    EXPECT_EQ(text.find("redflag_account_value{"), std::string::npos);
+    EXPECT_EQ(h.accounts(), 3u);
+}
+
+}  // namespace
+}  // namespace redflag::kpi
