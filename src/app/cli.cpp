@@ -154,6 +154,8 @@ int run_cli(int argc, char** argv) {
     replay->add_flag("--outcomes", replay_outcomes,
                      "compare alerts with churn and contraction afterwards: a table on standard error");
     replay->add_option("--outcomes-json", replay_outcomes_json, "also write the outcomes as JSON to this file");
+    std::size_t replay_threads = 0;
+    replay->add_option("--threads", replay_threads, "engine cores replaying in parallel (default: one per CPU)");
 
     std::vector<std::string> fmt_paths;
     bool fmt_check = false;
@@ -183,6 +185,7 @@ int run_cli(int argc, char** argv) {
         options.rules = replay_rules;
         options.events = replay_events;
         options.outcomes = replay_outcomes || !replay_outcomes_json.empty();
+        options.threads = replay_threads;
         if (!replay_from.empty() && !(options.from = parse_time_option(replay_from, "--from"))) return 1;
         if (!replay_until.empty() && !(options.until = parse_time_option(replay_until, "--until"))) return 1;
         auto step = parse_duration(replay_step);

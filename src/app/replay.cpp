@@ -7,9 +7,16 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <limits>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace redflag::app {
 namespace {
@@ -58,9 +65,9 @@ private:
     bool eof_ = false;
 };
 
-// Builds the event from a parsed line: the members the engine needs, and the rest left
-// in `fields`, moved (not copied) so that it keeps the parse buffer's storage. Returns
-// "" or what is wrong.
+// Builds the event from a parsed line: the members the engine needs, and the object as
+// `fields`, moved (not copied) so that it keeps the parse buffer's storage. Returns "" or
+// what is wrong.
 const char* decode_event(json::value& v, std::optional<model::event>& out) {
     auto* object = v.if_object();
     if (object == nullptr) return "an event must be a JSON object";
@@ -80,12 +87,527 @@ const char* decode_event(json::value& v, std::optional<model::event>& out) {
     if (auto id_it = object->find("id"); id_it != object->end() && id_it->value().is_string())
         id.assign(id_it->value().get_string().data(), id_it->value().get_string().size());
     bool derived = id.empty();
-    object->erase("type");
-    object->erase("account");
-    object->erase("at");
-    object->erase("id");
+    // `fields` keeps the envelope members too (type, account, at, id): the engine reads
+    // fields by name through the schema, and erasing them costs more than it saves.
     out.emplace(model::event{*type, std::move(account), std::move(id), *at, derived, std::move(*object)});
     return "";
+}
+
+// One line's JSON parser with its fixed buffers, reused line after line: parsing does
+// not touch the heap for ordinary events. The decoded event lives in the parser's
+// buffer: it is valid until the next call.
+class line_decoder {
+public:
+    line_decoder()
+        : value_buffer_(64 * 1024),
+          values_(value_buffer_.data(), value_buffer_.size()),
+          parser_(json::storage_ptr(), json::parse_options{}, parser_buffer_, sizeof parser_buffer_) {}
+
+    // "" or what is wrong with the line.
+    std::string decode(std::string_view line, std::optional<model::event>& out) {
+        out.reset();
+        values_.release();
+        parser_.reset(json::storage_ptr(&values_));
+        boost::system::error_code ec;
+        parser_.write(line.data(), line.size(), ec);
+        if (ec) return "malformed JSON: " + ec.message();
+        json::value v = parser_.release();
+        return decode_event(v, out);
+    }
+
+private:
+    std::vector<unsigned char> value_buffer_;
+    unsigned char parser_buffer_[4096];
+    json::monotonic_resource values_;
+    json::parser parser_;
+};
+
+bool blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
+
+void append_transition(std::string& out, const alerts::alert_event& e) {
+    out += "{\"at\":";
+    append_json_string(out, format_rfc3339(e.at));
+    out += ",\"rule\":";
+    append_json_string(out, e.record.rule);
+    out += ",\"account\":";
+    append_json_string(out, e.record.account);
+    out += ",\"state\":";
+    append_json_string(out, alerts::name_of(e.to));
+    out += ",\"severity\":";
+    append_json_string(out, alerts::name_of(e.record.severity));
+    out += ",\"message\":";
+    append_json_string(out, e.message);
+    out += "}\n";
+}
+
+bool printed(const replay_options& options, const alerts::alert_event& e) {
+    return e.kind == alerts::event_kind::transition && !(options.from && e.at < *options.from);
+}
+
+// ---------------------------------------------------------------------------------------
+// With an observer (--outcomes): one core, every line in file order, so the observer sees
+// events and alerts in exactly the order the engine produced them.
+
+int replay_in_order(const replay_options& options, std::shared_ptr<const rules::rule_set> rules, std::FILE* file,
+                    std::ostream& out, std::ostream& err, replay_observer& observer) {
+    std::unique_ptr<engine::core> core;
+    std::string line_out;
+    auto flush = [&]() {
+        for (const auto& e : core->events()) {
+            observer.on_alert(e);
+            if (!printed(options, e)) continue;
+            line_out.clear();
+            append_transition(line_out, e);
+            out.write(line_out.data(), static_cast<std::streamsize>(line_out.size()));
+        }
+        core->clear_events();
+    };
+
+    line_decoder decoder;
+    line_reader reader(file);
+    std::size_t line_number = 0;
+    std::optional<model::event> decoded;
+    while (auto line = reader.next()) {
+        ++line_number;
+        if (blank(*line)) continue;
+        std::string problem = decoder.decode(*line, decoded);
+        if (!problem.empty()) {
+            err << options.events << ":" << line_number << ": error: " << problem << "\n";
+            return 1;
+        }
+        const model::event& e = *decoded;
+        if (options.until && e.at > *options.until) break;
+        if (!core) core = std::make_unique<engine::core>(rules, engine::core_options{e.at, options.step, true});
+        observer.on_event(e);
+        core->advance_to(e.at - duration{1});
+        flush();
+        core->apply(e);
+        flush();
+    }
+    if (reader.failed()) {
+        err << options.events << ": error: read failed\n";
+        return 1;
+    }
+    if (core && options.until) {
+        core->advance_to(*options.until);
+        flush();
+    }
+    out.flush();  // the transitions before a report on `err`
+    const bool reported = observer.finish(out, err);
+    out.flush();
+    return reported ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Without an observer: accounts are independent, so the log is replayed by one engine
+// core per thread, each owning the accounts that hash to it (as serve's shards do).
+//
+//   main thread: reads the file in chunks of whole lines ──► every worker's queue
+//   worker k:    for each line, finds the account (a quick scan of the raw text; a full
+//                parse when the scan is unsure); parses, applies and evaluates its own
+//                lines, in file order; publishes its transitions, its clock and how far
+//                it has read
+//   main thread: merges: a transition is final once every worker's clock has passed its
+//                instant and every worker has read past the line that caused it; prints
+//                final ones ordered by (instant, account, order of occurrence)
+//
+// Each worker runs the grid of the whole log (origin: the first event's `at`) and, before
+// each of its events, advances its core to just before the event; at the end every core
+// advances to just before the last event of the log (and to --until), so each account
+// sees exactly the evaluation instants of a single-core replay. The order of lines with
+// equal instants is the only difference, and it no longer depends on the thread count.
+
+std::uint64_t owner_hash(std::string_view account) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : account) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+// The value of the line's "account" member when the raw text says it without doubt: the
+// key appears once, after '{' or ',', and its value is a string without escapes. Else
+// nullopt, and the line is parsed to know. (A key inside a nested object gives a wrong
+// account only for a line that has no top-level account: that line fails to decode,
+// and its owner, whoever it is, reports it.)
+std::optional<std::string_view> quick_account(std::string_view line) {
+    static constexpr std::string_view key = "\"account\"";
+    std::size_t at = line.find(key);
+    if (at == std::string_view::npos || line.find(key, at + key.size()) != std::string_view::npos) return std::nullopt;
+    std::size_t before = line.find_last_not_of(" \t", at == 0 ? 0 : at - 1);
+    if (at == 0 || before == std::string_view::npos || (line[before] != '{' && line[before] != ',')) return std::nullopt;
+    std::size_t colon = line.find_first_not_of(" \t", at + key.size());
+    if (colon == std::string_view::npos || line[colon] != ':') return std::nullopt;
+    std::size_t quote = line.find_first_not_of(" \t", colon + 1);
+    if (quote == std::string_view::npos || line[quote] != '"') return std::nullopt;
+    std::size_t end = line.find('"', quote + 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    std::string_view value = line.substr(quote + 1, end - quote - 1);
+    if (value.find('\\') != std::string_view::npos) return std::nullopt;
+    return value;
+}
+
+struct chunk {
+    std::vector<char> bytes;     // whole lines (the last one may lack its '\n' at the end of the file)
+    std::uint64_t first_line = 1;
+    std::uint64_t newlines = 0;  // so the next chunk starts at line first_line + newlines
+};
+
+// The `at` of the chunk's first event; nullopt when it has only blank lines, or when
+// that event does not decode (`problem` and `line_number` then say why and where).
+std::optional<timestamp> first_event_time(const chunk& c, std::string& problem, std::uint64_t& line_number) {
+    std::string_view text(c.bytes.data(), c.bytes.size());
+    for (line_number = c.first_line; !text.empty(); ++line_number) {
+        std::size_t newline = text.find('\n');
+        std::string_view line = text.substr(0, newline);
+        text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (blank(line)) continue;
+        line_decoder decoder;
+        std::optional<model::event> decoded;
+        problem = decoder.decode(line, decoded);
+        if (!problem.empty()) return std::nullopt;
+        return decoded->at;
+    }
+    return std::nullopt;
+}
+
+// Reads a file in chunks of whole lines, counting lines.
+class chunk_reader {
+public:
+    chunk_reader(std::FILE* file, std::size_t target) : file_(file), target_(std::max<std::size_t>(target, 1)) {}
+
+    std::shared_ptr<const chunk> next() {
+        if (eof_ && carry_.empty()) return nullptr;
+        auto c = std::make_shared<chunk>();
+        c->bytes.swap(carry_);
+        c->first_line = next_line_;
+        std::size_t scanned = 0;
+        while (!eof_) {
+            std::size_t size = c->bytes.size();
+            c->bytes.resize(std::max(size + std::min(read_size, target_), target_));
+            std::size_t got = std::fread(c->bytes.data() + size, 1, c->bytes.size() - size, file_);
+            c->bytes.resize(size + got);
+            if (got == 0) eof_ = true;
+            if (c->bytes.size() >= target_ || eof_) {
+                // Cut after the last newline; keep the rest for the next chunk.
+                auto* begin = c->bytes.data();
+                std::size_t cut = c->bytes.size();
+                while (cut > scanned && begin[cut - 1] != '\n') --cut;
+                if (eof_) break;
+                if (cut > scanned) {
+                    carry_.assign(begin + cut, begin + c->bytes.size());
+                    c->bytes.resize(cut);
+                    break;
+                }
+                scanned = c->bytes.size();  // one line longer than a chunk: read on
+            }
+        }
+        for (const char *p = c->bytes.data(), *end = p + c->bytes.size();
+             (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))) != nullptr; ++p)
+            ++c->newlines;
+        next_line_ += c->newlines;
+        if (c->bytes.empty()) return nullptr;
+        return c;
+    }
+
+    bool failed() const { return std::ferror(file_) != 0; }
+
+private:
+    static constexpr std::size_t read_size = 1 << 20;
+    std::FILE* file_;
+    std::size_t target_;
+    std::vector<char> carry_;
+    std::uint64_t next_line_ = 1;
+    bool eof_ = false;
+};
+
+constexpr std::uint64_t no_line = std::numeric_limits<std::uint64_t>::max();
+
+// A transition waiting to be printed.
+struct pending_transition {
+    timestamp at{};
+    std::string account;
+    std::uint64_t line = 0;  // the line whose processing produced it; no_line for the closing advance
+    std::string text;
+};
+
+struct replay_run {
+    const replay_options& options;
+    std::shared_ptr<const rules::rule_set> rules;
+    timestamp origin{};
+    std::size_t workers = 1;
+    // Lines at or after this one are not applied: the first bad line, or the first event
+    // after --until.
+    std::atomic<std::uint64_t> stop_line{no_line};
+
+    void stop_at(std::uint64_t line) {
+        std::uint64_t current = stop_line.load();
+        while (line < current && !stop_line.compare_exchange_weak(current, line)) {
+        }
+    }
+};
+
+class replay_worker {
+public:
+    replay_worker(replay_run& run, std::size_t index)
+        : run_(run), index_(index),
+          core_(run.rules, engine::core_options{run.origin, run.options.step, true}) {}
+
+    void push(std::shared_ptr<const chunk> c) {
+        std::unique_lock lock(mutex_);
+        room_.wait(lock, [&] { return queue_.size() < max_queued; });
+        queue_.push_back(std::move(c));
+        ready_.notify_one();
+    }
+
+    void run() {
+        while (true) {
+            std::shared_ptr<const chunk> c;
+            {
+                std::unique_lock lock(mutex_);
+                ready_.wait(lock, [&] { return !queue_.empty(); });
+                c = std::move(queue_.front());
+                queue_.pop_front();
+                room_.notify_one();
+            }
+            if (!c) break;  // the end
+            if (!stopped_) process(*c);
+            publish(c->first_line + c->newlines);
+        }
+        stopped_ = true;
+        publish(no_line);
+    }
+
+    // What the merge may take: transitions so far, and how far this worker has got.
+    struct progress {
+        std::uint64_t line = 0;            // every line before it is done
+        timestamp clock = timestamp_min;   // no later transition is earlier than this
+    };
+    progress take(std::vector<pending_transition>& into) {
+        std::lock_guard lock(mutex_);
+        for (auto& t : published_) into.push_back(std::move(t));
+        published_.clear();
+        return progress_;
+    }
+
+    // After the threads have joined: the closing advance of the whole log.
+    void finish(std::optional<timestamp> last_event, std::vector<pending_transition>& into) {
+        if (last_event) {
+            core_.advance_to(*last_event - duration{1});
+            collect(no_line);
+        }
+        if (run_.options.until) {
+            core_.advance_to(*run_.options.until);
+            collect(no_line);
+        }
+        for (auto& t : produced_) into.push_back(std::move(t));
+        produced_.clear();
+    }
+
+    std::optional<std::pair<std::uint64_t, timestamp>> last_applied() const { return last_applied_; }
+    std::optional<std::pair<std::uint64_t, std::string>> error() const { return error_; }
+
+private:
+    static constexpr std::size_t max_queued = 8;
+
+    void process(const chunk& c) {
+        const char* p = c.bytes.data();
+        const char* end = p + c.bytes.size();
+        std::uint64_t line_number = c.first_line;
+        for (; p < end; ++line_number) {
+            const char* newline = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+            const char* line_end = newline ? newline : end;
+            std::string_view line(p, static_cast<std::size_t>(line_end - p));
+            p = newline ? newline + 1 : end;
+            if (line_number >= run_.stop_line.load(std::memory_order_relaxed)) {
+                stopped_ = true;
+                return;
+            }
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (blank(line)) continue;
+            auto account = quick_account(line);
+            if (account && owner_hash(*account) % run_.workers != index_) continue;
+            std::string problem = decoder_.decode(line, decoded_);
+            if (!problem.empty()) {
+                // A line whose account the scan found belongs to this worker; one it did
+                // not is read by every worker, and the first reports it.
+                if (account || index_ == 0) fail(line_number, std::move(problem));
+                stopped_ = true;
+                return;
+            }
+            const model::event& e = *decoded_;
+            if (!account && owner_hash(e.account) % run_.workers != index_) continue;
+            if (run_.options.until && e.at > *run_.options.until) {
+                run_.stop_at(line_number);
+                stopped_ = true;
+                return;
+            }
+            core_.advance_to(e.at - duration{1});
+            collect(line_number);
+            core_.apply(e);
+            collect(line_number);
+            last_applied_ = {line_number, e.at};
+        }
+    }
+
+    void fail(std::uint64_t line, std::string problem) {
+        error_ = {line, std::move(problem)};
+        run_.stop_at(line);
+    }
+
+    void collect(std::uint64_t line) {
+        for (const auto& e : core_.events()) {
+            if (!printed(run_.options, e)) continue;
+            pending_transition t{e.at, e.record.account, line, {}};
+            append_transition(t.text, e);
+            produced_.push_back(std::move(t));
+        }
+        core_.clear_events();
+    }
+
+    void publish(std::uint64_t next_line) {
+        std::lock_guard lock(mutex_);
+        for (auto& t : produced_) published_.push_back(std::move(t));
+        produced_.clear();
+        progress_.line = stopped_ ? no_line : next_line;
+        progress_.clock = core_.now();
+    }
+
+    replay_run& run_;
+    const std::size_t index_;
+    engine::core core_;
+    line_decoder decoder_;
+    std::optional<model::event> decoded_;
+    std::vector<pending_transition> produced_;
+    bool stopped_ = false;
+    std::optional<std::pair<std::uint64_t, timestamp>> last_applied_;
+    std::optional<std::pair<std::uint64_t, std::string>> error_;
+
+    std::mutex mutex_;  // guards the queue and what is published
+    std::condition_variable ready_, room_;
+    std::deque<std::shared_ptr<const chunk>> queue_;
+    std::vector<pending_transition> published_;
+    progress progress_;
+};
+
+// Collects the workers' transitions and prints those no worker can precede any more.
+class transition_merge {
+public:
+    explicit transition_merge(std::ostream& out) : out_(out) {}
+
+    void add(std::vector<pending_transition>& more) {
+        for (auto& t : more) pool_.push_back(std::move(t));
+        more.clear();
+    }
+
+    // Drops transitions of lines at or after `stop` (not applied by a single-core replay),
+    // then prints, in order, those earlier than `clock` and caused before `line` (any
+    // line, the closing advance's included, when `line` is no_line).
+    void print_final(std::uint64_t stop, std::uint64_t line, timestamp clock) {
+        std::erase_if(pool_, [&](const pending_transition& t) { return t.line != no_line && t.line >= stop; });
+        std::stable_sort(pool_.begin(), pool_.end(), [](const pending_transition& a, const pending_transition& b) {
+            return a.at != b.at ? a.at < b.at : a.account < b.account;
+        });
+        std::size_t n = 0;
+        while (n < pool_.size() && pool_[n].at < clock && (line == no_line || pool_[n].line < line)) {
+            out_.write(pool_[n].text.data(), static_cast<std::streamsize>(pool_[n].text.size()));
+            ++n;
+        }
+        pool_.erase(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+
+private:
+    std::ostream& out_;
+    std::vector<pending_transition> pool_;
+};
+
+int replay_sharded(const replay_options& options, std::shared_ptr<const rules::rule_set> rules, std::FILE* file,
+                   std::ostream& out, std::ostream& err) {
+    chunk_reader reader(file, options.block_bytes);
+    auto first = reader.next();
+    if (!first) {
+        if (reader.failed()) {
+            err << options.events << ": error: read failed\n";
+            return 1;
+        }
+        return 0;
+    }
+    // The grid's origin is the first event's `at`, read here before the workers start
+    // (past any chunks of blank lines, which the workers then skip).
+    replay_run run{options, rules};
+    std::vector<std::shared_ptr<const chunk>> head{first};
+    std::optional<timestamp> origin;
+    for (auto c = first; c && !origin;) {
+        std::string problem;
+        std::uint64_t line_number = 0;
+        origin = first_event_time(*c, problem, line_number);
+        if (!problem.empty()) {
+            err << options.events << ":" << line_number << ": error: " << problem << "\n";
+            return 1;
+        }
+        if (!origin && (c = reader.next())) head.push_back(c);
+    }
+    if (!origin) return 0;  // no event at all
+    run.origin = *origin;
+
+    std::size_t threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    run.workers = threads;
+    std::vector<std::unique_ptr<replay_worker>> workers;
+    for (std::size_t i = 0; i < threads; ++i) workers.push_back(std::make_unique<replay_worker>(run, i));
+    std::vector<std::thread> running;
+    for (auto& w : workers) running.emplace_back([&w] { w->run(); });
+
+    transition_merge merge(out);
+    std::vector<pending_transition> taken;
+    auto merge_progress = [&]() {
+        std::uint64_t line = no_line;
+        timestamp clock = timestamp_max;
+        for (auto& w : workers) {
+            auto p = w->take(taken);
+            line = std::min(line, p.line);
+            clock = std::min(clock, p.clock);
+        }
+        merge.add(taken);
+        merge.print_final(run.stop_line.load(), line, clock);
+    };
+
+    for (std::size_t i = 0;; ++i) {
+        auto c = i < head.size() ? head[i] : reader.next();
+        if (!c) break;
+        for (auto& w : workers) w->push(c);
+        merge_progress();
+        if (run.stop_line.load() != no_line) break;
+    }
+    for (auto& w : workers) w->push(nullptr);
+    for (auto& t : running) t.join();
+    if (reader.failed()) {
+        err << options.events << ": error: read failed\n";
+        return 1;
+    }
+
+    std::optional<std::pair<std::uint64_t, std::string>> error;
+    std::optional<std::pair<std::uint64_t, timestamp>> last;
+    for (auto& w : workers) {
+        if (auto e = w->error(); e && (!error || e->first < error->first)) error = e;
+        if (auto l = w->last_applied(); l && (!last || l->first > last->first)) last = l;
+        w->take(taken);
+        merge.add(taken);
+    }
+    if (error) {
+        merge.print_final(error->first, error->first, timestamp_max);
+        out.flush();
+        err << options.events << ":" << error->first << ": error: " << error->second << "\n";
+        return 1;
+    }
+    for (auto& w : workers) {
+        w->finish(last ? std::optional<timestamp>(last->second) : std::nullopt, taken);
+        merge.add(taken);
+    }
+    merge.print_final(run.stop_line.load(), no_line, timestamp_max);
+    out.flush();
+    return 0;
 }
 
 }  // namespace
@@ -114,83 +636,8 @@ int run_replay(const replay_options& options, std::ostream& out, std::ostream& e
         return 1;
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file == stdin ? nullptr : file, &std::fclose);
-
-    std::unique_ptr<engine::core> core;
-    std::string line_out;
-    auto flush = [&]() {
-        for (const auto& e : core->events()) {
-            if (observer) observer->on_alert(e);
-            if (e.kind != alerts::event_kind::transition) continue;
-            if (options.from && e.at < *options.from) continue;
-            line_out.clear();
-            line_out += "{\"at\":";
-            append_json_string(line_out, format_rfc3339(e.at));
-            line_out += ",\"rule\":";
-            append_json_string(line_out, e.record.rule);
-            line_out += ",\"account\":";
-            append_json_string(line_out, e.record.account);
-            line_out += ",\"state\":";
-            append_json_string(line_out, alerts::name_of(e.to));
-            line_out += ",\"severity\":";
-            append_json_string(line_out, alerts::name_of(e.record.severity));
-            line_out += ",\"message\":";
-            append_json_string(line_out, e.message);
-            line_out += "}\n";
-            out.write(line_out.data(), static_cast<std::streamsize>(line_out.size()));
-        }
-        core->clear_events();
-    };
-
-    // The parser's own stack and the parsed values live in fixed buffers, released after
-    // each line: parsing does not touch the heap for ordinary events.
-    std::vector<unsigned char> value_buffer(64 * 1024);
-    unsigned char parser_buffer[4096];
-    json::monotonic_resource values(value_buffer.data(), value_buffer.size());
-    json::parser parser(json::storage_ptr(), json::parse_options{}, parser_buffer, sizeof parser_buffer);
-
-    line_reader reader(file);
-    std::size_t line_number = 0;
-    while (auto line = reader.next()) {
-        ++line_number;
-        if (line->find_first_not_of(" \t") == std::string_view::npos) continue;
-        parser.reset(json::storage_ptr(&values));
-        boost::system::error_code ec;
-        parser.write(line->data(), line->size(), ec);
-        if (ec) {
-            err << options.events << ":" << line_number << ": error: malformed JSON: " << ec.message() << "\n";
-            return 1;
-        }
-        {
-            json::value v = parser.release();
-            std::optional<model::event> decoded;
-            const char* problem = decode_event(v, decoded);
-            if (*problem != '\0') {
-                err << options.events << ":" << line_number << ": error: " << problem << "\n";
-                return 1;
-            }
-            const model::event& e = *decoded;
-            if (options.until && e.at > *options.until) break;
-            if (!core) core = std::make_unique<engine::core>(loaded.rules, engine::core_options{e.at, options.step, true});
-            if (observer) observer->on_event(e);
-            core->advance_to(e.at - duration{1});
-            flush();
-            core->apply(e);
-            flush();
-        }
-        values.release();
-    }
-    if (reader.failed()) {
-        err << options.events << ": error: read failed\n";
-        return 1;
-    }
-    if (core && options.until) {
-        core->advance_to(*options.until);
-        flush();
-    }
-    out.flush();  // the transitions before a report on `err`
-    const bool reported = observer == nullptr || observer->finish(out, err);
-    out.flush();
-    return reported ? 0 : 1;
+    if (observer) return replay_in_order(options, loaded.rules, file, out, err, *observer);
+    return replay_sharded(options, loaded.rules, file, out, err);
 }
 
 }  // namespace redflag::app

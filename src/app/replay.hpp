@@ -1,17 +1,22 @@
-// `redflag replay --rules PATH --events FILE [--from T] [--until T] [--step 1h]`: a
-// backtest. Streams an NDJSON event log (the JSON shape of ../shared/spec/events.md, one
-// event a line, in time order) through the same engine core as `serve`, in event time:
-// every event is evaluated at its `at`, and the grid from the first event's `at` in
-// `step`s (default 1h) wakes time-driven rules. Prints every alert transition as one
-// NDJSON line, in event time order:
+// `redflag replay --rules PATH --events FILE [--from T] [--until T] [--step 1h]
+// [--threads N]`: a backtest. Streams an NDJSON event log (the JSON shape of
+// ../shared/spec/events.md, one event a line, in time order) through the same engine core
+// as `serve`, in event time: every event is evaluated at its `at`, and the grid from the
+// first event's `at` in `step`s (default 1h) wakes time-driven rules. Prints every alert
+// transition as one NDJSON line, ordered by instant, then account, then occurrence:
 //   {"at":"2026-03-02T00:00:00Z","rule":"usage_drop","account":"acme","state":"firing","severity":"high","message":"..."}
 // `state` is the state entered: "pending", "firing", "resolved", or "inactive" for a
 // pending alert whose condition cleared before `for` elapsed.
 //
+// Accounts are independent, so the log is replayed by N engine cores in parallel (N =
+// --threads, default one per CPU), each owning the accounts that hash to it; the output
+// does not depend on N. With --outcomes the replay runs on one core in file order.
+//
 // --from T: events before T still build state, but only transitions at or after T are
-// printed. --until T: events after T are ignored and the clock runs on to T; without it
-// the replay ends at the last event. A line older than the replay's clock (an
-// out-of-order log) is applied at its own time and evaluated at the clock.
+// printed. --until T: reading stops at the first event after T and the clock runs on to
+// T; without it the replay ends at the last event. A line older than the replay's clock
+// (an out-of-order log) is applied at its own time and evaluated at the clock (with
+// several cores: the clock of its account's core).
 //
 // Decoding is lenient (type, account and `at` are required; fields are not validated).
 // Exit status 0, or 1 with a message on `err`: rules that do not load, an unreadable
@@ -22,8 +27,9 @@
 // alert event, and writes its report at the end; asking for outcomes without one fails
 // with exit status 1, and so does an observer that cannot write its report.
 //
-// Not thread-safe; never throws. Per line it allocates only what the event model keeps
-// (the JSON is parsed into a reused monotonic buffer).
+// run_replay is not thread-safe (it runs its own threads); never throws. Per line it
+// allocates only what the event model keeps (the JSON is parsed into a reused monotonic
+// buffer).
 #pragma once
 
 #include "alerts/lifecycle.hpp"
@@ -45,6 +51,12 @@ struct replay_options {
     std::optional<timestamp> until;
     duration step = hour;
     bool outcomes = false;
+    // Engine cores replaying in parallel, each owning the accounts that hash to it; 0: one
+    // per CPU. With an observer (--outcomes) the replay runs on one core in file order.
+    std::size_t threads = 0;
+    // The file is read and handed to the cores in blocks of about this size (tests use
+    // small ones to exercise the merge across blocks).
+    std::size_t block_bytes = 4 << 20;
 };
 
 // Watches a replay, for --outcomes (precision, recall, lead time, noise per rule).

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace redflag::app {
@@ -152,6 +154,129 @@ TEST(Replay, observer_sees_events_and_alerts) {
     EXPECT_EQ(seen.events, 7);
     EXPECT_EQ(seen.alerts, 5);
     EXPECT_TRUE(seen.finished);
+}
+
+// A seeded log of many accounts over four months: activity, tickets, usage, NPS.
+std::string random_log(int accounts, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::ostringstream log;
+    timestamp t = *parse_rfc3339("2026-01-01T00:00:00Z");
+    for (int a = 0; a < accounts; ++a)
+        log << R"({"type":"account","account":"a)" << a << R"(","at":")" << format_rfc3339(t)
+            << R"(","name":"Account )" << a << R"(","status":"active"})" << "\n";
+    for (int step = 0; step < accounts * 60; ++step) {
+        t += duration{static_cast<std::int64_t>(rng() % (4 * 3600 * 1000ull))};
+        int a = static_cast<int>(rng() % static_cast<std::uint64_t>(accounts));
+        std::string head = R"({"type":")";
+        switch (rng() % 4) {
+            case 0: log << head << R"(activity","account":"a)" << a << R"(","at":")" << format_rfc3339(t) << R"(","kind":"call"})"; break;
+            case 1:
+                log << head << R"(ticket","account":"a)" << a << R"(","at":")" << format_rfc3339(t) << R"(","ticket_id":"t)"
+                    << rng() % 4 << R"(","status":")" << (rng() % 3 ? "open" : "closed") << R"("})";
+                break;
+            case 2: log << head << R"(nps","account":"a)" << a << R"(","at":")" << format_rfc3339(t) << R"(","score":)" << rng() % 11 << "}"; break;
+            default: log << head << R"(usage","account":"a)" << a << R"(","at":")" << format_rfc3339(t) << R"(","metric":"active_users","value":)" << rng() % 50 << "}";
+        }
+        log << "\n";
+    }
+    return log.str();
+}
+
+fs::path write_log(const std::string& name, const std::string& text) {
+    fs::path path = fs::temp_directory_path() / name;
+    std::ofstream(path) << text;
+    return path;
+}
+
+// The lines ordered by (at, account), keeping the order of equal ones.
+std::vector<std::string> by_instant_and_account(const std::string& out) {
+    std::vector<std::string> lines;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    auto key = [](const std::string& l) {
+        auto account = l.find("\"account\":");
+        return std::make_pair(l.substr(0, l.find(',')), l.substr(account, l.find(',', account) - account));
+    };
+    std::stable_sort(lines.begin(), lines.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+    return lines;
+}
+
+TEST(Replay, parallel_cores_print_what_one_core_in_file_order_prints) {
+    auto path = write_log("redflag-replay-many.ndjson", random_log(40, 7));
+    replay_options o;
+    o.rules = {data("replay.rules")};
+    o.events = path.string();
+    o.threads = 1;
+    o.block_bytes = 4096;  // many blocks: transitions are merged as the cores go
+    auto one = replay(o);
+    ASSERT_EQ(one.status, 0) << one.err;
+    for (std::size_t threads : {2u, 3u, 5u}) {
+        o.threads = threads;
+        auto many = replay(o);
+        EXPECT_EQ(many.status, 0) << many.err;
+        EXPECT_EQ(many.out, one.out) << threads << " threads";
+    }
+    // The in-order replay (the one --outcomes uses) differs only in the order of lines
+    // with the same instant and different accounts.
+    struct nothing final : replay_observer {
+        void on_event(const model::event&) override {}
+        void on_alert(const alerts::alert_event&) override {}
+        bool finish(std::ostream&, std::ostream&) override { return true; }
+    } observer;
+    std::ostringstream out, err;
+    ASSERT_EQ(run_replay(o, out, err, &observer), 0) << err.str();
+    auto sharded = by_instant_and_account(one.out);
+    EXPECT_EQ(by_instant_and_account(out.str()), sharded);
+    EXPECT_GT(sharded.size(), 100u);
+}
+
+TEST(Replay, a_bad_line_stops_every_core_where_one_core_stops) {
+    std::string log = random_log(30, 11);
+    // Line 1201 is cut short; its account is unknown, so every core parses it.
+    std::size_t cut = 0;
+    for (int line = 0; line < 1200; ++line) cut = log.find('\n', cut) + 1;
+    std::string bad = log.substr(0, cut) + R"({"type":"nps","account":"a1","at":)" + "\n" + log.substr(cut);
+    replay_options o;
+    o.rules = {data("replay.rules")};
+    o.threads = 4;
+    o.block_bytes = 4096;
+    o.events = write_log("redflag-replay-bad-many.ndjson", bad).string();
+    auto r = replay(o);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find(o.events + ":1201: error: malformed JSON"), std::string::npos) << r.err;
+    // What was printed is what the first 1200 lines alone give.
+    o.events = write_log("redflag-replay-head.ndjson", log.substr(0, cut)).string();
+    auto head = replay(o);
+    ASSERT_EQ(head.status, 0) << head.err;
+    EXPECT_EQ(r.out, head.out);
+    EXPECT_FALSE(head.out.empty());
+
+    // A bad line whose account the scan does find is reported by its owner alone.
+    bad = log.substr(0, cut) + R"({"type":"bogus","account":"a1","at":"2026-01-01T00:00:00Z"})" + "\n" + log.substr(cut);
+    o.events = write_log("redflag-replay-bad-type.ndjson", bad).string();
+    r = replay(o);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find(":1201: error: unknown type"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, head.out);
+}
+
+TEST(Replay, an_account_written_with_escapes_still_reaches_its_core) {
+    // "a\u0031" is "a1": the quick scan gives up on escapes and the line is parsed.
+    std::string log = random_log(8, 3);
+    std::string escaped = log;
+    for (std::size_t at = 0; (at = escaped.find(R"("account":"a1")", at)) != std::string::npos;)
+        escaped.replace(at, 14, R"("account":"a\u0031")");
+    replay_options o;
+    o.rules = {data("replay.rules")};
+    o.threads = 3;
+    o.events = write_log("redflag-replay-plain.ndjson", log).string();
+    auto plain = replay(o);
+    o.events = write_log("redflag-replay-escaped.ndjson", escaped).string();
+    auto r = replay(o);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out);
+    EXPECT_NE(plain.out.find(R"("account":"a1")"), std::string::npos);
 }
 
 }  // namespace

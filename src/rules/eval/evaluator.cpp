@@ -74,6 +74,14 @@ thread_local frame thread_frame;
 
 void frame::reset(const program& p) {
     std::size_t n = p.cached_count();
+    scratch_used = 0;
+    if (state.size() == n && components.size() == p.component_count && bands.size() == p.scores.size() &&
+        classes.size() == p.classifies.size()) {
+        // Sized for this program already: every other member is written before it is read
+        // (a slot's value, errors and next change once its state is 2).
+        std::fill(state.begin(), state.end(), 0);
+        return;
+    }
     cached.assign(n, value{});
     state.assign(n, 0);
     own_errors.assign(n, 0);
@@ -81,7 +89,6 @@ void frame::reset(const program& p) {
     components.assign(p.component_count, value{});
     bands.assign(p.scores.size(), -1);
     classes.assign(p.classifies.size(), 0);
-    scratch_used = 0;
 }
 
 frame_lease::frame_lease() {
@@ -299,6 +306,7 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
                 frame_.cached[slot] = std::isnan(out.scores[i]) ? value::null() : value::number(out.scores[i]);
                 frame_.bands[i] = out.bands[i];
                 frame_.slot_next[slot] = out.item_next[k];
+                frame_.own_errors[slot] = 0;
                 frame_.state[slot] = 2;
             }
             continue;
@@ -322,6 +330,7 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
             else frame_.cached[slot] = value::null();
             frame_.classes[i] = index;
             frame_.slot_next[slot] = out.item_next[k];
+            frame_.own_errors[slot] = 0;
             frame_.state[slot] = 2;
             continue;
         }
@@ -339,7 +348,8 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
             errors_ = 0;
             out.conditions[r] = rule.when && holds(eval(*rule.when)) ? 1 : 0;
             std::uint32_t errors = errors_;
-            for (std::uint32_t slot : rule.depends_on) errors += frame_.own_errors[slot];
+            for (std::uint32_t slot : rule.depends_on)
+                if (frame_.state[slot] == 2) errors += frame_.own_errors[slot];
             out.runtime_errors[r] = errors;
         });
     }
