@@ -1,5 +1,6 @@
 #include "app/replay.hpp"
 
+#include "core/hash.hpp"
 #include "core/json_text.hpp"
 #include "engine/core.hpp"
 #include "rules/rule_set.hpp"
@@ -217,14 +218,7 @@ int replay_in_order(const replay_options& options, std::shared_ptr<const rules::
 // sees exactly the evaluation instants of a single-core replay. The order of lines with
 // equal instants is the only difference, and it no longer depends on the thread count.
 
-std::uint64_t owner_hash(std::string_view account) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : account) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+std::uint64_t owner_hash(std::string_view account) { return fnv1a(account); }
 
 // The value of the line's "account" member when the raw text says it without doubt: the
 // key appears once, after '{' or ',', and its value is a string without escapes. Else

@@ -77,26 +77,17 @@ public:
             case op::score_band:
             case op::score_component: m |= slot(p_.score_slot(n.index_)); break;
             case op::classify_ref: m |= slot(p_.classify_slot(n.index_)); break;
-            case op::count:
-            case op::sum:
-            case op::avg:
-            case op::min:
-            case op::max:
-            case op::first:
-            case op::last:
-            case op::distinct:
-            case op::rate:
-            case op::any:
-            case op::all:
-                m |= source_inputs(p_, n.source_);
-                if (n.source_.filter) m |= expr(*n.source_.filter, n.source_.kind);
-                break;
             case op::since_stream:
                 // With no event of the stream, since() counts from the account's first event.
                 m |= source_inputs(p_, n.source_) | inputs::first_seen;
                 if (n.source_.filter) m |= expr(*n.source_.filter, n.source_.kind);
                 break;
-            default: break;  // constants, now(), item fields, operators, functions: their args
+            default:
+                if (is_aggregate(n.code)) {
+                    m |= source_inputs(p_, n.source_);
+                    if (n.source_.filter) m |= expr(*n.source_.filter, n.source_.kind);
+                }
+                break;  // else constants, now(), operators, functions: their args
         }
         return m;
     }
@@ -109,7 +100,7 @@ private:
 
 void collect_metrics(const node& n, std::vector<std::string>& out) {
     if (n.source_.kind == source_kind::usage_metric &&
-        (n.code == op::since_stream || (n.code >= op::count && n.code <= op::all)) &&
+        (n.code == op::since_stream || is_aggregate(n.code)) &&
         std::find(out.begin(), out.end(), n.source_.metric) == out.end())
         out.push_back(n.source_.metric);
 }

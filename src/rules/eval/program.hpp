@@ -56,6 +56,9 @@ enum class op : std::uint8_t {
     starts_with, count_of,
 };
 
+// count … all: the aggregates over a source and window.
+constexpr bool is_aggregate(op code) { return code >= op::count && code <= op::all; }
+
 // Where an aggregate reads its items.
 enum class source_kind : std::uint8_t {
     records,       // account.streams[type]: stream_record values
