@@ -74,6 +74,8 @@ Redflag is running (pid $(cat redflag.pid)) with $accepted events from $world/ev
   Prometheus metrics:   curl -s http://127.0.0.1:$port/metrics
   Health:               curl -s http://127.0.0.1:$port/readyz
   Log:                  tail -f redflag.log
+  Prometheus + Grafana: deploy/prometheus/prometheus.yml scrapes 127.0.0.1:8080;
+                        deploy/grafana/ provisions the datasource and the CS board
   Reload rules:         edit rules/*.rules, then kill -HUP \$(cat redflag.pid)  or  curl -X POST http://127.0.0.1:$port/-/reload
   Stop:                 kill \$(cat redflag.pid)
 
