@@ -268,11 +268,17 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         if (node["url"]) r.read(node["url"], what + " url", ch.url);
         if (ch.url.empty()) r.error(node, what + " needs a url");
     } else if (ch.type == "webhook") {
-        r.mapping(node, what, {"type", "url", "format", "headers"});
+        r.mapping(node, what, {"type", "url", "format", "headers", "resend"});
         if (node["url"]) r.read(node["url"], what + " url", ch.url);
         if (node["format"]) r.read(node["format"], what + " format", ch.format);
         if (ch.format != "redflag" && ch.format != "alertmanager")
             r.error(node["format"], what + " format must be redflag or alertmanager, not \"" + ch.format + "\"");
+        // How often firing alerts are posted to Alertmanager again (alerts.md's webhook).
+        if (auto n = node["resend"]) {
+            r.read(n, what + " resend", ch.resend);
+            if (ch.format != "alertmanager") r.error(n, what + " resend applies to format alertmanager only");
+            else if (ch.resend <= duration::zero()) r.error(n, what + " resend must be more than 0s");
+        }
         if (auto h = node["headers"]) {
             if (!h.IsMap()) r.error(h, what + " headers must be a mapping");
             else

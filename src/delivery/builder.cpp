@@ -29,52 +29,20 @@ notification_builder::result notification_builder::make(std::string account_url,
     return out;
 }
 
-void notification_builder::build(const alerts::alert_event& e, const rules::rule_definition& rule,
-                                 const model::account_state* account, timestamp created_at,
-                                 std::vector<notification>& out) const {
+bool notification_builder::build(const alerts::alert_event& e, const rules::rule_definition& rule,
+                                 const model::account_state* account, timestamp created_at, notification& base,
+                                 std::vector<delivery_target>& targets) const {
     using alerts::alert_state;
     using alerts::event_kind;
+    targets.clear();
     std::optional<notice_kind> kind;
     if (e.kind == event_kind::transition && e.notify && e.to == alert_state::firing) kind = notice_kind::firing;
     else if (e.kind == event_kind::repeat_due && e.notify) kind = notice_kind::repeat;
     else if (e.kind == event_kind::transition && e.notify && e.to == alert_state::resolved) kind = notice_kind::resolved;
     else if (e.kind == event_kind::acknowledged && !e.record.acks.empty()) kind = notice_kind::acknowledged;
-    if (!kind || rule.notify.empty()) return;
+    if (!kind || rule.notify.empty()) return false;
 
     const auto& a = e.record;
-    notification base;
-    base.kind = *kind;
-    base.key = a.id + "-";
-    if (*kind == notice_kind::acknowledged) {
-        base.key += "ack-" + std::to_string(a.acks.size());
-        base.ack_by = a.acks.back().by;
-        base.ack_comment = a.acks.back().comment;
-    } else {
-        base.key += std::to_string(a.notifications);
-    }
-    base.alert_id = a.id;
-    base.rule = a.rule;
-    base.severity = std::string(alerts::name_of(a.severity));
-    base.title = rule.title.empty() ? rule.name : rule.title;
-    base.message = e.message;
-    base.labels = rule.labels;
-    base.at = e.at;
-    base.firing_since = a.firing_since.value_or(e.at);
-    base.resolved_at = a.resolved_at;
-    base.account = a.account;
-    base.account_name = a.account;
-    if (account) {
-        auto text = [&](model::profile_field f) -> std::string {
-            if (const auto* s = std::get_if<std::string>(&account->get(f))) return *s;
-            return {};
-        };
-        if (auto name = text(model::profile_field::name); !name.empty()) base.account_name = std::move(name);
-        base.csm = text(model::profile_field::csm);
-        base.csm_email = text(model::profile_field::csm_email);
-        if (account_url_) base.account_url = account_url_->render(*account, e.at);
-    }
-    base.created_at = created_at;
-
     for (const auto& channel : rule.notify) {
         auto it = channels_.find(channel);
         if (it == channels_.end()) {
@@ -86,10 +54,64 @@ void notification_builder::build(const alerts::alert_event& e, const rules::rule
         }
         const auto& c = it->second;
         if (*kind == notice_kind::acknowledged && c.outline.type != "slack") continue;
+        auto& t = targets.emplace_back();
+        t.channel = channel;
+        if (c.to && account) t.recipient = c.to->render(*account, e.at);
+        else if (c.outline.type == "email") t.recipient = c.outline.to;  // a literal address, or no account state
+    }
+    if (targets.empty()) return false;
+
+    base.kind = *kind;
+    base.key = a.id;
+    base.key += '-';
+    base.ack_by.clear();
+    base.ack_comment.clear();
+    if (*kind == notice_kind::acknowledged) {
+        base.key += "ack-" + std::to_string(a.acks.size());
+        base.ack_by = a.acks.back().by;
+        base.ack_comment = a.acks.back().comment;
+    } else {
+        base.key += std::to_string(a.notifications);
+    }
+    base.channel.clear();
+    base.recipient.clear();
+    base.alert_id = a.id;
+    base.rule = a.rule;
+    base.severity = alerts::name_of(a.severity);
+    base.title = rule.title.empty() ? rule.name : rule.title;
+    base.message = e.message;
+    base.labels = rule.labels;
+    base.at = e.at;
+    base.firing_since = a.firing_since.value_or(e.at);
+    base.resolved_at = a.resolved_at;
+    base.account = a.account;
+    base.account_name = a.account;
+    base.csm.clear();
+    base.csm_email.clear();
+    base.account_url.clear();
+    if (account) {
+        auto text = [&](model::profile_field f) -> const std::string* {
+            return std::get_if<std::string>(&account->get(f));
+        };
+        if (auto* name = text(model::profile_field::name); name && !name->empty()) base.account_name = *name;
+        if (auto* csm = text(model::profile_field::csm)) base.csm = *csm;
+        if (auto* email = text(model::profile_field::csm_email)) base.csm_email = *email;
+        if (account_url_) base.account_url = account_url_->render(*account, e.at);
+    }
+    base.created_at = created_at;
+    return true;
+}
+
+void notification_builder::build(const alerts::alert_event& e, const rules::rule_definition& rule,
+                                 const model::account_state* account, timestamp created_at,
+                                 std::vector<notification>& out) const {
+    notification base;
+    std::vector<delivery_target> targets;
+    if (!build(e, rule, account, created_at, base, targets)) return;
+    for (auto& t : targets) {
         auto& n = out.emplace_back(base);
-        n.channel = channel;
-        if (c.to && account) n.recipient = c.to->render(*account, e.at);
-        else if (c.outline.type == "email") n.recipient = c.outline.to;  // a literal address, or no account state
+        n.channel = std::move(t.channel);
+        n.recipient = std::move(t.recipient);
     }
 }
 

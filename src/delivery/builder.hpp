@@ -18,6 +18,7 @@
 
 #include "alerts/lifecycle.hpp"
 #include "delivery/notification.hpp"
+#include "delivery/outbox.hpp"
 #include "model/account_state.hpp"
 #include "rules/rule_set.hpp"
 
@@ -46,9 +47,17 @@ public:
     static result make(std::string account_url, std::vector<channel_outline> channels,
                        std::shared_ptr<const rules::rule_set> rules);
 
-    // Appends the notifications of `e` (a lifecycle event of a rule defined by `rule`) to
-    // `out`. `account` is the account's state (null if unknown: the profile fields are
-    // then empty and the name is the id); `created_at` the wall clock now.
+    // The notification of `e` (a lifecycle event of a rule defined by `rule`), built once
+    // into `out` (its `channel` and `recipient` left empty; `out` may be reused between
+    // calls, so its strings keep their capacity), and the channels it goes to (with their
+    // rendered recipients) in `targets`, which is cleared first. False, with `targets`
+    // empty, when `e` notifies nothing. `account` is the account's state (null if
+    // unknown: the profile fields are then empty and the name is the id); `created_at`
+    // the wall clock now. The engine's path: put_records() writes them.
+    bool build(const alerts::alert_event& e, const rules::rule_definition& rule, const model::account_state* account,
+               timestamp created_at, notification& out, std::vector<delivery_target>& targets) const;
+
+    // The same, as one whole notification per channel appended to `out`.
     void build(const alerts::alert_event& e, const rules::rule_definition& rule, const model::account_state* account,
                timestamp created_at, std::vector<notification>& out) const;
 

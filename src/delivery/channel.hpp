@@ -52,6 +52,21 @@ public:
 
     // The least time between two messages on this channel (Slack: 1 s); zero for none.
     virtual duration min_interval() const { return duration::zero(); }
+
+    // Channels whose peer forgets an alert unless told again (a webhook with `format:
+    // alertmanager`): how often the dispatcher re-posts the alerts firing on this channel;
+    // zero (the default) for channels that are told once.
+    virtual duration resend_interval() const { return duration::zero(); }
+
+    // One re-post of several alerts in one request: each element is the latest firing or
+    // repeat notification of an alert still firing, or (kind `resolved`, `resolved_at`
+    // set) of an alert that ended without a notice of its own (`resolve silent`, a rule
+    // gone). Asked only when resend_interval() is not zero. Not recorded in the outbox: a
+    // failure waits for the next round.
+    virtual send_result resend(std::span<const notification> alerts) {
+        (void)alerts;
+        return {send_result::outcome::permanent, std::nullopt, "this channel does not re-post", {}};
+    }
 };
 
 }  // namespace redflag::delivery

@@ -6,6 +6,8 @@
 // Plain values: not thread-safe, no failure modes.
 #pragma once
 
+#include "core/time.hpp"
+
 #include <map>
 #include <string>
 
@@ -33,6 +35,9 @@ struct channel_config {
     // slack_webhook, webhook
     std::string url;
     std::string format = "redflag";  // webhook: redflag | alertmanager
+    // webhook, format alertmanager: how often the alerts firing on the channel are
+    // posted again; each post holds an alert active for 4 × resend (as Prometheus does).
+    duration resend = minute;
     std::map<std::string, std::string> headers;
     // email
     std::string to;

@@ -1,10 +1,11 @@
 #include "delivery/dispatcher.hpp"
 
+#include "alerts/codec.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <set>
@@ -12,6 +13,13 @@
 #include <unordered_map>
 
 namespace redflag::delivery {
+
+namespace {
+
+// The alert id a storage key starts with (outbox.hpp's key layout).
+std::string_view alert_of(std::string_view storage_key) { return storage_key.substr(0, storage_key.find('\0')); }
+
+}  // namespace
 
 // One channel's worker: its thread, its inbox (filled by shards) and its unfinished
 // entries (touched only by its thread).
@@ -25,10 +33,13 @@ public:
           dead_(d.metrics_.notifications(name_, metrics::notification_outcome::dead)),
           delay_(d.metrics_.notification_delay(name_)), pending_gauge_(d.metrics_.outbox_pending(name_)) {}
 
-    // Before start(): entries loaded from the store.
-    void preload(std::vector<outbox_entry> entries) {
+    // Before start(): what was loaded from the store. The posted alerts are re-posted at
+    // once: Alertmanager may have let them lapse while we were down.
+    void preload(loaded_channel loaded) {
         std::lock_guard lock(mutex_);
-        for (auto& e : entries) inbox_.push_back(std::move(e));
+        for (auto& r : loaded.unfinished) inbox_.push_back(std::move(r));
+        firing_ = std::move(loaded.posted);
+        if (!firing_.empty()) next_resend_ = d_.clock_.now();
     }
 
     void start() {
@@ -44,10 +55,10 @@ public:
         if (thread_.joinable()) thread_.join();
     }
 
-    void push(std::vector<outbox_entry>& entries) {
+    void push(std::vector<outbox_ref>& refs, std::size_t begin, std::size_t end) {
         {
             std::lock_guard lock(mutex_);
-            for (auto& e : entries) inbox_.push_back(std::move(e));
+            for (std::size_t i = begin; i < end; ++i) inbox_.push_back(std::move(refs[i]));
         }
         wakeup_.notify_one();
     }
@@ -75,50 +86,88 @@ public:
         return unfinished_count_ + inbox_.size();
     }
 
+    std::size_t reposting() const {
+        std::lock_guard lock(mutex_);
+        return reposting_count_;
+    }
+
 private:
+    // What the thread keeps of an unfinished entry; its storage key is the map's key.
+    struct slot {
+        timestamp created_at{};
+        std::optional<timestamp> next_attempt;
+        std::optional<timestamp> due;  // its time in due_, while scheduled
+        notice_kind kind = notice_kind::firing;
+    };
+    // By storage key: an alert's entries are adjacent (the key starts with the alert id
+    // and '\0') and in the order of their transitions, so the first of them is the one
+    // that may go. Map nodes do not move, so due_ points at the keys.
+    using entry_map = std::map<std::string, slot, std::less<>>;
+    using entry_it = entry_map::iterator;
+    struct due_order {
+        bool operator()(const std::pair<timestamp, const std::string*>& a,
+                        const std::pair<timestamp, const std::string*>& b) const {
+            if (a.first != b.first) return a.first < b.first;
+            return *a.second < *b.second;
+        }
+    };
+
     void run();
-    void take_inbox(std::vector<outbox_entry>& incoming);
-    void add(outbox_entry e);
-    void schedule_head(const std::string& alert_id);
-    void unschedule(const std::string& key);
-    timestamp first_due(const outbox_entry& e) const;
-    timestamp deadline(const outbox_entry& e) const { return first_due(e) + d_.options_.max_age; }
+    void add(outbox_ref r);
+    bool same_alert(entry_it a, entry_it b) const { return alert_of(a->first) == alert_of(b->first); }
+    entry_it head_of(entry_it it);
+    void schedule(entry_it it);
+    void unschedule(entry_it it);
+    void schedule_alert(entry_it it);
+    timestamp first_due(timestamp created_at) const {
+        // A digest entry is first due at the channel's next digest after it was made.
+        return digest_ ? digest_->next_after(created_at) : created_at;
+    }
+    timestamp deadline(const outbox_entry& e) const { return first_due(e.n.created_at) + d_.options_.max_age; }
     void rebuild_schedule();
-    // Attempts the due entry `key` / every due digest entry.
+    // The stored record of `it`. nullopt when it cannot be attempted now: a failed read
+    // (retried later) or a record missing, unreadable or already final (the entry is
+    // then finished and `it` is gone).
+    std::optional<outbox_entry> load(entry_it it, timestamp now);
+    // Attempts the due entry `key` / every due digest entry / the re-post round.
     void process_single(const std::string& key, timestamp now);
     void process_digest(timestamp now);
-    // Applies one attempt's result; `entries` of one send (one for single messages).
-    void apply(const std::vector<std::string>& keys, const send_result& r, timestamp now);
+    void process_resend(timestamp now);
+    // Applies one attempt's result to the entry `it`, whose record is `e`.
+    void apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now);
     bool settle_without_sending(outbox_entry& e, timestamp now);
-    void finish(const std::string& key);
+    void finish(entry_it it);
     void persist(const outbox_entry& e, const std::string* thread_ts = nullptr);
     duration backoff(std::uint32_t attempts);
     std::string thread_of(const std::string& alert_id);
     void pace();
     void publish_count();
+    bool reposts() const { return sender_ && sender_->resend_interval() > duration::zero(); }
+    void posted(const outbox_entry& e, entry_it it, timestamp now);
 
     dispatcher& d_;
     const std::string name_;
 
     mutable std::mutex mutex_;
     std::condition_variable wakeup_;
-    std::vector<outbox_entry> inbox_;         // guarded by mutex_
+    std::vector<outbox_ref> inbox_;           // guarded by mutex_
     bool stopping_ = false;                   // guarded by mutex_
     bool reconfigured_ = false;               // guarded by mutex_
     bool poked_ = false;                      // guarded by mutex_
     std::shared_ptr<channel_sender> next_sender_;     // guarded by mutex_
     std::optional<digest_schedule> next_digest_;      // guarded by mutex_
     std::size_t unfinished_count_ = 0;        // guarded by mutex_ (published by the thread)
+    std::size_t reposting_count_ = 0;         // guarded by mutex_ (published by the thread)
 
-    // The thread's own.
+    // The thread's own (and preload()'s, before the thread starts).
     std::shared_ptr<channel_sender> sender_;
     std::optional<digest_schedule> digest_;
     std::mt19937_64 rng_;
-    std::map<std::string, outbox_entry> entries_;                      // by storage key
-    std::unordered_map<std::string, std::set<std::string>> by_alert_;  // alert id → its keys, oldest first
-    std::set<std::pair<timestamp, std::string>> due_;                   // (next attempt, key): alert heads
-    std::unordered_map<std::string, timestamp> scheduled_;              // key → its time in due_
-    std::unordered_map<std::string, std::string> threads_;              // alert id → Slack ts ("" none)
+    entry_map entries_;
+    std::set<std::pair<timestamp, const std::string*>, due_order> due_;  // (next attempt, key): alert heads
+    std::unordered_map<std::string, std::string> threads_;               // alert id → Slack ts ("" none)
+    std::map<std::string, notification> firing_;  // re-posting: alert id → latest firing/repeat sent
+    std::optional<timestamp> next_resend_;        // the next re-post round
     std::chrono::steady_clock::time_point last_send_{};
     std::thread thread_;
 
@@ -129,70 +178,64 @@ private:
     prometheus::Gauge& pending_gauge_;
 };
 
-timestamp dispatcher::worker::first_due(const outbox_entry& e) const {
-    // A digest entry is first due at the channel's next digest after it was made.
-    if (digest_) return digest_->next_after(e.n.created_at);
-    return e.n.created_at;
+void dispatcher::worker::add(outbox_ref r) {
+    auto [it, inserted] = entries_.try_emplace(std::move(r.storage_key));
+    if (!inserted) return;  // loaded and enqueued both: once
+    it->second.created_at = r.created_at;
+    it->second.next_attempt = r.next_attempt;
+    it->second.kind = r.kind;
+    schedule_alert(it);
 }
 
-void dispatcher::worker::add(outbox_entry e) {
-    if (is_final(e.outcome) || entries_.count(e.storage_key)) return;  // loaded and enqueued both: once
-    auto key = e.storage_key;
-    auto alert = e.n.alert_id;
-    entries_.emplace(key, std::move(e));
-    by_alert_[alert].insert(key);
-    schedule_head(alert);
+dispatcher::worker::entry_it dispatcher::worker::head_of(entry_it it) {
+    while (it != entries_.begin() && same_alert(std::prev(it), it)) --it;
+    return it;
 }
 
-void dispatcher::worker::unschedule(const std::string& key) {
-    auto it = scheduled_.find(key);
-    if (it == scheduled_.end()) return;
-    due_.erase({it->second, key});
-    scheduled_.erase(it);
+void dispatcher::worker::schedule(entry_it it) {
+    if (it->second.due) return;
+    timestamp at = it->second.next_attempt.value_or(first_due(it->second.created_at));
+    due_.insert({at, &it->first});
+    it->second.due = at;
 }
 
-void dispatcher::worker::schedule_head(const std::string& alert_id) {
-    auto found = by_alert_.find(alert_id);
-    if (found == by_alert_.end() || found->second.empty()) return;
-    auto schedule = [&](const std::string& key) {
-        if (scheduled_.count(key)) return;
-        const auto& e = entries_.at(key);
-        timestamp at = e.next_attempt.value_or(first_due(e));
-        due_.insert({at, key});
-        scheduled_[key] = at;
-    };
+void dispatcher::worker::unschedule(entry_it it) {
+    if (!it->second.due) return;
+    due_.erase({*it->second.due, &it->first});
+    it->second.due.reset();
+}
+
+void dispatcher::worker::schedule_alert(entry_it it) {
     if (digest_) {
         // Digests gather an alert's notifications together: no ordering between them.
-        for (const auto& key : found->second) schedule(key);
+        schedule(it);
         return;
     }
-    const auto& head = *found->second.begin();
     // A newer entry may have been scheduled as head before an older one arrived (loaded
     // late): only the oldest may go.
-    for (auto it = std::next(found->second.begin()); it != found->second.end(); ++it) unschedule(*it);
+    auto head = head_of(it);
+    for (auto next = std::next(head); next != entries_.end() && same_alert(next, head); ++next) unschedule(next);
     schedule(head);
 }
 
 void dispatcher::worker::rebuild_schedule() {
     due_.clear();
-    scheduled_.clear();
-    for (const auto& [alert, keys] : by_alert_) schedule_head(alert);
+    for (auto& [key, s] : entries_) s.due.reset();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+        if (digest_ || it == entries_.begin() || !same_alert(std::prev(it), it)) schedule(it);
 }
 
-void dispatcher::worker::finish(const std::string& key) {
-    unschedule(key);
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return;
-    auto alert = it->second.n.alert_id;
-    bool last_of_alert = it->second.n.kind == notice_kind::resolved;
-    entries_.erase(it);
-    auto found = by_alert_.find(alert);
-    if (found != by_alert_.end()) {
-        found->second.erase(key);
-        if (found->second.empty()) by_alert_.erase(found);
-        else schedule_head(alert);
+void dispatcher::worker::finish(entry_it it) {
+    unschedule(it);
+    std::string alert(alert_of(it->first));
+    bool last_of_alert = it->second.kind == notice_kind::resolved;
+    auto next = entries_.erase(it);
+    if (next != entries_.end() && alert_of(next->first) == alert) schedule_alert(next);
+    if (last_of_alert) {
+        threads_.erase(alert);
+        // Its recovery is final (sent, or dead, or silenced): no more re-posts.
+        firing_.erase(alert);
     }
-    if (last_of_alert) threads_.erase(alert);
 }
 
 duration dispatcher::worker::backoff(std::uint32_t attempts) {
@@ -226,6 +269,32 @@ void dispatcher::worker::persist(const outbox_entry& e, const std::string* threa
         spdlog::error("channel {}: recording the outcome of {}: {}", name_, e.n.key, st.message());
 }
 
+std::optional<outbox_entry> dispatcher::worker::load(entry_it it, timestamp now) {
+    auto stored = d_.store_.get(store::column::outbox, it->first);
+    if (!stored.ok()) {
+        // RocksDB trouble: keep the entry and try again later, as after a failed send.
+        spdlog::error("channel {}: reading an outbox record: {}", name_, stored.error().message());
+        unschedule(it);
+        it->second.next_attempt = now + backoff(1);
+        schedule(it);
+        return std::nullopt;
+    }
+    std::string why = "missing";
+    std::optional<outbox_entry> e;
+    if (stored.value()) e = parse_entry(it->first, *stored.value(), &why);
+    if (!e) {
+        spdlog::error("channel {}: dropping the unreadable outbox record of alert {}: {}", name_, alert_of(it->first),
+                      why);
+        finish(it);
+        return std::nullopt;
+    }
+    if (is_final(e->outcome)) {
+        finish(it);
+        return std::nullopt;
+    }
+    return e;
+}
+
 bool dispatcher::worker::settle_without_sending(outbox_entry& e, timestamp now) {
     if (now >= deadline(e)) {
         e.outcome = delivery_outcome::dead;
@@ -248,123 +317,188 @@ bool dispatcher::worker::settle_without_sending(outbox_entry& e, timestamp now) 
     return false;
 }
 
-void dispatcher::worker::apply(const std::vector<std::string>& keys, const send_result& r, timestamp now) {
+void dispatcher::worker::posted(const outbox_entry& e, entry_it it, timestamp now) {
+    if (!reposts() || (e.n.kind != notice_kind::firing && e.n.kind != notice_kind::repeat)) return;
+    // A recovery already waiting behind it ends the alert: nothing to keep alive.
+    for (auto next = std::next(it); next != entries_.end() && same_alert(next, it); ++next)
+        if (next->second.kind == notice_kind::resolved) return;
+    if (firing_.empty() && (!next_resend_ || *next_resend_ < now)) next_resend_ = now + sender_->resend_interval();
+    firing_.insert_or_assign(e.n.alert_id, e.n);
+}
+
+void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now) {
     using outcome = send_result::outcome;
-    for (const auto& key : keys) {
-        auto& e = entries_.at(key);
-        ++e.attempts;
-        const std::string* new_thread = nullptr;
-        switch (r.result) {
-            case outcome::sent: {
-                e.outcome = delivery_outcome::sent;
-                e.sent_at = now;
-                e.last_error.clear();
-                e.next_attempt.reset();
-                sent_.Increment();
-                delay_.Observe(std::max(0.0, std::chrono::duration<double>(now - e.n.created_at).count()));
-                if (!r.thread_ts.empty() && thread_of(e.n.alert_id).empty()) {
-                    threads_[e.n.alert_id] = r.thread_ts;
-                    new_thread = &r.thread_ts;
-                }
-                break;
+    ++e.attempts;
+    const std::string* new_thread = nullptr;
+    switch (r.result) {
+        case outcome::sent: {
+            e.outcome = delivery_outcome::sent;
+            e.sent_at = now;
+            e.last_error.clear();
+            e.next_attempt.reset();
+            sent_.Increment();
+            delay_.Observe(std::max(0.0, std::chrono::duration<double>(now - e.n.created_at).count()));
+            if (!r.thread_ts.empty() && thread_of(e.n.alert_id).empty()) {
+                threads_[e.n.alert_id] = r.thread_ts;
+                new_thread = &r.thread_ts;
             }
-            case outcome::permanent:
-                e.outcome = delivery_outcome::dead;
-                e.sent_at = now;
-                e.last_error = r.error;
-                dead_.Increment();
-                spdlog::error("channel {}: notification {} is dead: {}", name_, e.n.key, r.error);
-                break;
-            case outcome::retry: {
-                e.outcome = delivery_outcome::retry;
-                e.last_error = r.error;
-                retried_.Increment();
-                duration wait = r.retry_after && *r.retry_after > duration::zero() ? *r.retry_after : backoff(e.attempts);
-                e.next_attempt = std::min(now + wait, deadline(e));
-                spdlog::warn("channel {}: notification {} failed (attempt {}), retrying at {}: {}", name_, e.n.key,
-                             e.attempts, format_rfc3339(*e.next_attempt), r.error);
-                break;
-            }
+            posted(e, it, now);
+            break;
         }
-        persist(e, new_thread);
-        if (is_final(e.outcome)) {
-            finish(key);
-        } else {
-            unschedule(key);
-            due_.insert({*e.next_attempt, key});
-            scheduled_[key] = *e.next_attempt;
+        case outcome::permanent:
+            e.outcome = delivery_outcome::dead;
+            e.sent_at = now;
+            e.last_error = r.error;
+            dead_.Increment();
+            spdlog::error("channel {}: notification {} is dead: {}", name_, e.n.key, r.error);
+            break;
+        case outcome::retry: {
+            e.outcome = delivery_outcome::retry;
+            e.last_error = r.error;
+            retried_.Increment();
+            duration wait = r.retry_after && *r.retry_after > duration::zero() ? *r.retry_after : backoff(e.attempts);
+            e.next_attempt = std::min(now + wait, deadline(e));
+            spdlog::warn("channel {}: notification {} failed (attempt {}), retrying at {}: {}", name_, e.n.key,
+                         e.attempts, format_rfc3339(*e.next_attempt), r.error);
+            break;
         }
+    }
+    persist(e, new_thread);
+    if (is_final(e.outcome)) {
+        finish(it);
+    } else {
+        unschedule(it);
+        it->second.next_attempt = e.next_attempt;
+        schedule(it);
     }
 }
 
 void dispatcher::worker::pace() { last_send_ = std::chrono::steady_clock::now(); }
 
 void dispatcher::worker::process_single(const std::string& key, timestamp now) {
-    auto& e = entries_.at(key);
-    if (settle_without_sending(e, now)) {
-        persist(e);
-        finish(key);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    auto e = load(it, now);
+    if (!e) return;
+    if (settle_without_sending(*e, now)) {
+        persist(*e);
+        finish(it);
         return;
     }
-    std::string ts = thread_of(e.n.alert_id);
+    std::string ts = thread_of(e->n.alert_id);
     pace();
-    send_result r = sender_->send(e.n, ts);
-    apply({key}, r, d_.clock_.now());
+    send_result r = sender_->send(e->n, ts);
+    apply(it, *e, r, d_.clock_.now());
 }
 
 void dispatcher::worker::process_digest(timestamp now) {
-    std::map<std::string, std::vector<std::string>> groups;  // recipient → keys
+    std::map<std::string, std::vector<std::pair<entry_it, outbox_entry>>> groups;  // by recipient
+    // Due entries whose record could not be read are rescheduled later than now, so the
+    // loop ends.
     while (!due_.empty() && due_.begin()->first <= now) {
-        auto key = due_.begin()->second;
-        unschedule(key);
-        auto& e = entries_.at(key);
-        if (settle_without_sending(e, now)) {
-            persist(e);
-            finish(key);
+        auto it = entries_.find(*due_.begin()->second);
+        unschedule(it);
+        auto e = load(it, now);
+        if (!e) continue;
+        if (settle_without_sending(*e, now)) {
+            persist(*e);
+            finish(it);
             continue;
         }
-        groups[e.n.recipient].push_back(key);
+        auto recipient = e->n.recipient;
+        groups[recipient].emplace_back(it, std::move(*e));
     }
-    for (auto& [recipient, keys] : groups) {
+    for (auto& [recipient, group] : groups) {
         std::vector<notification> batch;
-        batch.reserve(keys.size());
-        for (const auto& k : keys) batch.push_back(entries_.at(k).n);
+        batch.reserve(group.size());
+        for (const auto& [it, e] : group) batch.push_back(e.n);
         pace();
         send_result r = sender_->send_digest(batch);
-        apply(keys, r, d_.clock_.now());
+        auto after = d_.clock_.now();
+        for (auto& [it, e] : group) apply(it, e, r, after);
     }
 }
 
-void dispatcher::worker::take_inbox(std::vector<outbox_entry>& incoming) {
-    for (auto& e : incoming) add(std::move(e));
-    incoming.clear();
+void dispatcher::worker::process_resend(timestamp now) {
+    const duration interval = sender_->resend_interval();
+    next_resend_ = now + interval;
+    if (firing_.empty()) return;
+    std::vector<notification> batch;
+    std::vector<std::string> ending, ended;  // alerts posted as resolved: in the batch, confirmed
+    std::size_t failures = 0;
+    std::string last_error;
+    auto flush = [&] {
+        if (batch.empty()) return;
+        pace();
+        auto r = sender_->resend(batch);
+        if (r.result == send_result::outcome::sent) {
+            ended.insert(ended.end(), ending.begin(), ending.end());
+        } else {
+            ++failures;
+            last_error = r.error;
+        }
+        batch.clear();
+        ending.clear();
+    };
+    for (const auto& [alert, n] : firing_) {
+        // Still firing? The engine writes the alert's record in column `alerts` with
+        // every transition; a resolve that notified nobody here shows only there.
+        std::optional<timestamp> ended_at;
+        auto stored = d_.store_.get(store::column::alerts, alert);
+        if (!stored.ok()) {
+            // Cannot tell: keep it alive this round.
+            spdlog::warn("channel {}: reading alert {}: {}", name_, alert, stored.error().message());
+        } else if (!stored.value()) {
+            ended_at = now;  // gone from the store (retention): over
+        } else if (auto a = alerts::parse_alert(*stored.value()); a && a->state != alerts::alert_state::firing) {
+            ended_at = a->resolved_at.value_or(now);
+        }
+        auto& copy = batch.emplace_back(n);
+        if (ended_at) {
+            copy.kind = notice_kind::resolved;
+            copy.resolved_at = *ended_at;
+            ending.push_back(alert);
+        }
+        if (batch.size() >= std::max<std::size_t>(1, d_.options_.resend_batch)) flush();
+    }
+    flush();
+    for (const auto& alert : ended) firing_.erase(alert);
+    if (failures)
+        spdlog::warn("channel {}: {} of the re-posts of {} firing alerts failed, next round at {}: {}", name_, failures,
+                     firing_.size(), format_rfc3339(*next_resend_), last_error);
 }
 
 void dispatcher::worker::publish_count() {
     {
         std::lock_guard lock(mutex_);
         unfinished_count_ = entries_.size();
+        reposting_count_ = firing_.size();
     }
     pending_gauge_.Set(double(entries_.size()));
 }
 
 void dispatcher::worker::run() {
-    std::vector<outbox_entry> incoming;
+    std::vector<outbox_ref> incoming;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
             auto ready = [&] { return stopping_ || reconfigured_ || poked_ || !inbox_.empty(); };
             if (!ready()) {
-                // Sleep until the earliest due entry (or the pacing gate), at most a minute
-                // so that a moved wall clock is noticed.
-                auto wait = std::chrono::milliseconds(60000);
+                // Sleep until the earliest due entry (or the pacing gate), or the next
+                // re-post round, at most a minute so that a moved wall clock is noticed.
+                const auto cap = std::chrono::milliseconds(60000);
+                auto wait = cap;
+                auto now = d_.clock_.now();
+                auto until = [&](timestamp t) {
+                    return std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(t - now),
+                                      std::chrono::milliseconds(0), cap);
+                };
                 if (!due_.empty() && sender_) {
-                    auto until_due = due_.begin()->first - d_.clock_.now();
-                    wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(until_due),
-                                      std::chrono::milliseconds(0), wait);
+                    wait = until(due_.begin()->first);
                     auto gate = last_send_ + sender_->min_interval() - std::chrono::steady_clock::now();
                     wait = std::max(wait, std::chrono::ceil<std::chrono::milliseconds>(gate));
                 }
+                if (!firing_.empty() && next_resend_ && reposts()) wait = std::min(wait, until(*next_resend_));
                 if (wait > std::chrono::milliseconds(0)) wakeup_.wait_for(lock, wait, ready);
             }
             if (stopping_) break;
@@ -378,16 +512,22 @@ void dispatcher::worker::run() {
                 digest_ = std::move(next_digest_);
                 next_digest_.reset();
                 if (digest_changed || digest_) rebuild_schedule();
+                if (!reposts()) firing_.clear();
             }
         }
-        take_inbox(incoming);
+        for (auto& r : incoming) add(std::move(r));
+        incoming.clear();
         publish_count();
-        if (!sender_ || due_.empty()) continue;
+        if (!sender_) continue;
         auto now = d_.clock_.now();
-        if (due_.begin()->first > now) continue;
+        if (!firing_.empty() && next_resend_ && *next_resend_ <= now && reposts()) {
+            process_resend(now);
+            publish_count();
+        }
+        if (due_.empty() || due_.begin()->first > now) continue;
         if (std::chrono::steady_clock::now() < last_send_ + sender_->min_interval()) continue;
         if (digest_) process_digest(now);
-        else process_single(due_.begin()->second, now);
+        else process_single(*due_.begin()->second, now);
         publish_count();
     }
 }
@@ -398,11 +538,34 @@ dispatcher::dispatcher(dispatcher_options options, store::store& store, const cl
 
 dispatcher::~dispatcher() { stop(); }
 
-store::status dispatcher::load_unfinished(const std::vector<std::string>& channels,
-                                          std::map<std::string, std::vector<outbox_entry>>& out) const {
+store::status dispatcher::load(const std::vector<std::string>& channels, const std::vector<std::string>& reposting,
+                               std::map<std::string, loaded_channel>& out) const {
     std::map<std::string, std::size_t> orphans;
     std::size_t unreadable = 0;
+    auto wanted = [](const std::vector<std::string>& names, std::string_view name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    // For a re-posting channel, an alert's latest firing/repeat record sent, unless a
+    // `resolved` record follows it. Keys come in alert order, then transition order, so
+    // an alert's records are seen together and in order.
     auto st = store_.for_each_prefix(store::column::outbox, "", [&](std::string_view key, std::string_view value) {
+        auto parts = split_outbox_key(key);
+        if (!parts) {
+            ++unreadable;
+            return true;
+        }
+        const bool reposts = wanted(reposting, parts->channel);
+        // Most records are final history: decided from the head alone, not decoded.
+        if (auto head = peek_record(value); head && is_final(head->outcome)) {
+            if (!reposts) return true;
+            if (head->kind == notice_kind::resolved) {
+                out[std::string(parts->channel)].posted.erase(std::string(parts->alert_id));
+                return true;
+            }
+            bool alive = head->outcome == delivery_outcome::sent &&
+                         (head->kind == notice_kind::firing || head->kind == notice_kind::repeat);
+            if (!alive) return true;
+        }
         std::string why;
         auto e = parse_entry(key, value, &why);
         if (!e) {
@@ -410,14 +573,21 @@ store::status dispatcher::load_unfinished(const std::vector<std::string>& channe
             spdlog::warn("skipping an unreadable outbox record: {}", why);
             return true;
         }
+        if (reposts) {
+            if (e->n.kind == notice_kind::resolved)
+                out[e->n.channel].posted.erase(e->n.alert_id);
+            else if (e->outcome == delivery_outcome::sent && e->n.kind != notice_kind::acknowledged)
+                out[e->n.channel].posted.insert_or_assign(e->n.alert_id, e->n);
+        }
         if (is_final(e->outcome)) return true;
-        if (std::find(channels.begin(), channels.end(), e->n.channel) == channels.end()) {
+        if (!wanted(channels, e->n.channel)) {
             ++orphans[e->n.channel];
             return true;
         }
-        out[e->n.channel].push_back(std::move(*e));
+        out[e->n.channel].unfinished.push_back(ref_of(*e));
         return true;
     });
+    if (unreadable) spdlog::warn("{} unreadable outbox records skipped", unreadable);
     for (const auto& [channel, count] : orphans)
         if (!workers_.count(channel))
             spdlog::warn("{} notifications wait for channel {}, which is not configured: they stay in the outbox",
@@ -429,7 +599,7 @@ store::status dispatcher::start(std::vector<channel_setup> channels) { return re
 
 store::status dispatcher::reconfigure(std::vector<channel_setup> channels) {
     std::vector<std::shared_ptr<worker>> removed, added;
-    std::vector<std::string> new_names;
+    std::vector<std::string> new_names, new_reposting;
     {
         std::unique_lock lock(workers_mutex_);
         if (stopped_) return {};
@@ -440,6 +610,7 @@ store::status dispatcher::reconfigure(std::vector<channel_setup> channels) {
                 it->second->update(std::move(setup));
                 next[name] = it->second;
             } else {
+                if (setup.sender && setup.sender->resend_interval() > duration::zero()) new_reposting.push_back(name);
                 auto w = std::make_shared<worker>(*this, std::move(setup),
                                                   options_.seed ? options_.seed + next.size() : 0);
                 next[name] = w;
@@ -457,16 +628,18 @@ store::status dispatcher::reconfigure(std::vector<channel_setup> channels) {
     for (auto& w : removed) w->stop();
     store::status result;
     if (!added.empty()) {
-        std::map<std::string, std::vector<outbox_entry>> loaded;
-        result = load_unfinished(new_names, loaded);
-        std::size_t total = 0;
+        std::map<std::string, loaded_channel> loaded;
+        result = load(new_names, new_reposting, loaded);
+        std::size_t total = 0, posted = 0;
         for (std::size_t i = 0; i < added.size(); ++i) {
-            auto& list = loaded[new_names[i]];
-            total += list.size();
-            added[i]->preload(std::move(list));
+            auto& channel = loaded[new_names[i]];
+            total += channel.unfinished.size();
+            posted += channel.posted.size();
+            added[i]->preload(std::move(channel));
             added[i]->start();
         }
         if (total) spdlog::info("{} unfinished notifications loaded from the outbox", total);
+        if (posted) spdlog::info("{} firing alerts to keep posting to Alertmanager", posted);
     }
     return result;
 }
@@ -481,23 +654,28 @@ void dispatcher::stop() {
     for (auto& [name, w] : all) w->stop();
 }
 
-void dispatcher::enqueue(std::vector<outbox_entry> entries) {
-    if (entries.empty()) return;
+void dispatcher::enqueue(std::vector<outbox_ref> refs) {
+    if (refs.empty()) return;
     std::shared_lock lock(workers_mutex_);
-    // Usually one channel or two: group without allocating a map.
-    std::stable_sort(entries.begin(), entries.end(),
-              [](const outbox_entry& a, const outbox_entry& b) { return a.n.channel < b.n.channel; });
-    auto begin = entries.begin();
-    while (begin != entries.end()) {
-        auto end = std::find_if(begin, entries.end(), [&](const outbox_entry& e) { return e.n.channel != begin->n.channel; });
-        auto it = workers_.find(begin->n.channel);
-        if (it != workers_.end()) {
-            std::vector<outbox_entry> part(std::make_move_iterator(begin), std::make_move_iterator(end));
-            it->second->push(part);
-        }
+    // Usually one channel or two: group by channel without allocating a map.
+    std::stable_sort(refs.begin(), refs.end(),
+                     [](const outbox_ref& a, const outbox_ref& b) { return a.channel() < b.channel(); });
+    std::size_t begin = 0;
+    while (begin < refs.size()) {
+        auto channel = refs[begin].channel();
+        std::size_t end = begin + 1;
+        while (end < refs.size() && refs[end].channel() == channel) ++end;
+        if (auto it = workers_.find(std::string(channel)); it != workers_.end()) it->second->push(refs, begin, end);
         // else: a channel removed by a reload; the entry stays in the store for later.
         begin = end;
     }
+}
+
+void dispatcher::enqueue(const std::vector<outbox_entry>& entries) {
+    std::vector<outbox_ref> refs;
+    refs.reserve(entries.size());
+    for (const auto& e : entries) refs.push_back(ref_of(e));
+    enqueue(std::move(refs));
 }
 
 void dispatcher::wake() {
@@ -509,6 +687,12 @@ std::size_t dispatcher::unfinished(const std::string& channel) const {
     std::shared_lock lock(workers_mutex_);
     auto it = workers_.find(channel);
     return it == workers_.end() ? 0 : it->second->unfinished();
+}
+
+std::size_t dispatcher::reposting(const std::string& channel) const {
+    std::shared_lock lock(workers_mutex_);
+    auto it = workers_.find(channel);
+    return it == workers_.end() ? 0 : it->second->reposting();
 }
 
 }  // namespace redflag::delivery

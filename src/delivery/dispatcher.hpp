@@ -5,9 +5,11 @@
 // Threads. One worker thread per channel, so a slow or dead channel (a sender blocked in
 // a 10 s timeout, a peer answering 5xx for hours) holds back nothing but itself: not
 // ingest, not evaluation (shards only append to a worker's inbox and wake it), not the
-// other channels. A worker keeps its channel's unfinished entries in memory, ordered by
-// their next attempt; the outbox in RocksDB is the truth it starts from and writes every
-// outcome back to (its own writes, never a shard's batch).
+// other channels. A worker keeps in memory only a small ref per unfinished entry (its
+// storage key, creation time, next attempt and kind: a few hundred bytes), ordered by
+// their next attempt, and reads the record from RocksDB when it attempts it, so a large
+// backlog does not hold every notification in memory. The outbox in RocksDB is the truth
+// it starts from and writes every outcome back to (its own writes, never a shard's batch).
 //
 // Order. Within a channel, an alert's notifications go out in the order of their
 // transitions: a recovery is not sent while the alert's firing notice is still being
@@ -30,6 +32,20 @@
 // Digests. A channel with a digest_schedule sends no single messages: its entries are due
 // at the channel's next digest instant; then the due ones are grouped by recipient and
 // each group goes in one send_digest; a failed group is retried as a group.
+//
+// Re-posting (a sender with a resend_interval(): a webhook with `format: alertmanager`).
+// Alertmanager forgets an alert whose endsAt passes, so the worker keeps the alerts it
+// has posted as firing (the latest firing or repeat notification sent, per alert) and
+// every resend interval posts them all again, in arrays of at most resend_batch alerts
+// per request. An alert leaves the set when its `resolved` notification is final, or
+// when a round finds it no longer firing in column `alerts` (a `resolve silent` rule, a
+// rule removed by a reload, an expired record): that round posts it with endsAt = its
+// resolved time. So a silent resolve reaches Alertmanager within one resend interval,
+// without an outbox record for a notice nobody reads, and without the engine having to
+// know which channels an alert of a removed rule was posted to. Re-posts are not recorded
+// in the outbox; a failed one waits for the next round. At start the set is rebuilt from
+// the outbox (per alert: a firing/repeat record sent and no `resolved` record) and
+// posted at once.
 //
 // Metrics: redflag_notifications_total{channel,outcome=sent|retry|dead} per attempt
 // outcome, redflag_notification_delay_seconds{channel} (created_at → sent, wall clock),
@@ -62,6 +78,7 @@ struct dispatcher_options {
     duration max_backoff = 10 * minute;
     double jitter = 0.2;                 // each backoff is scaled by a uniform factor in [1 - j, 1 + j]
     std::uint64_t seed = 0;              // of the jitter; 0: random
+    std::size_t resend_batch = 500;      // alerts per re-post request at most
 };
 
 struct channel_setup {
@@ -90,7 +107,11 @@ public:
     void stop();
 
     // New entries, already durable in the outbox.
-    void enqueue(std::vector<outbox_entry> entries) override;
+    void enqueue(std::vector<outbox_ref> refs) override;
+    void enqueue(const std::vector<outbox_entry>& entries);  // the same, from whole entries
+
+    // Alerts a channel re-posts (see "Re-posting"), for tests and diagnostics.
+    std::size_t reposting(const std::string& channel) const;
 
     // Makes every worker look at the clock again now (a clock moved by a test).
     void wake();
@@ -100,8 +121,14 @@ public:
 
 private:
     class worker;
-    store::status load_unfinished(const std::vector<std::string>& channels,
-                                  std::map<std::string, std::vector<outbox_entry>>& out) const;
+    // What the outbox holds for a channel at start: its unfinished entries and, for a
+    // channel that re-posts, the alerts it posted as firing and has not resolved.
+    struct loaded_channel {
+        std::vector<outbox_ref> unfinished;
+        std::map<std::string, notification> posted;  // alert id → latest firing/repeat sent
+    };
+    store::status load(const std::vector<std::string>& channels, const std::vector<std::string>& reposting,
+                       std::map<std::string, loaded_channel>& out) const;
 
     dispatcher_options options_;
     store::store& store_;

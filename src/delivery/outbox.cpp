@@ -1,9 +1,12 @@
 #include "delivery/outbox.hpp"
 
 #include "store/keys.hpp"
+#include "store/store.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <cstring>
 
 namespace redflag::delivery {
 namespace json = boost::json;
@@ -87,6 +90,27 @@ std::string thread_key(std::string_view channel, std::string_view alert_id) {
     k.append(alert_id);
     return k;
 }
+
+std::optional<outbox_key_parts> split_outbox_key(std::string_view k) {
+    outbox_key_parts p;
+    auto first = k.find('\0');
+    if (first == std::string_view::npos || k.size() < first + 1 + 8) return std::nullopt;
+    p.alert_id = k.substr(0, first);
+    p.at = from_millis(static_cast<std::int64_t>(store::keys::read_be64(k.substr(first + 1, 8))));
+    auto rest = k.substr(first + 1 + 8);
+    auto second = rest.find('\0');
+    if (second == std::string_view::npos) return std::nullopt;
+    p.notification_key = rest.substr(0, second);
+    p.channel = rest.substr(second + 1);
+    return p;
+}
+
+std::string_view outbox_ref::channel() const {
+    auto parts = split_outbox_key(storage_key);
+    return parts ? parts->channel : std::string_view{};
+}
+
+outbox_ref ref_of(const outbox_entry& e) { return {e.storage_key, e.n.created_at, e.next_attempt, e.n.kind}; }
 
 outbox_entry make_entry(notification n) {
     outbox_entry e;
@@ -191,7 +215,206 @@ json::object stored_json(const outbox_entry& e) {
 
 }  // namespace
 
-std::string serialize(const outbox_entry& e) { return json::serialize(stored_json(e)); }
+std::string serialize_json(const outbox_entry& e) { return json::serialize(stored_json(e)); }
+
+// ------------------------------------------------------------------ binary records
+
+namespace {
+
+constexpr std::uint8_t record_version = 1;
+constexpr std::uint8_t has_next_attempt = 1;
+constexpr std::uint8_t has_sent_at = 2;
+
+void put_varint(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+}
+
+void put_i64(std::string& out, std::int64_t v) {
+    char buf[8];
+    auto u = static_cast<std::uint64_t>(v);
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((u >> (8 * i)) & 0xff);
+    out.append(buf, 8);
+}
+
+void put_string(std::string& out, std::string_view s) {
+    put_varint(out, s.size());
+    out.append(s);
+}
+
+// The state part: everything the dispatcher changes, and the per-channel recipient.
+void put_head(std::string& out, delivery_outcome outcome, notice_kind kind, std::uint32_t attempts,
+              const std::optional<timestamp>& next_attempt, const std::optional<timestamp>& sent_at,
+              std::string_view last_error, std::string_view silence, std::string_view recipient) {
+    out.push_back(static_cast<char>(record_version));
+    out.push_back(static_cast<char>(outcome));
+    out.push_back(static_cast<char>(kind));
+    out.push_back(static_cast<char>((next_attempt ? has_next_attempt : 0) | (sent_at ? has_sent_at : 0)));
+    put_varint(out, attempts);
+    if (next_attempt) put_i64(out, to_millis(*next_attempt));
+    if (sent_at) put_i64(out, to_millis(*sent_at));
+    put_string(out, last_error);
+    put_string(out, silence);
+    put_string(out, recipient);
+}
+
+// The content part: the same for every channel of one notification.
+void put_content(std::string& out, const notification& n) {
+    put_i64(out, to_millis(n.created_at));
+    put_i64(out, to_millis(n.firing_since));
+    out.push_back(n.resolved_at ? 1 : 0);
+    if (n.resolved_at) put_i64(out, to_millis(*n.resolved_at));
+    put_string(out, n.rule);
+    put_string(out, n.severity);
+    put_string(out, n.title);
+    put_string(out, n.message);
+    put_varint(out, n.labels.size());
+    for (const auto& [k, v] : n.labels) {
+        put_string(out, k);
+        put_string(out, v);
+    }
+    put_string(out, n.account);
+    put_string(out, n.account_name);
+    put_string(out, n.csm);
+    put_string(out, n.csm_email);
+    put_string(out, n.account_url);
+    put_string(out, n.ack_by);
+    put_string(out, n.ack_comment);
+}
+
+// Reads the binary form; any overrun sets `bad` and yields zeros, checked once at the end.
+struct cursor {
+    std::string_view in;
+    bool bad = false;
+
+    std::uint8_t byte() {
+        if (in.empty()) return fail(), 0;
+        auto b = static_cast<std::uint8_t>(in[0]);
+        in.remove_prefix(1);
+        return b;
+    }
+    std::uint64_t varint() {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            auto b = byte();
+            if (bad) return 0;
+            v |= std::uint64_t(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        return fail(), 0;
+    }
+    std::int64_t i64() {
+        if (in.size() < 8) return fail(), 0;
+        std::uint64_t u = 0;
+        for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<std::uint8_t>(in[i]);
+        in.remove_prefix(8);
+        return static_cast<std::int64_t>(u);
+    }
+    timestamp time() { return from_millis(i64()); }
+    std::string text() {
+        auto size = varint();
+        if (bad || size > in.size()) return fail(), std::string();
+        std::string s(in.substr(0, size));
+        in.remove_prefix(size);
+        return s;
+    }
+    void fail() { bad = true; }
+};
+
+std::optional<outbox_entry> parse_binary(std::string_view key, std::string_view value, std::string* error) {
+    auto failed = [&](std::string why) -> std::optional<outbox_entry> {
+        if (error) *error = std::move(why);
+        return std::nullopt;
+    };
+    auto parts = split_outbox_key(key);
+    if (!parts) return failed("malformed outbox key");
+    cursor c{value};
+    if (c.byte() != record_version) return failed("unknown record version");
+    outbox_entry e;
+    e.storage_key = std::string(key);
+    auto outcome = c.byte();
+    auto kind = c.byte();
+    if (outcome >= std::size(delivery_outcome_names)) return failed("outcome: unknown outcome");
+    if (kind >= std::size(notice_kind_names)) return failed("kind: unknown kind");
+    e.outcome = static_cast<delivery_outcome>(outcome);
+    auto flags = c.byte();
+    e.attempts = static_cast<std::uint32_t>(c.varint());
+    if (flags & has_next_attempt) e.next_attempt = c.time();
+    if (flags & has_sent_at) e.sent_at = c.time();
+    e.last_error = c.text();
+    e.silence = c.text();
+    auto& n = e.n;
+    n.recipient = c.text();
+    n.kind = static_cast<notice_kind>(kind);
+    n.alert_id = std::string(parts->alert_id);
+    n.at = parts->at;
+    n.key = std::string(parts->notification_key);
+    n.channel = std::string(parts->channel);
+    n.created_at = c.time();
+    n.firing_since = c.time();
+    if (c.byte()) n.resolved_at = c.time();
+    n.rule = c.text();
+    n.severity = c.text();
+    n.title = c.text();
+    n.message = c.text();
+    auto labels = c.varint();
+    if (labels > c.in.size()) c.fail();  // each label takes at least two bytes
+    for (std::uint64_t i = 0; i < labels && !c.bad; ++i) {
+        auto name = c.text();
+        n.labels.emplace_back(std::move(name), c.text());
+    }
+    n.account = c.text();
+    n.account_name = c.text();
+    n.csm = c.text();
+    n.csm_email = c.text();
+    n.account_url = c.text();
+    n.ack_by = c.text();
+    n.ack_comment = c.text();
+    if (c.bad) return failed("truncated record");
+    if (!c.in.empty()) return failed("trailing bytes after the record");
+    return e;
+}
+
+}  // namespace
+
+std::string serialize(const outbox_entry& e) {
+    std::string out;
+    out.reserve(256 + e.n.message.size());
+    put_head(out, e.outcome, e.n.kind, e.attempts, e.next_attempt, e.sent_at, e.last_error, e.silence, e.n.recipient);
+    put_content(out, e.n);
+    return out;
+}
+
+std::optional<record_head> peek_record(std::string_view value) {
+    if (value.size() < 3 || static_cast<std::uint8_t>(value[0]) != record_version) return std::nullopt;
+    auto outcome = static_cast<std::uint8_t>(value[1]);
+    auto kind = static_cast<std::uint8_t>(value[2]);
+    if (outcome >= std::size(delivery_outcome_names) || kind >= std::size(notice_kind_names)) return std::nullopt;
+    return record_head{static_cast<delivery_outcome>(outcome), static_cast<notice_kind>(kind)};
+}
+
+void put_records(const notification& n, std::span<const delivery_target> targets, store::write_batch& batch,
+                 std::vector<outbox_ref>& refs, std::string& scratch) {
+    if (targets.empty()) return;
+    // scratch = the content once; each record is its head + that content.
+    scratch.clear();
+    put_content(scratch, n);
+    std::string value;
+    for (const auto& t : targets) {
+        value.clear();
+        value.reserve(32 + t.recipient.size() + scratch.size());
+        put_head(value, delivery_outcome::pending, n.kind, 0, std::nullopt, std::nullopt, {}, {}, t.recipient);
+        value.append(scratch);
+        auto& ref = refs.emplace_back();
+        ref.storage_key = outbox_key(n.alert_id, n.at, n.key, t.channel);
+        ref.created_at = n.created_at;
+        ref.kind = n.kind;
+        batch.put(store::column::outbox, ref.storage_key, value);
+    }
+}
 
 json::object history_json(const outbox_entry& e) {
     json::object o;
@@ -212,6 +435,7 @@ json::object history_json(const outbox_entry& e) {
 }
 
 std::optional<outbox_entry> parse_entry(std::string_view key, std::string_view value, std::string* error) {
+    if (!value.empty() && value[0] != '{') return parse_binary(key, value, error);
     boost::system::error_code ec;
     auto parsed = json::parse(value, ec);
     if (ec || !parsed.is_object()) {

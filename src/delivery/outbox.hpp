@@ -6,15 +6,22 @@
 // Key layout (column `outbox`):
 //   alert-id '\0' at-millis(8, big-endian) notification-key '\0' channel
 // so one alert's records are a prefix scan (alert_prefix) and come out in the order of
-// their transitions. Value: JSON, {"notification": {...}, "outcome", "attempts",
-// "next_attempt"?, "last_error"?, "sent_at"?}: small, rare next to events, and readable
-// in the API as it is.
+// their transitions. The key carries the alert id, the instant, the idempotency key and
+// the channel; the value does not repeat them.
+//
+// Value: a compact binary record (encode_record), written on the shard's ingest path
+// for every notification, so it costs little to build: a version byte (1), the delivery
+// state (outcome, kind, attempts, times, last error, silence), the recipient, then the
+// notification's content. Fixed-width integers are little-endian; strings are a varint
+// length and bytes. Records of the first version were JSON ("{" as first byte) and are
+// still read. The API shows every record as JSON (history_json).
 //
 // Slack threads: the `ts` of an alert's first message on a channel is kept in column
 // `meta` under thread_key(channel, alert id), so follow-ups thread after a restart.
 //
 // Pure functions and plain values: thread-safe, no failure modes beyond the parser's
-// nullopt (with a message) for a malformed record.
+// nullopt (with a message) for a malformed record, and write_batch's own status for
+// put_records.
 #pragma once
 
 #include "core/time.hpp"
@@ -24,9 +31,14 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace redflag::store {
+class write_batch;
+}
 
 namespace redflag::delivery {
 
@@ -61,23 +73,69 @@ std::string alert_prefix(std::string_view alert_id);
 // Column `meta`: the Slack thread of an alert on a channel.
 std::string thread_key(std::string_view channel, std::string_view alert_id);
 
+// The parts of a storage key; nullopt for a malformed one.
+struct outbox_key_parts {
+    std::string_view alert_id;
+    timestamp at{};
+    std::string_view notification_key;
+    std::string_view channel;
+};
+std::optional<outbox_key_parts> split_outbox_key(std::string_view storage_key);
+
 // A fresh, pending entry for `n`, keyed by outbox_key(n).
 outbox_entry make_entry(notification n);
+
+// What a dispatcher worker keeps in memory of an unfinished record: enough to order and
+// schedule it. The record itself stays in RocksDB and is read when it is attempted, so a
+// large backlog costs a few hundred bytes per record, not the notification.
+struct outbox_ref {
+    std::string storage_key;
+    timestamp created_at{};                 // the notification's (wall clock)
+    std::optional<timestamp> next_attempt;  // unset: as soon as it is due
+    notice_kind kind = notice_kind::firing;
+
+    std::string_view channel() const;  // from the key
+    friend bool operator==(const outbox_ref&, const outbox_ref&) = default;
+};
+outbox_ref ref_of(const outbox_entry& e);
+
+// Where one notification goes: a channel and, for email, the recipient rendered for it.
+struct delivery_target {
+    std::string channel;
+    std::string recipient;
+};
+
+// The engine's write: one pending record per target of `n` (whose own channel and
+// recipient are ignored) into `batch`, and its ref appended to `refs`. The notification's
+// content is encoded once for all targets; `scratch` is reused between calls.
+void put_records(const notification& n, std::span<const delivery_target> targets, store::write_batch& batch,
+                 std::vector<outbox_ref>& refs, std::string& scratch);
 
 boost::json::object to_json(const notification& n);
 std::optional<notification> notification_from_json(const boost::json::value& v, std::string* error = nullptr);
 
-// The stored value, and the history view of the API: every member of the stored value
-// plus "key" and "channel" and "kind" at the top level.
+// The stored value (binary, version 1), and the history view of the API: every member
+// of the stored value plus "key" and "channel" and "kind" at the top level.
 std::string serialize(const outbox_entry& e);
 boost::json::object history_json(const outbox_entry& e);
+// Reads a record of either version (binary, or the first version's JSON).
 std::optional<outbox_entry> parse_entry(std::string_view key, std::string_view value, std::string* error = nullptr);
+// The first version's JSON value: still read by parse_entry; written by nothing but tests.
+std::string serialize_json(const outbox_entry& e);
+
+// A record's outcome and kind without decoding the rest (loading skips final records
+// this way); nullopt for a malformed or first-version record (parse it whole).
+struct record_head {
+    delivery_outcome outcome;
+    notice_kind kind;
+};
+std::optional<record_head> peek_record(std::string_view value);
 
 // What the engine hands to the dispatcher once a write batch holding new outbox records
 // is durable. enqueue() must be cheap and never block on delivery: it runs on a shard.
 class outbox_sink {
 public:
-    virtual void enqueue(std::vector<outbox_entry> entries) = 0;
+    virtual void enqueue(std::vector<outbox_ref> refs) = 0;
 
 protected:
     ~outbox_sink() = default;

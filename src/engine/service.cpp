@@ -1,6 +1,7 @@
 #include "engine/service.hpp"
 
 #include "alerts/codec.hpp"
+#include "core/hash.hpp"
 #include "model/codec.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -48,35 +49,29 @@ struct service::shard {
     // the batch is written.
     std::shared_ptr<const delivery::notification_builder> builder;
     std::uint64_t builder_generation = 0;
-    std::vector<delivery::notification> notifications;
-    std::vector<delivery::outbox_entry> outbox;
+    delivery::notification notification;           // reused: built once per alert event
+    std::vector<delivery::delivery_target> targets;  // its channels
+    std::string record_scratch;                      // put_records' encoding buffer
+    std::vector<delivery::outbox_ref> outbox;
 
     std::thread thread;
 };
 
 namespace {
 
-// A stable hash (FNV-1a), so that an account's shard does not depend on the standard
-// library's std::hash.
-std::uint64_t fnv1a(std::string_view s) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
 
-// Hands every evaluation of a shard's core to that shard's KPI tracker.
+// Hands every evaluation of a shard's core to that shard's KPI tracker, with the
+// account's active alerts (redflag_book_alerts).
 class kpi_observer final : public account_observer {
 public:
     explicit kpi_observer(kpi::shard_tracker& tracker) : tracker_(tracker) {}
     timestamp evaluated(std::uint32_t index, const account_record& record, const rules::rule_set* rules,
                         timestamp at) override {
-        return tracker_.on_evaluated(index, kpi::account_input{record.state, record.scores, record.bands, record.classes},
-                                     rules, at);
+        return tracker_.on_evaluated(
+            index, kpi::account_input{record.state, record.scores, record.bands, record.classes, record.alerts.active()},
+            rules, at);
     }
 
 private:
@@ -547,13 +542,9 @@ void service::persist_alert_events(shard& s, store::write_batch& batch) {
         // Its notifications, in the same batch: no transition without them.
         if (s.builder && rules && e.record.rule_index < rules->rules().size() &&
             rules->rules()[e.record.rule_index].name == e.record.rule) {
-            s.notifications.clear();
-            s.builder->build(e, rules->rules()[e.record.rule_index], record ? &record->state : nullptr, created_at,
-                             s.notifications);
-            for (auto& n : s.notifications) {
-                auto& entry = s.outbox.emplace_back(delivery::make_entry(std::move(n)));
-                batch.put(store::column::outbox, entry.storage_key, delivery::serialize(entry));
-            }
+            if (s.builder->build(e, rules->rules()[e.record.rule_index], record ? &record->state : nullptr,
+                                 created_at, s.notification, s.targets))
+                delivery::put_records(s.notification, s.targets, batch, s.outbox, s.record_scratch);
         }
         if (e.kind != alerts::event_kind::transition) continue;
         auto severity = std::string(alerts::name_of(e.record.severity));

@@ -104,15 +104,37 @@ void cell::merge(const cell& o) {
 
 void aggregate::add(const contribution& c, std::int64_t sign, const settings& config) {
     if (!c.present) return;
-    cells_[key(c.csm, c.segment, c.band)].add(c, sign, config);
-    for (auto id : c.score_bands) score_bands_[id] += sign;
-    for (auto id : c.class_labels) class_labels_[id] += sign;
+    const auto k = key(c.csm, c.segment, c.band);
+    cells_[k].add(c, sign, config);
+    for (auto id : c.score_bands) score_bands_[item(k, id)] += sign;
+    for (auto id : c.class_labels) class_labels_[item(k, id)] += sign;
+    for (const auto& a : c.alerts) alerts_[item(k, a.rule_severity)][a.firing ? 1 : 0] += sign;
+}
+
+void aggregate::count_fired(const contribution& previous, const contribution& c) {
+    if (!c.present || c.fired.empty()) return;
+    const bool same_instant = previous.present && previous.at == c.at;
+    const auto k = key(c.csm, c.segment, c.band);
+    for (auto id : c.fired) {
+        if (same_instant && std::find(previous.fired.begin(), previous.fired.end(), id) != previous.fired.end())
+            continue;
+        ++fired_[item(k, id)];
+    }
 }
 
 void aggregate::merge(const aggregate& other) {
     for (const auto& [k, c] : other.cells_) cells_[k].merge(c);
-    for (const auto& [id, n] : other.score_bands_) score_bands_[id] += n;
-    for (const auto& [id, n] : other.class_labels_) class_labels_[id] += n;
+    for (const auto& [k, n] : other.score_bands_) score_bands_[k] += n;
+    for (const auto& [k, n] : other.class_labels_) class_labels_[k] += n;
+    for (const auto& [k, n] : other.alerts_) add_arrays(alerts_[k], n);
+    for (const auto& [k, n] : other.fired_) fired_[k] += n;
+}
+
+std::int64_t aggregate::sum_of(const std::unordered_map<std::uint64_t, std::int64_t>& items, label_id id) {
+    std::int64_t n = 0;
+    for (const auto& [k, v] : items)
+        if (id_of_item(k) == id) n += v;
+    return n;
 }
 
 cell aggregate::total() const {

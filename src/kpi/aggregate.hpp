@@ -2,8 +2,8 @@
 // an account's new contribution and subtract its previous one after each evaluation;
 // merge() the shards' aggregates at scrape. Everything additive is kept per cell of
 // (csm, segment, health band), the finest grain any KPI is exposed at, and projected
-// onto each metric's labels at exposition (exposition.hpp); scores and classifications
-// are counted per label id. The ratios (NRR, GRR, churn, quick ratio, LTV, NPS, CSAT,
+// onto each metric's labels at exposition (exposition.hpp); scores, classifications and
+// active alerts are counted per (cell, label id). The ratios (NRR, GRR, churn, quick ratio, LTV, NPS, CSAT,
 // alignment) are derived from these sums by the functions below, never summed.
 //
 // Plain value type; not thread-safe. No failure modes.
@@ -61,6 +61,10 @@ public:
     // Adds `c` (sign +1) or takes it away (sign -1). A contribution that is not present
     // does nothing.
     void add(const contribution& c, std::int64_t sign, const settings& config);
+    // Counts the alerts of `c` that started firing at its instant, except those that
+    // `previous` (the account's contribution before, possibly at the same instant)
+    // already counted. Only ever adds: redflag_book_alerts_fired_total.
+    void count_fired(const contribution& previous, const contribution& c);
     void merge(const aggregate& other);
 
     static std::uint64_t key(label_id csm, label_id segment, label_id band) {
@@ -69,17 +73,30 @@ public:
     static label_id csm_of(std::uint64_t key) { return static_cast<label_id>(key >> 32); }
     static label_id segment_of(std::uint64_t key) { return static_cast<label_id>(key >> 16); }
     static label_id band_of(std::uint64_t key) { return static_cast<label_id>(key); }
+    // A label id within a cell (a cell key has 48 bits): the key of the per-cell counts.
+    static std::uint64_t item(std::uint64_t cell_key, label_id id) { return (cell_key << 16) | id; }
+    static std::uint64_t cell_of_item(std::uint64_t item) { return item >> 16; }
+    static label_id id_of_item(std::uint64_t item) { return static_cast<label_id>(item); }
 
     const std::unordered_map<std::uint64_t, cell>& cells() const { return cells_; }
-    const std::unordered_map<label_id, std::int64_t>& score_bands() const { return score_bands_; }
-    const std::unordered_map<label_id, std::int64_t>& class_labels() const { return class_labels_; }
+    // Accounts per item(cell, score band id) and item(cell, classification label id).
+    const std::unordered_map<std::uint64_t, std::int64_t>& score_bands() const { return score_bands_; }
+    const std::unordered_map<std::uint64_t, std::int64_t>& class_labels() const { return class_labels_; }
+    // Active alerts per item(cell, alert id): [0] pending, [1] firing.
+    const std::unordered_map<std::uint64_t, std::array<std::int64_t, 2>>& alerts() const { return alerts_; }
+    // Alerts that started firing, ever, per item(cell, alert id) (monotonic).
+    const std::unordered_map<std::uint64_t, std::int64_t>& fired() const { return fired_; }
     // Every cell added together.
     cell total() const;
+    // An item count summed over every cell (tests).
+    static std::int64_t sum_of(const std::unordered_map<std::uint64_t, std::int64_t>& items, label_id id);
 
 private:
     std::unordered_map<std::uint64_t, cell> cells_;
-    std::unordered_map<label_id, std::int64_t> score_bands_;
-    std::unordered_map<label_id, std::int64_t> class_labels_;
+    std::unordered_map<std::uint64_t, std::int64_t> score_bands_;
+    std::unordered_map<std::uint64_t, std::int64_t> class_labels_;
+    std::unordered_map<std::uint64_t, std::array<std::int64_t, 2>> alerts_;
+    std::unordered_map<std::uint64_t, std::int64_t> fired_;
 };
 
 // The derived KPIs, exactly as metrics.md defines them. A ratio whose denominator is 0 is

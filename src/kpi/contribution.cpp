@@ -101,6 +101,28 @@ rule_layout::rule_layout(const rules::rule_set* r, label_caches& labels) : rules
         auto& ids = class_labels.emplace_back();
         for (const auto& l : c.labels) ids.push_back(labels.class_label.get(pair_key(c.name, l)));
     }
+    for (const auto& rule : r->rules()) {
+        auto severity = rules::severity_names[static_cast<std::size_t>(rule.severity)];
+        alert_rules.push_back({rule.name, rule.severity, labels.alert.get(pair_key(rule.name, severity))});
+    }
+}
+
+void alert_entries(std::span<const alerts::alert> active, const rule_layout& layout, label_caches& labels,
+                   std::vector<alert_entry>& out) {
+    out.clear();
+    for (const auto& a : active) {
+        if (!a.active()) continue;
+        label_id id;
+        if (a.rule_index < layout.alert_rules.size() && layout.alert_rules[a.rule_index].severity == a.severity &&
+            layout.alert_rules[a.rule_index].name == a.rule) {
+            id = layout.alert_rules[a.rule_index].id;
+        } else {
+            // An alert restored or carried over a reload whose index does not match this
+            // layout: looked up by name (rare).
+            id = labels.alert.get(pair_key(a.rule, rules::severity_names[static_cast<std::size_t>(a.severity)]));
+        }
+        out.push_back({id, a.state == alerts::alert_state::firing});
+    }
 }
 
 double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t) {
@@ -114,6 +136,7 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     const auto& s = account.state;
     next_instant next(now);
     out.present = true;
+    out.at = now;
 
     // Dimensions.
     auto csm = text(s.get(model::profile_field::csm));
@@ -235,6 +258,16 @@ timestamp contribute(const account_input& account, timestamp now, const settings
         if (account.classes[i] < ids.size()) out.class_labels.push_back(ids[account.classes[i]]);
     }
     if (layout.effort && *layout.effort < account.scores.size()) out.effort = account.scores[*layout.effort];
+
+    // Alerts: the active ones, and those that started firing at this very instant.
+    alert_entries(account.alerts, layout, labels, out.alerts);
+    out.fired.clear();
+    std::size_t entry = 0;
+    for (const auto& a : account.alerts) {
+        if (!a.active()) continue;
+        const label_id id = out.alerts[entry++].rule_severity;
+        if (a.state == alerts::alert_state::firing && a.firing_since == now) out.fired.push_back(id);
+    }
     return next.value();
 }
 

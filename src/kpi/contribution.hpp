@@ -13,10 +13,16 @@
 // Money is kept in thousandths of the currency unit (std::int64_t), so that adding and
 // subtracting contributions millions of times leaves no rounding drift.
 //
+// Every additive part is kept with the account's current (csm, segment, health band),
+// so each KPI can be exposed with those three labels and filtered by them; an account
+// that changes CSM, segment or band moves its whole contribution (cohort, 30-day
+// movements, open alerts included) to its new cell at its next evaluation.
+//
 // Pure functions over account state; no failure modes, no allocation beyond the
-// contribution's two small vectors.
+// contribution's few small vectors.
 #pragma once
 
+#include "alerts/alert.hpp"
 #include "core/time.hpp"
 #include "kpi/labels.hpp"
 #include "model/account_state.hpp"
@@ -89,13 +95,29 @@ struct rule_layout {
     std::vector<label_id> health_bands;                // band table ids: [0] unknown, [1 + b] band b
     std::vector<std::vector<label_id>> score_bands;    // [score]: [0] unknown, [1 + b] band b
     std::vector<std::vector<label_id>> class_labels;   // [classify][label]
+    // Alerts: per rule of the set, its name, severity and alert table id
+    // (rule + separator + severity), so an active alert's label costs no lookup.
+    struct alert_rule {
+        std::string name;
+        rules::alert_severity severity{};
+        label_id id = 0;
+    };
+    std::vector<alert_rule> alert_rules;
 
     rule_layout() = default;
     rule_layout(const rules::rule_set* r, label_caches& labels);
 };
 
+// One active alert of the account, as redflag_book_alerts counts it.
+struct alert_entry {
+    label_id rule_severity = 0;  // label_tables::alert id
+    bool firing = false;         // else pending
+    friend bool operator==(const alert_entry&, const alert_entry&) = default;
+};
+
 struct contribution {
     bool present = false;  // false: contributes nothing (never computed)
+    timestamp at{};        // the evaluation instant it was computed at
 
     // Dimensions.
     label_id csm = 0, segment = 0, band = 0;
@@ -131,6 +153,13 @@ struct contribution {
     std::vector<label_id> score_bands;
     std::vector<label_id> class_labels;
 
+    // Active (pending or firing) alerts, in the account's alert_set order.
+    std::vector<alert_entry> alerts;
+    // Alerts that started firing at `at` (firing_since == at). Counted once into
+    // redflag_book_alerts_fired_total by aggregate::count_fired, outside the
+    // subtract-and-add of contributions (a counter never goes down).
+    std::vector<label_id> fired;
+
     // Per-account metrics: value (MRR now) and effort (score `effort`, NaN when null).
     double effort = std::numeric_limits<double>::quiet_NaN();
 
@@ -145,7 +174,12 @@ struct account_input {
     std::span<const double> scores;        // per score of the rule set, NaN when null
     std::span<const std::int16_t> bands;   // per score, -1 "unknown"
     std::span<const std::uint16_t> classes;
+    std::span<const alerts::alert> alerts = {};  // the account's active alerts after the evaluation
 };
+
+// The account's active alerts as alert entries (into `out`, cleared first).
+void alert_entries(std::span<const alerts::alert> active, const rule_layout& layout, label_caches& labels,
+                   std::vector<alert_entry>& out);
 
 // The account's MRR after its last movement at or before `t` (0 before any).
 double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t);

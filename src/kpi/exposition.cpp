@@ -63,24 +63,50 @@ kpi_metrics::kpi_metrics(prometheus::Registry& r, const settings& config)
       quick_ratio_(gauge(r, "redflag_quick_ratio", "(New + expansion + reactivation MRR) / (contraction + churn MRR), last 30 days")),
       ltv_(gauge(r, "redflag_ltv", "Lifetime value: ARPA x gross margin / monthly revenue churn (" + config.currency + ")")),
       nps_(gauge(r, "redflag_nps", "Net promoter score over 90 days (%promoters - %detractors) by CSM and segment")),
-      nps_responses_(gauge(r, "redflag_nps_responses", "NPS answers in the last 90 days by category")),
+      nps_responses_(gauge(r, "redflag_nps_responses", "NPS answers in the last 90 days by category, CSM, segment and health band")),
       csat_(gauge(r, "redflag_csat_avg", "Mean CSAT answer over 90 days by CSM")),
-      tickets_open_(gauge(r, "redflag_tickets_open", "Open and pending support tickets by priority")),
-      renewal_arr_(gauge(r, "redflag_renewal_arr", "ARR of active accounts renewing within 30 or 90 days, by health band")),
+      tickets_open_(gauge(r, "redflag_tickets_open", "Open and pending support tickets by priority, CSM, segment and health band")),
+      renewal_arr_(gauge(r, "redflag_renewal_arr", "ARR of active accounts renewing within 30 or 90 days, by health band, CSM and segment")),
       opportunity_(gauge(r, "redflag_opportunity_mrr", "List price x seats of stack products active accounts lack (" + config.currency + ")")),
       alignment_(gauge(r, "redflag_stack_alignment_ratio", "Share of active accounts that have the product")),
-      score_(gauge(r, "redflag_score", "Accounts per band of every score")),
-      classification_(gauge(r, "redflag_classification", "Accounts per label of every classify")),
+      score_(gauge(r, "redflag_score", "Accounts per band of every score, by CSM, segment and health band")),
+      classification_(gauge(r, "redflag_classification", "Accounts per label of every classify, by CSM, segment and health band")),
+      active_accounts_(gauge(r, "redflag_active_accounts", "Accounts with MRR above 0 now (the denominator of ARPA and stack alignment)")),
+      cohort_arr_then_(gauge(r, "redflag_cohort_arr_then", "ARR 365 days ago of the accounts that had ARR then (NRR and GRR denominator; accounts labelled by their current CSM, segment and band)")),
+      cohort_arr_now_(gauge(r, "redflag_cohort_arr_now", "ARR now of the accounts that had ARR 365 days ago (NRR numerator)")),
+      cohort_arr_retained_(gauge(r, "redflag_cohort_arr_retained", "Sum of min(ARR now, ARR then) of the accounts that had ARR 365 days ago (GRR numerator)")),
+      mrr_month_ago_(gauge(r, "redflag_mrr_30d_ago", "MRR 30 days ago (revenue churn denominator)")),
+      active_month_ago_(gauge(r, "redflag_accounts_active_30d_ago", "Accounts with MRR above 0 30 days ago (logo churn denominator)")),
+      churned_month_(gauge(r, "redflag_accounts_churned_30d", "Accounts active 30 days ago with a churn movement since (logo churn numerator)")),
+      moved_month_(gauge(r, "redflag_mrr_moved_30d", "MRR moved in the last 30 days by kind, in absolute value (quick ratio, revenue churn)")),
+      csat_sum_(gauge(r, "redflag_csat_points", "Sum of the scores of CSAT answers of the last 90 days (CSAT average numerator)")),
+      csat_responses_(gauge(r, "redflag_csat_responses", "CSAT answers of the last 90 days (CSAT average denominator)")),
+      stack_accounts_(gauge(r, "redflag_stack_accounts", "Active accounts that have the product (stack alignment numerator)")),
+      book_alerts_(gauge(r, "redflag_book_alerts", "Pending and firing alerts by rule, severity and the account's current CSM, segment and health band")),
+      all_gauges_{&accounts_,         &mrr_,           &arr_,            &nrr_,
+                  &csm_nrr_,          &grr_,           &csm_grr_,        &logo_churn_,
+                  &revenue_churn_,    &quick_ratio_,   &ltv_,            &nps_,
+                  &nps_responses_,    &csat_,          &tickets_open_,   &renewal_arr_,
+                  &opportunity_,      &alignment_,     &score_,          &classification_,
+                  &active_accounts_,  &cohort_arr_then_, &cohort_arr_now_, &cohort_arr_retained_,
+                  &mrr_month_ago_,    &active_month_ago_, &churned_month_, &moved_month_,
+                  &csat_sum_,         &csat_responses_, &stack_accounts_, &book_alerts_},
+      gross_margin_(&gauge(r, "redflag_gross_margin_ratio", "kpi.gross_margin, the margin LTV uses").Add({})),
       movements_(&BuildCounter()
                       .Name("redflag_mrr_movement_total")
                       .Help("MRR moved by contract changes, in absolute value (" + config.currency + ")")
                       .Register(r)),
+      book_alerts_fired_(&BuildCounter()
+                              .Name("redflag_book_alerts_fired_total")
+                              .Help("Alerts that started firing, by rule, severity and the account's CSM, segment and health band then")
+                              .Register(r)),
       ttfv_(&BuildHistogram()
                  .Name("redflag_time_to_first_value_seconds")
                  .Help("Time from signed_at (or first seen) to the first_value milestone, of the accounts that reached it")
                  .Register(r)),
       account_value_(&gauge(r, "redflag_account_value", "Per account (opt-in): current MRR")),
       account_effort_(&gauge(r, "redflag_account_effort", "Per account (opt-in): the effort score")) {
+    gross_margin_->Set(config.gross_margin);
     for (std::size_t k = 0; k < movement_kinds; ++k)
         movement_counters_[k] = &movements_->Add({{"kind", std::string(model::movement_kind_names[k])}});
 }
@@ -91,38 +117,64 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
     const auto bands = labels.band.names();
     const std::size_t products = std::min(config_.stack.size(), max_stack_products);
 
-    for (auto* g : {&accounts_, &mrr_, &arr_, &nrr_, &csm_nrr_, &grr_, &csm_grr_, &logo_churn_, &revenue_churn_,
-                    &quick_ratio_, &ltv_, &nps_, &nps_responses_, &csat_, &tickets_open_, &renewal_arr_, &opportunity_,
-                    &alignment_, &score_, &classification_})
-        g->begin();
+    for (auto* g : all_gauges_) g->begin();
 
-    // Projections of the (csm, segment, band) cells onto each metric's labels.
+    // The three filter labels of a cell.
+    auto dims_of = [&](std::uint64_t key) {
+        return prometheus::Labels{{"csm", name_of(csms, aggregate::csm_of(key))},
+                                  {"segment", name_of(segments, aggregate::segment_of(key))},
+                                  {"health_band", name_of(bands, aggregate::band_of(key))}};
+    };
+    auto with = [](prometheus::Labels labels, std::string name, std::string value) {
+        labels.emplace(std::move(name), std::move(value));
+        return labels;
+    };
+
+    // Every additive series per cell, and projections of the cells onto the spec's
+    // coarser metrics.
     std::map<label_id, cell> by_csm;
     std::map<std::pair<label_id, label_id>, std::array<std::int64_t, 3>> nps_by_csm_segment;
-    std::map<label_id, cell> by_band;
-    std::map<label_id, std::pair<std::array<std::int64_t, ttfv_bucket_days.size() + 1>, std::int64_t>> ttfv_by_segment;
     cell total;
     for (const auto& [key, c] : merged.cells()) {
         if (c.accounts == 0) continue;  // every account of it moved elsewhere
-        const auto csm = aggregate::csm_of(key), segment = aggregate::segment_of(key), band = aggregate::band_of(key);
-        const prometheus::Labels dims{{"csm", name_of(csms, csm)},
-                                      {"segment", name_of(segments, segment)},
-                                      {"health_band", name_of(bands, band)}};
+        const auto csm = aggregate::csm_of(key), segment = aggregate::segment_of(key);
+        const auto dims = dims_of(key);
         for (std::size_t s = 0; s < account_status_names.size(); ++s) {
             if (c.accounts_by_status[s] == 0) continue;
-            auto labels_with_status = dims;
-            labels_with_status["status"] = std::string(account_status_names[s]);
-            accounts_.set(labels_with_status, double(c.accounts_by_status[s]));
+            accounts_.set(with(dims, "status", std::string(account_status_names[s])), double(c.accounts_by_status[s]));
         }
         mrr_.set(dims, from_money(c.mrr));
         arr_.set(dims, 12 * from_money(c.mrr));
+        active_accounts_.set(dims, double(c.active));
+        // Revenue ratios' parts (NRR, GRR, logo and revenue churn, quick ratio, LTV).
+        cohort_arr_then_.set(dims, from_money(c.cohort_arr_then));
+        cohort_arr_now_.set(dims, from_money(c.cohort_arr_now));
+        cohort_arr_retained_.set(dims, from_money(c.cohort_arr_capped));
+        mrr_month_ago_.set(dims, from_money(c.mrr_month_ago));
+        active_month_ago_.set(dims, double(c.active_month_ago));
+        churned_month_.set(dims, double(c.churned_in_month));
+        for (std::size_t k = 0; k < movement_kinds; ++k)
+            moved_month_.set(with(dims, "kind", std::string(model::movement_kind_names[k])),
+                             from_money(c.moved_in_month[k]));
+        // Voice of the customer.
+        for (std::size_t i = 0; i < nps_category_names.size(); ++i)
+            nps_responses_.set(with(dims, "category", std::string(nps_category_names[i])), double(c.nps[i]));
+        csat_sum_.set(dims, double(c.csat_sum));
+        csat_responses_.set(dims, double(c.csat_count));
+        for (std::size_t i = 0; i < ticket_priority_names.size(); ++i)
+            tickets_open_.set(with(dims, "priority", std::string(ticket_priority_names[i])), double(c.open_tickets[i]));
+        // Renewals and stack.
+        renewal_arr_.set(with(dims, "within", "30d"), from_money(c.renewal_arr_near));
+        renewal_arr_.set(with(dims, "within", "90d"), from_money(c.renewal_arr_far));
+        for (std::size_t p = 0; p < products; ++p) {
+            const auto& product = config_.stack[p].first;
+            opportunity_.set(with(dims, "product", product), p < c.opportunity.size() ? from_money(c.opportunity[p]) : 0.0);
+            stack_accounts_.set(with(dims, "product", product), p < c.has_product.size() ? double(c.has_product[p]) : 0.0);
+        }
+
         by_csm[csm].merge(c);
-        by_band[band].merge(c);
         auto& answers = nps_by_csm_segment[{csm, segment}];
         for (std::size_t i = 0; i < 3; ++i) answers[i] += c.nps[i];
-        auto& [buckets, seconds] = ttfv_by_segment[segment];
-        for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += c.ttfv_buckets[i];
-        seconds += c.ttfv_seconds;
         total.merge(c);
     }
 
@@ -145,38 +197,29 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
     revenue_churn_.set({}, revenue_churn(total));
     quick_ratio_.set({}, quick_ratio(total));
     ltv_.set({}, ltv(total, config_.gross_margin));
-    for (std::size_t i = 0; i < nps_category_names.size(); ++i)
-        nps_responses_.set({{"category", std::string(nps_category_names[i])}}, double(total.nps[i]));
-    for (std::size_t i = 0; i < ticket_priority_names.size(); ++i)
-        tickets_open_.set({{"priority", std::string(ticket_priority_names[i])}}, double(total.open_tickets[i]));
     for (std::size_t p = 0; p < products; ++p) alignment_.set({{"product", config_.stack[p].first}}, alignment(total, p));
 
-    for (const auto& [band, c] : by_band) {
-        const auto& band_name = name_of(bands, band);
-        renewal_arr_.set({{"within", "30d"}, {"health_band", band_name}}, from_money(c.renewal_arr_near));
-        renewal_arr_.set({{"within", "90d"}, {"health_band", band_name}}, from_money(c.renewal_arr_far));
-        for (std::size_t p = 0; p < products; ++p)
-            opportunity_.set({{"health_band", band_name}, {"product", config_.stack[p].first}},
-                             p < c.opportunity.size() ? from_money(c.opportunity[p]) : 0.0);
-    }
-
     const auto score_names = labels.score_band.names();
-    for (const auto& [id, n] : merged.score_bands()) {
+    for (const auto& [item, n] : merged.score_bands()) {
         if (n == 0) continue;
-        auto [score, band] = split_pair(name_of(score_names, id));
-        score_.set({{"score", score}, {"band", band}}, double(n));
+        auto [score, band] = split_pair(name_of(score_names, aggregate::id_of_item(item)));
+        score_.set(with(with(dims_of(aggregate::cell_of_item(item)), "score", score), "band", band), double(n));
     }
     const auto class_names = labels.class_label.names();
-    for (const auto& [id, n] : merged.class_labels()) {
+    for (const auto& [item, n] : merged.class_labels()) {
         if (n == 0) continue;
-        auto [name, label] = split_pair(name_of(class_names, id));
-        classification_.set({{"name", name}, {"label", label}}, double(n));
+        auto [name, label] = split_pair(name_of(class_names, aggregate::id_of_item(item)));
+        classification_.set(with(with(dims_of(aggregate::cell_of_item(item)), "name", name), "label", label), double(n));
+    }
+    const auto alert_names = labels.alert.names();
+    for (const auto& [item, n] : merged.alerts()) {
+        auto [rule, severity] = split_pair(name_of(alert_names, aggregate::id_of_item(item)));
+        auto l = with(with(dims_of(aggregate::cell_of_item(item)), "rule", rule), "severity", severity);
+        if (n[0] != 0) book_alerts_.set(with(l, "state", "pending"), double(n[0]));
+        if (n[1] != 0) book_alerts_.set(with(l, "state", "firing"), double(n[1]));
     }
 
-    for (auto* g : {&accounts_, &mrr_, &arr_, &nrr_, &csm_nrr_, &grr_, &csm_grr_, &logo_churn_, &revenue_churn_,
-                    &quick_ratio_, &ltv_, &nps_, &nps_responses_, &csat_, &tickets_open_, &renewal_arr_, &opportunity_,
-                    &alignment_, &score_, &classification_})
-        g->end();
+    for (auto* g : all_gauges_) g->end();
 
     // The movement counter only ever grows: a late contract event that re-classifies
     // older movements can lower the recomputed sum, which then waits until the sum
@@ -189,20 +232,32 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
         }
     }
 
+    // Alerts fired: the aggregate's counts only grow; a child appears with its first fire.
+    for (const auto& [item, n] : merged.fired()) {
+        auto& child = fired_children_[item];
+        if (!child.counter) {
+            auto [rule, severity] = split_pair(name_of(alert_names, aggregate::id_of_item(item)));
+            child.counter = &book_alerts_fired_->Add(
+                with(with(dims_of(aggregate::cell_of_item(item)), "rule", rule), "severity", severity));
+        }
+        if (double(n) > child.exposed) {
+            child.counter->Increment(double(n) - child.exposed);
+            child.exposed = double(n);
+        }
+    }
+
     // The histogram is a distribution of the accounts known now, not a stream of
-    // observations: each scrape replaces a segment's child with the current counts.
-    for (auto& [segment, h] : ttfv_children_) ttfv_->Remove(h);
+    // observations: each scrape replaces the children with the current counts, one per
+    // (csm, segment, health band) with accounts that reached first value.
+    for (auto& [l, h] : ttfv_children_) ttfv_->Remove(h);
     ttfv_children_.clear();
-    for (const auto& [segment, data] : ttfv_by_segment) {
-        const auto& [buckets, seconds] = data;
-        std::int64_t count = 0;
-        for (auto b : buckets) count += b;
-        if (count == 0) continue;
-        const auto& name = name_of(segments, segment);
-        auto& h = ttfv_->Add({{"segment", name}}, ttfv_boundaries());
-        std::vector<double> increments(buckets.begin(), buckets.end());
-        h.ObserveMultiple(increments, double(seconds));
-        ttfv_children_[name] = &h;
+    for (const auto& [key, c] : merged.cells()) {
+        if (c.accounts == 0 || c.ttfv_count == 0) continue;
+        auto dims = dims_of(key);
+        auto& h = ttfv_->Add(dims, ttfv_boundaries());
+        std::vector<double> increments(c.ttfv_buckets.begin(), c.ttfv_buckets.end());
+        h.ObserveMultiple(increments, double(c.ttfv_seconds));
+        ttfv_children_[std::move(dims)] = &h;
     }
 }
 

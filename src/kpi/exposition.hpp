@@ -5,6 +5,13 @@
 // combination no longer has accounts are removed, so a CSM who leaves every book
 // disappears from the board instead of lingering at 0.
 //
+// Filtering. The board's variables csm, segment and health_band filter every KPI panel:
+// every additive series carries the three labels (an account counts under its current
+// CSM, segment and health band), and what is not additive (NRR, GRR, churn, quick ratio,
+// LTV, NPS, CSAT, alignment) is also exposed as its additive numerators and
+// denominators with the three labels, so PromQL computes the ratio under any filter as
+// sum(numerator{...}) / sum(denominator{...}). The spec's ratio gauges stay as they are.
+//
 // Thread-safety: expose() must not run concurrently with itself (kpi::hub serialises
 // it); the families themselves are prometheus-cpp's (thread-safe). The constructor throws
 // only when a family of the same name and another type is already registered (a
@@ -62,11 +69,23 @@ private:
     gauge_children accounts_, mrr_, arr_, nrr_, csm_nrr_, grr_, csm_grr_, logo_churn_, revenue_churn_, quick_ratio_,
         ltv_, nps_, nps_responses_, csat_, tickets_open_, renewal_arr_, opportunity_, alignment_, score_,
         classification_;
+    // The additive parts of the ratios, per (csm, segment, health_band).
+    gauge_children active_accounts_, cohort_arr_then_, cohort_arr_now_, cohort_arr_retained_, mrr_month_ago_,
+        active_month_ago_, churned_month_, moved_month_, csat_sum_, csat_responses_, stack_accounts_, book_alerts_;
+    std::vector<gauge_children*> all_gauges_;
+    prometheus::Gauge* gross_margin_;
     prometheus::Family<prometheus::Counter>* movements_;
     std::array<prometheus::Counter*, movement_kinds> movement_counters_{};
     std::array<double, movement_kinds> movement_exposed_{};
+    // redflag_book_alerts_fired_total, per aggregate::item(cell, alert id).
+    struct fired_child {
+        prometheus::Counter* counter = nullptr;
+        double exposed = 0;
+    };
+    prometheus::Family<prometheus::Counter>* book_alerts_fired_;
+    std::map<std::uint64_t, fired_child> fired_children_;
     prometheus::Family<prometheus::Histogram>* ttfv_;
-    std::map<std::string, prometheus::Histogram*> ttfv_children_;
+    std::map<prometheus::Labels, prometheus::Histogram*> ttfv_children_;
     prometheus::Family<prometheus::Gauge>* account_value_;
     prometheus::Family<prometheus::Gauge>* account_effort_;
 };

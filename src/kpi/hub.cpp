@@ -68,9 +68,12 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     }
     auto& previous = previous_[index];
     auto& memo = inputs_[index];
-    // The common case: nothing the KPIs read changed and no window edge passed.
-    if (previous.present && only_scores_may_differ(memo, account.state, at) && same_scores(previous, account))
-        return memo.next_change;
+    // The common case: nothing the KPIs read changed, no window edge passed, and the
+    // account's bands, classes and alerts are as before.
+    if (previous.present && only_scores_may_differ(memo, account.state, at) && same_scores(previous, account)) {
+        alert_entries(account.alerts, layout_, labels_, alert_scratch_);
+        if (alert_scratch_ == previous.alerts) return memo.next_change;
+    }
     const timestamp next = contribute(account, at, hub_.config_, layout_, labels_, previous, scratch_);
     memo = inputs_of(account.state);
     memo.next_change = next;
@@ -78,6 +81,7 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     const auto& config = hub_.config_;
     aggregate_.add(previous, -1, config);
     aggregate_.add(scratch_, +1, config);
+    aggregate_.count_fired(previous, scratch_);
     std::swap(previous, scratch_);  // scratch_ keeps the old vectors' capacity for next time
     changed_ = true;
 

@@ -45,7 +45,8 @@ public:
     explicit shard_tracker(hub& owner);
 
     // After the engine evaluated the account at slot `index` (engine::core's account
-    // index: dense and stable) at `at` with `rules`: re-contributes it. Returns the next
+    // index: dense and stable) at `at` with `rules` (account.alerts: its active alerts
+    // after that evaluation): re-contributes it. Returns the next
     // instant at which its contribution changes with time alone (timestamp_max: never).
     timestamp on_evaluated(std::uint32_t index, const account_input& account, const rules::rule_set* rules, timestamp at);
 
@@ -89,6 +90,7 @@ private:
     std::vector<contribution> previous_;  // by account index
     std::vector<inputs> inputs_;          // by account index
     contribution scratch_;
+    std::vector<alert_entry> alert_scratch_;  // the fast path's view of the account's alerts
     aggregate aggregate_;
     bool changed_ = false;
     std::chrono::steady_clock::time_point last_publish_{};

@@ -66,22 +66,28 @@ private:
 // The tables of every KPI label that comes from data or rules.
 struct label_tables {
     explicit label_tables(std::size_t cap = 1000)
-        : csm(cap), segment(cap), band(cap), score_band(cap), class_label(cap) {}
+        : csm(cap), segment(cap), band(cap), score_band(cap), class_label(cap), alert(cap) {}
     label_table csm;          // account.csm, "none" when unset
     label_table segment;      // account.segment, "none" when unset
     label_table band;         // band of score `health`, "unknown" when none
     label_table score_band;   // score name + '\x1f' + band name (redflag_score)
     label_table class_label;  // classify name + '\x1f' + label (redflag_classification)
+    label_table alert;        // rule name + '\x1f' + severity (redflag_book_alerts)
 };
 
 // A shard's caches over label_tables.
 struct label_caches {
     explicit label_caches(label_tables& t)
-        : csm(t.csm), segment(t.segment), band(t.band), score_band(t.score_band), class_label(t.class_label) {}
-    label_cache csm, segment, band, score_band, class_label;
+        : csm(t.csm),
+          segment(t.segment),
+          band(t.band),
+          score_band(t.score_band),
+          class_label(t.class_label),
+          alert(t.alert) {}
+    label_cache csm, segment, band, score_band, class_label, alert;
 };
 
-// The separator of the two parts of a score_band or class_label value.
+// The separator of the two parts of a score_band, class_label or alert value.
 inline constexpr char pair_separator = '\x1f';
 
 }  // namespace redflag::kpi

@@ -126,6 +126,22 @@ TEST(Config, channels_are_checked_per_type) {
     EXPECT_TRUE(any_error_contains(bad, "unknown key \"url\" in channel y"));
 }
 
+TEST(Config, an_alertmanager_webhook_resends_every_minute_or_as_configured) {
+    auto r = parse_config("channels:\n  am: {type: webhook, url: http://x, format: alertmanager}\n"
+                          "  fast: {type: webhook, url: http://x, format: alertmanager, resend: 15s}\n",
+                          "c.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->channels.at("am").resend, minute);
+    EXPECT_EQ(r.value->channels.at("fast").resend, 15 * seconds_ms);
+
+    auto bad = parse_config("channels:\n  a: {type: webhook, url: http://x, resend: 15s}\n"
+                            "  b: {type: webhook, url: http://x, format: alertmanager, resend: 0s}\n",
+                            "c.yaml", fake_env({}));
+    EXPECT_FALSE(bad.value);
+    EXPECT_TRUE(any_error_contains(bad, "channel a resend applies to format alertmanager only"));
+    EXPECT_TRUE(any_error_contains(bad, "channel b resend must be more than 0s"));
+}
+
 TEST(Config, byte_sizes) {
     EXPECT_EQ(parse_byte_size("4MiB"), 4u << 20);
     EXPECT_EQ(parse_byte_size("512KiB"), 512u << 10);

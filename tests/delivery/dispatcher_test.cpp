@@ -1,5 +1,6 @@
 #include "delivery/dispatcher.hpp"
 
+#include "alerts/codec.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -357,6 +358,210 @@ TEST_F(DispatcherTest, a_digest_channel_sends_one_email_per_recipient_at_its_tim
     EXPECT_EQ(by_recipient["lee@vendor.example"], (std::vector<std::string>{"a2-1"}));
     EXPECT_TRUE(eventually([&] { return final_in_store("a1", 1) && final_in_store("a2", 1) && final_in_store("a3", 1); }));
     EXPECT_EQ(mail->attempt_count(), 0u);  // never a single message
+}
+
+
+// ---------------------------------------------------------------- re-posting (Alertmanager)
+
+class RepostTest : public DispatcherTest {
+protected:
+    // The engine's record of an alert in column `alerts`, as the dispatcher reads it.
+    void record_alert(const std::string& id, alerts::alert_state state, std::optional<timestamp> resolved_at = {}) {
+        alerts::alert a;
+        a.id = id;
+        a.rule = "usage_drop";
+        a.account = "acme";
+        a.state = state;
+        a.firing_since = t0;
+        a.resolved_at = resolved_at;
+        store::write_batch batch(store_.get());
+        batch.put(store::column::alerts, id, alerts::serialize(a));
+        ASSERT_TRUE(store_.get().write(batch).ok());
+    }
+
+    std::shared_ptr<fake_sender> pager() {
+        auto p = std::make_shared<fake_sender>();
+        p->set_resend_interval(1min);
+        return p;
+    }
+
+    // Moves the clock to the next round and waits for its re-post.
+    std::vector<notification> next_round(settable_clock& c, fake_sender& p) {
+        auto before = p.resend_count();
+        c.advance(1min);
+        d_->wake();
+        EXPECT_TRUE(eventually([&] { return p.resend_count() == before + 1; }));
+        auto all = p.resends();
+        return all.size() > before ? all[before] : std::vector<notification>{};
+    }
+
+    static std::vector<std::string> keys(const std::vector<notification>& batch) {
+        std::vector<std::string> out;
+        for (const auto& n : batch) out.push_back(n.key + ":" + std::string(name_of(n.kind)));
+        return out;
+    }
+};
+
+TEST_F(RepostTest, firing_alerts_are_reposted_together_every_interval_until_their_recovery) {
+    settable_clock c(t0);
+    auto p = pager();
+    start({{"pager", p}}, &c);
+    record_alert("a1", alerts::alert_state::firing);
+    record_alert("a2", alerts::alert_state::firing);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "pager", t0, t0),
+                              make_notification("a2", 1, notice_kind::firing, "pager", t0, t0)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1) && final_in_store("a2", 1); }));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 2; }));
+    EXPECT_EQ(p->resend_count(), 0u);  // not before the interval
+
+    EXPECT_EQ(keys(next_round(c, *p)), (std::vector<std::string>{"a1-1:firing", "a2-1:firing"}));
+    // A repeat replaces what is re-posted; a recovery ends it.
+    d_->enqueue(store_.write({make_notification("a1", 2, notice_kind::repeat, "pager", c.now(), c.now())}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 2); }));
+    EXPECT_EQ(keys(next_round(c, *p)), (std::vector<std::string>{"a1-2:repeat", "a2-1:firing"}));
+    record_alert("a2", alerts::alert_state::resolved, c.now());
+    d_->enqueue(store_.write({make_notification("a2", 2, notice_kind::resolved, "pager", c.now(), c.now())}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a2", 2); }));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 1; }));
+    EXPECT_EQ(keys(next_round(c, *p)), (std::vector<std::string>{"a1-2:repeat"}));
+    // Re-posts leave no outbox record.
+    EXPECT_EQ(store_.history("a1").size(), 2u);
+    EXPECT_EQ(p->attempt_count(), 4u);
+}
+
+TEST_F(RepostTest, an_alert_resolved_without_a_notice_is_posted_resolved_once) {
+    settable_clock c(t0);
+    auto p = pager();
+    start({{"pager", p}}, &c);
+    record_alert("a1", alerts::alert_state::firing);
+    record_alert("a2", alerts::alert_state::firing);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "pager", t0, t0),
+                              make_notification("a2", 1, notice_kind::firing, "pager", t0, t0)}));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 2; }));
+    // `resolve silent`: the engine resolves a2 and notifies nobody; a1's record is gone.
+    record_alert("a2", alerts::alert_state::resolved, t0 + 30s);
+    {
+        store::write_batch batch(store_.get());
+        batch.del(store::column::alerts, "a1");
+        ASSERT_TRUE(store_.get().write(batch).ok());
+    }
+    auto round = next_round(c, *p);
+    ASSERT_EQ(round.size(), 2u);
+    EXPECT_EQ(round[0].kind, notice_kind::resolved);
+    EXPECT_EQ(round[0].resolved_at, c.now());  // no record: ended now
+    EXPECT_EQ(round[1].kind, notice_kind::resolved);
+    EXPECT_EQ(round[1].resolved_at, t0 + 30s);
+    EXPECT_TRUE(eventually([&] { return d_->reposting("pager") == 0; }));
+    c.advance(1min);
+    d_->wake();
+    std::this_thread::sleep_for(30ms);
+    EXPECT_EQ(p->resend_count(), 1u);  // nothing left to post
+}
+
+TEST_F(RepostTest, a_failed_repost_waits_for_the_next_round) {
+    settable_clock c(t0);
+    auto p = pager();
+    p->script_resends({failure(outcome::retry, "connection refused")});
+    start({{"pager", p}}, &c);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "pager", t0, t0)}));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 1; }));
+    // a1 resolved silently: the failed round does not forget it.
+    record_alert("a1", alerts::alert_state::resolved, t0 + 10s);
+    EXPECT_EQ(keys(next_round(c, *p)), (std::vector<std::string>{"a1-1:resolved"}));
+    EXPECT_EQ(d_->reposting("pager"), 1u);
+    std::this_thread::sleep_for(30ms);
+    EXPECT_EQ(p->resend_count(), 1u);  // no retry before the next round
+    EXPECT_EQ(keys(next_round(c, *p)), (std::vector<std::string>{"a1-1:resolved"}));
+    EXPECT_TRUE(eventually([&] { return d_->reposting("pager") == 0; }));
+    EXPECT_EQ(store_.history("a1").size(), 1u);
+    EXPECT_EQ(count("pager", metrics::notification_outcome::retry), 0);
+}
+
+TEST_F(RepostTest, reposts_are_split_into_batches) {
+    options_.resend_batch = 2;
+    settable_clock c(t0);
+    auto p = pager();
+    start({{"pager", p}}, &c);
+    for (std::string a : {"a1", "a2", "a3"}) {
+        record_alert(a, alerts::alert_state::firing);
+        d_->enqueue(store_.write({make_notification(a, 1, notice_kind::firing, "pager", t0, t0)}));
+    }
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 3; }));
+    c.advance(1min);
+    d_->wake();
+    ASSERT_TRUE(eventually([&] { return p->resend_count() == 2; }));
+    EXPECT_EQ(p->resends()[0].size(), 2u);
+    EXPECT_EQ(p->resends()[1].size(), 1u);
+}
+
+TEST_F(RepostTest, the_firing_set_is_rebuilt_from_the_outbox_and_posted_at_start) {
+    settable_clock c(t0);
+    auto p = pager();
+    start({{"pager", p}}, &c);
+    for (std::string a : {"a1", "a2", "a3"}) record_alert(a, alerts::alert_state::firing);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "pager", t0, t0),
+                              make_notification("a2", 1, notice_kind::firing, "pager", t0, t0),
+                              make_notification("a3", 1, notice_kind::firing, "pager", t0, t0)}));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 3; }));
+    d_->enqueue(store_.write({make_notification("a2", 2, notice_kind::resolved, "pager", t0 + 1s, t0)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a2", 2); }));
+    d_->stop();
+    d_.reset();
+    // While down: a3 repeats (not yet sent when we come back).
+    store_.write({make_notification("a3", 2, notice_kind::repeat, "pager", t0 + 2s, t0)});
+    store_.reopen();
+
+    auto after = pager();
+    d_ = std::make_unique<dispatcher>(options_, store_.get(), c, metrics_, &silences_);
+    ASSERT_TRUE(d_->start({{"pager", after, std::nullopt}}).ok());
+    // a1 and a3 (as last sent) are posted at once, a2 ended; a3's repeat goes too.
+    ASSERT_TRUE(eventually([&] { return after->resend_count() >= 1; }));
+    auto first = after->resends()[0];
+    std::set<std::string> alerts_posted;
+    for (const auto& n : first) alerts_posted.insert(n.key);
+    EXPECT_TRUE(alerts_posted == std::set<std::string>({"a1-1", "a3-1"}) ||
+                alerts_posted == std::set<std::string>({"a1-1", "a3-2"}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a3", 2); }));
+    EXPECT_EQ(keys(next_round(c, *after)), (std::vector<std::string>{"a1-1:firing", "a3-2:repeat"}));
+}
+
+TEST_F(RepostTest, a_channel_without_resend_keeps_no_set) {
+    settable_clock c(t0);
+    auto hook = std::make_shared<fake_sender>();
+    start({{"hook", hook}}, &c);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "hook", t0, t0)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1); }));
+    c.advance(10min);
+    d_->wake();
+    std::this_thread::sleep_for(30ms);
+    EXPECT_EQ(d_->reposting("hook"), 0u);
+    EXPECT_EQ(hook->resend_count(), 0u);
+}
+
+// A large backlog is held as refs: records are read from the store when attempted, so a
+// record changed in the store meanwhile is sent as stored, and a vanished one is dropped.
+TEST_F(DispatcherTest, reads_each_record_from_the_store_when_attempting_it) {
+    auto hook = std::make_shared<fake_sender>();
+    hook->hold();
+    start({{"hook", hook}});
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a0", 1, notice_kind::firing, "hook", now, now)}));
+    ASSERT_TRUE(eventually([&] { return hook->attempt_count() == 1; }));  // the worker is busy with a0
+    auto refs = store_.write({make_notification("a1", 1, notice_kind::firing, "hook", now, now),
+                              make_notification("a2", 1, notice_kind::firing, "hook", now, now)});
+    d_->enqueue(refs);
+    auto changed = refs[0];
+    changed.n.message = "changed while waiting";
+    store::write_batch batch(store_.get());
+    batch.put(store::column::outbox, changed.storage_key, serialize(changed));
+    batch.del(store::column::outbox, refs[1].storage_key);
+    ASSERT_TRUE(store_.get().write(batch).ok());
+    hook->release();
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1) && d_->unfinished("hook") == 0; }));
+    auto attempts = hook->attempts();
+    ASSERT_EQ(attempts.size(), 2u);
+    EXPECT_EQ(attempts[1].n.key, "a1-1");
+    EXPECT_EQ(attempts[1].n.message, "changed while waiting");
 }
 
 }  // namespace

@@ -29,17 +29,98 @@ TEST(Outbox, an_entry_round_trips_through_its_stored_form) {
     EXPECT_EQ(*back, e);
 }
 
+TEST(Outbox, first_version_json_records_are_still_read) {
+    auto n = make_notification("a1", 2, notice_kind::resolved, "pager", t0, t0 + 5ms);
+    n.resolved_at = t0;
+    auto e = make_entry(n);
+    e.outcome = delivery_outcome::sent;
+    e.attempts = 1;
+    e.sent_at = t0 + 1s;
+    std::string why;
+    auto back = parse_entry(e.storage_key, serialize_json(e), &why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(*back, e);
+    EXPECT_FALSE(peek_record(serialize_json(e)));  // no head to peek at: parsed whole
+}
+
 TEST(Outbox, rejects_malformed_records) {
     std::string why;
-    EXPECT_FALSE(parse_entry("k", "not json", &why));
+    EXPECT_FALSE(parse_entry("k", "{not json", &why));
     EXPECT_FALSE(parse_entry("k", R"({"outcome":"sent"})", &why));
     EXPECT_NE(why.find("notification"), std::string::npos);
     auto e = make_entry(make_notification("a1", 1, notice_kind::firing, "slack", t0, t0));
-    auto text = serialize(e);
+    auto text = serialize_json(e);
     auto bad = text;
     bad.replace(bad.find("\"pending\""), 9, "\"maybe\"");
     EXPECT_FALSE(parse_entry(e.storage_key, bad, &why));
     EXPECT_NE(why.find("outcome"), std::string::npos) << why;
+
+    // Binary: every truncation, an unknown version or outcome, trailing bytes, a bad key.
+    auto record = serialize(e);
+    ASSERT_TRUE(parse_entry(e.storage_key, record, &why)) << why;
+    for (std::size_t size = 1; size < record.size(); ++size)
+        EXPECT_FALSE(parse_entry(e.storage_key, record.substr(0, size), &why)) << size;
+    auto version = record;
+    version[0] = 9;
+    EXPECT_FALSE(parse_entry(e.storage_key, version, &why));
+    EXPECT_NE(why.find("version"), std::string::npos) << why;
+    auto outcome = record;
+    outcome[1] = 42;
+    EXPECT_FALSE(parse_entry(e.storage_key, outcome, &why));
+    EXPECT_NE(why.find("outcome"), std::string::npos) << why;
+    EXPECT_FALSE(parse_entry(e.storage_key, record + "x", &why));
+    EXPECT_FALSE(parse_entry("a1", record, &why));
+}
+
+TEST(Outbox, a_binary_record_is_smaller_than_json_and_its_head_reads_alone) {
+    auto e = make_entry(make_notification("a1", 1, notice_kind::repeat, "slack", t0, t0));
+    e.outcome = delivery_outcome::dead;
+    auto record = serialize(e);
+    EXPECT_LT(record.size() * 2, serialize_json(e).size());
+    auto head = peek_record(record);
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->outcome, delivery_outcome::dead);
+    EXPECT_EQ(head->kind, notice_kind::repeat);
+}
+
+TEST(Outbox, put_records_writes_one_pending_record_per_target_from_one_encoding) {
+    temp_store store;
+    auto n = make_notification("a7", 1, notice_kind::firing, "", t0, t0 + 2ms);
+    std::vector<delivery_target> targets{{"slack", ""}, {"owner_email", "dana@vendor.example"}};
+    std::vector<outbox_ref> refs;
+    std::string scratch;
+    store::write_batch batch(store.get());
+    put_records(n, targets, batch, refs, scratch);
+    ASSERT_TRUE(store.get().write(batch).ok());
+    ASSERT_EQ(refs.size(), 2u);
+    EXPECT_EQ(refs[0].channel(), "slack");
+    EXPECT_EQ(refs[1].channel(), "owner_email");
+    EXPECT_EQ(refs[1].created_at, t0 + 2ms);
+    EXPECT_EQ(refs[1].kind, notice_kind::firing);
+    EXPECT_FALSE(refs[1].next_attempt);
+
+    auto history = store.history("a7");
+    ASSERT_EQ(history.size(), 2u);  // sorted by key: owner_email before slack
+    auto expected_mail = n;
+    expected_mail.channel = "owner_email";
+    expected_mail.recipient = "dana@vendor.example";
+    EXPECT_EQ(history[0], make_entry(expected_mail));
+    EXPECT_EQ(history[0].storage_key, refs[1].storage_key);
+    auto expected_slack = n;
+    expected_slack.channel = "slack";
+    EXPECT_EQ(history[1], make_entry(expected_slack));
+}
+
+TEST(Outbox, a_key_splits_into_its_parts) {
+    auto key = outbox_key("a1", t0 + 1ms, "a1-2", "pager");
+    auto parts = split_outbox_key(key);
+    ASSERT_TRUE(parts);
+    EXPECT_EQ(parts->alert_id, "a1");
+    EXPECT_EQ(parts->at, t0 + 1ms);
+    EXPECT_EQ(parts->notification_key, "a1-2");
+    EXPECT_EQ(parts->channel, "pager");
+    EXPECT_FALSE(split_outbox_key("a1"));
+    EXPECT_FALSE(split_outbox_key(std::string("a1\0short", 8)));
 }
 
 TEST(Outbox, an_alerts_keys_share_a_prefix_and_sort_by_time) {

@@ -67,6 +67,32 @@ public:
 
     duration min_interval() const override { return interval_; }
 
+    // Re-posting (an Alertmanager channel): every resend() is recorded and answered with
+    // the next of script_resends(), then `sent`.
+    duration resend_interval() const override { return resend_interval_; }
+    send_result resend(std::span<const notification> alerts) override {
+        std::lock_guard lock(mutex_);
+        resends_.emplace_back(alerts.begin(), alerts.end());
+        changed_.notify_all();
+        if (resend_script_.empty()) return send_result::ok();
+        auto r = resend_script_.front();
+        resend_script_.pop_front();
+        return r;
+    }
+    void set_resend_interval(duration d) { resend_interval_ = d; }
+    void script_resends(std::vector<send_result> results) {
+        std::lock_guard lock(mutex_);
+        for (auto& r : results) resend_script_.push_back(std::move(r));
+    }
+    std::vector<std::vector<notification>> resends() const {
+        std::lock_guard lock(mutex_);
+        return resends_;
+    }
+    std::size_t resend_count() const {
+        std::lock_guard lock(mutex_);
+        return resends_.size();
+    }
+
     void script(std::vector<send_result> results) {
         std::lock_guard lock(mutex_);
         for (auto& r : results) script_.push_back(std::move(r));
@@ -114,6 +140,9 @@ private:
     std::vector<attempt> attempts_;
     std::vector<std::vector<notification>> digests_;
     std::deque<send_result> script_;
+    std::vector<std::vector<notification>> resends_;
+    std::deque<send_result> resend_script_;
+    duration resend_interval_{0};
     bool held_ = false;
     bool threads_ = false;
     duration interval_{0};

@@ -255,6 +255,88 @@ channels:
                                       {"channel": "owner_email", "outcome": "dead"}), 1)
 
 
+def parse_time(text):
+    """An RFC 3339 instant as Alertmanager writes it (0 to 9 fractional digits) → epoch seconds."""
+    text = text.replace("Z", "+00:00")
+    main, zone = text[:19], text[19:]
+    fraction = "0"
+    if zone.startswith("."):
+        digits = len(zone) - len(zone[1:].lstrip("0123456789")) - 1
+        fraction, zone = zone[1:1 + digits] or "0", zone[1 + digits:]
+    t = datetime.datetime.strptime(main + zone, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    return t + float("0." + fraction)
+
+
+@unittest.skipUnless(os.path.exists(Alertmanager.BINARY), "prometheus-alertmanager is not installed")
+class AlertmanagerReposting(Peers):
+    """`format: alertmanager` keeps a firing alert alive in Alertmanager by posting it again
+    every `resend` (each post holds it for 4 × resend), across a restart, and ends it there
+    when ours resolves, here silently (`resolve silent`: no recovery notice)."""
+
+    RESEND = 2  # seconds: each post holds the alert 8 s
+
+    def setUp(self):
+        self.am = Alertmanager()
+        self.addCleanup(self.am.stop)
+        config = """engine: {tick: 1s}
+channels:
+  pager:
+    type: webhook
+    url: http://127.0.0.1:%d/api/v2/alerts
+    format: alertmanager
+    resend: %ds
+""" % (self.am.port, self.RESEND)
+        self.svc = Service(config, rules={"urgent.rules": URGENT % ("pager", "  resolve  silent\n")})
+        self.addCleanup(self.svc.cleanup)
+
+    def am_alert(self):
+        for a in self.am.alerts():
+            if a["labels"].get("alertname") == "urgent_ticket" and a["labels"].get("account") == "acme":
+                return a
+        return None
+
+    def stays_active(self, seconds):
+        """Polls Alertmanager for `seconds`; fails if the alert is ever missing or not active.
+        Returns the updatedAt values seen."""
+        updates = set()
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            a = self.am_alert()
+            self.assertTrue(a, "the alert lapsed in Alertmanager")
+            self.assertEqual(a["status"]["state"], "active", a)
+            # Held for 4 × resend from the last post, not for a day.
+            self.assertLess(parse_time(a["endsAt"]) - time.time(), 4 * self.RESEND + 1, a)
+            updates.add(a["updatedAt"])
+            time.sleep(0.25)
+        return updates
+
+    def test_a_firing_alert_stays_active_across_a_restart_and_ends_when_ours_resolves_silently(self):
+        self.open_ticket()
+        alert = wait_for(lambda: self.alert())
+        self.assertTrue(alert)
+        self.assertTrue(wait_for(self.am_alert), self.am.alerts())
+        # Longer than 4 × resend: only re-posts keep it active; each one updates it.
+        updates = self.stays_active(4 * self.RESEND + 3)
+        self.assertGreaterEqual(len(updates), 3, updates)
+        # A restart (kill -9): the set of posted alerts is rebuilt from the outbox.
+        self.svc.kill9()
+        self.svc.start()
+        self.stays_active(4 * self.RESEND + 3)
+        # Re-posts leave no outbox record: the history has the one firing notification.
+        history = self.history(alert["id"])
+        self.assertEqual([(n["kind"], n["outcome"]) for n in history], [("firing", "sent")], history)
+
+        # Ours resolves silently: Alertmanager hears of it at the next round (≤ resend),
+        # well before the last post's hold (4 × resend) would have ended it by itself.
+        self.close_ticket()
+        self.assertTrue(wait_for(lambda: self.alert(state="resolved")))
+        resolved_at = time.time()
+        self.assertTrue(wait_for(lambda: self.am_alert() is None, timeout=3 * self.RESEND), self.am_alert())
+        self.assertLess(time.time() - resolved_at, 2 * self.RESEND + 1)
+        # Still no recovery notice anywhere: the history is unchanged.
+        self.assertEqual(len(self.history(alert["id"])), 1)
+
+
 # ---------------------------------------------------------------------------- Slack
 
 from slack_standin import SlackStandIn  # noqa: E402

@@ -42,6 +42,12 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def samples(text, name):
+    """(labels, value) of every sample of `name` in the Prometheus text format."""
+    for m in re.finditer(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), text, re.M):
+        yield dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1) or "")), float(m.group(2))
+
+
 def months_before(day, months):
     """The same day `months` earlier (clamped to the 28th), so the world ends today."""
     y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
@@ -140,8 +146,60 @@ channels:
         self.assertLessEqual(grr, nrr + 1e-12)
         for category in ("promoter", "passive", "detractor"):
             self.assertIsNotNone(metric_value(text, "redflag_nps_responses", {"category": category}))
-        health = sum(float(v) for v in re.findall(r'^redflag_score\{band="[^"]*",score="health"\} (\S+)$', text, re.M))
+        health = sum(value for labels, value in samples(text, "redflag_score") if labels["score"] == "health")
         self.assertEqual(health, ACCOUNTS)
+
+    def test_ratios_from_parts_equal_the_spec_gauges(self):
+        """What the board computes from the additive parts with every variable at All is
+        the spec's gauge of the whole book; the KPI-side alert count per book adds up to
+        the engine's. Alerts move with the service clock, so a few scrapes are allowed
+        for the two sides to agree."""
+        text = self.service.metrics()
+
+        def total(name, **match):
+            return sum(value for labels, value in samples(text, name)
+                       if all(labels.get(k) == v for k, v in match.items()))
+
+        def moved(*kinds):
+            return sum(total("redflag_mrr_moved_30d", kind=kind) for kind in kinds)
+
+        self.assertAlmostEqual(total("redflag_cohort_arr_now") / total("redflag_cohort_arr_then"),
+                               metric_value(text, "redflag_nrr_ratio"), places=9)
+        self.assertAlmostEqual(total("redflag_cohort_arr_retained") / total("redflag_cohort_arr_then"),
+                               metric_value(text, "redflag_grr_ratio"), places=9)
+        self.assertAlmostEqual(total("redflag_accounts_churned_30d") / total("redflag_accounts_active_30d_ago"),
+                               metric_value(text, "redflag_logo_churn_ratio"), places=9)
+        self.assertAlmostEqual(moved("churn", "contraction") / total("redflag_mrr_30d_ago"),
+                               metric_value(text, "redflag_revenue_churn_ratio"), places=9)
+        for product in ("backup", "archiving"):
+            self.assertAlmostEqual(total("redflag_stack_accounts", product=product) / total("redflag_active_accounts"),
+                                   metric_value(text, "redflag_stack_alignment_ratio", {"product": product}), places=9)
+        for _ in range(10):
+            engine = {(l["rule"], l["severity"]): v for l, v in samples(text, "redflag_alerts") if l["state"] == "firing"}
+            book = {}
+            for labels, value in samples(text, "redflag_book_alerts"):
+                if labels["state"] == "firing":
+                    key = (labels["rule"], labels["severity"])
+                    book[key] = book.get(key, 0) + value
+            engine = {k: v for k, v in engine.items() if v}
+            if engine == book:
+                break
+            time.sleep(1.5)
+            text = self.service.metrics()
+        self.assertEqual(book, engine)
+        self.assertGreater(sum(book.values()), 0)
+
+    def test_every_panel_follows_the_variables_or_says_why(self):
+        with open(BOARD) as f:
+            board = json.load(f)
+        for panel in board["panels"]:
+            if panel["type"] == "row":
+                continue
+            exprs = [t["expr"] for t in panel["targets"]]
+            if all(("$" + v) in e for e in exprs for v in ("csm", "segment", "health_band")):
+                continue
+            self.assertIn("Not filtered by csm, segment or health_band", panel.get("description", ""), panel["title"])
+            self.assertTrue(all("channel" in e for e in exprs), panel["title"])
 
     def test_promtool_check_metrics_reports_nothing(self):
         text = self.service.metrics()

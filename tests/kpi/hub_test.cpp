@@ -74,11 +74,13 @@ TEST(Hub, merges_shards_at_scrape) {
     EXPECT_EQ(sample(text, R"(redflag_csm_grr_ratio{csm="Ben"})"), 1);
     EXPECT_EQ(sample(text, R"(redflag_stack_alignment_ratio{product="backup"})"), 1);
     EXPECT_EQ(sample(text, R"(redflag_stack_alignment_ratio{product="archiving"})"), 0);
-    EXPECT_EQ(sample(text, R"(redflag_opportunity_mrr{health_band="green",product="archiving"})"), 4 * 80);
-    EXPECT_EQ(sample(text, R"(redflag_score{band="green",score="health"})"), 1);
-    EXPECT_EQ(sample(text, R"(redflag_classification{label="small",name="size"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_opportunity_mrr{csm="Ana",health_band="green",product="archiving",segment="smb"})"),
+              4 * 80);
+    EXPECT_EQ(sample(text, R"(redflag_score{band="green",csm="Ana",health_band="green",score="health",segment="smb"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_classification{csm="Ben",health_band="red",label="small",name="size",segment="smb"})"),
+              1);
     EXPECT_EQ(sample(text, R"(redflag_mrr_movement_total{kind="new"})"), 1500);
-    EXPECT_EQ(sample(text, R"(redflag_tickets_open{priority="urgent"})"), 0);
+    EXPECT_EQ(sample(text, R"(redflag_tickets_open{csm="Ana",health_band="green",priority="urgent",segment="smb"})"), 0);
 
     // Ana's account moves to Ben: her series disappear instead of staying at 0.
     auto e = testing::make_event(event_type::account, ago(1), {{"csm", "Ben"}});
@@ -133,10 +135,11 @@ TEST(Hub, time_to_first_value_histogram_is_the_current_distribution) {
     for (int scrape = 0; scrape < 2; ++scrape) {  // a second scrape does not add the account again
         h.refresh_metrics();
         auto text = metrics::serialize_text(*registry);
-        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_count{segment="smb"})"), 1);
-        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_bucket{segment="smb",le="259200"})"), 0);
-        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_bucket{segment="smb",le="604800"})"), 1);
-        EXPECT_EQ(sample(text, R"(redflag_time_to_first_value_seconds_sum{segment="smb"})"), 5 * 86400);
+        const std::string dims = R"(csm="Ana",health_band="red",segment="smb")";
+        EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_count{" + dims + "}"), 1);
+        EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_bucket{" + dims + R"(,le="259200"})"), 0);
+        EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_bucket{" + dims + R"(,le="604800"})"), 1);
+        EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_sum{" + dims + "}"), 5 * 86400);
     }
 }
 

@@ -28,7 +28,7 @@ inline model::event make_event(model::event_type type, timestamp at, boost::json
 }
 
 // A small rule set: score `health` (green when seats ≥ 50, else red; null without
-// seats), score `effort` and classify `size`.
+// seats), score `effort`, classify `size` and rule `few_seats` (severity high).
 inline std::shared_ptr<const rules::rule_set> test_rules() {
     static const auto loaded = rules::load_sources({{"kpi.rules", R"(
 score health {
@@ -46,6 +46,11 @@ score effort {
 classify size {
   big when account.seats >= 50
   default small
+}
+
+rule few_seats {
+  when account.seats < 50
+  severity high
 }
 )"}});
     EXPECT_TRUE(loaded.rules) << (loaded.problems.empty() ? "" : loaded.problems.front().message);

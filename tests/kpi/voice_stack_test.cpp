@@ -164,10 +164,8 @@ TEST(Scores, bands_classes_and_health_band_dimension) {
     EXPECT_EQ(band(unscored), "unknown");
     EXPECT_EQ(f.tables.csm.name(unscored.last().csm), "none");
     EXPECT_EQ(f.tables.segment.name(big.last().segment), "enterprise");
-    auto count = [&](label_table& table, const std::unordered_map<label_id, std::int64_t>& counts, std::string key) {
-        auto id = table.intern(key);
-        auto it = counts.find(id);
-        return it == counts.end() ? 0 : it->second;
+    auto count = [&](label_table& table, const std::unordered_map<std::uint64_t, std::int64_t>& counts, std::string key) {
+        return aggregate::sum_of(counts, table.intern(key));
     };
     std::string sep(1, pair_separator);
     EXPECT_EQ(count(f.tables.score_band, sum.score_bands(), "health" + sep + "green"), 1);

@@ -121,7 +121,7 @@ private:
 class webhook_sender final : public channel_sender {
 public:
     webhook_sender(const channel_config& config, const sender_options& options)
-        : config_(config), options_(options), clock_(clock_of(options)), http_(http_options_of(options)) {
+        : config_(config), clock_(clock_of(options)), http_(http_options_of(options)) {
         for (const auto& [name, value] : config_.headers) headers_.emplace_back(name, value);
     }
 
@@ -130,15 +130,26 @@ public:
         timestamp now = clock_.now();
         header_list headers = headers_;
         headers.emplace_back("Idempotency-Key", n.key);
-        std::string body = config_.format == "alertmanager"
-                               ? json::serialize(render_alertmanager_json(n, now, options_.alertmanager_hold))
-                               : json::serialize(render_redflag_json(n));
+        std::string body = alertmanager() ? json::serialize(render_alertmanager_json(n, now, hold()))
+                                          : json::serialize(render_redflag_json(n));
         return classify_http(http_.post_json(config_.url, body, headers), now);
     }
 
+    duration resend_interval() const override { return alertmanager() ? config_.resend : duration::zero(); }
+
+    send_result resend(std::span<const notification> alerts) override {
+        if (!alertmanager()) return channel_sender::resend(alerts);
+        timestamp now = clock_.now();
+        std::string body = json::serialize(render_alertmanager_json(alerts, now, hold()));
+        return classify_http(http_.post_json(config_.url, body, headers_), now);
+    }
+
 private:
+    bool alertmanager() const { return config_.format == "alertmanager"; }
+    // How long Alertmanager keeps a posted alert active without hearing from us again.
+    duration hold() const { return 4 * config_.resend; }
+
     channel_config config_;
-    sender_options options_;
     const redflag::clock& clock_;
     http_client http_;
     header_list headers_;

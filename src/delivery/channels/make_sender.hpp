@@ -10,7 +10,9 @@
 //                  is skipped (reported sent: an ack alone in the channel, away from
 //                  its alert, says little). min_interval 1 s.
 //   webhook        JSON POST, `format: redflag` (one object, Idempotency-Key header) or
-//                  `alertmanager` (v2 alert array); configured headers added;
+//                  `alertmanager` (v2 alert array; resend_interval() is the channel's
+//                  `resend`, each post holding an alert for 4 × resend, and resend()
+//                  posts many alerts in one array); configured headers added;
 //                  `acknowledged` is skipped (reported sent: neither format has a state
 //                  for it).
 //   email          SMTP through libcurl (STARTTLS, implicit TLS, AUTH), a multipart
@@ -37,9 +39,6 @@ struct sender_options {
     // "now" for email Date headers, Retry-After dates, Alertmanager's endsAt and the Slack
     // look-up cache. Null: the system clock. Must outlive the sender.
     const redflag::clock* clock = nullptr;
-    // webhook, format alertmanager: how long after a firing/repeat post Alertmanager keeps
-    // the alert active without hearing from us (render_alertmanager_json's `hold`).
-    duration alertmanager_hold = day;
     // slack, mention_owner: how long a found user id, and a "no such user", are kept.
     duration slack_user_ttl = day;
     duration slack_miss_ttl = hour;

@@ -264,4 +264,11 @@ json::array render_alertmanager_json(const notification& n, timestamp now, durat
     return json::array{std::move(alert)};
 }
 
+json::array render_alertmanager_json(std::span<const notification> alerts, timestamp now, duration hold) {
+    json::array out;
+    out.reserve(alerts.size());
+    for (const auto& n : alerts) out.push_back(std::move(render_alertmanager_json(n, now, hold)[0]));
+    return out;
+}
+
 }  // namespace redflag::delivery::channels

@@ -17,6 +17,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -64,8 +65,11 @@ boost::json::object render_redflag_json(const notification& n);
 // `format: alertmanager`: a one-element v2 alert array. Labels: alertname (the rule),
 // account, severity and the rule's labels (names made valid for Alertmanager; ours win a
 // clash). startsAt is firing_since. endsAt: for `resolved`, the instant it resolved; for
-// `firing`/`repeat`, `now + hold`, because Alertmanager resolves an alert by itself when
-// endsAt passes and Redflag posts again only at the rule's `repeat` or on recovery.
+// `firing`/`repeat`, `now + hold`: Alertmanager resolves an alert by itself when endsAt
+// passes, so the dispatcher re-posts firing alerts every `resend` with hold = 4 × resend,
+// as Prometheus does (a lost re-post or two does not end the alert).
 boost::json::array render_alertmanager_json(const notification& n, timestamp now, duration hold);
+// Several alerts in one array (a re-post), each as render_alertmanager_json renders it.
+boost::json::array render_alertmanager_json(std::span<const notification> alerts, timestamp now, duration hold);
 
 }  // namespace redflag::delivery::channels

@@ -43,6 +43,16 @@ TEST(MakeSender, slack_channels_pace_one_message_a_second) {
     EXPECT_EQ(make_sender(config_of("email"), quick())->min_interval(), duration::zero());
 }
 
+TEST(MakeSender, only_alertmanager_webhooks_repost_at_their_resend) {
+    auto am = config_of("webhook");
+    am.format = "alertmanager";
+    am.resend = 15 * seconds_ms;
+    EXPECT_EQ(make_sender(am, quick())->resend_interval(), 15 * seconds_ms);
+    EXPECT_EQ(make_sender(config_of("webhook"), quick())->resend_interval(), duration::zero());
+    EXPECT_EQ(make_sender(config_of("slack"), quick())->resend_interval(), duration::zero());
+    EXPECT_EQ(make_sender(config_of("webhook"), quick())->resend({}).result, send_result::outcome::permanent);
+}
+
 TEST(MakeSender, unknown_type_fails_permanently_naming_it) {
     auto sender = make_sender(config_of("pigeon"), quick());
     auto r = sender->send(sample_notification(), "");

@@ -147,3 +147,14 @@ TEST(Render, alertmanager_alert_when_resolved_ends_at_recovery) {
     auto a = render_alertmanager_json(n, *parse_rfc3339("2026-11-06T00:00:00Z"), hour)[0].as_object();
     EXPECT_EQ(a.at("endsAt"), "2026-11-05T12:00:00Z");
 }
+
+TEST(Render, an_alertmanager_repost_is_one_array_of_firing_and_ended_alerts) {
+    std::vector<notification> batch{sample_notification(), sample_notification(notice_kind::resolved)};
+    batch[1].account = "globex";
+    timestamp now = *parse_rfc3339("2026-11-06T00:00:00Z");
+    auto alerts = render_alertmanager_json(batch, now, 4 * minute);
+    ASSERT_EQ(alerts.size(), 2u);
+    EXPECT_EQ(alerts[0].at("endsAt"), "2026-11-06T00:04:00Z");  // now + 4 × resend
+    EXPECT_EQ(alerts[1].at("endsAt"), "2026-11-05T12:00:00Z");  // its resolved time
+    EXPECT_EQ(alerts[1].at("labels").at("account"), "globex");
+}
