@@ -16,9 +16,17 @@ namespace {
 // gives a default; `$${` is a literal `${`.
 constexpr std::string_view placeholder_prefix = "__redflag_env_";
 
+// One ${VAR} of the text. An unset variable is an error only where its placeholder is
+// read as a value: one in a comment (an example left commented out) costs nothing.
+struct environment_reference {
+    std::string name;
+    std::optional<std::string> value;  // nullopt: not set and no default
+    std::string where;                 // "file:line:col"
+};
+
 struct expansion {
-    std::string text;                  // the YAML with placeholders
-    std::vector<std::string> values;   // placeholder index → value
+    std::string text;                               // the YAML with placeholders
+    std::vector<environment_reference> references;  // placeholder index → reference
 };
 
 expansion substitute_environment(const std::string& text, const std::string& source, const environment_lookup& env,
@@ -49,13 +57,9 @@ expansion substitute_environment(const std::string& text, const std::string& sou
             }
             auto value = env(inner);
             if (!value || (value->empty() && fallback)) value = fallback;
-            if (!value) {
-                errors.push_back(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                                 ": environment variable " + inner + " is not set");
-                value = std::string{};
-            }
-            out.text += std::string(placeholder_prefix) + std::to_string(out.values.size()) + "__";
-            out.values.push_back(*value);
+            out.text += std::string(placeholder_prefix) + std::to_string(out.references.size()) + "__";
+            out.references.push_back(
+                {inner, std::move(value), source + ":" + std::to_string(line) + ":" + std::to_string(column)});
             column += close + 1 - i;
             i = close + 1;
             continue;
@@ -92,8 +96,10 @@ public:
                 auto end = raw.find("__", i + placeholder_prefix.size());
                 if (end != std::string::npos) {
                     auto index = std::stoul(raw.substr(i + placeholder_prefix.size(), end - i - placeholder_prefix.size()));
-                    if (index < exp_.values.size()) {
-                        out += exp_.values[index];
+                    if (index < exp_.references.size()) {
+                        const auto& ref = exp_.references[index];
+                        if (ref.value) out += *ref.value;
+                        else errors_.push_back(ref.where + ": environment variable " + ref.name + " is not set");
                         i = end + 2;
                         continue;
                     }

@@ -79,6 +79,19 @@ TEST(Config, missing_environment_variable_is_an_error_naming_it) {
     EXPECT_TRUE(any_error_contains(r, "c.yaml:2:16: environment variable NOPE_SECRET is not set"));
 }
 
+TEST(Config, a_commented_out_environment_reference_needs_no_variable) {
+    // The shipped examples keep `tokens: [${REDFLAG_TOKEN}]` as a comment to uncomment.
+    auto r = parse_config("ingest:\n  # tokens: [${REDFLAG_TOKEN}]\n  max_events: 5  # or ${MAX}\n", "c.yaml",
+                          fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->ingest.max_events, 5u);
+    EXPECT_TRUE(r.value->ingest.tokens.empty());
+    // In a flow sequence, the error still names the reference's own place.
+    r = parse_config("ingest:\n  tokens: [a, ${NOPE_TOKEN}]\n", "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:2:15: environment variable NOPE_TOKEN is not set"));
+}
+
 TEST(Config, environment_default_and_literal_dollar_brace) {
     auto r = parse_config("ui: {account_url: \"$${x} ${HOST:-crm.local}\"}\n", "c.yaml", fake_env({}));
     ASSERT_TRUE(r.value) << r.errors.front();
