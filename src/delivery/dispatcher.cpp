@@ -59,6 +59,9 @@ public:
         {
             std::lock_guard lock(mutex_);
             for (std::size_t i = begin; i < end; ++i) inbox_.push_back(std::move(refs[i]));
+            // Counted as pending from the moment they are handed over, also while the
+            // worker is stuck in a slow send and has not taken them in yet.
+            pending_gauge_.Set(double(unfinished_count_ + inbox_.size()));
         }
         wakeup_.notify_one();
     }
@@ -473,8 +476,8 @@ void dispatcher::worker::publish_count() {
         std::lock_guard lock(mutex_);
         unfinished_count_ = entries_.size();
         reposting_count_ = firing_.size();
+        pending_gauge_.Set(double(unfinished_count_ + inbox_.size()));
     }
-    pending_gauge_.Set(double(entries_.size()));
 }
 
 void dispatcher::worker::run() {

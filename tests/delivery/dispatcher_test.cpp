@@ -241,6 +241,8 @@ TEST_F(DispatcherTest, a_hung_channel_holds_back_no_other_channel) {
     EXPECT_TRUE(eventually([&] { return fine->attempt_count() == 20; }));
     EXPECT_EQ(hung->attempt_count(), 1u);
     EXPECT_EQ(d_->unfinished("hung"), 20u);
+    // The backlog shows in the metric while the worker is stuck in its send.
+    EXPECT_EQ(metrics_.outbox_pending("hung").Value(), 20);
     hung->release();
     EXPECT_TRUE(eventually([&] { return hung->attempt_count() == 20 && d_->unfinished("hung") == 0; }));
 }
