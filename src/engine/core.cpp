@@ -112,8 +112,7 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
         reschedule(index, at);
         return;
     }
-    rules::previous_evaluation previous{record.changed_inputs, record.conditions, record.scores, record.bands,
-                                        record.classes, record.item_next};
+    rules::previous_evaluation previous{record.changed_inputs, record.conditions, record.scores, record.bands, record.classes, record.item_next, record.components};
     rules_->evaluate(record.state, at, options_.tick, scratch_, &previous);
     // assign() reuses the record's storage once it has the set's sizes.
     record.scores.assign(scratch_.scores.begin(), scratch_.scores.end());
@@ -121,6 +120,7 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
     record.classes.assign(scratch_.classes.begin(), scratch_.classes.end());
     record.conditions.assign(scratch_.conditions.begin(), scratch_.conditions.end());
     record.item_next.assign(scratch_.item_next.begin(), scratch_.item_next.end());
+    record.components.assign(scratch_.components.begin(), scratch_.components.end());
     record.changed_inputs = 0;
     record.next_change = scratch_.next_change;
     items_evaluated_ += scratch_.items_evaluated;
@@ -229,6 +229,7 @@ void core::swap_rules(std::shared_ptr<const rules::rule_set> next) {
         record.classes.clear();
         record.conditions.clear();
         record.item_next.clear();
+        record.components.clear();
         record.changed_inputs = ~std::uint64_t{0};
     }
     reevaluate_all();

@@ -75,6 +75,7 @@ struct account_record {
     // have changed.
     std::vector<std::uint8_t> conditions;
     std::vector<timestamp> item_next;
+    std::vector<rules::component_memo> components;
     std::uint64_t changed_inputs = ~std::uint64_t{0};
     std::optional<timestamp> evaluated_at;     // the last evaluation instant
     timestamp next_change = timestamp_max;     // evaluation::next_change of that evaluation, or the

@@ -54,6 +54,15 @@ struct classify_definition {
     std::vector<std::string> labels;  // the cases' labels in order, then the default
 };
 
+// A score component's clamped value (NaN when null) and the instant it may next change.
+struct component_memo {
+    double value = 0;
+    timestamp next = timestamp_max;
+    friend bool operator==(const component_memo& a, const component_memo& b) {
+        return a.next == b.next && (a.value == b.value || (a.value != a.value && b.value != b.value));
+    }
+};
+
 // What evaluating one account at one instant produced. evaluate() overwrites every
 // member; make it once per shard with rule_set::make_evaluation().
 struct evaluation {
@@ -70,6 +79,9 @@ struct evaluation {
     timestamp next_change = timestamp_max;
     // The same per item: rules, then scores, then classifications (for reuse below).
     std::vector<timestamp> item_next;
+    // Every score's components, flat in score order: a score recomputed because one
+    // component's inputs changed reuses the others.
+    std::vector<component_memo> components;
     // How many items were computed rather than reused (statistics and tests).
     std::uint32_t items_evaluated = 0;
 };
@@ -85,6 +97,7 @@ struct previous_evaluation {
     std::span<const std::int16_t> bands;
     std::span<const std::uint16_t> classes;
     std::span<const timestamp> item_next;
+    std::span<const component_memo> components;
 };
 
 class rule_set {

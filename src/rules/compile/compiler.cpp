@@ -590,6 +590,7 @@ evaluation compiled_rule_set::make_evaluation() const {
     e.classes.assign(code_.classifies.size(), 0);
     e.runtime_errors.assign(code_.rules.size(), 0);
     e.item_next.assign(code_.rules.size() + code_.scores.size() + code_.classifies.size(), timestamp_max);
+    e.components.assign(code_.component_count, component_memo{});
     return e;
 }
 
@@ -598,12 +599,14 @@ void compiled_rule_set::evaluate(const model::account_state& account, timestamp 
     const std::size_t items = code_.rules.size() + code_.scores.size() + code_.classifies.size();
     if (out.conditions.size() != code_.rules.size() || out.scores.size() != code_.scores.size() ||
         out.classes.size() != code_.classifies.size() || out.runtime_errors.size() != code_.rules.size() ||
-        out.bands.size() != code_.scores.size() || out.item_next.size() != items)
+        out.bands.size() != code_.scores.size() || out.item_next.size() != items ||
+        out.components.size() != code_.component_count)
         out = make_evaluation();  // not made by make_evaluation(): allocate once
     // A previous evaluation of another shape (another rule set) cannot be reused.
     if (previous && (previous->conditions.size() != code_.rules.size() || previous->scores.size() != code_.scores.size() ||
                      previous->bands.size() != code_.scores.size() ||
-                     previous->classes.size() != code_.classifies.size() || previous->item_next.size() != items))
+                     previous->classes.size() != code_.classifies.size() || previous->item_next.size() != items ||
+                     previous->components.size() != code_.component_count))
         previous = nullptr;
     eval::frame_lease lease;
     eval::evaluator ev(code_, account, now, tick, lease.get());

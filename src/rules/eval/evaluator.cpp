@@ -87,6 +87,7 @@ void frame::reset(const program& p) {
     own_errors.assign(n, 0);
     slot_next.assign(n, timestamp_max);
     components.assign(p.component_count, value{});
+    component_next.assign(p.component_count, timestamp_max);
     bands.assign(p.scores.size(), -1);
     classes.assign(p.classifies.size(), 0);
 }
@@ -190,22 +191,35 @@ void evaluator::compute_score(std::uint32_t i) {
     item_ = nullptr;
     const compiled_score& s = program_.scores[i];
     double weighted = 0, weights = 0;
-    bool moving = false;
     for (std::size_t c = 0; c < s.components.size(); ++c) {
-        value v = eval(*s.components[c].expr);
-        value& out = frame_.components[s.first_component + c];
-        if (v.k != kind::number || !std::isfinite(v.num)) {
-            out = value::null();
-            continue;
+        const std::size_t k = s.first_component + c;
+        value& out = frame_.components[k];
+        if (previous_ && (program_.component_inputs[k] & previous_->changed_inputs) == 0 &&
+            previous_->components[k].next > now_) {
+            // Unaffected since the last evaluation: its value and next change stand.
+            const component_memo& kept = previous_->components[k];
+            out = std::isnan(kept.value) ? value::null() : value::number(kept.value);
+            frame_.component_next[k] = kept.next;
+            note(kept.next);
+        } else {
+            timestamp outer = next_;
+            next_ = timestamp_max;
+            value v = eval(*s.components[c].expr);
+            if (v.k != kind::number || !std::isfinite(v.num)) {
+                out = value::null();
+            } else {
+                // A component moving with now (e.g. days(since(x)) / 90) moves the score
+                // continuously; rounding and clamping are not inverted, so wake on the tick.
+                if (v.time_dependent()) fallback();
+                out = value::number(std::clamp(v.num, 0.0, 1.0));
+            }
+            frame_.component_next[k] = next_;
+            next_ = std::min(outer, next_);
         }
-        moving = moving || v.time_dependent();
-        out = value::number(std::clamp(v.num, 0.0, 1.0));
+        if (out.is_null()) continue;
         weighted += s.components[c].weight * out.num;
         weights += s.components[c].weight;
     }
-    // A component moving with now (e.g. days(since(x)) / 90) makes the score move
-    // continuously; rounding and clamping are not inverted, so wake on the tick.
-    if (moving) fallback();
     value score = weights > 0 ? value::number(round_half_away(100 * weighted / weights)) : value::null();
     std::int16_t band = -1;
     if (!score.is_null()) {
@@ -292,12 +306,16 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
         next_ = std::min(next_, out.item_next[k]);
     };
     out.items_evaluated = 0;
+    previous_ = previous;
 
     for (std::uint32_t i = 0; i < score_count; ++i) {
         std::size_t k = rule_count + i;
+        const compiled_score& definition = program_.scores[i];
         if (reusable(k, program_.slot_inputs[program_.score_slot(i)])) {
             out.scores[i] = previous->scores[i];
             out.bands[i] = previous->bands[i];
+            for (std::size_t c = 0; c < definition.components.size(); ++c)
+                out.components[definition.first_component + c] = previous->components[definition.first_component + c];
             reused(k);
             // Rules that are recomputed read the reused value too, unless they read a
             // component, which is not kept: then the score is computed on demand.
@@ -316,6 +334,11 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
             out.scores[i] = s.is_null() ? std::numeric_limits<double>::quiet_NaN() : s.num;
             out.bands[i] = frame_.bands[i];
         });
+        for (std::size_t c = 0; c < definition.components.size(); ++c) {
+            const std::size_t f = definition.first_component + c;
+            const value& v = frame_.components[f];
+            out.components[f] = {v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.num, frame_.component_next[f]};
+        }
     }
     for (std::uint32_t i = 0; i < program_.classifies.size(); ++i) {
         std::size_t k = rule_count + score_count + i;
@@ -354,6 +377,7 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
         });
     }
     errors_ = 0;
+    previous_ = nullptr;
     out.next_change = next_;
 }
 

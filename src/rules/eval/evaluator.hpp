@@ -30,6 +30,7 @@ struct frame {
     std::vector<std::uint32_t> own_errors; // per cache slot: runtime errors met computing it
     std::vector<timestamp> slot_next;      // per cache slot: its own next-change instant
     std::vector<value> components;         // clamped score components, flat
+    std::vector<timestamp> component_next; // per component: its own next-change instant
     std::vector<std::int16_t> bands;       // per score
     std::vector<std::uint16_t> classes;    // per classification
     std::deque<std::string> scratch;       // lower()/upper() results; a deque keeps them in place
@@ -145,6 +146,7 @@ private:
     duration tick_;
     frame& frame_;
     const item* item_ = nullptr;  // the item in scope inside `where`
+    const previous_evaluation* previous_ = nullptr;  // during evaluate_all: components to reuse
     timestamp next_ = timestamp_max;
     std::uint32_t errors_ = 0;
 };

@@ -121,6 +121,10 @@ void analyze_inputs(program& p) {
     for (std::uint32_t s = 0; s < p.cached_count(); ++s) a.slot(s);
     p.rule_inputs.clear();
     for (const auto& r : p.rules) p.rule_inputs.push_back(r.when ? a.expr(*r.when) : 0);
+    p.component_inputs.assign(p.component_count, 0);
+    for (const auto& s : p.scores)
+        for (std::size_t c = 0; c < s.components.size(); ++c)
+            if (s.components[c].expr) p.component_inputs[s.first_component + c] = a.expr(*s.components[c].expr);
 }
 
 input_mask inputs_of(const program& p, const node& n) {

@@ -162,6 +162,7 @@ struct program {
     // rule condition, and the usage metrics that have a bit of their own.
     std::vector<input_mask> slot_inputs;
     std::vector<input_mask> rule_inputs;
+    std::vector<input_mask> component_inputs;  // per score component, flat (first_component + c)
     std::vector<std::string> input_metrics;
     // Per score: 1 when some expression reads one of its components (`health.usage`).
     std::vector<std::uint8_t> score_components_read;

@@ -122,7 +122,7 @@ TEST(Inputs, AnUnaffectedRuleIsReusedAndAnAffectedOneRecomputed) {
     auto nps = make_event(event_type::nps, t0 + hour, {{"score", 2}});
     auto changed = set->inputs_changed_by(nps, s);
     s.apply(nps);
-    previous_evaluation previous{changed, first.conditions, first.scores, first.bands, first.classes, first.item_next};
+    previous_evaluation previous{changed, first.conditions, first.scores, first.bands, first.classes, first.item_next, first.components};
     auto second = set->make_evaluation();
     set->evaluate(s, t0 + hour, hour, second, &previous);
     EXPECT_EQ(second.items_evaluated, 1u);  // only nps_low reads NPS answers
@@ -130,7 +130,7 @@ TEST(Inputs, AnUnaffectedRuleIsReusedAndAnAffectedOneRecomputed) {
 
     // With nothing changed, an item is recomputed once its own next change has come: the
     // answer leaves the 30-day window then.
-    previous_evaluation after{0, second.conditions, second.scores, second.bands, second.classes, second.item_next};
+    previous_evaluation after{0, second.conditions, second.scores, second.bands, second.classes, second.item_next, second.components};
     auto third = set->make_evaluation();
     set->evaluate(s, t0 + 20 * day, hour, third, &after);
     EXPECT_EQ(third.conditions[*set->find_rule("nps_low")], 1);
@@ -163,11 +163,49 @@ rule late { when s.band == "hi" and size == "big" and since(activity) > 10d }
     EXPECT_EQ(first.conditions[0], 0);
     // Eleven days later only the rule's since() crossing is due: the score and the class
     // are reused, and the rule reads them as they were.
-    previous_evaluation previous{0, first.conditions, first.scores, first.bands, first.classes, first.item_next};
+    previous_evaluation previous{0, first.conditions, first.scores, first.bands, first.classes, first.item_next, first.components};
     auto later = set->make_evaluation();
     set->evaluate(s, t0 + 11 * day, hour, later, &previous);
     EXPECT_EQ(later.items_evaluated, 1u);
     EXPECT_EQ(later.conditions[0], 1);
+}
+
+TEST(Inputs, AScoreRecomputedForOneComponentKeepsTheOthers) {
+    auto set = load_text(R"(
+score s {
+  component tickets weight 1 = count(tickets) / 4
+  component answers weight 1 = avg(nps.score, 90d) / 10
+  band hi >= 50
+  band lo
+}
+)");
+    ASSERT_TRUE(set);
+    model::account_state s;
+    s.apply(make_event(event_type::ticket, t0, {{"ticket_id", "t1"}, {"status", "open"}}));
+    s.apply(make_event(event_type::nps, t0, {{"score", 6}}));
+    auto first = set->make_evaluation();
+    set->evaluate(s, t0, hour, first);
+    EXPECT_EQ(first.scores[0], 43);  // (0.25 + 0.6) / 2
+    // A new ticket: the `answers` component is not recomputed but taken from what the
+    // previous evaluation left; a planted value shows it is.
+    auto ticket = make_event(event_type::ticket, t0 + hour, {{"ticket_id", "t2"}, {"status", "open"}});
+    auto changed = set->inputs_changed_by(ticket, s);
+    s.apply(ticket);
+    auto kept = first.components;
+    kept[1].value = 1.0;
+    previous_evaluation previous{changed, first.conditions, first.scores, first.bands, first.classes, first.item_next, kept};
+    auto second = set->make_evaluation();
+    set->evaluate(s, t0 + hour, hour, second, &previous);
+    EXPECT_EQ(second.scores[0], 75);  // (0.5 + 1.0) / 2: the planted answer component
+    EXPECT_EQ(second.components[1].value, 1.0);
+    EXPECT_EQ(second.components[0].value, 0.5);
+    // Once its own next change has come (the answer leaves the 90-day window), it is
+    // recomputed: null, so the score is the tickets component alone.
+    previous_evaluation later{0, second.conditions, second.scores, second.bands, second.classes, second.item_next, second.components};
+    auto third = set->make_evaluation();
+    set->evaluate(s, t0 + 91 * day, hour, third, &later);
+    EXPECT_EQ(third.scores[0], 50);
+    EXPECT_TRUE(std::isnan(third.components[1].value));
 }
 
 // --- the property ----------------------------------------------------------------------
@@ -233,6 +271,7 @@ void expect_same(const evaluation& full, const evaluation& incremental, const st
     }
     ASSERT_EQ(full.next_change, incremental.next_change) << where;
     ASSERT_EQ(full.item_next, incremental.item_next) << where;
+    ASSERT_EQ(full.components, incremental.components) << where;
 }
 
 TEST(Inputs, ReusingUnaffectedItemsGivesWhatAFullEvaluationGives) {
@@ -266,8 +305,7 @@ TEST(Inputs, ReusingUnaffectedItemsGivesWhatAFullEvaluationGives) {
         if (a.last.item_next.empty()) {
             set->evaluate(a.state, at, hour, incremental);
         } else {
-            previous_evaluation previous{a.changed, a.last.conditions, a.last.scores, a.last.bands, a.last.classes,
-                                         a.last.item_next};
+            previous_evaluation previous{a.changed, a.last.conditions, a.last.scores, a.last.bands, a.last.classes, a.last.item_next, a.last.components};
             set->evaluate(a.state, at, hour, incremental, &previous);
         }
         set->evaluate(a.state, at, hour, full);
