@@ -369,17 +369,23 @@ class EmailTest(unittest.TestCase):
             ok = auth_data.login == b"redflag" and auth_data.password == b"s3cret"
             return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
-        for attempt in range(5):
-            self.port = free_port()
-            self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=context,
-                                         require_starttls=True, authenticator=authenticator, auth_required=True)
-            try:
-                self.controller.start()
-                break
-            except Exception:
-                if attempt == 4:
-                    raise
-        self.addCleanup(self.controller.stop)
+        def start_server(**tls):
+            """Starts an aiosmtpd server with AUTH and the given TLS mode; returns its port."""
+            for attempt in range(5):
+                port = free_port()
+                controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                                        auth_required=True, **tls)
+                try:
+                    controller.start()
+                    self.addCleanup(controller.stop)
+                    return port
+                except Exception:
+                    if attempt == 4:
+                        raise
+
+        self.start_server = start_server
+        self.tls_context = context
+        self.port = start_server(tls_context=context, require_starttls=True)
 
     def probe(self, **smtp):
         config = {"host": "127.0.0.1", "port": self.port, "starttls": True, "username": "redflag",
@@ -425,6 +431,23 @@ class EmailTest(unittest.TestCase):
         self.assertEqual(mail["Subject"], "Redflag digest: 2 alerts")
         text = mail.get_body(("plain",)).get_content()
         self.assertLess(text.index("No login in 30 days"), text.index("Usage dropped"))
+
+    def test_sends_over_implicit_tls(self):
+        # `tls: true` (smtps, port 465 style): TLS from the first byte, no STARTTLS.
+        port = self.start_server(ssl_context=self.tls_context, auth_require_tls=False)
+        r = self.probe(port=port, starttls=False, tls=True).send(notification())
+        self.assertEqual(r["result"], "sent", r)
+        self.assertEqual(len(self.messages), 1)
+        self.assertEqual(self.messages[0]["to"], ["jane@example.com"])
+        mail = email.message_from_bytes(self.messages[0]["data"], policy=email.policy.default)
+        self.assertEqual(mail["Subject"], "[HIGH] Acme: Usage dropped")
+        # The server requires AUTH: a wrong password over the same TLS session is refused.
+        r = self.probe(port=port, starttls=False, tls=True, password="wrong").send(notification())
+        self.assertEqual(r["result"], "permanent", r)
+        # The same server spoken to in plain SMTP fails: the session above was TLS.
+        r = self.probe(port=port, starttls=False, tls=False).send(notification())
+        self.assertNotEqual(r["result"], "sent", r)
+        self.assertEqual(len(self.messages), 1)
 
     def test_rejections_wrong_password_and_no_server(self):
         p = self.probe()
