@@ -7,6 +7,9 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
+
+#include <sys/stat.h>
 
 namespace redflag::app {
 namespace {
@@ -277,6 +280,33 @@ TEST(Replay, an_account_written_with_escapes_still_reaches_its_core) {
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, plain.out);
     EXPECT_NE(plain.out.find(R"("account":"a1")"), std::string::npos);
+}
+
+TEST(Replay, a_log_from_a_pipe_replays_like_the_same_log_from_a_file) {
+    // A regular file is mapped; a pipe (standard input, a FIFO) is read in copies. Both
+    // cut the log into the same whole lines, with a line reaching across blocks.
+    std::string log = random_log(20, 5);
+    replay_options o;
+    o.rules = {data("replay.rules")};
+    o.threads = 2;
+    o.block_bytes = 1000;
+    o.events = write_log("redflag-replay-file.ndjson", log).string();
+    auto from_file = replay(o);
+    ASSERT_EQ(from_file.status, 0) << from_file.err;
+    EXPECT_GT(std::count(from_file.out.begin(), from_file.out.end(), '\n'), 50);
+
+    fs::path fifo = fs::temp_directory_path() / "redflag-replay.fifo";
+    fs::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::thread writer([&] {
+        std::ofstream(fifo, std::ios::binary) << log;  // blocks until the replay opens it
+    });
+    o.events = fifo.string();
+    auto from_pipe = replay(o);
+    writer.join();
+    fs::remove(fifo);
+    EXPECT_EQ(from_pipe.status, 0) << from_pipe.err;
+    EXPECT_EQ(from_pipe.out, from_file.out);
 }
 
 }  // namespace
