@@ -9,6 +9,7 @@
 #include <boost/json/parser.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -489,44 +490,91 @@ public:
 private:
     static constexpr std::size_t max_queued = 8;
 
-    void process(const chunk& c) {
-        const char* p = c.text.data();
-        const char* end = p + c.text.size();
-        std::uint64_t line_number = c.first_line;
-        for (; p < end; ++line_number) {
+    // A line this worker may own: not blank, and its account (by the quick scan) hashes
+    // here, or the scan was unsure.
+    struct candidate {
+        std::string_view line;
+        std::uint64_t number = 0;
+        std::optional<std::string_view> account;
+        std::uint64_t hash = 0;                           // of the account, for the prefetch steps
+        std::uint32_t record = engine::core::no_account;  // prefetched, when the account is known
+    };
+
+    // Steps `p` past the next candidate line of [p, end). False at the end of the text, or
+    // at a line at or past the stop line (then stopped_ is set).
+    bool next_candidate(const char*& p, const char* end, std::uint64_t& number, candidate& out) {
+        for (; p < end; ++number) {
             const char* newline = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
             const char* line_end = newline ? newline : end;
             std::string_view line(p, static_cast<std::size_t>(line_end - p));
             p = newline ? newline + 1 : end;
-            if (line_number >= run_.stop_line.load(std::memory_order_relaxed)) {
+            if (number >= run_.stop_line.load(std::memory_order_relaxed)) {
                 stopped_ = true;
-                return;
+                return false;
             }
             if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
             if (blank(line)) continue;
             auto account = quick_account(line);
             if (account && owner_hash(*account) % run_.workers != index_) continue;
-            std::string problem = decoder_.decode(line, decoded_);
-            if (!problem.empty()) {
-                // A line whose account the scan found belongs to this worker; one it did
-                // not is read by every worker, and the first reports it.
-                if (account || index_ == 0) fail(line_number, std::move(problem));
-                stopped_ = true;
-                return;
-            }
-            const model::event& e = *decoded_;
-            if (!account && owner_hash(e.account) % run_.workers != index_) continue;
-            if (run_.options.until && e.at > *run_.options.until) {
-                run_.stop_at(line_number);
-                stopped_ = true;
-                return;
-            }
-            core_.advance_to(e.at - duration{1});
-            collect(line_number);
-            core_.apply(e);
-            collect(line_number);
-            last_applied_ = {line_number, e.at};
+            out = {line, number++, account, 0, engine::core::no_account};
+            return true;
         }
+        return false;
+    }
+
+    // Applies this worker's lines of the chunk, in order, looking ahead at the next three
+    // candidates to prefetch their accounts (engine::core's three prefetch steps, one a
+    // candidate: the third ahead's lookup slot, the second ahead's record, the next one's
+    // contents), so that the cache misses of a cold account overlap with the current
+    // event's work instead of following one another.
+    void process(const chunk& c) {
+        const char* p = c.text.data();
+        const char* end = p + c.text.size();
+        std::uint64_t number = c.first_line;
+        constexpr std::size_t depth = 4;  // the current line and three ahead
+        std::array<candidate, depth> ring;
+        std::size_t head = 0, count = 0;
+        auto at = [&](std::size_t k) -> candidate& { return ring[(head + k) % depth]; };
+        while (count < depth - 1 && next_candidate(p, end, number, at(count))) ++count;
+        while (count > 0) {
+            if (count == depth - 1 && next_candidate(p, end, number, at(count))) ++count;
+            if (count > 3 && at(3).account) at(3).hash = core_.prefetch_slot(*at(3).account);
+            if (count > 2 && at(2).account) at(2).record = core_.prefetch_record(at(2).hash);
+            if (count > 1) core_.prefetch_contents(at(1).record);
+            candidate current = at(0);
+            head = (head + 1) % depth;
+            --count;
+            if (!apply_line(current)) return;
+        }
+    }
+
+    // False when the worker stops (a bad line, an event after --until, the stop line).
+    bool apply_line(const candidate& c) {
+        if (c.number >= run_.stop_line.load(std::memory_order_relaxed)) {
+            stopped_ = true;
+            return false;
+        }
+        std::string problem = decoder_.decode(c.line, decoded_);
+        if (!problem.empty()) {
+            // A line whose account the scan found belongs to this worker; one it did
+            // not is read by every worker, and the first reports it.
+            if (c.account || index_ == 0) fail(c.number, std::move(problem));
+            stopped_ = true;
+            return false;
+        }
+        const model::event& e = *decoded_;
+        if (!c.account && owner_hash(e.account) % run_.workers != index_) return true;
+        if (run_.options.until && e.at > *run_.options.until) {
+            run_.stop_at(c.number);
+            stopped_ = true;
+            return false;
+        }
+        core_.advance_to(e.at - duration{1});
+        collect(c.number);
+        core_.apply(e);
+        collect(c.number);
+        last_applied_ = {c.number, e.at};
+        return true;
     }
 
     void fail(std::uint64_t line, std::string problem) {

@@ -32,6 +32,21 @@ public:
         }
     }
 
+    // For prefetching: the cache line where a lookup of hash `h` starts, and the first
+    // index stored under `h` (without comparing ids: a collision gives another account,
+    // which is harmless for a prefetch), or none.
+    const void* probe_start(std::uint64_t h) const {
+        return slots_.empty() ? nullptr : &slots_[static_cast<std::size_t>(h) & (slots_.size() - 1)];
+    }
+    std::uint32_t find_hash(std::uint64_t h) const {
+        if (slots_.empty()) return none;
+        std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+            const slot& s = slots_[i];
+            if (s.index == none || s.hash == h) return s.index;
+        }
+    }
+
     // Stores `index` under hash `h`; the id must not be stored yet.
     void insert(std::uint64_t h, std::uint32_t index) {
         if ((size_ + 1) * 2 > slots_.size()) grow();

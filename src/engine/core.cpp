@@ -76,6 +76,62 @@ std::uint32_t core::lookup(std::string_view account) const {
                        [this](std::uint32_t i) -> std::string_view { return accounts_[i].state.id; });
 }
 
+namespace {
+
+void prefetch_bytes(const void* begin, std::size_t size) {
+    constexpr std::size_t line = 64;
+    const auto* p = static_cast<const char*>(begin);
+    for (std::size_t at = 0; at < size; at += line) __builtin_prefetch(p + at);
+}
+
+// The first bytes of a vector or span.
+template <class Contiguous>
+void prefetch_front(const Contiguous& v) {
+    if (!v.empty()) prefetch_bytes(v.data(), std::min<std::size_t>(v.size() * sizeof(v[0]), 256));
+}
+
+// The newest end of a vector sorted by time, which windows read.
+template <class T>
+void prefetch_tail(const std::vector<T>& v) {
+    std::size_t bytes = std::min<std::size_t>(v.size() * sizeof(T), 256);
+    prefetch_bytes(reinterpret_cast<const char*>(v.data() + v.size()) - bytes, bytes);
+}
+
+}  // namespace
+
+std::uint64_t core::prefetch_slot(std::string_view account) const {
+    std::uint64_t h = account_index::hash(account);
+    if (const void* slot = index_.probe_start(h)) __builtin_prefetch(slot);
+    return h;
+}
+
+std::uint32_t core::prefetch_record(std::uint64_t hash) const {
+    std::uint32_t index = index_.find_hash(hash);
+    if (index == account_index::none || index >= accounts_.size()) return no_account;
+    prefetch_bytes(&accounts_[index], sizeof(account_record));
+    return index;
+}
+
+void core::prefetch_contents(std::uint32_t index) const {
+    if (index == no_account || index >= accounts_.size()) return;
+    const account_record& r = accounts_[index];
+    prefetch_front(r.scores);
+    prefetch_front(r.bands);
+    prefetch_front(r.classes);
+    prefetch_front(r.conditions);
+    prefetch_front(r.item_next);
+    prefetch_front(r.components);
+    prefetch_front(r.alerts.active());
+    const model::account_state& s = r.state;
+    prefetch_front(s.users);
+    prefetch_front(s.tickets);
+    for (const auto& stream : s.streams) prefetch_tail(stream);
+    if (!s.usage.empty()) {
+        const auto& series = s.usage.begin()->second;  // a read: one miss, overlapped with the above
+        prefetch_tail(series.points);
+    }
+}
+
 std::uint32_t core::find_or_create(std::string_view account) {
     std::uint64_t h = account_index::hash(account);
     std::uint32_t found =

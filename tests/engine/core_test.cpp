@@ -326,5 +326,25 @@ TEST(Core, expire_before_drops_old_records_but_keeps_the_latest) {
     EXPECT_EQ(records.front().at, t0 + 9 * day);
 }
 
+TEST(Core, prefetch_steps_find_known_accounts_and_change_nothing) {
+    auto rules = std::make_shared<fake_rules>();
+    rules->rule_list = {rule("r")};
+    rules->eval = [](const model::account_state&, timestamp, rules::evaluation& out) { out.conditions[0] = 0; };
+    core c(rules, grid());
+    for (int i = 0; i < 100; ++i) c.apply(account_event("acct-" + std::to_string(i), t0));
+    // A known account's record is found by its hash; an unknown one gives no_account.
+    std::uint32_t known = c.prefetch_record(c.prefetch_slot("acct-42"));
+    EXPECT_NE(known, core::no_account);
+    EXPECT_NE(c.prefetch_record(c.prefetch_slot("acct-43")), known);
+    EXPECT_EQ(c.prefetch_record(c.prefetch_slot("nobody")), core::no_account);
+    c.prefetch_contents(known);
+    c.prefetch_contents(core::no_account);
+    EXPECT_EQ(c.account_count(), 100u);
+    EXPECT_EQ(c.find("nobody"), nullptr);
+    // An empty core has nothing to find.
+    core empty(rules, grid());
+    EXPECT_EQ(empty.prefetch_record(empty.prefetch_slot("acct-1")), core::no_account);
+}
+
 }  // namespace
 }  // namespace redflag::engine
