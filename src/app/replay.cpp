@@ -1,5 +1,7 @@
 #include "app/replay.hpp"
 
+#include "app/account_scan.hpp"
+
 #include "core/hash.hpp"
 #include "core/json_text.hpp"
 #include "engine/core.hpp"
@@ -225,28 +227,6 @@ int replay_in_order(const replay_options& options, std::shared_ptr<const rules::
 // equal instants is the only difference, and it no longer depends on the thread count.
 
 std::uint64_t owner_hash(std::string_view account) { return fnv1a(account); }
-
-// The value of the line's "account" member when the raw text says it without doubt: the
-// key appears once, after '{' or ',', and its value is a string without escapes. Else
-// nullopt, and the line is parsed to know. (A key inside a nested object gives a wrong
-// account only for a line that has no top-level account: that line fails to decode,
-// and its owner, whoever it is, reports it.)
-std::optional<std::string_view> quick_account(std::string_view line) {
-    static constexpr std::string_view key = "\"account\"";
-    std::size_t at = line.find(key);
-    if (at == std::string_view::npos || line.find(key, at + key.size()) != std::string_view::npos) return std::nullopt;
-    std::size_t before = line.find_last_not_of(" \t", at == 0 ? 0 : at - 1);
-    if (at == 0 || before == std::string_view::npos || (line[before] != '{' && line[before] != ',')) return std::nullopt;
-    std::size_t colon = line.find_first_not_of(" \t", at + key.size());
-    if (colon == std::string_view::npos || line[colon] != ':') return std::nullopt;
-    std::size_t quote = line.find_first_not_of(" \t", colon + 1);
-    if (quote == std::string_view::npos || line[quote] != '"') return std::nullopt;
-    std::size_t end = line.find('"', quote + 1);
-    if (end == std::string_view::npos) return std::nullopt;
-    std::string_view value = line.substr(quote + 1, end - quote - 1);
-    if (value.find('\\') != std::string_view::npos) return std::nullopt;
-    return value;
-}
 
 struct chunk {
     std::string_view text;       // whole lines (the last one may lack its '\n' at the end of the file)
@@ -522,25 +502,26 @@ private:
         return false;
     }
 
-    // Applies this worker's lines of the chunk, in order, looking ahead at the next three
-    // candidates to prefetch their accounts (engine::core's three prefetch steps, one a
-    // candidate: the third ahead's lookup slot, the second ahead's record, the next one's
-    // contents), so that the cache misses of a cold account overlap with the current
-    // event's work instead of following one another.
+    // Applies this worker's lines of the chunk, in order, looking ahead at the next four
+    // candidates to prefetch their accounts (engine::core's four prefetch steps, one a
+    // candidate: the fourth ahead's lookup slot, the third's record, the second's
+    // contents, the next one's usage points), so that the cache misses of a cold account
+    // overlap with the current event's work instead of following one another.
     void process(const chunk& c) {
         const char* p = c.text.data();
         const char* end = p + c.text.size();
         std::uint64_t number = c.first_line;
-        constexpr std::size_t depth = 4;  // the current line and three ahead
+        constexpr std::size_t depth = 5;  // the current line and four ahead
         std::array<candidate, depth> ring;
         std::size_t head = 0, count = 0;
         auto at = [&](std::size_t k) -> candidate& { return ring[(head + k) % depth]; };
         while (count < depth - 1 && next_candidate(p, end, number, at(count))) ++count;
         while (count > 0) {
             if (count == depth - 1 && next_candidate(p, end, number, at(count))) ++count;
-            if (count > 3 && at(3).account) at(3).hash = core_.prefetch_slot(*at(3).account);
-            if (count > 2 && at(2).account) at(2).record = core_.prefetch_record(at(2).hash);
-            if (count > 1) core_.prefetch_contents(at(1).record);
+            if (count > 4 && at(4).account) at(4).hash = core_.prefetch_slot(*at(4).account);
+            if (count > 3 && at(3).account) at(3).record = core_.prefetch_record(at(3).hash);
+            if (count > 2) core_.prefetch_contents(at(2).record);
+            if (count > 1) core_.prefetch_series(at(1).record);
             candidate current = at(0);
             head = (head + 1) % depth;
             --count;

@@ -125,11 +125,15 @@ void core::prefetch_contents(std::uint32_t index) const {
     const model::account_state& s = r.state;
     prefetch_front(s.users);
     prefetch_front(s.tickets);
-    for (const auto& stream : s.streams) prefetch_tail(stream);
-    if (!s.usage.empty()) {
-        const auto& series = s.usage.begin()->second;  // a read: one miss, overlapped with the above
-        prefetch_tail(series.points);
-    }
+    for (const auto& stream : s.streams)
+        if (!stream.empty()) __builtin_prefetch(&stream.back());
+    if (!s.usage.empty()) __builtin_prefetch(&*s.usage.begin());  // the series' map node
+}
+
+void core::prefetch_series(std::uint32_t index) const {
+    if (index == no_account || index >= accounts_.size()) return;
+    const model::account_state& s = accounts_[index].state;
+    if (!s.usage.empty()) prefetch_tail(s.usage.begin()->second.points);
 }
 
 std::uint32_t core::find_or_create(std::string_view account) {

@@ -107,16 +107,18 @@ public:
 
     // Prefetching, for a driver that knows its next events (replay): an event's account
     // is cold (its state is one of 100,000 scattered over a gigabyte), and apply() would
-    // otherwise wait on a dozen cache misses in turn. Three steps, an event or more
+    // otherwise wait on a dozen cache misses in turn. Four steps, an event or more
     // apart, so that each step's lines have arrived when the next one reads them:
     // prefetch_slot prefetches where the account's lookup starts and returns its hash;
     // prefetch_record finds the account by that hash (creating nothing) and prefetches
     // its record; prefetch_contents prefetches what the record points to and apply()
-    // reads (the memo, users, usage series, stream tails, alerts). None changes anything.
+    // reads (the memo, users, tickets, stream tails, alerts, the usage series' node);
+    // prefetch_series the newest usage points. None changes anything.
     static constexpr std::uint32_t no_account = 0xffffffffu;
     std::uint64_t prefetch_slot(std::string_view account) const;
     std::uint32_t prefetch_record(std::uint64_t hash) const;
     void prefetch_contents(std::uint32_t index) const;
+    void prefetch_series(std::uint32_t index) const;
 
     // Evaluates, in time order, every account whose wake is due at or before `t`, each at
     // its wake's instant; then now() becomes t. A `t` before now() does nothing.
