@@ -30,9 +30,12 @@ bounds bounds_of(const window_spec& w, timestamp now) {
     return b;
 }
 
-// The first element of a sequence sorted by `at` whose `at` is after `t`.
+// The first element of a sequence sorted by `at` whose `at` is after `t`. Windows end at
+// or near now and sequences grow at their end, so "none" (the newest is not after `t`) is
+// checked first, without a binary search.
 template <typename Seq>
 auto first_after(const Seq& seq, timestamp t) {
+    if (seq.empty() || !(t < seq.back().at)) return seq.end();
     return std::upper_bound(seq.begin(), seq.end(), t, [](timestamp x, const auto& e) { return x < e.at; });
 }
 
@@ -457,28 +460,24 @@ value evaluator::item_value(const source_spec& s, const item& it) const {
     }
 }
 
-// Notes when an item of `seq` next enters or leaves the window: the earliest item after
-// the window's end enters at at + offset; the oldest item inside leaves at
-// at + offset + length.
+// The elements of `seq` inside the window, [first, last); and notes when an item next
+// enters or leaves it: the earliest item after the window's end enters at at + offset;
+// the oldest item inside leaves at at + offset + length.
 template <typename Seq>
-void evaluator::note_window_edges(const Seq& seq, const window_spec& w) {
+auto evaluator::window_range(const Seq& seq, const window_spec& w) {
     bounds b = bounds_of(w, now_);
-    auto after = first_after(seq, b.hi);
-    if (after != seq.end()) note(after->at + w.offset);
-    if (b.has_lower) {
-        auto oldest = first_after(seq, b.lo);
-        if (oldest != seq.end() && oldest->at <= b.hi) note(oldest->at + w.offset + w.length);
-    }
+    auto last = first_after(seq, b.hi);
+    if (last != seq.end()) note(last->at + w.offset);
+    auto first = b.has_lower ? first_after(seq, b.lo) : seq.begin();
+    if (b.has_lower && first != seq.end() && first->at <= b.hi) note(first->at + w.offset + w.length);
+    return std::pair{first, last};
 }
 
 // Calls fn(item) for each element of a sorted sequence inside the window that passes the
 // source's filter (every element when `filtered` is false); stops when fn returns false.
 template <typename Seq, typename Fn>
 bool evaluator::scan(const Seq& seq, const window_spec& w, item base, Fn& fn) {
-    note_window_edges(seq, w);
-    bounds b = bounds_of(w, now_);
-    auto first = b.has_lower ? first_after(seq, b.lo) : seq.begin();
-    auto last = first_after(seq, b.hi);
+    auto [first, last] = window_range(seq, w);
     for (auto it = first; it < last; ++it) {
         item x = base;
         if constexpr (std::is_same_v<std::decay_t<decltype(*it)>, model::stream_record>) x.record = &*it;
@@ -570,10 +569,8 @@ value evaluator::aggregate(const node& n) {
                 auto found = account_.usage.find(s.metric);
                 if (found != account_.usage.end()) {
                     const auto& points = found->second.points;
-                    note_window_edges(points, w);
-                    bounds b = bounds_of(w, now_);
-                    auto last = first_after(points, b.hi);
-                    for (auto it = b.has_lower ? first_after(points, b.lo) : points.begin(); it < last; ++it) {
+                    auto [first, last] = window_range(points, w);
+                    for (auto it = first; it < last; ++it) {
                         count += it->count;
                         sum += it->sum;
                     }
@@ -710,10 +707,7 @@ value evaluator::since_stream(const node& n) {
 
 value evaluator::changed(const node& n) {
     const auto& history = account_.history[static_cast<std::size_t>(n.field_)];
-    note_window_edges(history, n.window_);
-    bounds b = bounds_of(n.window_, now_);
-    auto first = b.has_lower ? first_after(history, b.lo) : history.begin();
-    auto last = first_after(history, b.hi);
+    auto [first, last] = window_range(history, n.window_);
     return value::boolean(first < last);
 }
 

@@ -99,7 +99,7 @@ private:
     template <typename Seq, typename Fn>
     bool scan(const Seq& seq, const window_spec& w, item base, Fn& fn);
     template <typename Seq>
-    void note_window_edges(const Seq& seq, const window_spec& w);
+    auto window_range(const Seq& seq, const window_spec& w);
 
     bool passes(const source_spec& s, const item& it);
     value item_value(const source_spec& s, const item& it) const;
