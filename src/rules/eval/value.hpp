@@ -18,21 +18,29 @@
 
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace redflag::rules::eval {
 
 enum class kind : std::uint8_t { null, boolean, number, string, duration, time, list };
 
+// 32 bytes: the payload members share storage, and only the one of kind `k` is meaningful
+// (every reader checks `k` first). Values are returned and copied at every node of the
+// tree walk, so their size shows in the evaluation's cost.
 struct value {
     kind k = kind::null;
-    bool b = false;
-    double num = 0;            // number
-    std::int64_t ms = 0;       // duration, or time as milliseconds since the epoch
-    std::string_view str;      // string
-    const string_list* list = nullptr;  // list
-    double slope = 0;          // d value / d now, per millisecond
+    bool b = false;            // boolean
     bool nonlinear = false;    // depends on now() in a form the evaluator cannot invert
     bool dynamic = false;      // read from account.attributes: typed at run time
+    union {
+        double num;                    // number
+        std::int64_t ms;               // duration, or time as milliseconds since the epoch
+        std::string_view str;          // string
+        const string_list* list;       // list
+    };
+    double slope = 0;          // d value / d now, per millisecond
+
+    value() : num(0) {}
 
     bool is_null() const { return k == kind::null; }
     bool time_dependent() const { return slope != 0 || nonlinear; }
@@ -75,6 +83,8 @@ struct value {
         return r;
     }
 };
+
+static_assert(sizeof(value) == 32 && std::is_trivially_copyable_v<value>);
 
 // A view of a stored scalar (the scalar must outlive the value).
 value from_scalar(const scalar& s);
