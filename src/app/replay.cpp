@@ -80,21 +80,27 @@ private:
 const char* decode_event(json::value& v, std::optional<model::event>& out) {
     auto* object = v.if_object();
     if (object == nullptr) return "an event must be a JSON object";
-    auto type_it = object->find("type");
-    if (type_it == object->end() || !type_it->value().is_string()) return "missing type";
-    auto type = model::event_type_from(type_it->value().get_string());
+    // The envelope's members in one pass over the object (four look-ups would each scan
+    // it; a parsed object has no duplicate keys).
+    const json::value *type_value = nullptr, *account_value = nullptr, *at_value = nullptr, *id_value = nullptr;
+    for (const auto& member : *object) {
+        std::string_view key = member.key();
+        if (key == "type") type_value = &member.value();
+        else if (key == "account") account_value = &member.value();
+        else if (key == "at") at_value = &member.value();
+        else if (key == "id") id_value = &member.value();
+    }
+    if (type_value == nullptr || !type_value->is_string()) return "missing type";
+    auto type = model::event_type_from(type_value->get_string());
     if (!type) return "unknown type";
-    auto account_it = object->find("account");
-    if (account_it == object->end() || !account_it->value().is_string() || account_it->value().get_string().empty())
+    if (account_value == nullptr || !account_value->is_string() || account_value->get_string().empty())
         return "missing account";
-    auto at_it = object->find("at");
-    if (at_it == object->end() || !at_it->value().is_string()) return "missing at (a replayed event needs its time)";
-    auto at = parse_rfc3339(at_it->value().get_string());
+    if (at_value == nullptr || !at_value->is_string()) return "missing at (a replayed event needs its time)";
+    auto at = parse_rfc3339(at_value->get_string());
     if (!at) return "at is not an RFC 3339 timestamp";
-    std::string account(account_it->value().get_string());
+    std::string account(account_value->get_string());
     std::string id;
-    if (auto id_it = object->find("id"); id_it != object->end() && id_it->value().is_string())
-        id.assign(id_it->value().get_string().data(), id_it->value().get_string().size());
+    if (id_value != nullptr && id_value->is_string()) id.assign(id_value->get_string().data(), id_value->get_string().size());
     bool derived = id.empty();
     // `fields` keeps the envelope members too (type, account, at, id): the engine reads
     // fields by name through the schema, and erasing them costs more than it saves.
