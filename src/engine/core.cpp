@@ -235,6 +235,12 @@ void core::reschedule(std::uint32_t index, timestamp after) {
 void core::advance_to(timestamp t) {
     if (t < now_) return;
     auto target = to_wheel(floor_index(t));
+    // Woken accounts are as cold as those of events: the next two in the slot are
+    // prefetched as replay prefetches the accounts of the next lines.
+    auto look_ahead = [this](timer_wheel::id_type soon, timer_wheel::id_type later) {
+        prefetch_contents(soon);
+        if (later < accounts_.size()) prefetch_bytes(&accounts_[later], sizeof(account_record));
+    };
     wheel_.poll(target, [&](timer_wheel::id_type id, timer_wheel::tick_type when) {
         auto& record = accounts_[id];
         record.wake = timestamp_max;
@@ -242,7 +248,7 @@ void core::advance_to(timestamp t) {
         if (record.evaluated_at) at = std::max(at, *record.evaluated_at);
         now_ = at;
         evaluate_account(id, at);
-    });
+    }, look_ahead);
     now_ = std::max(now_, t);
 }
 

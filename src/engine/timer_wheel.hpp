@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace redflag::engine {
@@ -55,8 +56,16 @@ public:
     // on_expired(id, deadline) for each, after unscheduling it. The callback may schedule
     // and cancel timers (its own included); one scheduled at or before `now` fires in
     // this same poll. Then the current tick becomes max(current, now).
+    //
+    // Before each callback, look_ahead(soon, later) names the two timers that follow in
+    // the same slot (no_id where there are none), for a caller that prefetches what they
+    // will touch; they may still be moved or cancelled by the callback.
     template <class F>
     void poll(tick_type now, F&& on_expired) {
+        poll(now, std::forward<F>(on_expired), [](id_type, id_type) {});
+    }
+    template <class F, class LookAhead>
+    void poll(tick_type now, F&& on_expired, LookAhead&& look_ahead) {
         while (true) {
             auto next = find_next();
             if (!next || next->start > now) break;
@@ -65,6 +74,8 @@ public:
                 // Pop one at a time: the callback may touch this very slot.
                 while (heads_[0][next->slot] != no_id) {
                     id_type id = heads_[0][next->slot];
+                    id_type soon = nodes_[id].next;
+                    look_ahead(soon, soon == no_id ? no_id : nodes_[soon].next);
                     tick_type when = nodes_[id].deadline;
                     unlink(id);
                     on_expired(id, when);

@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -139,6 +140,23 @@ TEST(TimerWheel, matches_a_reference_queue_under_random_operations) {
         }
         ASSERT_EQ(w.size(), reference.size());
     }
+}
+
+TEST(TimerWheel, look_ahead_names_the_two_timers_that_follow_in_the_slot) {
+    timer_wheel w(100);
+    for (timer_wheel::id_type id : {7u, 3u, 9u}) w.schedule(id, 110);
+    w.schedule(5, 120);
+    std::vector<std::tuple<timer_wheel::id_type, timer_wheel::id_type, timer_wheel::id_type>> seen;
+    timer_wheel::id_type soon_now = timer_wheel::no_id, later_now = timer_wheel::no_id;
+    w.poll(
+        130, [&](auto id, auto) { seen.emplace_back(id, soon_now, later_now); },
+        [&](auto soon, auto later) {
+            soon_now = soon;
+            later_now = later;
+        });
+    constexpr auto none = timer_wheel::no_id;
+    EXPECT_EQ(seen, (std::vector<std::tuple<timer_wheel::id_type, timer_wheel::id_type, timer_wheel::id_type>>{
+                        {7, 3, 9}, {3, 9, none}, {9, none, none}, {5, none, none}}));
 }
 
 }  // namespace
