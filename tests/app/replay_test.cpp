@@ -37,6 +37,17 @@ replay_options fixture() {
     return o;
 }
 
+// The test rules over `events` on `threads` cores, the log handed out in blocks of
+// `block_bytes` (small ones exercise the merge across blocks).
+replay_options sharded(std::string events, std::size_t threads, std::size_t block_bytes = 4 << 20) {
+    replay_options o;
+    o.rules = {data("replay.rules")};
+    o.events = std::move(events);
+    o.threads = threads;
+    o.block_bytes = block_bytes;
+    return o;
+}
+
 const std::string pending_line =
     R"({"at":"2026-01-02T11:00:00Z","rule":"tickets","account":"beta","state":"pending","severity":"medium","message":"beta: 2 tickets"})"
     "\n";
@@ -206,11 +217,7 @@ std::vector<std::string> by_instant_and_account(const std::string& out) {
 
 TEST(Replay, parallel_cores_print_what_one_core_in_file_order_prints) {
     auto path = write_log("redflag-replay-many.ndjson", random_log(40, 7));
-    replay_options o;
-    o.rules = {data("replay.rules")};
-    o.events = path.string();
-    o.threads = 1;
-    o.block_bytes = 4096;  // many blocks: transitions are merged as the cores go
+    replay_options o = sharded(path.string(), 1, 4096);  // many blocks: transitions are merged as the cores go
     auto one = replay(o);
     ASSERT_EQ(one.status, 0) << one.err;
     for (std::size_t threads : {2u, 3u, 5u}) {
@@ -239,11 +246,7 @@ TEST(Replay, a_bad_line_stops_every_core_where_one_core_stops) {
     std::size_t cut = 0;
     for (int line = 0; line < 1200; ++line) cut = log.find('\n', cut) + 1;
     std::string bad = log.substr(0, cut) + R"({"type":"nps","account":"a1","at":)" + "\n" + log.substr(cut);
-    replay_options o;
-    o.rules = {data("replay.rules")};
-    o.threads = 4;
-    o.block_bytes = 4096;
-    o.events = write_log("redflag-replay-bad-many.ndjson", bad).string();
+    replay_options o = sharded(write_log("redflag-replay-bad-many.ndjson", bad).string(), 4, 4096);
     auto r = replay(o);
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find(o.events + ":1201: error: malformed JSON"), std::string::npos) << r.err;
@@ -270,10 +273,7 @@ TEST(Replay, an_account_written_with_escapes_still_reaches_its_core) {
     std::string escaped = log;
     for (std::size_t at = 0; (at = escaped.find(R"("account":"a1")", at)) != std::string::npos;)
         escaped.replace(at, 14, R"("account":"a\u0031")");
-    replay_options o;
-    o.rules = {data("replay.rules")};
-    o.threads = 3;
-    o.events = write_log("redflag-replay-plain.ndjson", log).string();
+    replay_options o = sharded(write_log("redflag-replay-plain.ndjson", log).string(), 3);
     auto plain = replay(o);
     o.events = write_log("redflag-replay-escaped.ndjson", escaped).string();
     auto r = replay(o);
@@ -286,11 +286,7 @@ TEST(Replay, a_log_from_a_pipe_replays_like_the_same_log_from_a_file) {
     // A regular file is mapped; a pipe (standard input, a FIFO) is read in copies. Both
     // cut the log into the same whole lines, with a line reaching across blocks.
     std::string log = random_log(20, 5);
-    replay_options o;
-    o.rules = {data("replay.rules")};
-    o.threads = 2;
-    o.block_bytes = 1000;
-    o.events = write_log("redflag-replay-file.ndjson", log).string();
+    replay_options o = sharded(write_log("redflag-replay-file.ndjson", log).string(), 2, 1000);
     auto from_file = replay(o);
     ASSERT_EQ(from_file.status, 0) << from_file.err;
     EXPECT_GT(std::count(from_file.out.begin(), from_file.out.end(), '\n'), 50);
