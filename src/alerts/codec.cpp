@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace redflag::alerts {
@@ -197,6 +198,14 @@ json::object to_json(const alert_event& e) {
     o["severity"] = name_of(e.record.severity);
     o["message"] = e.message;
     return o;
+}
+
+bool alert_record_expired(std::string_view /*key*/, std::string_view value, timestamp horizon) {
+    auto a = parse_alert(value);
+    if (!a || a->active()) return false;
+    timestamp last = a->resolved_at.value_or(a->started_at);
+    if (!a->transitions.empty()) last = std::max(last, a->transitions.back().at);
+    return last < horizon;
 }
 
 }  // namespace redflag::alerts

@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace redflag::alerts {
 
@@ -26,6 +27,12 @@ std::string serialize(const alert& a);
 
 std::optional<alert> alert_from_json(const boost::json::value& v, std::string* error = nullptr);
 std::optional<alert> parse_alert(std::string_view text, std::string* error = nullptr);
+
+// The store's expiry rule for column `alerts` (store::options::expiry): a record is
+// dropped by compaction once the alert is over (resolved, or a pending alert that
+// cleared) and its last transition is before `horizon`. An active alert is never
+// dropped; nor is a record that does not parse.
+bool alert_record_expired(std::string_view key, std::string_view value, timestamp horizon);
 
 // {"kind","from","to","at","notify","rule","account","alert","severity","message"}: one
 // lifecycle event, for logs and outboxes.

@@ -56,6 +56,26 @@ private:
     duration retention_;
 };
 
+// Drops the records of one column that its expiry rule (options.expiry) judges past the
+// horizon. Shared by concurrent compactions like retention_filter.
+class expiry_filter final : public rocksdb::CompactionFilter {
+public:
+    expiry_filter(const clock& c, duration retention, expiry_rule rule)
+        : clock_(c), retention_(retention), rule_(std::move(rule)) {}
+
+    bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string* /*new_value*/,
+                bool* /*value_changed*/) const override {
+        return rule_(view(key), view(value), clock_.now() - retention_);
+    }
+
+    const char* Name() const override { return "redflag.expiry"; }
+
+private:
+    const clock& clock_;
+    duration retention_;
+    expiry_rule rule_;
+};
+
 // The account part of an events or dedup key, separator included: every key of one
 // account shares it. Keys without a separator (never written by write_batch) are their
 // own prefix, so the transform is total.
@@ -244,6 +264,10 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
         if (t.retention) {
             cf.compaction_filter = s->retention_filter_.get();
             cf.periodic_compaction_seconds = 2 * 24 * 3600;  // expired data goes even without new writes
+        } else if (const auto& rule = opts.expiry[i]) {
+            s->expiry_filters_[i] = std::make_unique<expiry_filter>(*now, opts.event_retention, rule);
+            cf.compaction_filter = s->expiry_filters_[i].get();
+            cf.periodic_compaction_seconds = 2 * 24 * 3600;
         }
         switch (t.memtable) {
             case memtable_kind::skiplist: break;

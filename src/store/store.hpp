@@ -51,6 +51,12 @@ inline constexpr std::size_t column_count = 8;
 inline constexpr std::array<std::string_view, column_count> column_names{"events",  "dedup",  "accounts", "dirty",
                                                                          "alerts",  "outbox", "silences", "meta"};
 
+// Decides, during compaction, whether a record of the column it is given for has
+// outlived the retention horizon (`horizon` = now - options.event_retention). The column's
+// owner knows its records (alerts/, delivery/). Called from RocksDB's compaction
+// threads: it must be thread-safe, and keep (false) what it cannot judge.
+using expiry_rule = std::function<bool(std::string_view key, std::string_view value, timestamp horizon)>;
+
 struct options {
     std::string path;
     bool sync = false;                        // fsync the WAL before write() returns
@@ -61,6 +67,10 @@ struct options {
     int background_jobs = 2;                  // flush and compaction threads
     bool flush_on_close = true;               // faster next open: nothing to replay from the WAL
     const redflag::clock* clock = nullptr;    // "now" of the retention filter; nullptr: system clock
+    // Records of other columns that compaction drops once their rule says so (serve
+    // gives rules for `alerts` and `outbox`: resolved alerts and finished notifications
+    // older than the horizon). Ignored for events and dedup, which expire by their time.
+    std::array<expiry_rule, column_count> expiry{};
 };
 
 // One event as stored; the views are valid only during the callback.
@@ -173,7 +183,7 @@ public:
     std::uint64_t wal_syncs() const;
 
     status flush();             // memtables to SST files, and the WAL synced
-    status compact(column c);   // a full manual compaction (applies the retention filter)
+    status compact(column c);   // a full manual compaction (applies the retention and expiry filters)
     status close();             // flushes (options.flush_on_close) and closes; idempotent
 
     const options& opts() const { return options_; }
@@ -188,6 +198,7 @@ private:
     options options_;
     std::unique_ptr<system_clock> own_clock_;
     std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;
+    std::array<std::unique_ptr<rocksdb::CompactionFilter>, column_count> expiry_filters_;
     std::shared_ptr<rocksdb::Statistics> statistics_;
     rocksdb::DB* db_ = nullptr;
     std::array<rocksdb::ColumnFamilyHandle*, column_count> handles_{};

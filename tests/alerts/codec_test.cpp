@@ -86,6 +86,24 @@ TEST(AlertCodec, rejects_malformed_records_without_throwing) {
     EXPECT_EQ(error, "transitions: expected {from, to, at}");
 }
 
+TEST(AlertCodec, compaction_drops_alerts_over_before_the_horizon_only) {
+    auto a = full_alert();  // firing since t0 + 2 days
+    const std::string key = a.id;
+    EXPECT_FALSE(alert_record_expired(key, serialize(a), t0 + 900 * day));  // active: kept
+    a.state = alert_state::resolved;
+    a.resolved_at = t0 + 10 * day;
+    a.transitions.push_back({alert_state::firing, alert_state::resolved, t0 + 10 * day});
+    EXPECT_TRUE(alert_record_expired(key, serialize(a), t0 + 10 * day + duration{1}));
+    EXPECT_FALSE(alert_record_expired(key, serialize(a), t0 + 10 * day));  // not older than the horizon
+    // A pending alert that cleared (inactive) ends at its last transition.
+    auto p = full_alert();
+    p.state = alert_state::inactive;
+    p.transitions = {{alert_state::inactive, alert_state::pending, t0}, {alert_state::pending, alert_state::inactive, t0 + hour}};
+    EXPECT_TRUE(alert_record_expired(p.id, serialize(p), t0 + 2 * hour));
+    EXPECT_FALSE(alert_record_expired(p.id, serialize(p), t0 + hour));
+    EXPECT_FALSE(alert_record_expired(key, "not json", t0 + 900 * day));
+}
+
 TEST(AlertCodec, event_json_names_rule_account_and_alert) {
     alert_event e;
     e.kind = event_kind::transition;

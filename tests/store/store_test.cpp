@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -376,6 +378,54 @@ TEST_F(StoreTest, retention_drops_old_events_and_their_dedup_ids) {
     clock_.advance(29 * day);
     ASSERT_TRUE(s->compact(column::events).ok());
     EXPECT_EQ(sequences_after(*s, "acme", 0), (std::vector<std::uint64_t>{3}));
+}
+
+TEST_F(StoreTest, expiry_rules_drop_what_their_owner_judges_expired_and_only_in_their_column) {
+    opts_.event_retention = 30 * day;
+    clock_.set(t0 + 100 * day);
+    // The rule's record: "<done|open> <millis>"; expired when done and before the horizon.
+    std::vector<timestamp> horizons;
+    std::mutex seen;
+    opts_.expiry[static_cast<std::size_t>(column::outbox)] = [&](std::string_view, std::string_view value,
+                                                                 timestamp horizon) {
+        {
+            std::lock_guard lock(seen);
+            horizons.push_back(horizon);
+        }
+        auto space = value.find(' ');
+        if (space == std::string_view::npos) return false;  // not judged: kept
+        auto at = from_millis(std::stoll(std::string(value.substr(space + 1))));
+        return value.substr(0, space) == "done" && at < horizon;
+    };
+    auto s = open();
+    auto millis = [](timestamp t) { return std::to_string(to_millis(t)); };
+    write_batch b(*s);
+    b.put(column::outbox, "old-done", "done " + millis(t0));
+    b.put(column::outbox, "old-open", "open " + millis(t0));
+    b.put(column::outbox, "new-done", "done " + millis(t0 + 90 * day));
+    b.put(column::outbox, "unjudged", "garbage");
+    b.put(column::alerts, "old-done", "done " + millis(t0));  // no rule for this column
+    ASSERT_TRUE(s->write(b).ok());
+    ASSERT_TRUE(s->flush().ok());
+    ASSERT_TRUE(s->compact(column::outbox).ok());
+    ASSERT_TRUE(s->compact(column::alerts).ok());
+
+    EXPECT_FALSE(s->get(column::outbox, "old-done")->has_value());
+    EXPECT_TRUE(s->get(column::outbox, "old-open")->has_value());
+    EXPECT_TRUE(s->get(column::outbox, "new-done")->has_value());
+    EXPECT_TRUE(s->get(column::outbox, "unjudged")->has_value());
+    EXPECT_TRUE(s->get(column::alerts, "old-done")->has_value());
+    {
+        std::lock_guard lock(seen);
+        ASSERT_FALSE(horizons.empty());
+        EXPECT_EQ(horizons.front(), t0 + 70 * day);
+    }
+
+    // The horizon follows the injected clock.
+    clock_.advance(21 * day);
+    ASSERT_TRUE(s->compact(column::outbox).ok());
+    EXPECT_FALSE(s->get(column::outbox, "new-done")->has_value());
+    EXPECT_TRUE(s->get(column::outbox, "old-open")->has_value());
 }
 
 TEST_F(StoreTest, concurrent_sync_writers_share_fsyncs) {
