@@ -6,7 +6,6 @@
 #include "delivery/builder.hpp"
 #include "delivery/channels/make_sender.hpp"
 #include "delivery/dispatcher.hpp"
-#include "delivery/outbox.hpp"
 #include "delivery/silences.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
@@ -460,10 +459,11 @@ int run_serve(const std::optional<std::string>& config_path) {
     store_options.event_retention = cfg.storage.retention;
     store_options.block_cache_bytes = cfg.storage.cache_bytes;
     store_options.write_buffer_bytes = cfg.storage.memtable_bytes;
-    // Alert records and their notifications are history: once over (resolved, delivered,
-    // dead, silenced) they expire with the events, after storage.retention.
+    // Alert records are history: once an alert is over it expires with the events, after
+    // storage.retention. (Outbox records do not yet: the dispatcher rebuilds its
+    // Alertmanager re-post set at start from each alert's latest firing record, which a
+    // long-firing alert must keep.)
     store_options.expiry[static_cast<std::size_t>(store::column::alerts)] = alerts::alert_record_expired;
-    store_options.expiry[static_cast<std::size_t>(store::column::outbox)] = delivery::outbox_record_expired;
     std::string error;
     auto storage = store::store::open(store_options, error);
     if (!storage) {

@@ -396,13 +396,6 @@ std::optional<record_head> peek_record(std::string_view value) {
     return record_head{static_cast<delivery_outcome>(outcome), static_cast<notice_kind>(kind)};
 }
 
-bool outbox_record_expired(std::string_view key, std::string_view value, timestamp horizon) {
-    auto parts = split_outbox_key(key);
-    if (!parts || parts->at >= horizon) return false;
-    auto head = peek_record(value);
-    return head && is_final(head->outcome);
-}
-
 void put_records(const notification& n, std::span<const delivery_target> targets, store::write_batch& batch,
                  std::vector<outbox_ref>& refs, std::string& scratch) {
     if (targets.empty()) return;

@@ -131,12 +131,6 @@ struct record_head {
 };
 std::optional<record_head> peek_record(std::string_view value);
 
-// The store's expiry rule for column `outbox` (store::options::expiry): a record is
-// dropped by compaction once its notification is final (sent, dead or silenced) and its
-// instant is before `horizon`. Pending and retrying records are never dropped, whatever
-// their age; nor are records it cannot read (first-version JSON, malformed keys).
-bool outbox_record_expired(std::string_view key, std::string_view value, timestamp horizon);
-
 // What the engine hands to the dispatcher once a write batch holding new outbox records
 // is durable. enqueue() must be cheap and never block on delivery: it runs on a shard.
 class outbox_sink {

@@ -68,8 +68,8 @@ struct options {
     bool flush_on_close = true;               // faster next open: nothing to replay from the WAL
     const redflag::clock* clock = nullptr;    // "now" of the retention filter; nullptr: system clock
     // Records of other columns that compaction drops once their rule says so (serve
-    // gives rules for `alerts` and `outbox`: resolved alerts and finished notifications
-    // older than the horizon). Ignored for events and dedup, which expire by their time.
+    // gives one for `alerts`: alerts over before the horizon). Ignored for events and
+    // dedup, which expire by their time.
     std::array<expiry_rule, column_count> expiry{};
 };
 

@@ -111,26 +111,6 @@ TEST(Outbox, put_records_writes_one_pending_record_per_target_from_one_encoding)
     EXPECT_EQ(history[1], make_entry(expected_slack));
 }
 
-TEST(Outbox, compaction_drops_finished_notifications_older_than_the_horizon_only) {
-    auto n = make_notification("a1", 2, notice_kind::firing, "pager", t0, t0 + 5ms);
-    auto e = make_entry(n);
-    const timestamp horizon = t0 + 1h;
-    for (auto outcome : {delivery_outcome::sent, delivery_outcome::dead, delivery_outcome::silenced}) {
-        e.outcome = outcome;
-        EXPECT_TRUE(outbox_record_expired(e.storage_key, serialize(e), horizon)) << name_of(outcome);
-        EXPECT_FALSE(outbox_record_expired(e.storage_key, serialize(e), t0)) << name_of(outcome);  // not older
-    }
-    // Still to deliver: kept whatever its age.
-    for (auto outcome : {delivery_outcome::pending, delivery_outcome::retry}) {
-        e.outcome = outcome;
-        EXPECT_FALSE(outbox_record_expired(e.storage_key, serialize(e), horizon)) << name_of(outcome);
-    }
-    // What it cannot read is kept: a first-version record, a malformed key.
-    e.outcome = delivery_outcome::sent;
-    EXPECT_FALSE(outbox_record_expired(e.storage_key, serialize_json(e), horizon));
-    EXPECT_FALSE(outbox_record_expired("a1", serialize(e), horizon));
-}
-
 TEST(Outbox, a_key_splits_into_its_parts) {
     auto key = outbox_key("a1", t0 + 1ms, "a1-2", "pager");
     auto parts = split_outbox_key(key);
