@@ -177,8 +177,10 @@ public:
         }
     }
 
-    // Loads the rule files again; the running set stays when the new one has errors.
-    json::object reload() {
+    // Loads the rule files again; the running set stays when the new one has errors, or
+    // has no rule while the running one has some and `allow_empty` is false (it would
+    // resolve every alert silently: issue 11, defect 9). SIGHUP never empties the set.
+    json::object reload(bool allow_empty = false) {
         auto cfg_result = config_.source == "(embedded default)" ? config_result{config_, {}}
                                                                  : load_config_file(config_.source);
         if (!cfg_result.value) {
@@ -196,6 +198,15 @@ public:
             return json::object{{"status", "error"},
                                 {"error", "rule files have errors; the running rules stay"},
                                 {"diagnostics", diagnostics_json(loaded.problems)}};
+        }
+        if (loaded.rules->rules().empty() && rules_count_ > 0 && !allow_empty) {
+            metrics_.rule_reloads(metrics::reload_outcome::error).Increment();
+            const std::string why = "the rule files define no rule: loading them would resolve all alerts of the " +
+                                    std::to_string(rules_count_) +
+                                    " running rules silently; the running rules stay (POST /-/reload?allow_empty=1 "
+                                    "empties the set on purpose)";
+            spdlog::error("reload: {}", why);
+            return json::object{{"status", "error"}, {"error", why}, {"diagnostics", diagnostics_json(loaded.problems)}};
         }
         auto setup = make_delivery_setup(*cfg_result.value, loaded.rules);
         if (!setup.errors.empty()) {
@@ -226,7 +237,12 @@ public:
 
     void refresh_gauges() { metrics_.store_size_bytes().Set(double(store_->approximate_size_bytes())); }
 
-    bool ready() const override { return ready_; }
+    bool ready() const override { return ready_ && service_->writable().ok(); }
+    std::string not_ready_reason() const override {
+        if (!ready_) return "starting or stopping";
+        if (auto st = service_->writable(); !st.ok()) return "the store takes no writes: " + st.message();
+        return {};
+    }
 
     void handle(http::api_request request, std::function<void(http::api_response)> done) override {
         using route = http::api_route;
@@ -242,8 +258,9 @@ public:
                 });
             case route::ack_alert: return ack_alert(std::move(request), std::move(done));
             case route::reload:
-                return boost::asio::post(queries_, [this, done = std::move(done)] {
-                    auto body = reload();
+                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
+                    const auto* allow_empty = request.param("allow_empty");
+                    auto body = reload(allow_empty && (*allow_empty == "1" || *allow_empty == "true"));
                     http::api_response r;
                     r.status = body["status"] == "ok" ? 200 : 400;
                     r.body = std::move(body);
@@ -393,16 +410,29 @@ private:
             ack.at = clock_.now();
             std::string account(a->at("account").as_string());
             std::string id = request.id;
-            service_->post(account, [this, account, id, ack, done = std::move(done)](engine::core& core) {
-                if (!core.acknowledge(account, id, ack))
-                    return done(http::api_response::error(409, "alert \"" + id + "\" is not active: only pending or "
-                                                                                 "firing alerts can be acknowledged"));
-                http::api_response r;
+            // Answered once the ack is durable: the shard applies it in its next write
+            // round and answers after that round's write (issue 11: acks were answered
+            // before the write, and a failed write lost them).
+            auto acked = std::make_shared<std::optional<json::value>>();
+            engine::service::write_call call;
+            call.apply = [account, id, ack, acked](engine::core& core) {
+                if (!core.acknowledge(account, id, ack)) return;
                 const auto* record = core.find(account);
                 const auto* alert = record ? record->alerts.find_id(id) : nullptr;
-                r.body = alert ? json::value(alerts::to_json(*alert)) : json::value(json::object{{"id", id}});
+                *acked = alert ? json::value(alerts::to_json(*alert)) : json::value(json::object{{"id", id}});
+            };
+            call.written = [id, acked, done = std::move(done)](const store::status& st) {
+                if (!*acked)
+                    return done(http::api_response::error(409, "alert \"" + id + "\" is not active: only pending or "
+                                                                                 "firing alerts can be acknowledged"));
+                if (!st.ok())
+                    return done(http::api_response::error(st.error_code() == store::status::code::no_space ? 503 : 500,
+                                                          "storing the ack failed, it is not recorded: " + st.message()));
+                http::api_response r;
+                r.body = std::move(**acked);
                 done(std::move(r));
-            });
+            };
+            service_->post_write(account, std::move(call));
         });
     }
 

@@ -34,6 +34,7 @@ struct service::shard {
     std::condition_variable wakeup;
     std::vector<work_item> queue;                    // guarded by mutex
     std::deque<std::function<void(core&)>> calls;    // guarded by mutex
+    std::vector<service::write_call> writes;         // guarded by mutex
     std::atomic<std::size_t> queued_events{0};
 
     // Owned by the shard thread (and by recover() before it starts).
@@ -80,6 +81,14 @@ namespace {
 
 
 std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
+
+metrics::write_failure failure_reason(const store::status& st) {
+    switch (st.error_code()) {
+        case store::status::code::no_space: return metrics::write_failure::no_space;
+        case store::status::code::io_error: return metrics::write_failure::io_error;
+        default: return metrics::write_failure::other;
+    }
+}
 
 // Hands every evaluation of a shard's core to that shard's KPI tracker, with the
 // account's active alerts (redflag_book_alerts).
@@ -162,6 +171,7 @@ bool service::recover(std::string& error) {
         auto a = alerts::parse_alert(value, &why);
         if (!a) {
             spdlog::warn("skipping an unreadable alert record: {}", why);
+            metrics_.degraded_records(metrics::degraded::alert_record).Increment();
             return true;
         }
         if (a->active()) active[a->account].push_back(std::move(*a));
@@ -175,6 +185,7 @@ bool service::recover(std::string& error) {
     // Snapshots.
     std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> where;  // account → (shard, index)
     std::size_t snapshots = 0, corrupt = 0;
+    std::vector<std::string> rebuild;  // accounts whose snapshot is unreadable: replayed from their first event
     st = store_.for_each_snapshot([&](std::string_view account, std::uint64_t sequence, std::string_view bytes) {
         auto& s = *shards_[shard_of(account)];
         model::account_state state;
@@ -182,12 +193,12 @@ bool service::recover(std::string& error) {
         if (!model::decode_state(bytes, state, &why)) {
             // Rebuilt from its events below: mark it for a full replay.
             spdlog::warn("snapshot of account {} is unreadable ({}); rebuilding it from its events", account, why);
+            metrics_.degraded_records(metrics::degraded::snapshot).Increment();
             ++corrupt;
             state = model::account_state{};
             state.id = std::string(account);
             sequence = 0;
-            s.dirty.emplace_back(account);
-            s.meta[std::string(account)].dirty = true;
+            rebuild.emplace_back(account);
         }
         s.meta[std::string(account)].next_sequence = sequence + 1;
         where[std::string(account)] = {s.index, s.recovered.size()};
@@ -210,6 +221,11 @@ bool service::recover(std::string& error) {
         error = "reading dirty marks: " + st.message();
         return false;
     }
+    // An unreadable snapshot's account is rebuilt from all its events, dirty mark or not
+    // (it had none when its snapshot was current).
+    for (auto& account : rebuild)
+        if (std::find(dirty_accounts.begin(), dirty_accounts.end(), account) == dirty_accounts.end())
+            dirty_accounts.push_back(std::move(account));
     std::size_t replayed = 0;
     for (const auto& account : dirty_accounts) {
         auto& s = *shards_[shard_of(account)];
@@ -231,6 +247,7 @@ bool service::recover(std::string& error) {
             auto e = model::decode_event_json(stored.json, &why);
             if (!e) {
                 spdlog::warn("skipping unreadable event {} of account {}: {}", stored.sequence, account, why);
+                metrics_.degraded_records(metrics::degraded::stored_event).Increment();
             } else {
                 state.apply(*e);
                 ++replayed;
@@ -340,6 +357,15 @@ void service::post(std::string_view account, std::function<void(core&)> f) {
     s.wakeup.notify_one();
 }
 
+void service::post_write(std::string_view account, write_call call) {
+    auto& s = *shards_[shard_of(account)];
+    {
+        std::lock_guard lock(s.mutex);
+        s.writes.push_back(std::move(call));
+    }
+    s.wakeup.notify_one();
+}
+
 void service::post_all(std::function<void(core&)> f, std::function<void()> done) {
     auto remaining = std::make_shared<std::atomic<int>>(static_cast<int>(shards_.size()));
     auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
@@ -370,6 +396,7 @@ void service::run(shard& s) {
 
     std::vector<shard::work_item> work;
     std::deque<std::function<void(core&)>> calls;
+    std::vector<write_call> writes;
     for (;;) {
         {
             std::unique_lock lock(s.mutex);
@@ -381,23 +408,26 @@ void service::run(shard& s) {
             auto snapshot_due = s.last_snapshot + options_.snapshot_interval;
             auto until = std::min(std::chrono::steady_clock::now() + sleep, snapshot_due);
             s.wakeup.wait_until(lock, until, [&] {
-                return stopping_ || (!options_.pause_shards && (!s.queue.empty() || !s.calls.empty()));
+                return stopping_ ||
+                       (!options_.pause_shards && (!s.queue.empty() || !s.calls.empty() || !s.writes.empty()));
             });
             if (!options_.pause_shards) {
                 work.swap(s.queue);
                 calls.swap(s.calls);
+                writes.swap(s.writes);
             }
         }
-        process_round(s, calls, work);
+        process_round(s, calls, work, writes);
         work.clear();
         calls.clear();
+        writes.clear();
         // KPIs reach /metrics at most every publish_interval while busy; an idle shard
         // still wakes at least every second, so its last change is published then.
         if (s.kpi) s.kpi->publish();
 
         if (stopping_) {
             std::lock_guard lock(s.mutex);
-            if (options_.pause_shards || (s.queue.empty() && s.calls.empty())) break;
+            if (options_.pause_shards || (s.queue.empty() && s.calls.empty() && s.writes.empty())) break;
             continue;
         }
         if (std::chrono::steady_clock::now() >= s.last_snapshot + options_.snapshot_interval) snapshot_dirty(s, false);
@@ -419,16 +449,21 @@ void service::run(shard& s) {
             finish(r);
         }
         s.queue.clear();
+        for (auto& w : s.writes) w.written(store::status::error(store::status::code::shutdown, "the service is stopping"));
+        s.writes.clear();
     }
     snapshot_dirty(s, true);
 }
 
 void service::process_round(shard& s, std::deque<std::function<void(core&)>>& calls,
-                            std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work) {
+                            std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work,
+                            std::vector<write_call>& writes) {
     if (!s.unreadable.empty() && !reload_unreadable(s)) {
-        fail_work(s, work, "account state could not be read back after a failed write; the shard retries");
+        const std::string why = "account state could not be read back after a failed write; the shard retries";
+        fail_work(s, work, why);
+        for (auto& w : writes) w.written(store::status::error(store::status::code::other, why));
     } else {
-        ingest_round(s, work);
+        ingest_round(s, work, writes);
     }
     if (calls.empty()) return;
     // Calls (API queries, acks, rule swaps) run after the round's own batch and are written
@@ -441,8 +476,9 @@ void service::process_round(shard& s, std::deque<std::function<void(core&)>>& ca
     write_alert_events(s, batch);
 }
 
-void service::ingest_round(shard& s, std::vector<shard::work_item>& work) {
+void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::vector<write_call>& writes) {
     auto& engine = *s.engine;
+    refuse_unkeyable(s, work);
     const timestamp now = clock_.now();
     // Everything from here to the write is one round: if the write fails, the core, the
     // accounts' sequences and dirty marks go back to how they were, so that nothing the
@@ -460,6 +496,7 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work) {
         // The dedup lookup failed: nothing was applied, and the requests are answered.
         work.clear();
     }
+    for (auto& w : writes) w.apply(engine);
     put_alert_events(s, batch);
     auto st = batch.empty() ? store::status{} : store_.write(batch);
     if (st.ok()) {
@@ -473,10 +510,12 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work) {
         }
     } else {
         spdlog::error("shard {}: write failed, the round is taken back: {}", s.index, st.message());
+        metrics_.store_write_failures(failure_reason(st)).Increment();
         roll_back_round(s, dirty_before);
+        const bool for_now = st.error_code() == store::status::code::no_space;
         for (auto& [events, r] : work) {
             std::lock_guard lock(r->mutex);
-            r->outcome.status = ingest_outcome::status::failed;
+            r->outcome.status = for_now ? ingest_outcome::status::unavailable : ingest_outcome::status::failed;
             r->outcome.error = "storing the events failed: " + st.message();
         }
     }
@@ -484,6 +523,24 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work) {
         s.queued_events -= events.size();
         finish(r);
     }
+    for (auto& w : writes) w.written(st);
+}
+
+void service::refuse_unkeyable(shard& s, std::vector<shard::work_item>& work) {
+    std::erase_if(work, [&](shard::work_item& item) {
+        auto& [events, r] = item;
+        auto bad = std::find_if(events.begin(), events.end(),
+                                [](const model::event& e) { return !store::store::valid_account(e.account); });
+        if (bad == events.end()) return false;
+        {
+            std::lock_guard lock(r->mutex);
+            r->outcome.status = ingest_outcome::status::invalid;
+            r->outcome.error = "an event's \"account\" cannot be stored: it is empty or contains a NUL character";
+        }
+        s.queued_events -= events.size();
+        finish(r);
+        return true;
+    });
 }
 
 bool service::apply_work(shard& s, std::vector<shard::work_item>& work, store::write_batch& batch,
@@ -580,6 +637,8 @@ std::optional<model::account_state> service::durable_state(std::string_view acco
         std::string why;
         if (!model::decode_state(stored->bytes, state, &why)) {
             // As at start-up: an unreadable snapshot is rebuilt from every stored event.
+            spdlog::warn("snapshot of account {} is unreadable ({}); rebuilding it from its events", account, why);
+            metrics_.degraded_records(metrics::degraded::snapshot).Increment();
             state = model::account_state{};
         } else {
             after = stored->sequence;
@@ -587,7 +646,13 @@ std::optional<model::account_state> service::durable_state(std::string_view acco
     }
     state.id = std::string(account);
     auto st = store_.events_after(account, after, [&](const store::stored_event& stored) {
-        if (auto e = model::decode_event_json(stored.json)) state.apply(*e);
+        std::string why;
+        if (auto e = model::decode_event_json(stored.json, &why)) {
+            state.apply(*e);
+        } else {
+            spdlog::warn("skipping unreadable event {} of account {}: {}", stored.sequence, account, why);
+            metrics_.degraded_records(metrics::degraded::stored_event).Increment();
+        }
         return true;
     });
     if (!st.ok()) return std::nullopt;
@@ -611,6 +676,7 @@ bool service::write_alert_events(shard& s, store::write_batch& batch) {
     put_alert_events(s, batch);
     if (batch.empty()) return true;
     if (auto st = store_.write(batch); !st.ok()) {
+        metrics_.store_write_failures(failure_reason(st)).Increment();
         // The alert events stay in the core and go with the next batch that is written.
         spdlog::error("shard {}: writing alert transitions failed (retried with the next write): {}", s.index,
                       st.message());
@@ -693,6 +759,7 @@ void service::snapshot_dirty(shard& s, bool all) {
         if (batch.empty()) return true;
         auto st = store_.write(batch);
         if (!st.ok()) {
+            metrics_.store_write_failures(failure_reason(st)).Increment();
             // The dirty marks stay: the next start replays these accounts from their events.
             spdlog::error("shard {}: writing snapshots failed: {}", s.index, st.message());
             return false;

@@ -89,8 +89,23 @@ public:
     void set_notification_builder(std::shared_ptr<const delivery::notification_builder> builder);
 
     // Runs `f` on the shard that owns `account`, with that shard's core; alert events it
-    // leaves in core.events() are persisted after it returns.
+    // leaves in core.events() are persisted after it returns. For queries and rule swaps:
+    // what it changes is not taken back when that write fails (it is retried with the
+    // shard's next write).
     void post(std::string_view account, std::function<void(core&)> f);
+
+    // A change made through the API (an ack): `apply` runs in the shard's next write
+    // round, with its events; `written` runs once that round's batch is durable (ok) or
+    // failed (its status: what `apply` changed was then taken back with the round). So a
+    // caller answers only once the change is durable.
+    struct write_call {
+        std::function<void(core&)> apply;
+        std::function<void(const store::status&)> written;
+    };
+    void post_write(std::string_view account, write_call call);
+
+    // OK while the store takes writes; else why not (a full disk), for readiness.
+    store::status writable() { return store_.writable(); }
     // Runs `f` on every shard; `done` after the last.
     void post_all(std::function<void(core&)> f, std::function<void()> done);
 
@@ -108,10 +123,13 @@ private:
     using type_counts = std::array<std::size_t, model::event_type_count>;
 
     void run(shard& s);
-    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls, std::vector<work_item>& work);
-    // One round of ingest: due wakes, then the queued events, written in one batch; taken
-    // back whole when that write fails.
-    void ingest_round(shard& s, std::vector<work_item>& work);
+    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls, std::vector<work_item>& work,
+                       std::vector<write_call>& writes);
+    // One round of ingest: due wakes, then the queued events and write calls, written in
+    // one batch; taken back whole when that write fails.
+    void ingest_round(shard& s, std::vector<work_item>& work, std::vector<write_call>& writes);
+    // Answers (invalid) and removes the requests holding an event the store cannot key.
+    void refuse_unkeyable(shard& s, std::vector<work_item>& work);
     // Dedup, store and apply the queued events; false (every request answered) when the
     // idempotency index could not be read.
     bool apply_work(shard& s, std::vector<work_item>& work, store::write_batch& batch, type_counts& accepted,

@@ -19,6 +19,8 @@
 
 #include <algorithm>
 #include <shared_mutex>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 namespace redflag::store {
@@ -92,6 +94,26 @@ public:
         return {key.data(), static_cast<std::size_t>(static_cast<const char*>(sep) - key.data()) + 1};
     }
     bool InDomain(const rocksdb::Slice& /*key*/) const override { return true; }
+};
+
+// RocksDB's info log, into the service's log instead of a LOG file in the database
+// folder: on a full disk RocksDB's file logger aborts the process (an assertion when it
+// appends to its LOG file after a failed append, reached by logging the very write error;
+// issue 11, defect 5). Its info lines are our debug, its warnings and errors ours.
+class spdlog_logger final : public rocksdb::Logger {
+public:
+    spdlog_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+    using rocksdb::Logger::Logv;
+    void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+    void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+        auto ours = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
+                    : level >= rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                 : spdlog::level::debug;
+        if (!spdlog::should_log(ours)) return;
+        char line[1024];
+        std::vsnprintf(line, sizeof line, format, ap);
+        spdlog::log(ours, "rocksdb: {}", line);
+    }
 };
 
 // Turns RocksDB's own recovery from a background error off: store::write and writable
@@ -277,6 +299,7 @@ status store::open_db() {
     db.statistics = s->statistics_;
     if (opts.env) db.env = opts.env;
     db.listeners.push_back(std::make_shared<manual_recovery>());
+    db.info_log = std::make_shared<spdlog_logger>();
 
     const auto& cache = cache_;
     const auto fast = best_compression({rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
