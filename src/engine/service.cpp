@@ -63,6 +63,20 @@ struct service::shard {
     std::string record_scratch;                      // put_records' encoding buffer
     std::vector<delivery::outbox_ref> outbox;
 
+    // Metric handles per rule of the rule set they were made for (refreshed when the
+    // core's set changes: a reload), so that no metric child is looked up by labels on the
+    // path of an event.
+    struct rule_handles {
+        prometheus::Counter* evaluations = nullptr;
+        prometheus::Counter* runtime_errors = nullptr;
+        prometheus::Gauge* pending = nullptr;
+        prometheus::Gauge* firing = nullptr;
+        prometheus::Counter* fired = nullptr;
+    };
+    const rules::rule_set* handles_for = nullptr;
+    std::vector<rule_handles> handles;
+    std::vector<double> bucket_scratch;  // ObserveMultiple's increments
+
     std::thread thread;
 
     // The bookkeeping of `account` for this round, its value before the round saved in
@@ -134,6 +148,7 @@ service::service(service_options options, store::store& store, const clock& cloc
     core_options core_opts;
     core_opts.grid_origin = timestamp{};
     core_opts.tick = options_.tick;
+    core_opts.eval_duration_buckets = metrics::engine_metrics::eval_duration_buckets();
     for (int i = 0; i < n; ++i) {
         auto s = std::make_unique<shard>();
         s->index = i;
@@ -474,6 +489,7 @@ void service::process_round(shard& s, std::deque<std::function<void(core&)>>& ca
     for (auto& call : calls) call(engine);
     store::write_batch batch(store_);
     write_alert_events(s, batch);
+    publish_rule_statistics(s);
 }
 
 void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::vector<write_call>& writes) {
@@ -524,6 +540,7 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
         finish(r);
     }
     for (auto& w : writes) w.written(st);
+    publish_rule_statistics(s);  // before calls: a swap of rules zeroes them
 }
 
 void service::refuse_unkeyable(shard& s, std::vector<shard::work_item>& work) {
@@ -728,14 +745,22 @@ void service::put_alert_events(shard& s, store::write_batch& batch) {
 }
 
 void service::alert_events_durable(shard& s) {
+    refresh_rule_handles(s);
     for (const auto& e : s.engine->events()) {
         if (e.kind != alerts::event_kind::transition) continue;
-        auto severity = std::string(alerts::name_of(e.record.severity));
-        if (e.from == alerts::alert_state::pending || e.from == alerts::alert_state::firing)
-            metrics_.alerts(e.record.rule, severity, std::string(alerts::name_of(e.from))).Decrement();
-        if (e.to == alerts::alert_state::pending || e.to == alerts::alert_state::firing)
-            metrics_.alerts(e.record.rule, severity, std::string(alerts::name_of(e.to))).Increment();
-        if (e.to == alerts::alert_state::firing) metrics_.alerts_fired(e.record.rule, severity).Increment();
+        // The rule's handles; an alert of a rule a reload removed has none (rare: by labels).
+        const auto* rules = s.handles_for;
+        const shard::rule_handles* h = nullptr;
+        if (rules && e.record.rule_index < s.handles.size() && rules->rules()[e.record.rule_index].name == e.record.rule)
+            h = &s.handles[e.record.rule_index];
+        auto severity = [&] { return std::string(alerts::name_of(e.record.severity)); };
+        auto gauge = [&](alerts::alert_state state) -> prometheus::Gauge& {
+            if (h) return state == alerts::alert_state::pending ? *h->pending : *h->firing;
+            return metrics_.alerts(e.record.rule, severity(), std::string(alerts::name_of(state)));
+        };
+        if (e.from == alerts::alert_state::pending || e.from == alerts::alert_state::firing) gauge(e.from).Decrement();
+        if (e.to == alerts::alert_state::pending || e.to == alerts::alert_state::firing) gauge(e.to).Increment();
+        if (e.to == alerts::alert_state::firing) (h ? *h->fired : metrics_.alerts_fired(e.record.rule, severity())).Increment();
         // Firing and resolving are what an operator follows; pending and its cancellation
         // (often within one batch of a new account's events) are detail.
         bool detail = e.to == alerts::alert_state::pending || e.to == alerts::alert_state::inactive;
@@ -745,6 +770,38 @@ void service::alert_events_durable(shard& s) {
     }
     s.engine->clear_events();
     hand_off_outbox(s);
+}
+
+void service::refresh_rule_handles(shard& s) {
+    const auto* rules = s.engine->rules().get();
+    if (rules == s.handles_for && (rules || s.handles.empty())) return;
+    s.handles_for = rules;
+    s.handles.clear();
+    if (!rules) return;
+    for (const auto& r : rules->rules()) {
+        auto severity = std::string(alerts::name_of(r.severity));
+        s.handles.push_back({&metrics_.rule_evaluations(r.name), &metrics_.rule_runtime_errors(r.name),
+                             &metrics_.alerts(r.name, severity, "pending"), &metrics_.alerts(r.name, severity, "firing"),
+                             &metrics_.alerts_fired(r.name, severity)});
+    }
+}
+
+void service::publish_rule_statistics(shard& s) {
+    const auto& stats = s.engine->statistics();
+    if (stats.empty()) return;
+    refresh_rule_handles(s);
+    // Every evaluation of an account evaluates its rule set: each rule counts it, whether
+    // its condition was computed or reused because none of its inputs changed.
+    for (std::size_t r = 0; r < s.handles.size(); ++r) {
+        s.handles[r].evaluations->Increment(double(stats.evaluations));
+        if (r < stats.runtime_errors.size() && stats.runtime_errors[r])
+            s.handles[r].runtime_errors->Increment(double(stats.runtime_errors[r]));
+    }
+    if (stats.duration_sum > 0) {
+        s.bucket_scratch.assign(stats.duration_buckets.begin(), stats.duration_buckets.end());
+        metrics_.rule_eval_duration().ObserveMultiple(s.bucket_scratch, stats.duration_sum);
+    }
+    s.engine->clear_statistics();
 }
 
 void service::snapshot_dirty(shard& s, bool all) {

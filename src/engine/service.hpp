@@ -145,6 +145,10 @@ private:
     // for the next write when this one fails.
     void put_alert_events(shard& s, store::write_batch& batch);
     void alert_events_durable(shard& s);
+    // Rule metrics: the handles of the core's current rule set, and the core's
+    // rule_statistics added to them (once per round, never per evaluation).
+    void refresh_rule_handles(shard& s);
+    void publish_rule_statistics(shard& s);
     bool write_alert_events(shard& s, store::write_batch& batch);
     void hand_off_outbox(shard& s);
     void snapshot_dirty(shard& s, bool all);

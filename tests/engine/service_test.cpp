@@ -287,3 +287,30 @@ TEST_F(ServiceTest, unreadable_records_at_recovery_are_counted) {
     EXPECT_EQ(counter("redflag_degraded_total", "what", "alert_record"), 1);
     EXPECT_EQ(answers_in_memory("acme"), 1u) << "the unreadable snapshot is rebuilt from its events";
 }
+
+// Issue 12, item 3: the rule metrics are fed from the engine: every account evaluation
+// counts for each rule, and a rule's runtime error (an attribute of the wrong type)
+// counts for that rule only.
+TEST_F(ServiceTest, evaluations_and_runtime_errors_reach_the_rule_metrics) {
+    start();
+    model::event profile;
+    profile.type = model::event_type::account;
+    profile.account = "acme";
+    profile.id = "p1";
+    profile.at = t0 + 10 * day;
+    profile.fields["attributes"] = boost::json::object{{"tier", "gold"}};
+    ASSERT_EQ(submit({profile}).status, engine::ingest_outcome::status::stored);
+    ASSERT_EQ(submit({nps("bolt", "n1", 9)}).status, engine::ingest_outcome::status::stored);
+    // The counters are added once per round, after the write: a query round later they show.
+    on_shard("acme", [](engine::core&) { return 0; });
+    on_shard("bolt", [](engine::core&) { return 0; });
+    EXPECT_GE(counter("redflag_rule_evaluations_total", "rule", "tier_above_5"), 2);
+    EXPECT_GE(counter("redflag_rule_evaluations_total", "rule", "low_nps"), 2);
+    EXPECT_GE(counter("redflag_rule_runtime_errors_total", "rule", "tier_above_5"), 1);
+    EXPECT_EQ(counter("redflag_rule_runtime_errors_total", "rule", "low_nps"), 0);
+    double observed = 0;
+    for (const auto& family : metrics_->registry()->Collect())
+        if (family.name == "redflag_rule_eval_duration_seconds")
+            for (const auto& m : family.metric) observed += double(m.histogram.sample_count);
+    EXPECT_GE(observed, 1) << "evaluation times are observed";
+}

@@ -1,5 +1,5 @@
 """The write path's failure modes against the real binary (issue 11): a full disk, and a
-reload to an empty rule set."""
+reload to an empty rule set; and the engine's rule metrics as /metrics shows them."""
 import json
 import os
 import shutil
@@ -63,6 +63,34 @@ class EmptyReload(unittest.TestCase):
             self.assertEqual(status, 200, body)
             self.assertEqual(body["rules"], 0)
             self.assertEqual(metric_value(svc.metrics(), "redflag_rules_loaded"), 0)
+
+
+class RuleMetrics(unittest.TestCase):
+    def test_evaluations_and_runtime_errors_are_counted_per_rule(self):
+        rules = ONE_RULE + """
+rule tier_above_5 {
+  title    "Tier"
+  when     account.attributes.tier > 5
+  severity low
+}
+"""
+        with Service(rules={"a.rules": rules}) as svc:
+            at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            status, body = svc.post_events([
+                {"id": "p1", "type": "account", "account": "acme", "at": at, "attributes": {"tier": "gold"}},
+                nps("bolt", "n1", 9)])
+            self.assertEqual(status, 202, body)
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                text = svc.metrics()
+                errors = metric_value(text, "redflag_rule_runtime_errors_total", {"rule": "tier_above_5"})
+                if errors:
+                    break
+                time.sleep(0.05)
+            self.assertGreaterEqual(errors or 0, 1, text)
+            self.assertEqual(metric_value(text, "redflag_rule_runtime_errors_total", {"rule": "low_nps"}), 0)
+            self.assertGreaterEqual(metric_value(text, "redflag_rule_evaluations_total", {"rule": "low_nps"}), 2)
+            self.assertGreaterEqual(metric_value(text, "redflag_rule_eval_duration_seconds_count"), 1)
 
 
 class FullDisk(unittest.TestCase):
