@@ -59,7 +59,7 @@
 #include "delivery/channel.hpp"
 #include "delivery/digest.hpp"
 #include "delivery/outbox.hpp"
-#include "delivery/silences.hpp"
+#include "alerts/silences.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "store/store.hpp"
 

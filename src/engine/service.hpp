@@ -25,7 +25,7 @@
 #pragma once
 
 #include "core/time.hpp"
-#include "delivery/builder.hpp"
+#include "alerts/notify.hpp"
 #include "delivery/outbox.hpp"
 #include "engine/core.hpp"
 #include "engine/ingest_sink.hpp"

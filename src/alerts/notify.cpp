@@ -1,4 +1,4 @@
-#include "delivery/builder.hpp"
+#include "alerts/notify.hpp"
 
 #include "alerts/alert.hpp"
 

@@ -1,4 +1,4 @@
-#include "delivery/silences.hpp"
+#include "alerts/silences.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

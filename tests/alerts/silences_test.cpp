@@ -1,6 +1,6 @@
-#include "delivery/silences.hpp"
+#include "alerts/silences.hpp"
 
-#include "support.hpp"
+#include "../delivery/support.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
