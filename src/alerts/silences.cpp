@@ -6,7 +6,7 @@
 
 #include <random>
 
-namespace redflag::delivery {
+namespace redflag::alerts {
 namespace json = boost::json;
 namespace {
 
@@ -182,4 +182,4 @@ std::optional<std::string> silence_registry::silenced_by(const notification& n, 
     return std::nullopt;
 }
 
-}  // namespace redflag::delivery
+}  // namespace redflag::alerts

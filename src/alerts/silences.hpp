@@ -20,6 +20,7 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "delivery/alert_view.hpp"
 #include "delivery/notification.hpp"
 #include "store/store.hpp"
 
@@ -30,7 +31,9 @@
 #include <string>
 #include <vector>
 
-namespace redflag::delivery {
+namespace redflag::alerts {
+
+using delivery::notification;
 
 struct silence {
     std::string id;  // 32 hex digits
@@ -55,7 +58,8 @@ std::optional<silence> silence_from_json(const boost::json::value& v, std::strin
 // nullopt with a message saying what is wrong.
 std::optional<silence> silence_from_request(const boost::json::value& body, timestamp now, std::string& error);
 
-class silence_registry {
+// The dispatcher's silence_check (delivery/alert_view.hpp), wired by app/.
+class silence_registry final : public delivery::silence_check {
 public:
     explicit silence_registry(store::store& store) : store_(store) {}
 
@@ -69,7 +73,7 @@ public:
     std::vector<silence> list() const;
 
     // The id of an active silence matching `n` at `now`, if any.
-    std::optional<std::string> silenced_by(const notification& n, timestamp now) const;
+    std::optional<std::string> silenced_by(const notification& n, timestamp now) const override;
 
 private:
     store::store& store_;
@@ -77,4 +81,4 @@ private:
     std::vector<silence> silences_;  // guarded by mutex_
 };
 
-}  // namespace redflag::delivery
+}  // namespace redflag::alerts

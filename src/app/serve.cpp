@@ -69,14 +69,14 @@ kpi::settings kpi_settings(const config& c) {
 // What delivery needs of the config and a rule set: the notification builder (templates
 // compiled against the rules' names) and one sender per channel. Errors are messages.
 struct delivery_setup {
-    std::shared_ptr<const delivery::notification_builder> builder;
+    std::shared_ptr<const alerts::notification_builder> builder;
     std::vector<delivery::channel_setup> channels;
     std::vector<std::string> errors;
 };
 
 delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules::rule_set> rules) {
     delivery_setup out;
-    std::vector<delivery::channel_outline> outlines;
+    std::vector<alerts::channel_outline> outlines;
     for (const auto& [name, ch] : c.channels) {
         outlines.push_back({name, ch.type, ch.to});
         delivery::channel_setup setup;
@@ -89,7 +89,7 @@ delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules:
         }
         out.channels.push_back(std::move(setup));
     }
-    auto built = delivery::notification_builder::make(c.ui.account_url, std::move(outlines), std::move(rules));
+    auto built = alerts::notification_builder::make(c.ui.account_url, std::move(outlines), std::move(rules));
     out.errors.insert(out.errors.end(), built.errors.begin(), built.errors.end());
     out.builder = std::move(built.builder);
     return out;
@@ -112,10 +112,12 @@ public:
         metrics_.on_scrape([this] { kpi_->refresh_metrics(); });
         service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, rules);
         metrics_.rules_loaded().Set(double(rules_count_));
-        silences_ = std::make_unique<delivery::silence_registry>(*store_);
+        silences_ = std::make_unique<alerts::silence_registry>(*store_);
         delivery::dispatcher_options delivery_options;
         delivery_options.max_age = config_.delivery.max_age;
-        dispatcher_ = std::make_unique<delivery::dispatcher>(delivery_options, *store_, clock_, metrics_, silences_.get());
+        alert_status_ = std::make_unique<alerts::record_status>(*store_);
+        dispatcher_ = std::make_unique<delivery::dispatcher>(delivery_options, *store_, clock_, metrics_, silences_.get(),
+                                                             alert_status_.get());
         initial_rules_ = std::move(rules);
     }
 
@@ -327,7 +329,7 @@ private:
             auto all = silences_->list();
             // Newest first, like the alerts.
             std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.created_at > y.created_at; });
-            for (const auto& s : all) list.push_back(delivery::to_json(s, now));
+            for (const auto& s : all) list.push_back(alerts::to_json(s, now));
             http::api_response r;
             r.body = json::object{{"silences", std::move(list)}};
             return r;
@@ -338,11 +340,11 @@ private:
             if (!expired.value()) return http::api_response::error(404, "no silence \"" + request.id + "\"");
             spdlog::info("silence {} expired", request.id);
             http::api_response r;
-            r.body = delivery::to_json(*expired.value(), now);
+            r.body = alerts::to_json(*expired.value(), now);
             return r;
         }
         std::string error;
-        auto s = delivery::silence_from_request(request.body, now, error);
+        auto s = alerts::silence_from_request(request.body, now, error);
         if (!s) return http::api_response::error(400, error);
         auto created = silences_->create(std::move(*s));
         if (!created.ok()) return http::api_response::error(500, "storing the silence failed: " + created.error().message());
@@ -352,7 +354,7 @@ private:
         http::api_response r;
         r.status = 201;
         r.headers.emplace_back("Location", "/v1/silences/" + c.id);
-        r.body = delivery::to_json(c, now);
+        r.body = alerts::to_json(c, now);
         return r;
     }
 
@@ -442,7 +444,8 @@ private:
     metrics::engine_metrics metrics_;
     std::unique_ptr<kpi::hub> kpi_;  // before service_: its shards report to the hub's trackers
     std::unique_ptr<engine::service> service_;
-    std::unique_ptr<delivery::silence_registry> silences_;
+    std::unique_ptr<alerts::silence_registry> silences_;
+    std::unique_ptr<alerts::record_status> alert_status_;  // the dispatcher's question: still firing?
     std::unique_ptr<delivery::dispatcher> dispatcher_;
     std::shared_ptr<const rules::rule_set> initial_rules_;  // until start() builds delivery with it
     std::unique_ptr<http::server> server_;

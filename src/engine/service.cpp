@@ -56,7 +56,7 @@ struct service::shard {
     // Delivery (owned by the shard thread): the builder in use and the generation it came
     // with, and the outbox records of the batch being built, handed to the dispatcher once
     // the batch is written.
-    std::shared_ptr<const delivery::notification_builder> builder;
+    std::shared_ptr<const alerts::notification_builder> builder;
     std::uint64_t builder_generation = 0;
     delivery::notification notification;           // reused: built once per alert event
     std::vector<delivery::delivery_target> targets;  // its channels
@@ -704,12 +704,12 @@ bool service::write_alert_events(shard& s, store::write_batch& batch) {
     return true;
 }
 
-void service::set_delivery(std::shared_ptr<const delivery::notification_builder> builder, delivery::outbox_sink* sink) {
+void service::set_delivery(std::shared_ptr<const alerts::notification_builder> builder, delivery::outbox_sink* sink) {
     outbox_sink_ = sink;
     set_notification_builder(std::move(builder));
 }
 
-void service::set_notification_builder(std::shared_ptr<const delivery::notification_builder> builder) {
+void service::set_notification_builder(std::shared_ptr<const alerts::notification_builder> builder) {
     std::lock_guard lock(rules_mutex_);
     builder_ = std::move(builder);
     ++builder_generation_;

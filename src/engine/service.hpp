@@ -85,8 +85,8 @@ public:
     // `sink` (the dispatcher). Without a builder nothing goes to the outbox. The sink is
     // set once, before start(); the builder may be replaced at any time (a reload): each
     // shard picks the new one up at its next alert event.
-    void set_delivery(std::shared_ptr<const delivery::notification_builder> builder, delivery::outbox_sink* sink);
-    void set_notification_builder(std::shared_ptr<const delivery::notification_builder> builder);
+    void set_delivery(std::shared_ptr<const alerts::notification_builder> builder, delivery::outbox_sink* sink);
+    void set_notification_builder(std::shared_ptr<const alerts::notification_builder> builder);
 
     // Runs `f` on the shard that owns `account`, with that shard's core; alert events it
     // leaves in core.events() are persisted after it returns. For queries and rule swaps:
@@ -160,7 +160,7 @@ private:
     metrics::engine_metrics& metrics_;
     mutable std::mutex rules_mutex_;
     std::shared_ptr<const rules::rule_set> rules_;
-    std::shared_ptr<const delivery::notification_builder> builder_;  // guarded by rules_mutex_
+    std::shared_ptr<const alerts::notification_builder> builder_;  // guarded by rules_mutex_
     std::atomic<std::uint64_t> builder_generation_{0};               // bumped with builder_
     delivery::outbox_sink* outbox_sink_ = nullptr;                   // set before start()
     std::vector<std::unique_ptr<shard>> shards_;

@@ -6,6 +6,7 @@
 
 using namespace redflag;
 using namespace redflag::delivery;
+using namespace redflag::alerts;
 
 namespace {
 

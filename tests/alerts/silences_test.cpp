@@ -7,6 +7,7 @@
 
 using namespace redflag;
 using namespace redflag::delivery;
+using namespace redflag::alerts;
 using namespace redflag::delivery::testing;
 using namespace std::chrono_literals;
 
