@@ -63,8 +63,10 @@ class silence_registry final : public delivery::silence_check {
 public:
     explicit silence_registry(store::store& store) : store_(store) {}
 
-    // Reads every stored silence. Start-up.
+    // Reads every stored silence. Start-up. Unreadable ones are skipped (logged, and
+    // counted in unreadable() for redflag_degraded_total).
     store::status load();
+    std::size_t unreadable() const { return unreadable_; }
 
     // Stores `s` with a fresh id (written before it takes effect); returns it.
     store::result<silence> create(silence s);
@@ -79,6 +81,7 @@ private:
     store::store& store_;
     mutable std::mutex mutex_;
     std::vector<silence> silences_;  // guarded by mutex_
+    std::size_t unreadable_ = 0;     // by the last load()
 };
 
 }  // namespace redflag::alerts

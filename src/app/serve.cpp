@@ -137,6 +137,7 @@ public:
             error = "reading silences: " + st.message();
             return false;
         }
+        metrics_.degraded_records(metrics::degraded::silence).Increment(double(silences_->unreadable()));
         auto setup = make_delivery_setup(config_, std::move(initial_rules_));
         if (!setup.errors.empty()) {
             for (const auto& e : setup.errors) error += (error.empty() ? "" : "\n") + e;
@@ -310,8 +311,10 @@ private:
                                               std::string why;
                                               if (auto e = delivery::parse_entry(key, value, &why))
                                                   notifications.push_back(delivery::history_json(*e));
-                                              else
+                                              else {
                                                   spdlog::warn("alert {}: unreadable outbox record: {}", id, why);
+                                                  metrics_.degraded_records(metrics::degraded::outbox_record).Increment();
+                                              }
                                               return true;
                                           });
         if (!st.ok()) return http::api_response::error(500, "reading the alert's notifications failed: " + st.message());

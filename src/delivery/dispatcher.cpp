@@ -584,7 +584,10 @@ store::status dispatcher::load(const std::vector<std::string>& channels, const s
         out[e->n.channel].unfinished.push_back(ref_of(*e));
         return true;
     });
-    if (unreadable) spdlog::warn("{} unreadable outbox records skipped", unreadable);
+    if (unreadable) {
+        spdlog::warn("{} unreadable outbox records skipped", unreadable);
+        metrics_.degraded_records(metrics::degraded::outbox_record).Increment(double(unreadable));
+    }
     for (const auto& [channel, count] : orphans)
         if (!workers_.count(channel))
             spdlog::warn("{} notifications wait for channel {}, which is not configured: they stay in the outbox",

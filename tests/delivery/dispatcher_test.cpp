@@ -576,3 +576,12 @@ TEST_F(DispatcherTest, reads_each_record_from_the_store_when_attempting_it) {
 }
 
 }  // namespace
+
+// Issue 12, item 4: an unreadable outbox record is skipped at start and counted.
+TEST_F(DispatcherTest, an_unreadable_outbox_record_is_counted_when_loading) {
+    store::write_batch batch(store_.get());
+    batch.put(store::column::outbox, "not an outbox key", "x");
+    ASSERT_TRUE(store_.get().write(batch).ok());
+    start({{"slack", std::make_shared<fake_sender>()}});
+    EXPECT_EQ(metrics_.degraded_records(metrics::degraded::outbox_record).Value(), 1);
+}
