@@ -208,7 +208,7 @@ bool service::recover(std::string& error) {
         std::uint64_t from = meta.next_sequence - 1;
         st = store_.events_after(account, from, [&](const store::stored_event& stored) {
             std::string why;
-            auto e = model::decode_event_json(stored.json, &why);
+            auto e = model::decode_event_json(stored.bytes, &why);
             if (!e) {
                 spdlog::warn("skipping unreadable event {} of account {}: {}", stored.sequence, account, why);
             } else {
@@ -453,7 +453,7 @@ void service::process_round(shard& s, std::deque<std::function<void(core&)>>& ca
                     }
                     auto [it, inserted] = s.meta.try_emplace(e.account);
                     auto& meta = it->second;
-                    batch.put_event(e.account, meta.next_sequence++, e);
+                    batch.put_event(e.account, meta.next_sequence++, e.at, model::encode_event_json(e));
                     batch.put_dedup(e.account, e.id, e.at);
                     if (!meta.dirty) {
                         meta.dirty = true;
@@ -589,7 +589,7 @@ void service::snapshot_dirty(shard& s, bool all) {
         const auto* record = s.engine->find(account);
         auto& meta = s.meta[account];
         if (!record || !meta.dirty) continue;
-        batch.put_snapshot(account, meta.next_sequence - 1, record->state);
+        batch.put_snapshot(account, meta.next_sequence - 1, model::encode_state(record->state));
         batch.clear_dirty(account);
         pending.push_back(account);
         if (pending.size() >= per_batch && !flush()) break;
