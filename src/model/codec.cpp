@@ -487,10 +487,8 @@ boost::json::object event_to_json(const event& e) {
     o.emplace("account", e.account);
     o.emplace("id", e.id);
     o.emplace("at", format_rfc3339(e.at));
-    for (const auto& [key, value] : e.fields) {
-        if (key == "type" || key == "account" || key == "id" || key == "at") continue;
-        o.emplace(key, value);
-    }
+    for (const auto& [key, value] : e.fields)
+        if (!is_envelope_key(key)) o.emplace(key, value);
     return o;
 }
 
@@ -501,30 +499,27 @@ std::optional<event> event_from_json(const boost::json::object& o, std::string* 
         if (error) *error = what;
         return std::nullopt;
     };
+    const auto envelope = find_envelope(o);
+    if (!envelope.type || !envelope.type->is_string()) return failed("event: missing type");
+    auto type = event_type_from(envelope.type->get_string());
+    if (!type) return failed("event: unknown type");
+    if (!envelope.account || !envelope.account->is_string() || envelope.account->get_string().empty())
+        return failed("event: missing account");
+    if (!envelope.at || !envelope.at->is_string()) return failed("event: missing at");
+    auto at = parse_rfc3339(envelope.at->get_string());
+    if (!at) return failed("event: at is not an RFC 3339 timestamp");
     event e;
-    const auto* type = o.if_contains("type");
-    if (!type || !type->is_string()) return failed("event: missing type");
-    auto t = event_type_from(type->get_string());
-    if (!t) return failed("event: unknown type");
-    e.type = *t;
-    const auto* account = o.if_contains("account");
-    if (!account || !account->is_string() || account->get_string().empty()) return failed("event: missing account");
-    e.account = std::string(account->get_string());
-    if (const auto* id = o.if_contains("id")) {
-        if (!id->is_string()) return failed("event: id is not a string");
-        e.id = std::string(id->get_string());
+    e.type = *type;
+    e.account = std::string(envelope.account->get_string());
+    e.at = *at;
+    if (envelope.id) {
+        if (!envelope.id->is_string()) return failed("event: id is not a string");
+        e.id = std::string(envelope.id->get_string());
         e.id_derived = e.id.starts_with("h:");
     }
-    const auto* at = o.if_contains("at");
-    if (!at || !at->is_string()) return failed("event: missing at");
-    auto parsed = parse_rfc3339(at->get_string());
-    if (!parsed) return failed("event: at is not an RFC 3339 timestamp");
-    e.at = *parsed;
     e.fields.reserve(o.size() > 4 ? o.size() - 4 : 0);
-    for (const auto& [key, value] : o) {
-        if (key == "type" || key == "account" || key == "id" || key == "at") continue;
-        e.fields.emplace(key, value);
-    }
+    for (const auto& [key, value] : o)
+        if (!is_envelope_key(key)) e.fields.emplace(key, value);
     return e;
 }
 
