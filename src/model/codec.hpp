@@ -35,6 +35,9 @@ std::optional<account_state> decode_state(std::string_view bytes, std::string* e
 // The canonical JSON object of an event: "type", "account", "id", "at" (RFC 3339, UTC)
 // first, then every member of `fields` in its order. `id_derived` is not written: it is
 // recovered on decode from the "h:" prefix that derived ids carry.
+// encode_event_json writes the same object as text, every double in a form Boost.JSON
+// reads back as the same double (see codec.cpp: Boost 1.81's parser does not round
+// correctly), so decode_event_json(encode_event_json(e)) has e's fields exactly.
 boost::json::object event_to_json(const event& e);
 std::string encode_event_json(const event& e);
 
