@@ -350,12 +350,13 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
         if (c.engine.tick < seconds_ms) r.error(n["tick"], "engine.tick must be at least 1s");
     }
     if (auto n = root["ingest"];
-        n && r.mapping(n, "ingest", {"tokens", "hmac_secret", "max_body", "max_events", "insecure"})) {
+        n && r.mapping(n, "ingest", {"tokens", "hmac_secret", "max_body", "max_events", "insecure", "max_future"})) {
         if (n["tokens"]) r.read_list(n["tokens"], "ingest.tokens", c.ingest.tokens);
         if (n["hmac_secret"]) r.read(n["hmac_secret"], "ingest.hmac_secret", c.ingest.hmac_secret);
         if (n["max_body"]) r.read_bytes(n["max_body"], "ingest.max_body", c.ingest.max_body);
         if (n["max_events"]) r.read_int(n["max_events"], "ingest.max_events", c.ingest.max_events, 1, 10000);
         if (n["insecure"]) r.read(n["insecure"], "ingest.insecure", c.ingest.insecure);
+        if (n["max_future"]) r.read(n["max_future"], "ingest.max_future", c.ingest.max_future);
         // An empty token (an unset variable with an empty default) would let anyone in.
         std::erase_if(c.ingest.tokens, [](const std::string& t) { return t.empty(); });
     }

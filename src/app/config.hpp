@@ -52,6 +52,7 @@ struct config {
         std::uint64_t max_body = 4ull << 20;
         std::size_t max_events = 10000;
         bool insecure = false;
+        duration max_future = day;  // events stamped later than receipt + this are refused
     } ingest;
 
     struct http_section {

@@ -33,6 +33,7 @@ TEST(Config, empty_file_gives_every_default) {
     EXPECT_EQ(r.value->rules.paths, std::vector<std::string>{"./rules"});
     EXPECT_EQ(r.value->engine.tick, minute);
     EXPECT_EQ(r.value->ingest.max_body, 4u << 20);
+    EXPECT_EQ(r.value->ingest.max_future, day);
     EXPECT_EQ(r.value->delivery.max_age, day);
 }
 
@@ -41,7 +42,7 @@ TEST(Config, reads_the_spec_example_with_environment_in_flow_sequences) {
 storage: {path: /var/lib/redflag, sync: true}
 rules: {paths: [./rules, ./more]}
 engine: {tick: 30s, threads: 4, timezone: UTC}
-ingest: {tokens: [${REDFLAG_TOKEN}], hmac_secret: ${REDFLAG_HMAC}, max_body: 2MiB}
+ingest: {tokens: [${REDFLAG_TOKEN}], hmac_secret: ${REDFLAG_HMAC}, max_body: 2MiB, max_future: 30d}
 delivery: {max_age: 12h}
 ui: {account_url: "https://crm.example.com/accounts/{account.id}"}
 kpi: {currency: EUR, gross_margin: 75%, stack: {backup: 40, email_security: 25}}
@@ -58,6 +59,7 @@ kpi: {currency: EUR, gross_margin: 75%, stack: {backup: 40, email_security: 25}}
     EXPECT_EQ(c.ingest.tokens, std::vector<std::string>{"t0ken"});
     EXPECT_EQ(c.ingest.hmac_secret, "s3cret");
     EXPECT_EQ(c.ingest.max_body, 2u << 20);
+    EXPECT_EQ(c.ingest.max_future, 30 * day);
     EXPECT_EQ(c.delivery.max_age, 12 * hour);
     EXPECT_EQ(c.ui.account_url, "https://crm.example.com/accounts/{account.id}");
     EXPECT_EQ(c.kpi.currency, "EUR");
