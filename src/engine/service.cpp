@@ -587,7 +587,7 @@ std::optional<model::account_state> service::durable_state(std::string_view acco
     }
     state.id = std::string(account);
     auto st = store_.events_after(account, after, [&](const store::stored_event& stored) {
-        if (auto e = model::decode_event_json(stored.json)) state.apply(*e);
+        if (auto e = model::decode_event_json(stored.bytes)) state.apply(*e);
         return true;
     });
     if (!st.ok()) return std::nullopt;
