@@ -1,6 +1,7 @@
 #include "app/import.hpp"
 
 #include "delivery/channels/http_client.hpp"
+#include "ingest/adapters/native.hpp"
 #include "ingest/decode.hpp"
 #include "ingest/validate.hpp"
 #include "model/schema.hpp"
@@ -20,21 +21,7 @@ namespace redflag::app {
 namespace {
 
 namespace json = boost::json;
-
-std::string snake(std::string_view s) {
-    std::string out;
-    bool gap = false;
-    for (unsigned char c : s) {
-        if (std::isalnum(c)) {
-            if (gap && !out.empty()) out += '_';
-            out += static_cast<char>(std::tolower(c));
-            gap = false;
-        } else {
-            gap = true;
-        }
-    }
-    return out;
-}
+using ingest::adapters::snake_name;
 
 std::string trim(const std::string& s) {
     auto b = s.find_first_not_of(" \t");
@@ -68,7 +55,7 @@ std::optional<json::value> convert(const std::string& cell, const model::field_s
             return std::nullopt;
         }
         case field_kind::boolean: {
-            auto v = snake(cell);
+            auto v = snake_name(cell);
             if (v == "true" || v == "yes" || v == "1") return json::value(true);
             if (v == "false" || v == "no" || v == "0") return json::value(false);
             why = "must be true or false, not \"" + cell + "\"";
@@ -230,7 +217,7 @@ int run_import(const import_options& options, std::ostream& out, std::ostream& e
             field = m->second;
             used_maps.insert(name);
         } else {
-            field = snake(name);
+            field = snake_name(name);
         }
         if (field == "-") continue;
         if (field.rfind("attributes.", 0) == 0 && field.size() > 11 && *type == model::event_type::account) {

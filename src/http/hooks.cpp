@@ -45,9 +45,9 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
     const adapters::adapter* adapter = registry ? registry->find(vendor) : nullptr;
     if (!adapter)
         return respond(error_response(404, "no adapter for vendor \"" + vendor + "\": configure adapters." + vendor));
-    auto& m = ctx.metrics;
-    auto count = [&m, vendor](hook_outcome outcome, std::size_t n = 1) {
-        if (n) m.hook_events(vendor, outcome).Increment(double(n));
+    // Copied into the sink's callback, which may run after this frame is gone.
+    auto count = [m = &ctx.metrics, vendor](hook_outcome outcome, std::size_t n = 1) {
+        if (n) m->hook_events(vendor, outcome).Increment(double(n));
     };
 
     adapters::hook_request hook;

@@ -14,7 +14,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SOURCE_DIR, Service, metric_value  # noqa: E402
+from harness import SOURCE_DIR, Service, metric_value, wait_for  # noqa: E402
 
 STRIPE_SECRET = "whsec_it_4eC39HqLyjWDarjtT1zdp7dc"
 ZENDESK_SECRET = "zendesk-it-secret"
@@ -59,16 +59,6 @@ def shipped_rules():
 
 def iso(t):
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def wait_for(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 class Hooks:
