@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -324,10 +325,119 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
     c.channels[name] = std::move(ch);
 }
 
+// A mapping of string to string (adapters' accounts, products, metrics, properties).
+void read_string_map(reader& r, const YAML::Node& node, const std::string& what, std::map<std::string, std::string>& out) {
+    if (!node.IsMap()) {
+        r.error(node, what + " must be a mapping of strings");
+        return;
+    }
+    for (const auto& e : node)
+        if (auto v = r.string(e.second, what + "." + e.first.Scalar())) out[r.expand(e.first.Scalar())] = *v;
+}
+
+// One vendor of `adapters:`. Each vendor takes the common keys and its own.
+void read_adapter(reader& r, const std::string& vendor, const YAML::Node& node, config& c) {
+    using ingest::adapters::adapter_config;
+    const std::string what = "adapters." + vendor;
+    static const std::map<std::string, std::vector<std::string_view>> own_keys{
+        {"stripe", {"products", "seat_products", "currency", "rates"}},
+        {"zendesk", {}},
+        {"segment", {"metrics", "role_trait", "plan_trait", "seats_trait"}},
+        {"hubspot", {"public_url", "owners", "properties"}},
+        {"delighted", {"account_property"}}};
+    auto own = own_keys.find(vendor);
+    if (own == own_keys.end()) {
+        r.error(node, "unknown vendor \"" + vendor + "\" in adapters; expected one of stripe, zendesk, segment, hubspot, delighted");
+        return;
+    }
+    if (!node.IsMap()) {
+        r.error(node, what + " must be a mapping");
+        return;
+    }
+    std::vector<std::string_view> allowed{"secret", "insecure", "tolerance", "accounts", "vendor_ids"};
+    allowed.insert(allowed.end(), own->second.begin(), own->second.end());
+    for (const auto& entry : node) {
+        auto key = entry.first.Scalar();
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+            std::string list;
+            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            r.error(entry.first, "unknown key \"" + key + "\" in " + what + "; expected one of " + list);
+        }
+    }
+    adapter_config a;
+    a.vendor = vendor;
+    if (auto n = node["secret"]) r.read(n, what + ".secret", a.secret);
+    if (auto n = node["insecure"]) r.read(n, what + ".insecure", a.insecure);
+    if (auto n = node["tolerance"]) {
+        r.read(n, what + ".tolerance", a.tolerance);
+        if (a.tolerance <= duration::zero()) r.error(n, what + ".tolerance must be more than 0s");
+    }
+    if (auto n = node["accounts"]) read_string_map(r, n, what + ".accounts", a.accounts);
+    if (auto n = node["vendor_ids"]) r.read(n, what + ".vendor_ids", a.vendor_ids);
+    if (auto n = node["products"]) read_string_map(r, n, what + ".products", a.products);
+    if (auto n = node["seat_products"]) r.read_list(n, what + ".seat_products", a.seat_products);
+    if (auto n = node["currency"]) {
+        r.read(n, what + ".currency", a.currency);
+        for (auto& ch : a.currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (a.currency.size() != 3) r.error(n, what + ".currency must be a three-letter ISO code such as usd");
+    }
+    if (auto n = node["rates"]) {
+        if (!n.IsMap()) r.error(n, what + ".rates must be a mapping of currency to rate");
+        else
+            for (const auto& e : n) {
+                double rate = 0;
+                r.read_number(e.second, what + ".rates." + e.first.Scalar(), rate);
+                std::string code = e.first.Scalar();
+                for (auto& ch : code) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                a.rates[code] = rate;
+            }
+    }
+    if (auto n = node["metrics"]) read_string_map(r, n, what + ".metrics", a.metrics);
+    if (auto n = node["role_trait"]) r.read(n, what + ".role_trait", a.role_trait);
+    if (auto n = node["plan_trait"]) r.read(n, what + ".plan_trait", a.plan_trait);
+    if (auto n = node["seats_trait"]) r.read(n, what + ".seats_trait", a.seats_trait);
+    if (auto n = node["public_url"]) {
+        r.read(n, what + ".public_url", a.public_url);
+        if (a.public_url.rfind("http://", 0) != 0 && a.public_url.rfind("https://", 0) != 0)
+            r.error(n, what + ".public_url must be the full URL HubSpot calls, such as https://cs.example.com/v1/hooks/hubspot");
+    }
+    if (auto n = node["owners"]) {
+        if (!n.IsMap()) r.error(n, what + ".owners must be a mapping of owner id to {name, email}");
+        else
+            for (const auto& e : n) {
+                const std::string owner_what = what + ".owners." + e.first.Scalar();
+                if (!r.mapping(e.second, owner_what, {"name", "email"})) continue;
+                ingest::adapters::owner o;
+                if (e.second["name"]) r.read(e.second["name"], owner_what + ".name", o.name);
+                if (e.second["email"]) r.read(e.second["email"], owner_what + ".email", o.email);
+                if (o.name.empty()) r.error(e.second, owner_what + " needs a name");
+                a.owners[e.first.Scalar()] = o;
+            }
+    }
+    if (auto n = node["properties"]) {
+        read_string_map(r, n, what + ".properties", a.properties);
+        static const std::set<std::string> targets{"name", "csm", "segment", "plan", "industry", "employees", "seats"};
+        if (n.IsMap())
+            for (const auto& e : n) {
+                auto target = a.properties[e.first.Scalar()];
+                if (!targets.count(target) && !(target.rfind("attributes.", 0) == 0 && target.size() > 11))
+                    r.error(e.second, what + ".properties." + e.first.Scalar() +
+                                          " must be one of name, csm, segment, plan, industry, employees, seats, "
+                                          "attributes.<key>, not \"" + target + "\"");
+            }
+    }
+    if (auto n = node["account_property"]) r.read(n, what + ".account_property", a.account_property);
+    if (a.secret.empty() && !a.insecure)
+        r.error(node["secret"] ? node["secret"] : node,
+                what + " needs a secret, the vendor's signing secret (or insecure: true to accept unsigned requests)");
+    c.adapters[vendor] = std::move(a);
+}
+
 void read_document(reader& r, const YAML::Node& root, config& c) {
     if (root.IsNull()) return;  // an empty file: every default
     if (!r.mapping(root, "the config",
-                   {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log"}))
+                   {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log",
+                    "adapters"}))
         return;
     if (auto n = root["listen"]) read_listen(r, n, c);
     if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache", "memtable"})) {
@@ -377,6 +487,14 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             r.error(n, "channels must be a mapping of channel names to channels");
         } else {
             for (const auto& entry : n) read_channel(r, entry.first.Scalar(), entry.second, c);
+        }
+    }
+    if (auto n = root["adapters"]) {
+        if (n.IsNull()) {
+        } else if (!n.IsMap()) {
+            r.error(n, "adapters must be a mapping of vendor names to adapters");
+        } else {
+            for (const auto& entry : n) read_adapter(r, entry.first.Scalar(), entry.second, c);
         }
     }
     if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics"})) {

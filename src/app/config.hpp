@@ -6,6 +6,7 @@
 
 #include "core/time.hpp"
 #include "delivery/channel_config.hpp"
+#include "ingest/adapters/adapter_config.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -70,6 +71,9 @@ struct config {
     } ui;
 
     std::map<std::string, channel_config> channels;
+
+    // Vendor webhook adapters (README "Vendor webhooks"), by vendor name.
+    std::map<std::string, ingest::adapters::adapter_config> adapters;
 
     struct kpi_section {
         std::string currency = "USD";

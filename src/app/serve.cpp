@@ -158,6 +158,8 @@ public:
         options.tokens = config_.ingest.tokens;
         options.hmac_secret = config_.ingest.hmac_secret;
         options.insecure = config_.ingest.insecure;
+        if (!config_.adapters.empty())
+            options.hooks = std::make_shared<const ingest::adapters::hook_registry>(config_.adapters);
         server_ = std::make_unique<http::server>(options, *service_, *this, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;

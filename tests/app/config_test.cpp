@@ -164,3 +164,63 @@ TEST(Config, byte_sizes) {
     EXPECT_EQ(parse_byte_size("10MB"), 10000000u);
     EXPECT_FALSE(parse_byte_size("4 parsecs"));
 }
+
+TEST(Config, adapters_are_read_per_vendor_with_secrets_from_the_environment) {
+    const std::string text = R"(adapters:
+  stripe:
+    secret: ${STRIPE_WEBHOOK_SECRET}
+    tolerance: 10m
+    products: {prod_A: analytics}
+    seat_products: [prod_A]
+    currency: EUR
+    rates: {USD: 0.92}
+    accounts: {cus_1: acme}
+  hubspot:
+    secret: s
+    public_url: https://cs.example.com/v1/hooks/hubspot
+    owners: {"42": {name: Maya Lind, email: maya@ourco.example}}
+    properties: {tier: attributes.tier}
+  segment: {insecure: true, vendor_ids: true, metrics: {"Report Built": reports}}
+)";
+    auto r = parse_config(text, "redflag.yaml", fake_env({{"STRIPE_WEBHOOK_SECRET", "whsec_x"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    const auto& stripe = r.value->adapters.at("stripe");
+    EXPECT_EQ(stripe.vendor, "stripe");
+    EXPECT_EQ(stripe.secret, "whsec_x");
+    EXPECT_EQ(stripe.tolerance, 10 * minute);
+    EXPECT_EQ(stripe.products.at("prod_A"), "analytics");
+    EXPECT_EQ(stripe.seat_products, std::vector<std::string>{"prod_A"});
+    EXPECT_EQ(stripe.currency, "eur");
+    EXPECT_DOUBLE_EQ(stripe.rates.at("usd"), 0.92);
+    EXPECT_EQ(stripe.accounts.at("cus_1"), "acme");
+    const auto& hubspot = r.value->adapters.at("hubspot");
+    EXPECT_EQ(hubspot.owners.at("42").email, "maya@ourco.example");
+    EXPECT_EQ(hubspot.properties.at("tier"), "attributes.tier");
+    EXPECT_TRUE(r.value->adapters.at("segment").insecure);
+    EXPECT_TRUE(r.value->adapters.at("segment").vendor_ids);
+    EXPECT_EQ(r.value->adapters.at("segment").metrics.at("Report Built"), "reports");
+}
+
+TEST(Config, an_adapter_without_a_secret_is_refused_with_its_place) {
+    auto r = parse_config("adapters:\n  zendesk:\n    accounts: {}\n", "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "redflag.yaml:3:5: adapters.zendesk needs a secret")) << r.errors.front();
+    // An empty secret (a variable set to "") is no secret either.
+    r = parse_config("adapters:\n  zendesk: {secret: \"${ZD:-}\"}\n", "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "adapters.zendesk needs a secret")) << r.errors.front();
+}
+
+TEST(Config, adapters_refuse_unknown_vendors_keys_and_targets) {
+    auto r = parse_config(R"(adapters:
+  intercom: {secret: s}
+  stripe: {secret: s, owners: {}}
+  hubspot: {secret: s, properties: {x: revenue}, public_url: cs.example.com}
+)",
+                          "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "redflag.yaml:2:13: unknown vendor \"intercom\""));
+    EXPECT_TRUE(any_error_contains(r, "redflag.yaml:3:23: unknown key \"owners\" in adapters.stripe"));
+    EXPECT_TRUE(any_error_contains(r, "adapters.hubspot.properties.x must be one of"));
+    EXPECT_TRUE(any_error_contains(r, "adapters.hubspot.public_url must be the full URL"));
+}
