@@ -187,13 +187,13 @@ void connection::on_closed(natsConnection*, void* closure) {
     c->cv.notify_all();
 }
 
-void connection::on_async_error(natsConnection*, natsSubscription* sub, natsStatus s, void* closure) {
+void connection::on_async_error(natsConnection*, natsSubscription*, natsStatus s, void* closure) {
     auto* c = static_cast<counters*>(closure);
-    const char* subject = sub != nullptr ? natsSubscription_GetSubject(sub) : nullptr;
-    // Missed heartbeats and sequence mismatches of ordered consumers are repaired by the
-    // library (it recreates the consumer); they are worth a line, not an alarm.
-    spdlog::warn("cluster {}: NATS asynchronous error on {}: {}", c->name, subject ? subject : "the connection",
-                 natsStatus_GetText(s));
+    if (c->closing) return;
+    // The subscription is not looked at: nats.c may report on one that is being destroyed.
+    // Missed heartbeats of ordered consumers are repaired by the library (it recreates the
+    // consumer after the last message received): worth a line, not an alarm.
+    spdlog::warn("cluster {}: NATS asynchronous error: {}", c->name, natsStatus_GetText(s));
 }
 
 }  // namespace redflag::cluster
