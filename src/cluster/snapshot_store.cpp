@@ -139,6 +139,12 @@ status snapshot_store::put(int partition, std::uint64_t sequence, std::string_vi
     auto previous = read_manifest(partition, &previous_revision);
     // A malformed manifest is replaced; any other failure to read it stops the put.
     if (!previous && previous.error().error_code() != status::code::corrupt) return previous.error();
+    // Never backwards: a former owner that has not yet noticed its loss may still hold an
+    // older state; the newer snapshot stays.
+    if (previous && *previous && (*previous)->sequence > sequence)
+        return status::error(status::code::conflict, "partition " + std::to_string(partition) + " has a snapshot at sequence " +
+                                                         std::to_string((*previous)->sequence) + ", newer than " +
+                                                         std::to_string(sequence));
 
     manifest m;
     m.sequence = sequence;

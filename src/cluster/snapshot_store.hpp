@@ -44,6 +44,8 @@ public:
     snapshot_store(const snapshot_store&) = delete;
     snapshot_store& operator=(const snapshot_store&) = delete;
 
+    // `conflict` when the stored snapshot is at a later sequence, or another put replaced
+    // it meanwhile.
     status put(int partition, std::uint64_t sequence, std::string_view bytes);
     // The partition's latest snapshot; nullopt when it has none.
     result<std::optional<partition_snapshot>> get(int partition);

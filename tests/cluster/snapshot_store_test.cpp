@@ -146,6 +146,16 @@ TEST_F(SnapshotStore, a_damaged_or_missing_chunk_is_reported_not_returned) {
     EXPECT_EQ((*store->get(1))->bytes, "fresh");
 }
 
+TEST_F(SnapshotStore, an_older_snapshot_never_replaces_a_newer_one) {
+    ASSERT_TRUE(store->put(5, 500, "newer").ok());
+    auto st = store->put(5, 400, "older");
+    EXPECT_EQ(st.error_code(), status::code::conflict);
+    EXPECT_NE(st.message().find("has a snapshot at sequence 500, newer than 400"), std::string::npos) << st.message();
+    EXPECT_EQ((*store->get(5))->bytes, "newer");
+    EXPECT_TRUE(store->put(5, 500, "same sequence again").ok());
+    EXPECT_EQ(keys().size(), 2u);  // the manifest and one chunk: the refused put left nothing
+}
+
 TEST_F(SnapshotStore, of_racing_writers_one_wins_each_round_and_the_snapshot_stays_whole) {
     ASSERT_TRUE(store->put(6, 1, "first").ok());
     // Two owners at once (one has not yet noticed it lost the partition), from threads: a
