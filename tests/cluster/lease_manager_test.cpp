@@ -96,7 +96,7 @@ struct probe_process {
     pid_t pid = -1;
     probe_process(const nats_cluster& servers, const std::string& node) {
         auto o = servers.cluster_options(node);
-        std::vector<std::string> args{REDFLAG_LEASE_PROBE, node, std::to_string(o.partitions),
+        std::vector<std::string> args{REDFLAG_LEASE_PROBE, "leases", node, std::to_string(o.partitions),
                                       std::to_string(o.lease_ttl.count()), std::to_string(o.renew_interval.count())};
         for (const auto& u : servers.urls()) args.push_back(u);
         std::vector<char*> argv;
