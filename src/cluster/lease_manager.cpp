@@ -97,9 +97,12 @@ void lease_manager::round() {
     ++rounds_;
     // The heartbeat goes first, so that an instance's heartbeat lapses before its leases:
     // by the time its partitions are free, the others already count it gone.
-    if (auto st = table_->heartbeat(options_.node, info_); !st.ok())
+    if (auto st = table_->heartbeat(options_.node, info_); !st.ok()) {
         spdlog::warn("cluster {}: {}", options_.node, st.message());
-    renew_all();
+        // NATS does not answer: the leases are left to their deadlines (run() wakes for them).
+        if (unreachable(st)) return expire(steady::now());
+    }
+    if (!renew_all()) return expire(steady::now());
     expire(steady::now());
 
     auto members = table_->members();
@@ -128,33 +131,51 @@ void lease_manager::round() {
         if (!rev) continue;  // someone was quicker, or NATS did not answer: next round
         {
             std::lock_guard lock(mu_);
-            leases_[p] = {*rev, sent + options_.lease_ttl};
+            leases_[p] = {*rev, valid_until(sent)};
         }
         ++claims_;
         listener_.acquired(p, *rev);
     }
 }
 
-void lease_manager::renew_all() {
+bool lease_manager::renew_all() {
     for (int p : owned()) {
+        expire(steady::now());
         std::uint64_t revision = 0;
         {
             std::lock_guard lock(mu_);
-            revision = leases_.at(p).revision;
+            auto it = leases_.find(p);
+            if (it == leases_.end()) continue;
+            revision = it->second.revision;
         }
         auto sent = steady::now();
         auto rev = table_->renew(p, options_.node, revision);
         if (rev) {
             std::lock_guard lock(mu_);
-            leases_[p] = {*rev, sent + options_.lease_ttl};
+            leases_[p] = {*rev, valid_until(sent)};
         } else if (rev.error().error_code() == status::code::conflict) {
             // Expired and maybe claimed by another: it is not ours any more.
             spdlog::warn("cluster {}: lost partition {}: {}", options_.node, p, rev.error().message());
             lose(p);
+        } else if (unreachable(rev.error())) {
+            // The lease stays as it was and lapses at its deadline unless a later round
+            // gets through; the other renewals would only wait the same way.
+            spdlog::warn("cluster {}: {}", options_.node, rev.error().message());
+            return false;
         }
-        // Timeouts leave the lease as it was: it lapses at valid_until unless a later
-        // renewal gets through.
     }
+    return true;
+}
+
+bool lease_manager::unreachable(const status& st) {
+    return st.error_code() == status::code::timeout || st.error_code() == status::code::unavailable;
+}
+
+// How long a renewal (or claim) sent at `sent` lets this instance use the lease: the
+// servers keep it lease_ttl after they stored it, which is after `sent`; one request
+// timeout less, because the manager may be waiting on a request when the time comes.
+lease_manager::steady::time_point lease_manager::valid_until(steady::time_point sent) const {
+    return sent + options_.lease_ttl - table_->request_timeout();
 }
 
 void lease_manager::expire(steady::time_point now) {

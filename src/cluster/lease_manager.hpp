@@ -11,9 +11,11 @@
 //                          only after that, and then another instance may claim it.
 //   lost(p)                the lease lapsed or was taken: stop at once, without flushing
 //                          anything more to shared state, and drop the partition.
-// A lease counts as held until the renewal sent at time t is answered, for t + lease_ttl
-// at most (the servers expire it no earlier), so `lost` comes before anyone else can
-// claim the partition, as long as the listener returns promptly.
+// A lease counts as held until t + lease_ttl - one request timeout after the renewal sent
+// at t (the servers expire it no earlier than t + lease_ttl, and a request in progress
+// delays the manager by at most its timeout, the renew interval), so `lost` comes before
+// anyone else can claim the partition, as long as the listener returns promptly. While
+// NATS does not answer, a round stops at the first request that times out.
 //
 // Timing is real time (std::chrono::steady_clock), not the engine's injected clock: the
 // TTLs run on the servers' clocks. Failover: a dead instance's leases lapse lease_ttl
@@ -88,7 +90,9 @@ private:
 
     void run();
     void round();
-    void renew_all();
+    bool renew_all();  // false when NATS did not answer
+    static bool unreachable(const status& st);
+    steady::time_point valid_until(steady::time_point sent) const;
     void expire(steady::time_point now);
     void lose(int partition);
     void release(int partition);

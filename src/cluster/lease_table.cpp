@@ -9,7 +9,9 @@ namespace {
 
 std::int64_t nanos(duration d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); }
 
-result<kvStore*> open_bucket(connection& c, const std::string& bucket, const options& o) {
+// Creates the bucket (or checks an existing one) with the connection's context, whose
+// timeout suits start-up while the servers place the replicas, then binds it to `js`.
+result<kvStore*> open_bucket(connection& c, jsCtx* js, const std::string& bucket, const options& o) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
     cfg.Bucket = bucket.c_str();
@@ -20,6 +22,9 @@ result<kvStore*> open_bucket(connection& c, const std::string& bucket, const opt
     kvStore* kv = nullptr;
     natsStatus s = js_CreateKeyValue(&kv, c.js(), &cfg);
     if (s != NATS_OK) return from_nats(s, "creating key-value bucket " + bucket);
+    kvStore_Destroy(kv);
+    kv = nullptr;
+    if ((s = js_KeyValue(&kv, js, bucket.c_str())) != NATS_OK) return from_nats(s, "binding key-value bucket " + bucket);
     return kv;
 }
 
@@ -61,21 +66,27 @@ status classify_update_error(natsStatus s, const std::string& what) {
 }  // namespace
 
 result<std::unique_ptr<lease_table>> lease_table::open(connection& c, const options& o) {
-    auto leases = open_bucket(c, o.leases_bucket(), o);
-    if (!leases) return leases.error();
-    auto members = open_bucket(c, o.members_bucket(), o);
-    if (!members) {
-        kvStore_Destroy(*leases);
-        return members.error();
+    const duration wait = std::max(o.renew_interval, duration{200});
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = wait.count();
+    jsCtx* js = nullptr;
+    if (natsStatus s = natsConnection_JetStream(&js, c.nats(), &jo); s != NATS_OK)
+        return from_nats(s, "opening a JetStream context for leases");
+    auto leases = open_bucket(c, js, o.leases_bucket(), o);
+    auto members = leases ? open_bucket(c, js, o.members_bucket(), o) : result<kvStore*>(leases.error());
+    if (!leases || !members) {
+        if (leases) kvStore_Destroy(*leases);
+        jsCtx_Destroy(js);
+        return leases ? members.error() : leases.error();
     }
-    // A listing waits at most this long for the next entry.
-    duration wait = std::max(o.renew_interval, duration{1000});
-    return std::unique_ptr<lease_table>(new lease_table(c, *leases, *members, o.leases_bucket(), wait));
+    return std::unique_ptr<lease_table>(new lease_table(js, *leases, *members, o.leases_bucket(), wait));
 }
 
 lease_table::~lease_table() {
     kvStore_Destroy(leases_);
     kvStore_Destroy(members_);
+    jsCtx_Destroy(js_);
 }
 
 result<std::uint64_t> lease_table::claim(int partition, const std::string& node) {
@@ -105,7 +116,7 @@ status lease_table::release(int partition, std::uint64_t revision) {
     jsPubOptions_Init(&po);
     po.ExpectLastSubjectSeq = revision;
     jsErrCode jerr{};
-    if (s == NATS_OK) s = js_PublishMsg(nullptr, connection_.js(), msg, &po, &jerr);
+    if (s == NATS_OK) s = js_PublishMsg(nullptr, js_, msg, &po, &jerr);
     natsMsg_Destroy(msg);
     return from_nats(s, "releasing partition " + key_of(partition), jerr);
 }

@@ -36,6 +36,9 @@ class lease_table {
 public:
     // Creates or binds the two buckets (start-up: may fail while NATS elects leaders).
     static result<std::unique_ptr<lease_table>> open(connection& c, const options& o);
+    // How long one request may wait for its answer: the renew interval (at least 200 ms),
+    // so that a round cannot outlast a lease while NATS does not answer.
+    duration request_timeout() const { return wait_; }
     ~lease_table();
     lease_table(const lease_table&) = delete;
     lease_table& operator=(const lease_table&) = delete;
@@ -54,14 +57,14 @@ public:
     result<std::map<std::string, std::string>> members();
 
 private:
-    lease_table(connection& c, kvStore* leases, kvStore* members, std::string leases_bucket, duration wait)
-        : connection_(c), leases_(leases), members_(members), leases_bucket_(std::move(leases_bucket)), wait_(wait) {}
+    lease_table(jsCtx* js, kvStore* leases, kvStore* members, std::string leases_bucket, duration wait)
+        : js_(js), leases_(leases), members_(members), leases_bucket_(std::move(leases_bucket)), wait_(wait) {}
 
-    connection& connection_;
+    jsCtx* js_;  // its own context, with the short request timeout
     kvStore* leases_;
     kvStore* members_;
     std::string leases_bucket_;
-    duration wait_;  // for listing a bucket
+    duration wait_;
 };
 
 }  // namespace redflag::cluster

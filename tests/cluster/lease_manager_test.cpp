@@ -222,3 +222,21 @@ TEST(LeaseManager, refuses_a_node_name_that_is_not_a_key_and_timings_that_cannot
     EXPECT_EQ(st.error_code(), status::code::invalid);
     EXPECT_NE(st.message().find("renew_interval"), std::string::npos);
 }
+
+TEST(LeaseManager, cut_off_from_nats_it_gives_its_leases_up_by_the_ttl) {
+    nats_cluster servers(1);
+    instance a(servers, "a");
+    a.o.partitions = 8;
+    a.manager = std::make_unique<lease_manager>(*a.conn, a.o, a.listener);
+    a.start();
+    ASSERT_TRUE(eventually([&] { return a.listener.held().size() == 8; }, ms(5000)));
+    // Its last renewal was at most a renew interval ago; the servers would free the leases
+    // a TTL after it, so by then the instance must have stopped using them.
+    servers.kill9(0);
+    auto cut = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] { return a.listener.held().empty(); }, ms(20000)));
+    auto gave_up = std::chrono::steady_clock::now() - cut;
+    EXPECT_LE(gave_up, a.o.lease_ttl + ms(100)) << std::chrono::duration_cast<ms>(gave_up).count() << " ms";
+    EXPECT_EQ(a.listener.count("lost"), 8u);
+    a.manager->stop(false);
+}
