@@ -111,6 +111,10 @@ void lease_manager::round() {
         spdlog::warn("cluster {}: not rebalancing this round: {}", options_.node, holders.error().message());
         return;
     }
+    // The first round only announces this instance: instances that start together see
+    // each other before anyone claims, instead of the first claiming everything and then
+    // handing half of it back.
+    if (rounds_ == 1) return;
     std::set<std::string> live;
     for (const auto& [node, info] : *members) live.insert(node);
     live.insert(options_.node);

@@ -3,6 +3,8 @@
 // alive and which partitions are held, and then releases or claims partitions as
 // lease_plan.hpp says (so leases rebalance when an instance joins or leaves, and the
 // partitions of an instance that stopped renewing are claimed once its leases lapse).
+// Its first round only writes the heartbeat: claims start one renew interval after
+// start(), once instances started at the same time can see each other.
 //
 // The owner of a partition is told through a lease_listener, on the manager's thread:
 //   acquired(p, revision)  the lease is ours: restore the partition and start consuming it.

@@ -64,11 +64,10 @@ std::vector<outgoing_message> batch_of(const published& p, std::size_t from, std
 
 TEST(Consumer, delivers_its_partition_in_order_from_a_sequence_and_nothing_after_stop) {
     nats_cluster servers(1);
-    auto o = servers.cluster_options("a", 4);
-    auto c = connection::open(o);
-    ASSERT_TRUE(c.ok()) << c.error().message();
-    ASSERT_TRUE(ensure_stream(**c, o).ok());
-    publisher pub(**c, o);
+    connected_stream a(servers, "a", 4);
+    auto& o = a.o;
+    auto& c = a.conn;
+    publisher pub(*c, o);
     auto msgs = make_messages(200, 4);
     auto out = pub.publish(batch_of(msgs, 0, 200));
     ASSERT_TRUE(out.ok()) << out.error.message();
@@ -79,7 +78,7 @@ TEST(Consumer, delivers_its_partition_in_order_from_a_sequence_and_nothing_after
     ASSERT_GT(of_p1.size(), 20u);
 
     seen all;
-    auto consumer = partition_consumer::start(**c, o, 1, 0, all.handler());
+    auto consumer = partition_consumer::start(*c, o, 1, 0, all.handler());
     ASSERT_TRUE(consumer.ok()) << consumer.error().message();
     ASSERT_TRUE(eventually([&] { return all.size() == of_p1.size(); }, ms(5000)));
     for (std::size_t k = 0; k < of_p1.size(); ++k) {
@@ -92,7 +91,7 @@ TEST(Consumer, delivers_its_partition_in_order_from_a_sequence_and_nothing_after
     // From the middle: the owner applied up to some sequence and resumes after it.
     const std::size_t half = of_p1.size() / 2;
     seen rest;
-    auto resumed = partition_consumer::start(**c, o, 1, out.sequences[of_p1[half]] + 1, rest.handler());
+    auto resumed = partition_consumer::start(*c, o, 1, out.sequences[of_p1[half]] + 1, rest.handler());
     ASSERT_TRUE(resumed.ok());
     ASSERT_TRUE(eventually([&] { return rest.size() == of_p1.size() - half - 1; }, ms(5000)));
     EXPECT_EQ(rest.sequences.front(), out.sequences[of_p1[half + 1]]);
@@ -107,7 +106,7 @@ TEST(Consumer, delivers_its_partition_in_order_from_a_sequence_and_nothing_after
     EXPECT_EQ(rest.size(), of_p1.size() - half - 1);
     EXPECT_TRUE(eventually([&] {
         jsConsumerNamesList* names = nullptr;
-        if (js_ConsumerNames(&names, (*c)->js(), "redflag_events", nullptr, nullptr) != NATS_OK) return true;  // none
+        if (js_ConsumerNames(&names, c->js(), "redflag_events", nullptr, nullptr) != NATS_OK) return true;  // none
         bool none = names->Count == 0;
         jsConsumerNamesList_Destroy(names);
         return none;
@@ -116,18 +115,17 @@ TEST(Consumer, delivers_its_partition_in_order_from_a_sequence_and_nothing_after
 
 TEST(Consumer, a_handler_may_stop_its_own_consumer) {
     nats_cluster servers(1);
-    auto o = servers.cluster_options("a", 1);
-    auto c = connection::open(o);
-    ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(ensure_stream(**c, o).ok());
-    publisher pub(**c, o);
+    connected_stream a(servers, "a", 1);
+    auto& o = a.o;
+    auto& c = a.conn;
+    publisher pub(*c, o);
     auto msgs = make_messages(50, 1);
     ASSERT_TRUE(pub.publish(batch_of(msgs, 0, 50)).ok());
     std::atomic<int> handled{0};
     std::unique_ptr<partition_consumer> consumer;
     std::mutex mu;
     std::unique_lock assigning(mu);  // the handler waits until `consumer` is set
-    auto r = partition_consumer::start(**c, o, 0, 0, [&](const consumed_message&) {
+    auto r = partition_consumer::start(*c, o, 0, 0, [&](const consumed_message&) {
         if (++handled == 10) {
             std::lock_guard lock(mu);
             consumer->stop();
@@ -145,11 +143,10 @@ TEST(Consumer, a_handler_may_stop_its_own_consumer) {
 
 TEST(Consumer, refuses_a_partition_outside_the_stream) {
     nats_cluster servers(1);
-    auto o = servers.cluster_options("a", 4);
-    auto c = connection::open(o);
-    ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(ensure_stream(**c, o).ok());
-    auto r = partition_consumer::start(**c, o, 4, 0, [](const consumed_message&) {});
+    connected_stream a(servers, "a", 4);
+    auto& o = a.o;
+    auto& c = a.conn;
+    auto r = partition_consumer::start(*c, o, 4, 0, [](const consumed_message&) {});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().error_code(), status::code::invalid);
 }

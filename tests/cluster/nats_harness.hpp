@@ -8,6 +8,7 @@
 
 #include "cluster/connection.hpp"
 #include "cluster/options.hpp"
+#include "cluster/stream.hpp"
 
 #include <gtest/gtest.h>
 
@@ -186,6 +187,56 @@ private:
 
     std::string folder_;
     std::vector<node> nodes_;
+};
+
+// A connection to `servers` as instance `node`, with the event stream in place (retried
+// while a fresh cluster places its replicas). Throws when that cannot be had.
+struct connected_stream {
+    options o;
+    std::unique_ptr<connection> conn;
+
+    connected_stream(const nats_cluster& servers, const std::string& node, int partitions)
+        : o(servers.cluster_options(node, partitions)) {
+        auto c = connection::open(o);
+        if (!c) throw std::runtime_error(c.error().message());
+        conn = std::move(*c);
+        status st;
+        eventually([&] { return (st = ensure_stream(*conn, o)).ok(); }, std::chrono::milliseconds(10000),
+                   std::chrono::milliseconds(100));
+        if (!st.ok()) throw std::runtime_error(st.message());
+    }
+};
+
+// An instance in a process of its own (tests/cluster/lease_probe.cpp), to be killed -9:
+// `mode` leases or runner, `extra` the mode's own arguments after the lease timings.
+struct probe_process {
+    pid_t pid = -1;
+
+    probe_process(const nats_cluster& servers, const options& o, const std::string& mode,
+                  std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{REDFLAG_LEASE_PROBE, mode, o.node, std::to_string(o.partitions),
+                                      std::to_string(o.lease_ttl.count()), std::to_string(o.renew_interval.count())};
+        args.insert(args.end(), extra.begin(), extra.end());
+        for (const auto& u : servers.urls()) args.push_back(u);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t quiet;
+        posix_spawn_file_actions_init(&quiet);
+        posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+        if (::posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), environ) != 0) pid = -1;
+        posix_spawn_file_actions_destroy(&quiet);
+    }
+    probe_process(const probe_process&) = delete;
+    probe_process& operator=(const probe_process&) = delete;
+    ~probe_process() { kill9(); }
+
+    void kill9() {
+        if (pid <= 0) return;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        pid = -1;
+    }
 };
 
 }  // namespace redflag::cluster::testing

@@ -48,15 +48,12 @@ struct event_log {
 
 struct single_server {
     nats_cluster servers{1};
-    options o = servers.cluster_options("a", 4);
-    std::unique_ptr<connection> conn;
+    connected_stream a{servers, "a", 4};
+    const options& o = a.o;
+    connection* conn = a.conn.get();
     std::unique_ptr<snapshot_store> snapshots;
 
     single_server() {
-        auto c = connection::open(o);
-        if (!c) throw std::runtime_error(c.error().message());
-        conn = std::move(*c);
-        if (auto st = ensure_stream(*conn, o); !st.ok()) throw std::runtime_error(st.message());
         auto s = snapshot_store::open(*conn, o);
         if (!s) throw std::runtime_error(s.error().message());
         snapshots = std::move(*s);
@@ -143,32 +140,20 @@ TEST(PartitionRunner, snapshots_running_partitions_on_its_interval_and_replays_a
 // their snapshots and the stream, and ends with every acknowledged event applied once.
 TEST(PartitionRunner, a_killed_instances_partitions_are_taken_over_with_every_acknowledged_event_applied_once) {
     nats_cluster servers(3);
-    auto o = servers.cluster_options("a", 64);
-    auto conn = connection::open(o);
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE(eventually([&] { return ensure_stream(**conn, o).ok(); }, ms(10000)));
-    auto snapshots = snapshot_store::open(**conn, o);
+    connected_stream a(servers, "a", 64);
+    const auto& o = a.o;
+    auto snapshots = snapshot_store::open(*a.conn, o);
     ASSERT_TRUE(snapshots.ok());
 
     memory_engine engine;
-    partition_runner runner(**conn, o, **snapshots, engine, ms(300));
+    partition_runner runner(*a.conn, o, **snapshots, engine, ms(300));
     runner.start();
-    lease_manager manager(**conn, o, runner);
+    lease_manager manager(*a.conn, o, runner);
     ASSERT_TRUE(manager.start().ok());
 
     // Instance b, a process of its own.
-    std::vector<std::string> args{REDFLAG_LEASE_PROBE, "runner", "b", "64", std::to_string(o.lease_ttl.count()),
-                                  std::to_string(o.renew_interval.count()), "300"};
-    for (const auto& u : servers.urls()) args.push_back(u);
-    std::vector<char*> argv;
-    for (auto& x : args) argv.push_back(x.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    pid_t b = -1;
-    ASSERT_EQ(::posix_spawn(&b, argv[0], &quiet, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&quiet);
+    probe_process b(servers, servers.cluster_options("b"), "runner", {"300"});
+    ASSERT_GT(b.pid, 0);
     ASSERT_TRUE(eventually([&] { return runner.running().size() == 32; }, ms(15000)));
 
     constexpr int total = 20000, batch = 500;
@@ -180,8 +165,7 @@ TEST(PartitionRunner, a_killed_instances_partitions_are_taken_over_with_every_ac
     for (int from = 0; from < total; from += batch) {
         if (from == total / 2) {
             std::this_thread::sleep_for(ms(500));  // let b apply and snapshot some
-            ::kill(b, SIGKILL);
-            ::waitpid(b, nullptr, 0);
+            b.kill9();
             killed = std::chrono::steady_clock::now();
         }
         auto out = pub.publish(log.batch(from, from + batch));

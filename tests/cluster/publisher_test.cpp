@@ -29,11 +29,10 @@ TEST(Publisher, message_id_is_the_hash_of_account_and_event_id) {
 
 TEST(Publisher, stores_a_batch_on_its_partition_subjects_with_message_ids_and_acknowledged_sequences) {
     nats_cluster servers(1);
-    auto o = servers.cluster_options("a", 4);
-    auto c = connection::open(o);
-    ASSERT_TRUE(c.ok()) << c.error().message();
-    ASSERT_TRUE(ensure_stream(**c, o).ok());
-    publisher pub(**c, o);
+    connected_stream a(servers, "a", 4);
+    auto& o = a.o;
+    auto& c = a.conn;
+    publisher pub(*c, o);
 
     std::vector<std::string> ids{message_id("acme", "e1"), message_id("acme", "e2"), message_id("globex", "e1")};
     std::vector<outgoing_message> batch{{1, ids[0], "one"}, {1, ids[1], "two"}, {3, ids[2], "three"}};
@@ -47,7 +46,7 @@ TEST(Publisher, stores_a_batch_on_its_partition_subjects_with_message_ids_and_ac
     // Each acknowledged sequence holds that message, on its partition's subject, with its id.
     for (std::size_t i = 0; i < batch.size(); ++i) {
         natsMsg* m = nullptr;
-        ASSERT_EQ(js_GetMsg(&m, (*c)->js(), "redflag_events", out.sequences[i], nullptr, nullptr), NATS_OK);
+        ASSERT_EQ(js_GetMsg(&m, c->js(), "redflag_events", out.sequences[i], nullptr, nullptr), NATS_OK);
         EXPECT_EQ(std::string(natsMsg_GetSubject(m)), subject_of(o, batch[i].partition));
         EXPECT_EQ(std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)), batch[i].data);
         EXPECT_EQ(read_header(m, "Nats-Msg-Id"), ids[i]);
@@ -57,11 +56,10 @@ TEST(Publisher, stores_a_batch_on_its_partition_subjects_with_message_ids_and_ac
 
 TEST(Publisher, a_resent_batch_is_stored_once_and_reported_as_duplicates) {
     nats_cluster servers(1);
-    auto o = servers.cluster_options("a", 4);
-    auto c = connection::open(o);
-    ASSERT_TRUE(c.ok()) << c.error().message();
-    ASSERT_TRUE(ensure_stream(**c, o).ok());
-    publisher pub(**c, o);
+    connected_stream a(servers, "a", 4);
+    auto& o = a.o;
+    auto& c = a.conn;
+    publisher pub(*c, o);
     std::vector<outgoing_message> batch{{0, "id-1", "x"}, {2, "id-2", "y"}};
     auto first = pub.publish(batch);
     ASSERT_TRUE(first.ok()) << first.error.message();
@@ -70,25 +68,24 @@ TEST(Publisher, a_resent_batch_is_stored_once_and_reported_as_duplicates) {
     EXPECT_EQ(again.stored, 0u);
     EXPECT_EQ(again.duplicates, 2u);
     EXPECT_EQ(again.sequences, first.sequences);
-    auto last = last_sequence(**c, o);
+    auto last = last_sequence(*c, o);
     ASSERT_TRUE(last.ok());
     EXPECT_EQ(*last, 2u);
 }
 
 TEST(Publisher, rejects_a_partition_outside_the_stream_and_an_empty_id_before_sending) {
     nats_cluster servers(1);
-    auto o = servers.cluster_options("a", 4);
-    auto c = connection::open(o);
-    ASSERT_TRUE(c.ok()) << c.error().message();
-    ASSERT_TRUE(ensure_stream(**c, o).ok());
-    publisher pub(**c, o);
+    connected_stream a(servers, "a", 4);
+    auto& o = a.o;
+    auto& c = a.conn;
+    publisher pub(*c, o);
     std::vector<outgoing_message> bad_partition{{0, "a", "x"}, {4, "b", "y"}};
     auto out = pub.publish(bad_partition);
     EXPECT_EQ(out.error.error_code(), status::code::invalid);
     EXPECT_NE(out.error.message().find("message 1: partition 4 is not in [0, 4)"), std::string::npos) << out.error.message();
     std::vector<outgoing_message> no_id{{0, "", "x"}};
     EXPECT_EQ(pub.publish(no_id).error.error_code(), status::code::invalid);
-    auto last = last_sequence(**c, o);
+    auto last = last_sequence(*c, o);
     ASSERT_TRUE(last.ok());
     EXPECT_EQ(*last, 0u);  // nothing of either batch was sent
 }
