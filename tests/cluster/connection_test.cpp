@@ -27,14 +27,8 @@ TEST(Connection, refuses_a_server_without_jetstream) {
     int port = free_port();
     std::string conf = folder + "/n.conf";
     std::ofstream(conf) << "listen: \"127.0.0.1:" << port << "\"\n";
-    std::string binary = nats_server_binary();
-    pid_t pid = -1;
-    std::vector<char*> argv{binary.data(), const_cast<char*>("-c"), conf.data(), nullptr};
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    ASSERT_EQ(::posix_spawn(&pid, binary.c_str(), &quiet, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&quiet);
+    pid_t pid = spawn({nats_server_binary(), "-c", conf});
+    ASSERT_GT(pid, 0);
     options o;
     o.nats = {"nats://127.0.0.1:" + std::to_string(port)};
     o.node = "a";
@@ -66,7 +60,7 @@ TEST(Connection, reconnects_to_another_server_when_its_server_dies) {
     servers.kill9(0);
     ASSERT_TRUE(eventually([&] { return (*c)->connected() && (*c)->connected_url() != servers.url(0); },
                            std::chrono::milliseconds(10000)));
-    EXPECT_GE((*c)->disconnects(), 1u);
-    EXPECT_GE((*c)->reconnects(), 1u);
+    // The counters are fed by callbacks on the library's own thread, a moment later.
+    EXPECT_TRUE(eventually([&] { return (*c)->disconnects() >= 1 && (*c)->reconnects() >= 1; }, std::chrono::milliseconds(2000)));
     EXPECT_TRUE((*c)->flush(std::chrono::milliseconds(2000)).ok());
 }

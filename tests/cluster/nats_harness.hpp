@@ -1,7 +1,8 @@
 // Real nats-server processes for the cluster tests: one server, or a JetStream cluster of
 // three on loopback (free ports, a routes config, store folders in a temporary folder),
 // with kill -9 and restart of a single server. Each test starts its own servers and the
-// destructor kills them and removes the folder.
+// destructor kills them and removes the folder; servers and probe processes also die with
+// the test process if it crashes (PR_SET_PDEATHSIG).
 //
 // Not thread-safe; for the test's main thread.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -25,12 +27,10 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace redflag::cluster::testing {
 
@@ -58,11 +58,34 @@ inline bool eventually(const std::function<bool()>& ok, std::chrono::millisecond
     return ok();
 }
 
+// Starts `argv` (argv[0] a path) with standard output and error to `output` (a file,
+// appended; or /dev/null). The child is killed when the test process dies, so a test that
+// crashes leaves no servers behind. -1 when it cannot be started.
+inline pid_t spawn(std::vector<std::string> args, const std::string& output = "/dev/null") {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    // The child: only async-signal-safe calls until exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the test died already
+    int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::close(fd);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+}
+
 inline std::string nats_server_binary() {
     if (const char* env = std::getenv("NATS_SERVER")) return env;
     for (const char* p : {"/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"})
         if (std::filesystem::exists(p)) return p;
-    return "nats-server";
+    return {};
 }
 
 class nats_cluster {
@@ -71,9 +94,21 @@ public:
     explicit nats_cluster(int nodes = 3) {
         char pattern[] = "/tmp/redflag-nats-XXXXXX";
         folder_ = ::mkdtemp(pattern);
-        for (int i = 0; i < nodes; ++i) nodes_.push_back({free_port(), free_port(), -1});
-        for (int i = 0; i < nodes; ++i) write_config(i);
-        for (int i = 0; i < nodes; ++i) start(i);
+        // A free port may be taken by another test between choosing and binding it: the
+        // server then exits, and the whole set starts again on other ports.
+        for (int attempt = 0;; ++attempt) {
+            nodes_.clear();
+            for (int i = 0; i < nodes; ++i) {
+                std::error_code ec;
+                std::filesystem::remove(folder_ + "/n" + std::to_string(i) + ".log", ec);
+                std::filesystem::remove_all(folder_ + "/store" + std::to_string(i), ec);
+            }
+            for (int i = 0; i < nodes; ++i) nodes_.push_back({free_port(), free_port(), -1});
+            for (int i = 0; i < nodes; ++i) write_config(i);
+            for (int i = 0; i < nodes; ++i) start(i);
+            if (all_listening() || attempt == 2) break;
+            for (int i = 0; i < nodes; ++i) kill9(i);
+        }
         wait_ready();
     }
 
@@ -153,19 +188,29 @@ private:
     }
 
     void start(int i) {
-        std::string binary = nats_server_binary();
+        if (nats_server_binary().empty())
+            throw std::runtime_error("nats-server not found (install it: deploy/install-deps.sh test, or set NATS_SERVER)");
         std::string conf = folder_ + "/n" + std::to_string(i) + ".conf";
-        std::string log = folder_ + "/n" + std::to_string(i) + ".log";
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        std::vector<char*> argv{binary.data(), const_cast<char*>("-c"), conf.data(), nullptr};
-        pid_t pid = -1;
-        int rc = ::posix_spawn(&pid, binary.c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) throw std::runtime_error("cannot start " + binary + " (install nats-server: deploy/install-deps.sh test)");
+        pid_t pid = spawn({nats_server_binary(), "-c", conf}, folder_ + "/n" + std::to_string(i) + ".log");
+        if (pid <= 0) throw std::runtime_error("cannot start nats-server (install it: deploy/install-deps.sh test)");
         nodes_[i].pid = pid;
+    }
+
+    // Every server logged that it listens on its own ports ("Server is ready"), rather
+    // than exiting because a port was taken.
+    bool all_listening() {
+        return eventually([&] {
+            for (int i = 0; i < size(); ++i) {
+                int st = 0;
+                if (nodes_[i].pid > 0 && ::waitpid(nodes_[i].pid, &st, WNOHANG) == nodes_[i].pid) {
+                    nodes_[i].pid = -1;  // exited
+                    return true;        // stop waiting: a failure
+                }
+                if (log(i).find("Server is ready") == std::string::npos) return false;
+            }
+            return true;
+        }, std::chrono::milliseconds(10000)) &&
+               std::all_of(nodes_.begin(), nodes_.end(), [](const node& n) { return n.pid > 0; });
     }
 
     // Every server answers JetStream API requests (with a cluster: a meta leader exists).
@@ -218,14 +263,7 @@ struct probe_process {
                                       std::to_string(o.lease_ttl.count()), std::to_string(o.renew_interval.count())};
         args.insert(args.end(), extra.begin(), extra.end());
         for (const auto& u : servers.urls()) args.push_back(u);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t quiet;
-        posix_spawn_file_actions_init(&quiet);
-        posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-        if (::posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), environ) != 0) pid = -1;
-        posix_spawn_file_actions_destroy(&quiet);
+        pid = spawn(std::move(args));
     }
     probe_process(const probe_process&) = delete;
     probe_process& operator=(const probe_process&) = delete;
