@@ -2,8 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -433,11 +434,93 @@ void read_adapter(reader& r, const std::string& vendor, const YAML::Node& node, 
     c.adapters[vendor] = std::move(a);
 }
 
+bool is_name(const std::string& text) {
+    return !text.empty() && text.size() <= 200 && std::all_of(text.begin(), text.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+}
+
+// The `cluster:` block (issue 17). Everything that would only fail later, against the NATS
+// servers, is checked here with its line: URLs, names that become JetStream asset names and
+// key-value keys, authentication that nats.c cannot combine, lease timings.
+void read_cluster(reader& r, const YAML::Node& n, config& c) {
+    if (!r.mapping(n, "cluster",
+                   {"nats", "name", "partitions", "replicas", "node", "roles", "credentials", "user", "password", "token",
+                    "tls", "lease_ttl", "renew_interval", "publish_timeout", "duplicate_window", "stream_max_age",
+                    "consumer_heartbeat", "snapshot_chunk"}))
+        return;
+    cluster::options o;
+    if (n["nats"]) r.read_list(n["nats"], "cluster.nats", o.nats);
+    if (o.nats.empty()) r.error(n["nats"] ? n["nats"] : n, "cluster.nats needs at least one server URL");
+    for (const auto& url : o.nats)
+        if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0)
+            r.error(n["nats"], "cluster.nats URL \"" + url + "\" must start with nats:// or tls://");
+    if (n["name"]) r.read(n["name"], "cluster.name", o.name);
+    if (!is_name(o.name)) r.error(n["name"], "cluster.name must be letters, digits, '_' or '-', not \"" + o.name + "\"");
+    if (n["partitions"]) r.read_int(n["partitions"], "cluster.partitions", o.partitions, 1, 4096);
+    if (n["replicas"]) r.read_int(n["replicas"], "cluster.replicas", o.replicas, 1, 5);
+    if (n["node"]) r.read(n["node"], "cluster.node", o.node);
+    if (!n["node"]) r.error(n, "cluster.node is required: this instance's name, unique in the cluster, such as ${HOSTNAME}");
+    else if (!is_name(o.node)) r.error(n["node"], "cluster.node must be letters, digits, '_' or '-', not \"" + o.node + "\"");
+    if (auto roles = n["roles"]) {
+        std::vector<std::string> list;
+        r.read_list(roles, "cluster.roles", list);
+        o.roles.ingest = o.roles.engine = false;
+        for (const auto& role : list) {
+            if (role == "ingest") o.roles.ingest = true;
+            else if (role == "engine") o.roles.engine = true;
+            else r.error(roles, "cluster.roles may hold ingest and engine, not \"" + role + "\"");
+        }
+        if (list.empty()) r.error(roles, "cluster.roles needs ingest, engine or both");
+    }
+    if (n["credentials"]) r.read(n["credentials"], "cluster.credentials", o.credentials);
+    if (n["user"]) r.read(n["user"], "cluster.user", o.user);
+    if (n["password"]) r.read(n["password"], "cluster.password", o.password);
+    if (n["token"]) r.read(n["token"], "cluster.token", o.token);
+    if ((!o.credentials.empty()) + (!o.user.empty()) + (!o.token.empty()) > 1)
+        r.error(n, "cluster: give one of credentials, user/password and token");
+    if (!o.password.empty() && o.user.empty()) r.error(n["password"], "cluster.password needs cluster.user");
+    if (auto t = n["tls"]) {
+        if (t.IsScalar()) {
+            r.read(t, "cluster.tls", o.tls.enabled);
+        } else if (r.mapping(t, "cluster.tls", {"ca", "cert", "key", "hostname"})) {
+            o.tls.enabled = true;
+            if (t["ca"]) r.read(t["ca"], "cluster.tls.ca", o.tls.ca);
+            if (t["cert"]) r.read(t["cert"], "cluster.tls.cert", o.tls.cert);
+            if (t["key"]) r.read(t["key"], "cluster.tls.key", o.tls.key);
+            if (t["hostname"]) r.read(t["hostname"], "cluster.tls.hostname", o.tls.hostname);
+            if (o.tls.cert.empty() != o.tls.key.empty()) r.error(t, "cluster.tls: cert and key go together");
+        }
+    }
+    if (n["lease_ttl"]) r.read(n["lease_ttl"], "cluster.lease_ttl", o.lease_ttl);
+    if (n["renew_interval"]) r.read(n["renew_interval"], "cluster.renew_interval", o.renew_interval);
+    if (o.lease_ttl < seconds_ms) r.error(n["lease_ttl"], "cluster.lease_ttl must be at least 1s");
+    else if (o.renew_interval <= duration::zero() || o.renew_interval * 2 > o.lease_ttl)
+        r.error(n["renew_interval"] ? n["renew_interval"] : n,
+                "cluster.renew_interval must be more than 0s and at most half of cluster.lease_ttl (" +
+                    format_duration(o.lease_ttl) + ")");
+    if (n["publish_timeout"]) r.read(n["publish_timeout"], "cluster.publish_timeout", o.publish_timeout);
+    if (o.publish_timeout < seconds_ms) r.error(n["publish_timeout"], "cluster.publish_timeout must be at least 1s");
+    if (n["duplicate_window"]) r.read(n["duplicate_window"], "cluster.duplicate_window", o.duplicate_window);
+    if (o.duplicate_window < o.publish_timeout)
+        r.error(n["duplicate_window"] ? n["duplicate_window"] : n,
+                "cluster.duplicate_window must be at least cluster.publish_timeout, or a resent event could be stored twice");
+    if (n["stream_max_age"]) r.read(n["stream_max_age"], "cluster.stream_max_age", o.stream_max_age);
+    if (o.stream_max_age < duration::zero() ||
+        (o.stream_max_age > duration::zero() && o.stream_max_age < o.duplicate_window))
+        r.error(n["stream_max_age"], "cluster.stream_max_age must be 0s (keep everything) or at least the duplicate window");
+    if (n["consumer_heartbeat"]) r.read(n["consumer_heartbeat"], "cluster.consumer_heartbeat", o.consumer_heartbeat);
+    if (o.consumer_heartbeat < duration{100}) r.error(n["consumer_heartbeat"], "cluster.consumer_heartbeat must be at least 100ms");
+    if (n["snapshot_chunk"]) r.read_bytes(n["snapshot_chunk"], "cluster.snapshot_chunk", o.snapshot_chunk_bytes);
+    if (o.snapshot_chunk_bytes < 1024) r.error(n["snapshot_chunk"], "cluster.snapshot_chunk must be at least 1KiB");
+    c.cluster = std::move(o);
+}
+
 void read_document(reader& r, const YAML::Node& root, config& c) {
     if (root.IsNull()) return;  // an empty file: every default
     if (!r.mapping(root, "the config",
                    {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log",
-                    "adapters"}))
+                    "adapters", "cluster"}))
         return;
     if (auto n = root["listen"]) read_listen(r, n, c);
     if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache", "memtable"})) {
@@ -519,6 +602,7 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             r.error(n["level"], "log.level must be one of trace, debug, info, warn, error, critical, off");
         if (c.log.format != "text" && c.log.format != "json") r.error(n["format"], "log.format must be text or json");
     }
+    if (auto n = root["cluster"]; n && !n.IsNull()) read_cluster(r, n, c);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // are returned as a list of messages, all of them, not just the first.
 #pragma once
 
+#include "cluster/options.hpp"
 #include "core/time.hpp"
 #include "delivery/channel_config.hpp"
 #include "ingest/adapters/adapter_config.hpp"
@@ -86,6 +87,10 @@ struct config {
         std::string level = "info";
         std::string format = "text";  // text | json
     } log;
+
+    // Past one machine (issue 17): the cluster module's options (cluster/options.hpp).
+    // Unset without a `cluster:` block: the single-process mode, unchanged.
+    std::optional<cluster::options> cluster;
 };
 
 struct config_result {

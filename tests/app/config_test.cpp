@@ -224,3 +224,78 @@ TEST(Config, adapters_refuse_unknown_vendors_keys_and_targets) {
     EXPECT_TRUE(any_error_contains(r, "adapters.hubspot.properties.x must be one of"));
     EXPECT_TRUE(any_error_contains(r, "adapters.hubspot.public_url must be the full URL"));
 }
+
+TEST(Config, without_a_cluster_block_the_service_stays_single_process) {
+    auto r = parse_config("listen: 127.0.0.1:9090\n", "c.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_FALSE(r.value->cluster.has_value());
+}
+
+TEST(Config, reads_the_cluster_block) {
+    const std::string text = R"(cluster:
+  nats: [nats://10.0.0.1:4222, nats://10.0.0.2:4222, tls://10.0.0.3:4222]
+  partitions: 128
+  replicas: 3
+  node: ${HOSTNAME}
+  roles: [engine]
+  credentials: /etc/redflag/nats.creds
+  tls: {ca: /etc/redflag/ca.pem, cert: /etc/redflag/client.pem, key: /etc/redflag/client.key}
+  lease_ttl: 12s
+  renew_interval: 3s
+  snapshot_chunk: 256KiB
+)";
+    auto r = parse_config(text, "c.yaml", fake_env({{"HOSTNAME", "redflag-2"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    ASSERT_TRUE(r.value->cluster.has_value());
+    const auto& c = *r.value->cluster;
+    EXPECT_EQ(c.nats.size(), 3u);
+    EXPECT_EQ(c.nats[2], "tls://10.0.0.3:4222");
+    EXPECT_EQ(c.partitions, 128);
+    EXPECT_EQ(c.replicas, 3);
+    EXPECT_EQ(c.node, "redflag-2");
+    EXPECT_FALSE(c.roles.ingest);
+    EXPECT_TRUE(c.roles.engine);
+    EXPECT_EQ(c.credentials, "/etc/redflag/nats.creds");
+    EXPECT_TRUE(c.tls.enabled);
+    EXPECT_EQ(c.tls.key, "/etc/redflag/client.key");
+    EXPECT_EQ(c.lease_ttl, 12 * seconds_ms);
+    EXPECT_EQ(c.renew_interval, 3 * seconds_ms);
+    EXPECT_EQ(c.snapshot_chunk_bytes, 256u << 10);
+    EXPECT_EQ(c.stream_name(), "redflag_events");
+
+    // The minimum: a node name; the rest defaults (both roles, 64 partitions, 3 replicas).
+    auto minimal = parse_config("cluster: {node: a}\n", "c.yaml", fake_env({}));
+    ASSERT_TRUE(minimal.value) << minimal.errors.front();
+    EXPECT_TRUE(minimal.value->cluster->roles.ingest && minimal.value->cluster->roles.engine);
+    EXPECT_EQ(minimal.value->cluster->partitions, 64);
+    EXPECT_EQ(minimal.value->cluster->nats, std::vector<std::string>{"nats://127.0.0.1:4222"});
+}
+
+TEST(Config, cluster_mistakes_are_reported_with_their_place) {
+    auto r = parse_config(R"(cluster:
+  nats: [http://10.0.0.1:4222]
+  roles: [ingest, evaluator]
+  lease_ttl: 4s
+  renew_interval: 3s
+  token: t
+  user: u
+  partitions: 0
+  nodes: x
+)",
+                          "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:2:9: cluster.nats URL \"http://10.0.0.1:4222\" must start with nats:// or tls://"));
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:3:10: cluster.roles may hold ingest and engine, not \"evaluator\""));
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:5:19: cluster.renew_interval must be more than 0s and at most half of cluster.lease_ttl (4s)"));
+    EXPECT_TRUE(any_error_contains(r, "cluster: give one of credentials, user/password and token"));
+    EXPECT_TRUE(any_error_contains(r, "cluster.partitions must be an integer from 1 to 4096"));
+    EXPECT_TRUE(any_error_contains(r, "unknown key \"nodes\" in cluster"));
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:2:3: cluster.node is required"));
+
+    auto names = parse_config("cluster: {node: \"web 1\", name: \"red.flag\"}\n", "c.yaml", fake_env({}));
+    EXPECT_TRUE(any_error_contains(names, "cluster.node must be letters, digits, '_' or '-', not \"web 1\""));
+    EXPECT_TRUE(any_error_contains(names, "cluster.name must be letters, digits, '_' or '-', not \"red.flag\""));
+
+    auto window = parse_config("cluster: {node: a, publish_timeout: 30s, duplicate_window: 10s}\n", "c.yaml", fake_env({}));
+    EXPECT_TRUE(any_error_contains(window, "cluster.duplicate_window must be at least cluster.publish_timeout"));
+}
