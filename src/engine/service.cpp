@@ -259,7 +259,7 @@ bool service::recover(std::string& error) {
         std::uint64_t from = meta.next_sequence - 1;
         st = store_.events_after(account, from, [&](const store::stored_event& stored) {
             std::string why;
-            auto e = model::decode_event_json(stored.json, &why);
+            auto e = model::decode_event_json(stored.bytes, &why);
             if (!e) {
                 spdlog::warn("skipping unreadable event {} of account {}: {}", stored.sequence, account, why);
                 metrics_.degraded_records(metrics::degraded::stored_event).Increment();
@@ -591,7 +591,7 @@ bool service::apply_work(shard& s, std::vector<shard::work_item>& work, store::w
                 continue;
             }
             auto& meta = s.journaled_meta(e.account);
-            batch.put_event(e.account, meta.next_sequence++, e);
+            batch.put_event(e.account, meta.next_sequence++, e.at, model::encode_event_json(e));
             batch.put_dedup(e.account, e.id, e.at);
             if (!meta.dirty) {
                 meta.dirty = true;
@@ -664,7 +664,7 @@ std::optional<model::account_state> service::durable_state(std::string_view acco
     state.id = std::string(account);
     auto st = store_.events_after(account, after, [&](const store::stored_event& stored) {
         std::string why;
-        if (auto e = model::decode_event_json(stored.json, &why)) {
+        if (auto e = model::decode_event_json(stored.bytes, &why)) {
             state.apply(*e);
         } else {
             spdlog::warn("skipping unreadable event {} of account {}: {}", stored.sequence, account, why);
@@ -831,7 +831,7 @@ void service::snapshot_dirty(shard& s, bool all) {
         const auto* record = s.engine->find(account);
         auto& meta = s.meta[account];
         if (!record || !meta.dirty) continue;
-        batch.put_snapshot(account, meta.next_sequence - 1, record->state);
+        batch.put_snapshot(account, meta.next_sequence - 1, model::encode_state(record->state));
         batch.clear_dirty(account);
         pending.push_back(account);
         if (pending.size() >= per_batch && !flush()) break;

@@ -273,8 +273,8 @@ TEST_F(ServiceTest, unreadable_records_at_recovery_are_counted) {
     service_.reset();
     {
         store::write_batch batch(*store_);
-        batch.put_snapshot_bytes("acme", 1, "not a snapshot");
-        batch.put_event_json("bolt", 2, t0, "{not json");
+        batch.put_snapshot("acme", 1, "not a snapshot");
+        batch.put_event("bolt", 2, t0, "{not json");
         batch.mark_dirty("bolt");
         batch.put(store::column::alerts, "0123", "{\"id\": 7}");
         ASSERT_TRUE(store_->write(batch).ok());
