@@ -1,6 +1,7 @@
 #include "app/serve.hpp"
 
 #include "alerts/codec.hpp"
+#include "alerts/queries.hpp"
 #include "app/account_view.hpp"
 #include "app/config.hpp"
 #include "alerts/notify.hpp"
@@ -296,35 +297,20 @@ private:
         });
     }
 
-    std::optional<json::object> read_alert(std::string_view id) {
-        auto value = store_->get(store::column::alerts, id);
-        if (!value.ok() || !value.value()) return std::nullopt;
-        boost::system::error_code ec;
-        auto parsed = json::parse(*value.value(), ec);
-        if (ec || !parsed.is_object()) return std::nullopt;
-        return parsed.as_object();
-    }
-
     http::api_response get_alert(const std::string& id) {
-        auto a = read_alert(id);
-        if (!a) return http::api_response::error(404, "no alert \"" + id + "\"");
+        auto found = alerts::find_alert(*store_, id);
+        if (!found.ok()) return http::api_response::error(500, "reading the alert failed: " + found.error().message());
+        if (!found.value()) return http::api_response::error(404, "no alert \"" + id + "\"");
         // Its notifications and how each went, from the outbox, in transition order.
         json::array notifications;
-        auto st = store_->for_each_prefix(store::column::outbox, delivery::alert_prefix(id),
-                                          [&](std::string_view key, std::string_view value) {
-                                              std::string why;
-                                              if (auto e = delivery::parse_entry(key, value, &why))
-                                                  notifications.push_back(delivery::history_json(*e));
-                                              else {
-                                                  spdlog::warn("alert {}: unreadable outbox record: {}", id, why);
-                                                  metrics_.degraded_records(metrics::degraded::outbox_record).Increment();
-                                              }
-                                              return true;
-                                          });
+        std::size_t unreadable = 0;
+        auto st = alerts::notification_history(*store_, id, notifications, unreadable);
+        metrics_.degraded_records(metrics::degraded::outbox_record).Increment(double(unreadable));
         if (!st.ok()) return http::api_response::error(500, "reading the alert's notifications failed: " + st.message());
-        (*a)["notifications"] = std::move(notifications);
+        auto a = alerts::to_json(*found.value());
+        a["notifications"] = std::move(notifications);
         http::api_response r;
-        r.body = std::move(*a);
+        r.body = std::move(a);
         return r;
     }
 
@@ -366,40 +352,25 @@ private:
     }
 
     http::api_response list_alerts(const http::api_request& request) {
-        auto filter = [&](std::string_view key) -> const std::string* { return request.param(key); };
-        const auto* state = filter("state");
-        const auto* rule = filter("rule");
-        const auto* account = filter("account");
-        const auto* csm = filter("csm");
-        if (state && !alerts::alert_state_from(*state))
-            return http::api_response::error(400, "query parameter state must be pending, firing or resolved, not \"" +
-                                                      *state + "\"");
-        std::vector<json::object> found;
-        auto st = store_->for_each_prefix(store::column::alerts, "", [&](std::string_view, std::string_view value) {
-            boost::system::error_code ec;
-            auto parsed = json::parse(value, ec);
-            if (ec || !parsed.is_object()) return true;
-            auto& a = parsed.as_object();
-            auto text = [&](const char* key) -> std::string_view {
-                auto* v = a.if_contains(key);
-                return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view{};
-            };
-            if (state && text("state") != *state) return true;
-            if (rule && text("rule") != *rule) return true;
-            if (account && text("account") != *account) return true;
-            if (csm && text("csm_email") != *csm && text("csm") != *csm) return true;
-            found.push_back(std::move(a));
-            return true;
-        });
-        if (!st.ok()) return http::api_response::error(500, "reading alerts failed: " + st.message());
-        // Newest first: by the instant the alert started (RFC 3339 in UTC sorts as text).
-        auto started = [](const json::object& a) {
-            auto* v = a.if_contains("started_at");
-            return v && v->is_string() ? std::string(v->as_string()) : std::string{};
+        alerts::alert_filter filter;
+        if (const auto* state = request.param("state")) {
+            filter.state = alerts::alert_state_from(*state);
+            if (!filter.state)
+                return http::api_response::error(400, "query parameter state must be pending, firing or resolved, not \"" +
+                                                          *state + "\"");
+        }
+        auto text = [&](std::string_view key) -> std::optional<std::string> {
+            if (const auto* v = request.param(key)) return *v;
+            return std::nullopt;
         };
-        std::sort(found.begin(), found.end(), [&](const auto& x, const auto& y) { return started(x) > started(y); });
+        filter.rule = text("rule");
+        filter.account = text("account");
+        filter.csm = text("csm");
+        std::vector<alerts::alert_record> found;
+        auto st = alerts::list_alerts(*store_, filter, found);
+        if (!st.ok()) return http::api_response::error(500, "reading alerts failed: " + st.message());
         json::array list;
-        for (auto& a : found) list.push_back(std::move(a));
+        for (const auto& a : found) list.push_back(alerts::to_json(a));
         http::api_response r;
         r.body = json::object{{"alerts", std::move(list)}};
         return r;
@@ -407,8 +378,10 @@ private:
 
     void ack_alert(http::api_request request, std::function<void(http::api_response)> done) {
         boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)]() mutable {
-            auto a = read_alert(request.id);
-            if (!a) return done(http::api_response::error(404, "no alert \"" + request.id + "\""));
+            auto found = alerts::find_alert(*store_, request.id);
+            if (!found.ok())
+                return done(http::api_response::error(500, "reading the alert failed: " + found.error().message()));
+            if (!found.value()) return done(http::api_response::error(404, "no alert \"" + request.id + "\""));
             alerts::acknowledgement ack;
             if (request.body.is_object()) {
                 const auto& body = request.body.as_object();
@@ -417,7 +390,7 @@ private:
             }
             if (ack.by.empty()) return done(http::api_response::error(400, "body field \"by\" is required: who acknowledges"));
             ack.at = clock_.now();
-            std::string account(a->at("account").as_string());
+            std::string account = found.value()->a.account;
             std::string id = request.id;
             // Answered once the ack is durable: the shard applies it in its next write
             // round and answers after that round's write (issue 11: acks were answered

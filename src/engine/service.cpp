@@ -1,10 +1,10 @@
 #include "engine/service.hpp"
 
 #include "alerts/codec.hpp"
+#include "alerts/record.hpp"
 #include "core/hash.hpp"
 #include "model/codec.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -93,9 +93,6 @@ struct service::shard {
 
 namespace {
 
-
-std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
-
 metrics::write_failure failure_reason(const store::status& st) {
     switch (st.error_code()) {
         case store::status::code::no_space: return metrics::write_failure::no_space;
@@ -120,24 +117,6 @@ public:
 private:
     kpi::shard_tracker& tracker_;
 };
-
-// The persisted form of an alert: its record plus what the API filters and shows without
-// visiting the account's shard.
-std::string alert_record_json(const alerts::alert_event& e, const model::account_state* account) {
-    auto object = alerts::to_json(e.record);
-    if (account) {
-        auto text = [&](model::profile_field f) -> std::string {
-            const auto& v = account->get(f);
-            if (const auto* s = std::get_if<std::string>(&v)) return *s;
-            return {};
-        };
-        object["account_name"] = text(model::profile_field::name);
-        object["csm"] = text(model::profile_field::csm);
-        object["csm_email"] = text(model::profile_field::csm_email);
-    }
-    if (!e.message.empty()) object["message"] = e.message;
-    return json_text(object);
-}
 
 }  // namespace
 
@@ -183,13 +162,13 @@ bool service::recover(std::string& error) {
     std::unordered_map<std::string, std::vector<alerts::alert>> active;
     auto st = store_.for_each_prefix(store::column::alerts, "", [&](std::string_view, std::string_view value) {
         std::string why;
-        auto a = alerts::parse_alert(value, &why);
-        if (!a) {
+        auto r = alerts::decode_record(value, &why);
+        if (!r) {
             spdlog::warn("skipping an unreadable alert record: {}", why);
             metrics_.degraded_records(metrics::degraded::alert_record).Increment();
             return true;
         }
-        if (a->active()) active[a->account].push_back(std::move(*a));
+        if (r->a.active()) active[r->a.account].push_back(std::move(r->a));
         return true;
     });
     if (!st.ok()) {
@@ -733,7 +712,7 @@ void service::put_alert_events(shard& s, store::write_batch& batch) {
     const auto created_at = clock_.now();
     for (const auto& e : events) {
         const auto* record = s.engine->find(e.record.account);
-        batch.put(store::column::alerts, e.record.id, alert_record_json(e, record ? &record->state : nullptr));
+        batch.put(store::column::alerts, e.record.id, alerts::encode_record(alerts::make_record(e, record ? &record->state : nullptr)));
         // Its notifications, in the same batch: no transition without them.
         if (s.builder && rules && e.record.rule_index < rules->rules().size() &&
             rules->rules()[e.record.rule_index].name == e.record.rule) {
