@@ -1,8 +1,6 @@
 #include "app/serve.hpp"
 
 #include "alerts/codec.hpp"
-#include "alerts/queries.hpp"
-#include "app/account_view.hpp"
 #include "app/config.hpp"
 #include "alerts/notify.hpp"
 #include "delivery/channels/make_sender.hpp"
@@ -10,6 +8,7 @@
 #include "alerts/silences.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
+#include "http/management.hpp"
 #include "http/server.hpp"
 #include "kpi/hub.hpp"
 #include "metrics/engine_metrics.hpp"
@@ -96,8 +95,9 @@ delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules:
     return out;
 }
 
-// Everything `serve` runs, and the management API on top of the engine.
-class application final : public http::api {
+// Everything `serve` runs; the management API (http/management) asks it to reload and
+// whether it is ready.
+class application final : public http::operations {
 public:
     application(config cfg, std::shared_ptr<const rules::rule_set> rules, std::unique_ptr<store::store> storage)
         : config_(std::move(cfg)), store_(std::move(storage)), metrics_(), rules_count_(rules ? rules->rules().size() : 0) {
@@ -119,6 +119,7 @@ public:
         alert_status_ = std::make_unique<alerts::record_status>(*store_);
         dispatcher_ = std::make_unique<delivery::dispatcher>(delivery_options, *store_, clock_, metrics_, silences_.get(),
                                                              alert_status_.get());
+        management_ = std::make_unique<http::management>(*service_, *store_, *silences_, clock_, metrics_, *this, queries_);
         initial_rules_ = std::move(rules);
     }
 
@@ -164,7 +165,7 @@ public:
         options.insecure = config_.ingest.insecure;
         if (!config_.adapters.empty())
             options.hooks = std::make_shared<const ingest::adapters::hook_registry>(config_.adapters);
-        server_ = std::make_unique<http::server>(options, *service_, *this, metrics_, clock_);
+        server_ = std::make_unique<http::server>(options, *service_, *management_, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
             return false;
@@ -188,7 +189,7 @@ public:
     // Loads the rule files again; the running set stays when the new one has errors, or
     // has no rule while the running one has some and `allow_empty` is false (it would
     // resolve every alert silently: issue 11, defect 9). SIGHUP never empties the set.
-    json::object reload(bool allow_empty = false) {
+    json::object reload(bool allow_empty = false) override {
         auto cfg_result = config_.source == "(embedded default)" ? config_result{config_, {}}
                                                                  : load_config_file(config_.source);
         if (!cfg_result.value) {
@@ -252,172 +253,7 @@ public:
         return {};
     }
 
-    void handle(http::api_request request, std::function<void(http::api_response)> done) override {
-        using route = http::api_route;
-        switch (request.route) {
-            case route::get_account: return get_account(std::move(request), std::move(done));
-            case route::list_alerts:
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    done(list_alerts(request));
-                });
-            case route::get_alert:
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    done(get_alert(request.id));
-                });
-            case route::ack_alert: return ack_alert(std::move(request), std::move(done));
-            case route::reload:
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    const auto* allow_empty = request.param("allow_empty");
-                    auto body = reload(allow_empty && (*allow_empty == "1" || *allow_empty == "true"));
-                    http::api_response r;
-                    r.status = body["status"] == "ok" ? 200 : 400;
-                    r.body = std::move(body);
-                    done(std::move(r));
-                });
-            case route::list_silences:
-            case route::create_silence:
-            case route::delete_silence:
-                // On the query thread: silences are written to the store before they act.
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    done(silences(request));
-                });
-        }
-        done(http::api_response::error(404, "no such route"));
-    }
-
 private:
-    void get_account(http::api_request request, std::function<void(http::api_response)> done) {
-        auto id = request.id;
-        service_->post(id, [this, id, done = std::move(done)](engine::core& core) {
-            const auto* record = core.find(id);
-            if (!record) return done(http::api_response::error(404, "no account \"" + id + "\""));
-            http::api_response r;
-            r.body = account_view(*record, core.rules().get(), clock_.now());
-            done(std::move(r));
-        });
-    }
-
-    http::api_response get_alert(const std::string& id) {
-        auto found = alerts::find_alert(*store_, id);
-        if (!found.ok()) return http::api_response::error(500, "reading the alert failed: " + found.error().message());
-        if (!found.value()) return http::api_response::error(404, "no alert \"" + id + "\"");
-        // Its notifications and how each went, from the outbox, in transition order.
-        json::array notifications;
-        std::size_t unreadable = 0;
-        auto st = alerts::notification_history(*store_, id, notifications, unreadable);
-        metrics_.degraded_records(metrics::degraded::outbox_record).Increment(double(unreadable));
-        if (!st.ok()) return http::api_response::error(500, "reading the alert's notifications failed: " + st.message());
-        auto a = alerts::to_json(*found.value());
-        a["notifications"] = std::move(notifications);
-        http::api_response r;
-        r.body = std::move(a);
-        return r;
-    }
-
-    http::api_response silences(const http::api_request& request) {
-        using route = http::api_route;
-        const auto now = clock_.now();
-        if (request.route == route::list_silences) {
-            json::array list;
-            auto all = silences_->list();
-            // Newest first, like the alerts.
-            std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.created_at > y.created_at; });
-            for (const auto& s : all) list.push_back(alerts::to_json(s, now));
-            http::api_response r;
-            r.body = json::object{{"silences", std::move(list)}};
-            return r;
-        }
-        if (request.route == route::delete_silence) {
-            auto expired = silences_->expire(request.id, now);
-            if (!expired.ok()) return http::api_response::error(500, "storing the silence failed: " + expired.error().message());
-            if (!expired.value()) return http::api_response::error(404, "no silence \"" + request.id + "\"");
-            spdlog::info("silence {} expired", request.id);
-            http::api_response r;
-            r.body = alerts::to_json(*expired.value(), now);
-            return r;
-        }
-        std::string error;
-        auto s = alerts::silence_from_request(request.body, now, error);
-        if (!s) return http::api_response::error(400, error);
-        auto created = silences_->create(std::move(*s));
-        if (!created.ok()) return http::api_response::error(500, "storing the silence failed: " + created.error().message());
-        const auto& c = created.value();
-        spdlog::info("silence {} by {} until {}: rule {} account {}: {}", c.id, c.by, format_rfc3339(c.until),
-                     c.rule.empty() ? "*" : c.rule, c.account.empty() ? "*" : c.account, c.reason);
-        http::api_response r;
-        r.status = 201;
-        r.headers.emplace_back("Location", "/v1/silences/" + c.id);
-        r.body = alerts::to_json(c, now);
-        return r;
-    }
-
-    http::api_response list_alerts(const http::api_request& request) {
-        alerts::alert_filter filter;
-        if (const auto* state = request.param("state")) {
-            filter.state = alerts::alert_state_from(*state);
-            if (!filter.state)
-                return http::api_response::error(400, "query parameter state must be pending, firing or resolved, not \"" +
-                                                          *state + "\"");
-        }
-        auto text = [&](std::string_view key) -> std::optional<std::string> {
-            if (const auto* v = request.param(key)) return *v;
-            return std::nullopt;
-        };
-        filter.rule = text("rule");
-        filter.account = text("account");
-        filter.csm = text("csm");
-        std::vector<alerts::alert_record> found;
-        auto st = alerts::list_alerts(*store_, filter, found);
-        if (!st.ok()) return http::api_response::error(500, "reading alerts failed: " + st.message());
-        json::array list;
-        for (const auto& a : found) list.push_back(alerts::to_json(a));
-        http::api_response r;
-        r.body = json::object{{"alerts", std::move(list)}};
-        return r;
-    }
-
-    void ack_alert(http::api_request request, std::function<void(http::api_response)> done) {
-        boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)]() mutable {
-            auto found = alerts::find_alert(*store_, request.id);
-            if (!found.ok())
-                return done(http::api_response::error(500, "reading the alert failed: " + found.error().message()));
-            if (!found.value()) return done(http::api_response::error(404, "no alert \"" + request.id + "\""));
-            alerts::acknowledgement ack;
-            if (request.body.is_object()) {
-                const auto& body = request.body.as_object();
-                if (auto* by = body.if_contains("by"); by && by->is_string()) ack.by = std::string(by->as_string());
-                if (auto* c = body.if_contains("comment"); c && c->is_string()) ack.comment = std::string(c->as_string());
-            }
-            if (ack.by.empty()) return done(http::api_response::error(400, "body field \"by\" is required: who acknowledges"));
-            ack.at = clock_.now();
-            std::string account = found.value()->a.account;
-            std::string id = request.id;
-            // Answered once the ack is durable: the shard applies it in its next write
-            // round and answers after that round's write (issue 11: acks were answered
-            // before the write, and a failed write lost them).
-            auto acked = std::make_shared<std::optional<json::value>>();
-            engine::service::write_call call;
-            call.apply = [account, id, ack, acked](engine::core& core) {
-                if (!core.acknowledge(account, id, ack)) return;
-                const auto* record = core.find(account);
-                const auto* alert = record ? record->alerts.find_id(id) : nullptr;
-                *acked = alert ? json::value(alerts::to_json(*alert)) : json::value(json::object{{"id", id}});
-            };
-            call.written = [id, acked, done = std::move(done)](const store::status& st) {
-                if (!*acked)
-                    return done(http::api_response::error(409, "alert \"" + id + "\" is not active: only pending or "
-                                                                                 "firing alerts can be acknowledged"));
-                if (!st.ok())
-                    return done(http::api_response::error(st.error_code() == store::status::code::no_space ? 503 : 500,
-                                                          "storing the ack failed, it is not recorded: " + st.message()));
-                http::api_response r;
-                r.body = std::move(**acked);
-                done(std::move(r));
-            };
-            service_->post_write(account, std::move(call));
-        });
-    }
-
     config config_;
     system_clock clock_;
     std::unique_ptr<store::store> store_;
@@ -428,6 +264,7 @@ private:
     std::unique_ptr<alerts::record_status> alert_status_;  // the dispatcher's question: still firing?
     std::unique_ptr<delivery::dispatcher> dispatcher_;
     std::shared_ptr<const rules::rule_set> initial_rules_;  // until start() builds delivery with it
+    std::unique_ptr<http::management> management_;  // the API over the service, the alerts and the silences
     std::unique_ptr<http::server> server_;
     boost::asio::thread_pool queries_{1};
     std::atomic<bool> ready_{false};
