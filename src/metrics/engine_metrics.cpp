@@ -54,6 +54,13 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
         ingest_request_duration_[o] = &ingest_request_duration_family_->Add(
             {{"outcome", std::string(request_outcome_names[o])}}, request_duration_buckets());
 
+    http_accept_errors_family_ = &prometheus::BuildCounter()
+                                      .Name("redflag_http_accept_errors_total")
+                                      .Help("Failures to accept an HTTP connection, by reason")
+                                      .Register(r);
+    for (std::size_t i = 0; i < accept_error_names.size(); ++i)
+        http_accept_errors_[i] = &http_accept_errors_family_->Add({{"reason", std::string(accept_error_names[i])}});
+
     rule_evaluations_family_ =
         &prometheus::BuildCounter().Name("redflag_rule_evaluations_total").Help("Rule evaluations, by rule").Register(r);
     rule_eval_duration_family_ = &prometheus::BuildHistogram()

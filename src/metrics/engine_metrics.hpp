@@ -50,6 +50,15 @@ enum class reload_outcome : std::uint8_t { ok, error };
 // redflag_notifications_total{outcome}
 enum class notification_outcome : std::uint8_t { sent, retry, dead };
 
+// redflag_http_accept_errors_total{reason}: why accepting a connection failed.
+enum class accept_error : std::uint8_t {
+    fd_limit,  // EMFILE, ENFILE: the process's or the system's descriptor table is full
+    memory,    // ENOBUFS, ENOMEM
+    aborted,   // ECONNABORTED, EPROTO: the client gave up before it was accepted
+    other,
+};
+inline constexpr std::array<std::string_view, 4> accept_error_names{"fd_limit", "memory", "aborted", "other"};
+
 // The type label of rejected events whose type could not be read.
 inline constexpr std::string_view unknown_type = "unknown";
 
@@ -76,6 +85,11 @@ public:
     prometheus::Counter& events_ingested(std::optional<model::event_type> type, event_outcome outcome);
     // redflag_ingest_request_duration_seconds{outcome}
     prometheus::Histogram& ingest_request_duration(request_outcome outcome);
+
+    // redflag_http_accept_errors_total{reason}
+    prometheus::Counter& http_accept_errors(accept_error reason) {
+        return *http_accept_errors_[static_cast<std::size_t>(reason)];
+    }
 
     // redflag_rule_evaluations_total{rule}, redflag_rule_runtime_errors_total{rule}
     prometheus::Counter& rule_evaluations(const std::string& rule);
@@ -126,6 +140,9 @@ private:
     std::array<std::array<prometheus::Counter*, 3>, model::event_type_count + 1> events_ingested_{};
     prometheus::Family<prometheus::Histogram>* ingest_request_duration_family_;
     std::array<prometheus::Histogram*, request_outcome_names.size()> ingest_request_duration_{};
+
+    prometheus::Family<prometheus::Counter>* http_accept_errors_family_;
+    std::array<prometheus::Counter*, accept_error_names.size()> http_accept_errors_{};
 
     prometheus::Family<prometheus::Counter>* rule_evaluations_family_;
     prometheus::Family<prometheus::Histogram>* rule_eval_duration_family_;
