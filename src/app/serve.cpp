@@ -3,6 +3,7 @@
 #include "alerts/codec.hpp"
 #include "app/account_view.hpp"
 #include "app/config.hpp"
+#include "app/server_options.hpp"
 #include "delivery/builder.hpp"
 #include "delivery/channels/make_sender.hpp"
 #include "delivery/dispatcher.hpp"
@@ -146,17 +147,7 @@ public:
             return false;
         }
         service_->start();
-        http::server_options options;
-        options.address = config_.listen_host;
-        options.port = config_.listen_port;
-        options.threads = static_cast<unsigned>(config_.http.threads);
-        options.idle_timeout = config_.http.idle_timeout;
-        options.max_body = config_.ingest.max_body;
-        options.max_events = config_.ingest.max_events;
-        options.tokens = config_.ingest.tokens;
-        options.hmac_secret = config_.ingest.hmac_secret;
-        options.insecure = config_.ingest.insecure;
-        server_ = std::make_unique<http::server>(options, *service_, *this, metrics_, clock_);
+        server_ = std::make_unique<http::server>(server_options_from(config_), *service_, *this, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
             return false;

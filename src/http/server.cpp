@@ -409,10 +409,7 @@ std::optional<std::string> server::start() {
     auto address = resolve(options.address, error);
     if (!address) return error;
     const std::string where = options.address + ":" + std::to_string(options.port);
-    if (!address->is_loopback() && options.tokens.empty() && options.hmac_secret.empty() && !options.insecure)
-        return "refusing to listen on " + where +
-               ", which is not a loopback address, without ingest.tokens or ingest.hmac_secret "
-               "(set ingest.insecure: true to allow it)";
+    if (auto refused = check_listener(options.access, address->is_loopback(), where)) return refused;
 
     tcp::endpoint endpoint(*address, options.port);
     auto& acceptor = context_->acceptor.emplace(net::make_strand(context_->ioc));
