@@ -3,6 +3,7 @@
 #include "alerts/codec.hpp"
 #include "app/account_view.hpp"
 #include "app/config.hpp"
+#include "app/logging.hpp"
 #include "app/server_options.hpp"
 #include "delivery/builder.hpp"
 #include "delivery/channels/make_sender.hpp"
@@ -411,14 +412,6 @@ private:
     std::atomic<bool> ready_{false};
     std::size_t rules_count_ = 0;
 };
-
-void configure_logging(const config& c) {
-    spdlog::set_level(spdlog::level::from_str(c.log.level));
-    if (c.log.format == "json")
-        spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})", spdlog::pattern_time_type::utc);
-    else
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-}
 
 }  // namespace
 
