@@ -154,6 +154,7 @@ public:
             return false;
         }
         ready_ = true;
+        metrics_.config_loaded(clock_.now());
         spdlog::info("listening on {}:{}", config_.listen_host, server_->port());
         return true;
     }
@@ -206,6 +207,7 @@ public:
         if (auto st = dispatcher_->reconfigure(std::move(setup.channels)); !st.ok())
             spdlog::error("reload: reading the outbox for new channels: {}", st.message());
         metrics_.rule_reloads(metrics::reload_outcome::ok).Increment();
+        metrics_.config_loaded(clock_.now());
         metrics_.rules_loaded().Set(double(rules_count_));
         spdlog::info("reloaded {} rules", rules_count_);
         return json::object{{"status", "ok"}, {"rules", rules_count_}, {"diagnostics", diagnostics_json(loaded.problems)}};

@@ -79,6 +79,12 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
     for (std::size_t o = 0; o < rule_reloads_.size(); ++o)
         rule_reloads_[o] = &rule_reloads_family_->Add({{"outcome", std::string(reload_outcome_names[o])}});
 
+    config_last_reload_success_ = &prometheus::BuildGauge()
+                                       .Name("redflag_config_last_reload_success_timestamp_seconds")
+                                       .Help("When the config and rules last loaded successfully, in seconds since the epoch")
+                                       .Register(r)
+                                       .Add({});
+
     alerts_family_ =
         &prometheus::BuildGauge().Name("redflag_alerts").Help("Alerts, by rule, severity and state").Register(r);
     alerts_fired_family_ = &prometheus::BuildCounter()
@@ -100,6 +106,7 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
     store_size_bytes_family_ =
         &prometheus::BuildGauge().Name("redflag_store_size_bytes").Help("Size of the RocksDB store on disk").Register(r);
     store_size_bytes_ = &store_size_bytes_family_->Add({});
+    process_ = std::make_unique<process_metrics>(r);
 }
 
 prometheus::Counter& engine_metrics::events_ingested(std::optional<model::event_type> type, event_outcome outcome) {
@@ -142,6 +149,7 @@ prometheus::Gauge& engine_metrics::outbox_pending(const std::string& channel) {
 
 std::string engine_metrics::scrape() const {
     if (scrape_refresh_) scrape_refresh_();
+    process_->refresh();
     return serialize_text(*registry_);
 }
 

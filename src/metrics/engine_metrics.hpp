@@ -10,6 +10,8 @@
 // name but another type is already in the registry: a start-up programming error.
 #pragma once
 
+#include "core/time.hpp"
+#include "metrics/process_metrics.hpp"
 #include "model/event.hpp"  // event type names only (header-only constants)
 
 #include <prometheus/counter.h>
@@ -76,7 +78,8 @@ public:
     // A function scrape() runs before serialising, to bring derived families up to date
     // (the service merges its shards' KPI aggregates there). Set once, before serving.
     void on_scrape(std::function<void()> refresh) { scrape_refresh_ = std::move(refresh); }
-    // GET /metrics: runs the on_scrape function, then the registry in text format.
+    // GET /metrics: runs the on_scrape function and refreshes the process metrics
+    // (metrics/process_metrics.hpp), then the registry in text format.
     std::string scrape() const;
 
     // redflag_events_ingested_total{type,outcome}; nullopt type is "unknown". The HTTP
@@ -100,6 +103,11 @@ public:
     prometheus::Gauge& rules_loaded() { return *rules_loaded_; }
     // redflag_rule_reloads_total{outcome}
     prometheus::Counter& rule_reloads(reload_outcome outcome) { return *rule_reloads_[static_cast<std::size_t>(outcome)]; }
+    // redflag_config_last_reload_success_timestamp_seconds: when the config and rules last
+    // loaded successfully (at start, and at every successful reload), like Prometheus'
+    // prometheus_config_last_reload_success_timestamp_seconds.
+    void config_loaded(timestamp at) { config_last_reload_success_->Set(double(to_millis(at)) / 1000.0); }
+    prometheus::Gauge& config_last_reload_success() { return *config_last_reload_success_; }
 
     // redflag_alerts{rule,severity,state}, redflag_alerts_fired_total{rule,severity}
     prometheus::Gauge& alerts(const std::string& rule, const std::string& severity, const std::string& state);
@@ -152,6 +160,7 @@ private:
     prometheus::Gauge* rules_loaded_;
     prometheus::Family<prometheus::Counter>* rule_reloads_family_;
     std::array<prometheus::Counter*, 2> rule_reloads_{};
+    prometheus::Gauge* config_last_reload_success_;
 
     prometheus::Family<prometheus::Gauge>* alerts_family_;
     prometheus::Family<prometheus::Counter>* alerts_fired_family_;
@@ -160,6 +169,8 @@ private:
     prometheus::Family<prometheus::Gauge>* outbox_pending_family_;
     prometheus::Family<prometheus::Gauge>* store_size_bytes_family_;
     prometheus::Gauge* store_size_bytes_;
+
+    std::unique_ptr<process_metrics> process_;  // build info and process_* families
 };
 
 // The registry's families in the Prometheus text format (version 0.0.4).
