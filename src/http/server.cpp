@@ -395,6 +395,13 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
     return std::pair{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
+std::optional<std::string> check_listen(const server_options& options) {
+    std::string error;
+    auto address = resolve(options.address, error);
+    if (!address) return error;
+    return check_listener(options.access, address->is_loopback(), options.address + ":" + std::to_string(options.port));
+}
+
 server::server(server_options options, engine::ingest_sink& sink, http::api& api, metrics::engine_metrics& metrics,
                const clock& clock)
     : context_(std::make_shared<context>(std::move(options), sink, api, metrics, clock)) {}

@@ -68,6 +68,11 @@ struct server_options {
 // "localhost:0", "[::1]:8080". nullopt when it is not HOST:PORT with a port 0..65535.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view listen);
 
+// What start() would refuse before binding: an address that does not resolve, or a
+// non-loopback one whose ingest or management API would be open (check_listener). For
+// `redflag check --config`.
+std::optional<std::string> check_listen(const server_options& options);
+
 class server {
 public:
     server(server_options options, engine::ingest_sink& sink, http::api& api, metrics::engine_metrics& metrics,

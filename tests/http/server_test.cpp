@@ -618,7 +618,11 @@ TEST(ServerStart, refuses_a_public_address_without_auth_unless_insecure) {
         if (variant == 0) allowed.access.api_insecure = true;
         if (variant == 1) allowed.access.read_tokens = {"r"};
         if (variant == 2) allowed.access.write_tokens = {"w"};
-        if (variant == 3) allowed.access = access_policy{.ingest_insecure = true, .api_insecure = true};
+        if (variant == 3) {
+            allowed.access = access_policy{};
+            allowed.access.ingest_insecure = true;
+            allowed.access.api_insecure = true;
+        }
         server s(allowed, sink, api, m, clock);
         auto error = s.start();
         EXPECT_FALSE(error) << variant << ": " << *error;
