@@ -10,6 +10,8 @@ http::server_options server_options_from(const config& c) {
     options.idle_timeout = c.http.idle_timeout;
     options.max_body = c.ingest.max_body;
     options.max_events = c.ingest.max_events;
+    options.limits.max_age = c.storage.retention;  // older: its id would not deduplicate
+    options.limits.max_future = c.ingest.max_future;
     options.access.ingest_tokens = c.ingest.tokens;
     options.access.hmac_secret = c.ingest.hmac_secret;
     options.access.ingest_insecure = c.ingest.insecure;
@@ -17,6 +19,7 @@ http::server_options server_options_from(const config& c) {
     options.access.write_tokens = c.api.write_tokens;
     options.access.api_insecure = c.api.insecure;
     options.access.metrics_tokens = c.metrics.tokens;
+    if (!c.adapters.empty()) options.hooks = std::make_shared<const ingest::adapters::hook_registry>(c.adapters);
     return options;
 }
 

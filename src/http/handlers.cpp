@@ -1,6 +1,7 @@
 #include "http/handlers.hpp"
 
 #include "http/access.hpp"
+#include "http/hooks.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "ingest/auth.hpp"
@@ -221,6 +222,7 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
             ingest_request handler(ctx, std::move(respond));
             return handler.run(std::move(req));
         }
+        case endpoint::hook: return handle_hook(ctx, match.id, std::move(req), std::move(respond));
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
     }
 }

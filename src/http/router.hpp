@@ -1,5 +1,6 @@
 // Maps a request's method and target to what should answer it: one of the server's own
-// endpoints (health, readiness, metrics, ingest) or an api_route of http/api.hpp. Path
+// endpoints (health, readiness, metrics, ingest, vendor hooks whose {id} is the vendor)
+// or an api_route of http/api.hpp. Path
 // segments and query parameters are percent-decoded (Boost.URL), so an id may hold any
 // character, '/' included ("/v1/accounts/acme%2Fwest" is account "acme/west").
 //
@@ -22,13 +23,14 @@
 
 namespace redflag::http {
 
-enum class endpoint { healthz, readyz, metrics, ingest, api };
+enum class endpoint { healthz, readyz, metrics, ingest, hook, api };
 
 // Who may call a route; http/access.hpp decides with the configured credentials.
 enum class scope {
     open,     // /healthz, /readyz: load balancers and probes
     metrics,  // GET /metrics: metrics.tokens when set
     ingest,   // POST /v1/events: ingest.tokens, ingest.hmac_secret
+    vendor,   // POST /v1/hooks/{vendor}: the vendor's signature, checked by its adapter (adapters.VENDOR.secret)
     read,     // the management API's reads: api.read_tokens or api.write_tokens
     write,    // what changes state (ack, silences, reload): api.write_tokens
 };

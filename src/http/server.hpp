@@ -33,6 +33,7 @@
 #include "http/access.hpp"
 #include "http/api.hpp"
 #include "ingest/validate.hpp"
+#include "ingest/adapters/registry.hpp"
 #include "metrics/engine_metrics.hpp"
 
 #include <chrono>
@@ -62,6 +63,8 @@ struct server_options {
     ingest::validation_limits limits{};
     access_policy access;  // the credentials of ingest, the management API and /metrics
     std::chrono::seconds retry_after{1};  // Retry-After of 503 when the engine is overloaded
+    // The vendors' webhook adapters (config `adapters:`), for POST /v1/hooks/{vendor}; none: 404.
+    std::shared_ptr<const ingest::adapters::hook_registry> hooks;
 };
 
 // Splits the config's `listen` value into address and port: "127.0.0.1:8080",
