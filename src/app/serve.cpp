@@ -5,6 +5,7 @@
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/server_options.hpp"
+#include "app/systemd_notify.hpp"
 #include "delivery/builder.hpp"
 #include "delivery/channels/make_sender.hpp"
 #include "delivery/dispatcher.hpp"
@@ -489,8 +490,10 @@ int run_serve(const std::optional<std::string>& config_path) {
         spdlog::info("signal {}: stopping", sig);
         gauges.cancel();
         reload_signal.cancel();
+        notify_systemd("STOPPING=1");
         io.stop();
     });
+    notify_systemd("READY=1");  // Type=notify: serving, /readyz answers 200
     io.run();
     app.stop();
     spdlog::info("stopped cleanly");
