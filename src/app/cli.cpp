@@ -16,7 +16,6 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -45,6 +44,7 @@ CONFIGURATION
 
 HTTP
   POST /v1/events              events (JSON object, array or NDJSON); 202 once durable
+  POST /v1/hooks/VENDOR        a vendor's signed webhook (adapters.VENDOR: stripe, zendesk, ...)
   GET  /v1/accounts/ID, /v1/alerts, /v1/alerts/ID, /v1/silences     the management API
   POST /v1/alerts/ID/ack, /v1/silences; DELETE /v1/silences/ID; POST /-/reload
   GET  /metrics (Prometheus), /healthz (liveness), /readyz (readiness)
@@ -67,8 +67,6 @@ FILES
 SEE ALSO
   /usr/share/doc/redflag/README.md, systemctl status redflag, journalctl -u redflag
 )";
-
-constexpr std::array<std::string_view, 7> command_names{"serve", "check", "test", "replay", "fmt", "version", "help"};
 
 // A config error "file:line:col: message" (or "file: message") as a diagnostic, with the
 // source line under it, so `check` shows config and rule problems alike.
@@ -220,14 +218,6 @@ std::optional<timestamp> parse_time_option(const std::string& text, const char* 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-    // An unknown command names itself (CLI11 would only say that one is required).
-    if (argc > 1 && argv[1][0] != '-' &&
-        std::find(command_names.begin(), command_names.end(), std::string_view(argv[1])) == command_names.end()) {
-        std::cerr << "redflag: unknown command \"" << argv[1] << "\"; the commands are serve, check, test, replay, fmt, "
-                     "version and help (redflag help)\n";
-        return 2;
-    }
-
     CLI::App cli{"Redflag: red-flag alerts and KPIs for Customer Success teams.\n\n"
                  "A streaming alert engine: it takes webhooks (usage, tickets, NPS, CSAT, contracts), keeps each\n"
                  "account's state in RocksDB, evaluates rule files, raises red-flag alerts to Slack, email and\n"
@@ -289,9 +279,19 @@ int run_cli(int argc, char** argv) {
     auto* version = cli.add_subcommand("version", "print the version");
     std::string help_topic;
     auto* help = cli.add_subcommand("help", "print this manual, or a command's: redflag help COMMAND");
-    help->add_option("command", help_topic, "a command")->check(CLI::IsMember(
-        std::vector<std::string>(command_names.begin(), command_names.end())));
+    std::vector<std::string> commands;
+    for (const auto* sub : cli.get_subcommands({})) commands.push_back(sub->get_name());
+    help->add_option("command", help_topic, "a command")->check(CLI::IsMember(commands));
     cli.footer(manual_footer);  // after the subcommands: they would copy it
+
+    // An unknown command names itself (CLI11 would only say that one is required).
+    if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+        std::cerr << "redflag: unknown command \"" << argv[1] << "\"; the commands are";
+        for (std::size_t i = 0; i < commands.size(); ++i)
+            std::cerr << (i == 0 ? " " : i + 1 == commands.size() ? " and " : ", ") << commands[i];
+        std::cerr << " (redflag help)\n";
+        return 2;
+    }
 
     try {
         cli.parse(argc, argv);

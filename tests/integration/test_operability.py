@@ -48,6 +48,10 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn('unknown command "serv"', p.stderr)
         self.assertIn("serve", p.stderr)
+        self.assertIn("import", p.stderr)
+        # Every command of the manual is known, and `help` knows each.
+        for command in ("serve", "check", "test", "replay", "fmt", "import", "version", "help"):
+            self.assertEqual(run("help", command).returncode, 0, command)
 
     def test_check_without_anything_is_a_usage_error(self):
         p = run("check")
