@@ -29,6 +29,15 @@ TEST(Access, health_is_open_whatever_is_configured) {
     EXPECT_EQ(status_of(p, scope::open, "Bearer nonsense"), 200u);
 }
 
+TEST(Access, vendor_hooks_are_left_to_their_adapter_whatever_is_configured) {
+    // Vendors sign their webhooks (adapters.VENDOR.secret) and cannot send our bearer tokens.
+    access_policy p;
+    p.ingest_tokens = {"i"};
+    p.hmac_secret = "s";
+    p.write_tokens = {"w"};
+    EXPECT_EQ(status_of(p, scope::vendor, ""), 200u);
+}
+
 TEST(Access, ingest_credentials_close_the_api_without_opening_it) {
     for (int variant = 0; variant < 3; ++variant) {
         access_policy p;

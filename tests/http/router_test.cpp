@@ -51,6 +51,7 @@ TEST(Router, every_route_has_its_scope) {
         {verb::get, "/readyz", scope::open},
         {verb::get, "/metrics", scope::metrics},
         {verb::post, "/v1/events", scope::ingest},
+        {verb::post, "/v1/hooks/stripe", scope::vendor},
         {verb::get, "/v1/accounts/acme", scope::read},
         {verb::get, "/v1/alerts?state=firing", scope::read},
         {verb::get, "/v1/alerts/a1", scope::read},
