@@ -119,7 +119,9 @@ class Package(unittest.TestCase):
         p = subprocess.run([scripts[0], "configure", "0.1.0"], env=env, capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(calls) as f:
-            self.assertNotIn("adduser", f.read())
+            made = f.read()
+        self.assertNotIn("adduser", made)
+        self.assertNotIn("chown", made)  # the operator's ownership of the config is kept
 
     def test_unit_is_notify_and_hardened(self):
         unit = self.path("lib/systemd/system/redflag.service")
