@@ -40,6 +40,34 @@ TEST(Router, api_routes_and_their_ids) {
     }
 }
 
+TEST(Router, every_route_has_its_scope) {
+    struct row {
+        verb method;
+        const char* target;
+        scope expected;
+    };
+    const row rows[] = {
+        {verb::get, "/healthz", scope::open},
+        {verb::get, "/readyz", scope::open},
+        {verb::get, "/metrics", scope::metrics},
+        {verb::post, "/v1/events", scope::ingest},
+        {verb::post, "/v1/hooks/stripe", scope::vendor},
+        {verb::get, "/v1/accounts/acme", scope::read},
+        {verb::get, "/v1/alerts?state=firing", scope::read},
+        {verb::get, "/v1/alerts/a1", scope::read},
+        {verb::get, "/v1/silences", scope::read},
+        {verb::post, "/v1/alerts/a1/ack", scope::write},
+        {verb::post, "/v1/silences", scope::write},
+        {verb::delete_, "/v1/silences/s9", scope::write},
+        {verb::post, "/-/reload", scope::write},
+    };
+    for (const auto& r : rows) {
+        auto m = match_route(r.method, r.target);
+        ASSERT_EQ(m.result, route_match::result::found) << r.target;
+        EXPECT_EQ(m.scope, r.expected) << r.target;
+    }
+}
+
 TEST(Router, path_segments_are_percent_decoded_one_by_one) {
     auto m = match_route(verb::get, "/v1/accounts/acme%2Fwest%20coast");
     ASSERT_EQ(m.result, route_match::result::found);

@@ -17,7 +17,11 @@ const std::vector<std::string> engine_families{
     "redflag_notifications_total",        "redflag_notification_delay_seconds",      "redflag_outbox_pending",
     "redflag_store_size_bytes",
     // Beyond the spec's table: the write path's and the degraded modes' counters (README).
-    "redflag_store_write_failures_total", "redflag_degraded_total"};
+    "redflag_store_write_failures_total", "redflag_degraded_total",
+    // issue 11: accept failures, reload time, build and process metrics
+    "redflag_http_accept_errors_total", "redflag_config_last_reload_success_timestamp_seconds", "redflag_build_info",
+    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",
+    "process_max_fds", "process_start_time_seconds"};
 
 std::map<std::string, int> family_counts(const prometheus::Registry& registry) {
     std::map<std::string, int> counts;
