@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     }
     print_distribution("timer overhead (two clock reads)", overhead);
 
-    engine::core core(rules, engine::core_options{.grid_origin = origin, .tick = hour});
+    engine::core core(rules, engine::core_options{.grid_origin = origin, .tick = hour, .eval_duration_buckets = {}});
     rules::evaluation evaluation = rules->make_evaluation();
     std::vector<std::int64_t> apply_ns, evaluate_ns, both_ns;
     std::uint64_t event_count = 0;

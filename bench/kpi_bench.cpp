@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     for (int s = 0; s < 2; ++s) {
         observers.push_back(std::make_unique<timed_observer>(hub.tracker(s)));
         cores.push_back(std::make_unique<engine::core>(
-            rules, engine::core_options{.grid_origin = origin, .tick = hour, .observer = observers.back().get()}));
+            rules, engine::core_options{.grid_origin = origin, .tick = hour, .observer = observers.back().get(), .eval_duration_buckets = {}}));
     }
 
     // Build: every account's 90 days applied without evaluation, then restored into the

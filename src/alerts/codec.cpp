@@ -200,6 +200,29 @@ json::object to_json(const alert_event& e) {
     return o;
 }
 
+delivery::firing_answer record_status::still_firing(std::string_view alert_id) const {
+    using state = delivery::firing_answer::state;
+    delivery::firing_answer answer;
+    auto stored = store_.get(store::column::alerts, alert_id);
+    if (!stored.ok()) {
+        answer.error = stored.error().message();
+        return answer;
+    }
+    if (!stored.value()) {
+        answer.is = state::over;  // gone from the store (retention): over
+        return answer;
+    }
+    std::string why;
+    auto a = parse_alert(*stored.value(), &why);
+    if (!a) {
+        answer.error = "unreadable alert record: " + why;
+        return answer;
+    }
+    answer.is = a->state == alert_state::firing ? state::firing : state::over;
+    answer.ended_at = a->resolved_at;
+    return answer;
+}
+
 bool alert_record_expired(std::string_view /*key*/, std::string_view value, timestamp horizon) {
     auto a = parse_alert(value);
     if (!a || a->active()) return false;

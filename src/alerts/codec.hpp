@@ -14,6 +14,9 @@
 #include "alerts/alert.hpp"
 #include "alerts/lifecycle.hpp"
 
+#include "delivery/alert_view.hpp"
+#include "store/store.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <optional>
@@ -33,6 +36,18 @@ std::optional<alert> parse_alert(std::string_view text, std::string* error = nul
 // cleared) and its last transition is before `horizon`. An active alert is never
 // dropped; nor is a record that does not parse.
 bool alert_record_expired(std::string_view key, std::string_view value, timestamp horizon);
+
+// The dispatcher's alert_status (delivery/alert_view.hpp) over the stored records:
+// firing while the record says so; over when it says otherwise (at its resolved_at) or
+// is gone (expired); unknown when it cannot be read. Thread-safe (the store is).
+class record_status final : public delivery::alert_status {
+public:
+    explicit record_status(const store::store& store) : store_(store) {}
+    delivery::firing_answer still_firing(std::string_view alert_id) const override;
+
+private:
+    const store::store& store_;
+};
 
 // {"kind","from","to","at","notify","rule","account","alert","severity","message"}: one
 // lifecycle event, for logs and outboxes.

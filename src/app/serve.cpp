@@ -1,17 +1,17 @@
 #include "app/serve.hpp"
 
 #include "alerts/codec.hpp"
-#include "app/account_view.hpp"
 #include "app/config.hpp"
+#include "alerts/notify.hpp"
 #include "app/logging.hpp"
 #include "app/server_options.hpp"
 #include "app/systemd_notify.hpp"
-#include "delivery/builder.hpp"
 #include "delivery/channels/make_sender.hpp"
 #include "delivery/dispatcher.hpp"
-#include "delivery/silences.hpp"
+#include "alerts/silences.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
+#include "http/management.hpp"
 #include "http/server.hpp"
 #include "kpi/hub.hpp"
 #include "metrics/engine_metrics.hpp"
@@ -72,14 +72,14 @@ kpi::settings kpi_settings(const config& c) {
 // What delivery needs of the config and a rule set: the notification builder (templates
 // compiled against the rules' names) and one sender per channel. Errors are messages.
 struct delivery_setup {
-    std::shared_ptr<const delivery::notification_builder> builder;
+    std::shared_ptr<const alerts::notification_builder> builder;
     std::vector<delivery::channel_setup> channels;
     std::vector<std::string> errors;
 };
 
 delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules::rule_set> rules) {
     delivery_setup out;
-    std::vector<delivery::channel_outline> outlines;
+    std::vector<alerts::channel_outline> outlines;
     for (const auto& [name, ch] : c.channels) {
         outlines.push_back({name, ch.type, ch.to});
         delivery::channel_setup setup;
@@ -92,14 +92,15 @@ delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules:
         }
         out.channels.push_back(std::move(setup));
     }
-    auto built = delivery::notification_builder::make(c.ui.account_url, std::move(outlines), std::move(rules));
+    auto built = alerts::notification_builder::make(c.ui.account_url, std::move(outlines), std::move(rules));
     out.errors.insert(out.errors.end(), built.errors.begin(), built.errors.end());
     out.builder = std::move(built.builder);
     return out;
 }
 
-// Everything `serve` runs, and the management API on top of the engine.
-class application final : public http::api {
+// Everything `serve` runs; the management API (http/management) asks it to reload and
+// whether it is ready.
+class application final : public http::operations {
 public:
     application(config cfg, std::shared_ptr<const rules::rule_set> rules, std::unique_ptr<store::store> storage)
         : config_(std::move(cfg)), store_(std::move(storage)), metrics_(), rules_count_(rules ? rules->rules().size() : 0) {
@@ -115,10 +116,13 @@ public:
         metrics_.on_scrape([this] { kpi_->refresh_metrics(); });
         service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, rules);
         metrics_.rules_loaded().Set(double(rules_count_));
-        silences_ = std::make_unique<delivery::silence_registry>(*store_);
+        silences_ = std::make_unique<alerts::silence_registry>(*store_);
         delivery::dispatcher_options delivery_options;
         delivery_options.max_age = config_.delivery.max_age;
-        dispatcher_ = std::make_unique<delivery::dispatcher>(delivery_options, *store_, clock_, metrics_, silences_.get());
+        alert_status_ = std::make_unique<alerts::record_status>(*store_);
+        dispatcher_ = std::make_unique<delivery::dispatcher>(delivery_options, *store_, clock_, metrics_, silences_.get(),
+                                                             alert_status_.get());
+        management_ = std::make_unique<http::management>(*service_, *store_, *silences_, clock_, metrics_, *this, queries_);
         initial_rules_ = std::move(rules);
     }
 
@@ -138,6 +142,7 @@ public:
             error = "reading silences: " + st.message();
             return false;
         }
+        metrics_.degraded_records(metrics::degraded::silence).Increment(double(silences_->unreadable()));
         auto setup = make_delivery_setup(config_, std::move(initial_rules_));
         if (!setup.errors.empty()) {
             for (const auto& e : setup.errors) error += (error.empty() ? "" : "\n") + e;
@@ -149,7 +154,7 @@ public:
             return false;
         }
         service_->start();
-        server_ = std::make_unique<http::server>(server_options_from(config_), *service_, *this, metrics_, clock_);
+        server_ = std::make_unique<http::server>(server_options_from(config_), *service_, *management_, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
             return false;
@@ -171,8 +176,10 @@ public:
         }
     }
 
-    // Loads the rule files again; the running set stays when the new one has errors.
-    json::object reload() {
+    // Loads the rule files again; the running set stays when the new one has errors, or
+    // has no rule while the running one has some and `allow_empty` is false (it would
+    // resolve every alert silently: issue 11, defect 9). SIGHUP never empties the set.
+    json::object reload(bool allow_empty = false) override {
         auto cfg_result = config_.source == "(embedded default)" ? config_result{config_, {}}
                                                                  : load_config_file(config_.source);
         if (!cfg_result.value) {
@@ -190,6 +197,15 @@ public:
             return json::object{{"status", "error"},
                                 {"error", "rule files have errors; the running rules stay"},
                                 {"diagnostics", diagnostics_json(loaded.problems)}};
+        }
+        if (loaded.rules->rules().empty() && rules_count_ > 0 && !allow_empty) {
+            metrics_.rule_reloads(metrics::reload_outcome::error).Increment();
+            const std::string why = "the rule files define no rule: loading them would resolve all alerts of the " +
+                                    std::to_string(rules_count_) +
+                                    " running rules silently; the running rules stay (POST /-/reload?allow_empty=1 "
+                                    "empties the set on purpose)";
+            spdlog::error("reload: {}", why);
+            return json::object{{"status", "error"}, {"error", why}, {"diagnostics", diagnostics_json(loaded.problems)}};
         }
         auto setup = make_delivery_setup(*cfg_result.value, loaded.rules);
         if (!setup.errors.empty()) {
@@ -221,195 +237,25 @@ public:
 
     void refresh_gauges() { metrics_.store_size_bytes().Set(double(store_->approximate_size_bytes())); }
 
-    bool ready() const override { return ready_; }
-
-    void handle(http::api_request request, std::function<void(http::api_response)> done) override {
-        using route = http::api_route;
-        switch (request.route) {
-            case route::get_account: return get_account(std::move(request), std::move(done));
-            case route::list_alerts:
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    done(list_alerts(request));
-                });
-            case route::get_alert:
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    done(get_alert(request.id));
-                });
-            case route::ack_alert: return ack_alert(std::move(request), std::move(done));
-            case route::reload:
-                return boost::asio::post(queries_, [this, done = std::move(done)] {
-                    auto body = reload();
-                    http::api_response r;
-                    r.status = body["status"] == "ok" ? 200 : 400;
-                    r.body = std::move(body);
-                    done(std::move(r));
-                });
-            case route::list_silences:
-            case route::create_silence:
-            case route::delete_silence:
-                // On the query thread: silences are written to the store before they act.
-                return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
-                    done(silences(request));
-                });
-        }
-        done(http::api_response::error(404, "no such route"));
+    bool ready() const override { return ready_ && service_->writable().ok(); }
+    std::string not_ready_reason() const override {
+        if (!ready_) return "starting or stopping";
+        if (auto st = service_->writable(); !st.ok()) return "the store takes no writes: " + st.message();
+        return {};
     }
 
 private:
-    void get_account(http::api_request request, std::function<void(http::api_response)> done) {
-        auto id = request.id;
-        service_->post(id, [this, id, done = std::move(done)](engine::core& core) {
-            const auto* record = core.find(id);
-            if (!record) return done(http::api_response::error(404, "no account \"" + id + "\""));
-            http::api_response r;
-            r.body = account_view(*record, core.rules().get(), clock_.now());
-            done(std::move(r));
-        });
-    }
-
-    std::optional<json::object> read_alert(std::string_view id) {
-        auto value = store_->get(store::column::alerts, id);
-        if (!value.ok() || !value.value()) return std::nullopt;
-        boost::system::error_code ec;
-        auto parsed = json::parse(*value.value(), ec);
-        if (ec || !parsed.is_object()) return std::nullopt;
-        return parsed.as_object();
-    }
-
-    http::api_response get_alert(const std::string& id) {
-        auto a = read_alert(id);
-        if (!a) return http::api_response::error(404, "no alert \"" + id + "\"");
-        // Its notifications and how each went, from the outbox, in transition order.
-        json::array notifications;
-        auto st = store_->for_each_prefix(store::column::outbox, delivery::alert_prefix(id),
-                                          [&](std::string_view key, std::string_view value) {
-                                              std::string why;
-                                              if (auto e = delivery::parse_entry(key, value, &why))
-                                                  notifications.push_back(delivery::history_json(*e));
-                                              else
-                                                  spdlog::warn("alert {}: unreadable outbox record: {}", id, why);
-                                              return true;
-                                          });
-        if (!st.ok()) return http::api_response::error(500, "reading the alert's notifications failed: " + st.message());
-        (*a)["notifications"] = std::move(notifications);
-        http::api_response r;
-        r.body = std::move(*a);
-        return r;
-    }
-
-    http::api_response silences(const http::api_request& request) {
-        using route = http::api_route;
-        const auto now = clock_.now();
-        if (request.route == route::list_silences) {
-            json::array list;
-            auto all = silences_->list();
-            // Newest first, like the alerts.
-            std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.created_at > y.created_at; });
-            for (const auto& s : all) list.push_back(delivery::to_json(s, now));
-            http::api_response r;
-            r.body = json::object{{"silences", std::move(list)}};
-            return r;
-        }
-        if (request.route == route::delete_silence) {
-            auto expired = silences_->expire(request.id, now);
-            if (!expired.ok()) return http::api_response::error(500, "storing the silence failed: " + expired.error().message());
-            if (!expired.value()) return http::api_response::error(404, "no silence \"" + request.id + "\"");
-            spdlog::info("silence {} expired", request.id);
-            http::api_response r;
-            r.body = delivery::to_json(*expired.value(), now);
-            return r;
-        }
-        std::string error;
-        auto s = delivery::silence_from_request(request.body, now, error);
-        if (!s) return http::api_response::error(400, error);
-        auto created = silences_->create(std::move(*s));
-        if (!created.ok()) return http::api_response::error(500, "storing the silence failed: " + created.error().message());
-        const auto& c = created.value();
-        spdlog::info("silence {} by {} until {}: rule {} account {}: {}", c.id, c.by, format_rfc3339(c.until),
-                     c.rule.empty() ? "*" : c.rule, c.account.empty() ? "*" : c.account, c.reason);
-        http::api_response r;
-        r.status = 201;
-        r.headers.emplace_back("Location", "/v1/silences/" + c.id);
-        r.body = delivery::to_json(c, now);
-        return r;
-    }
-
-    http::api_response list_alerts(const http::api_request& request) {
-        auto filter = [&](std::string_view key) -> const std::string* { return request.param(key); };
-        const auto* state = filter("state");
-        const auto* rule = filter("rule");
-        const auto* account = filter("account");
-        const auto* csm = filter("csm");
-        if (state && !alerts::alert_state_from(*state))
-            return http::api_response::error(400, "query parameter state must be pending, firing or resolved, not \"" +
-                                                      *state + "\"");
-        std::vector<json::object> found;
-        auto st = store_->for_each_prefix(store::column::alerts, "", [&](std::string_view, std::string_view value) {
-            boost::system::error_code ec;
-            auto parsed = json::parse(value, ec);
-            if (ec || !parsed.is_object()) return true;
-            auto& a = parsed.as_object();
-            auto text = [&](const char* key) -> std::string_view {
-                auto* v = a.if_contains(key);
-                return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view{};
-            };
-            if (state && text("state") != *state) return true;
-            if (rule && text("rule") != *rule) return true;
-            if (account && text("account") != *account) return true;
-            if (csm && text("csm_email") != *csm && text("csm") != *csm) return true;
-            found.push_back(std::move(a));
-            return true;
-        });
-        if (!st.ok()) return http::api_response::error(500, "reading alerts failed: " + st.message());
-        // Newest first: by the instant the alert started (RFC 3339 in UTC sorts as text).
-        auto started = [](const json::object& a) {
-            auto* v = a.if_contains("started_at");
-            return v && v->is_string() ? std::string(v->as_string()) : std::string{};
-        };
-        std::sort(found.begin(), found.end(), [&](const auto& x, const auto& y) { return started(x) > started(y); });
-        json::array list;
-        for (auto& a : found) list.push_back(std::move(a));
-        http::api_response r;
-        r.body = json::object{{"alerts", std::move(list)}};
-        return r;
-    }
-
-    void ack_alert(http::api_request request, std::function<void(http::api_response)> done) {
-        boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)]() mutable {
-            auto a = read_alert(request.id);
-            if (!a) return done(http::api_response::error(404, "no alert \"" + request.id + "\""));
-            alerts::acknowledgement ack;
-            if (request.body.is_object()) {
-                const auto& body = request.body.as_object();
-                if (auto* by = body.if_contains("by"); by && by->is_string()) ack.by = std::string(by->as_string());
-                if (auto* c = body.if_contains("comment"); c && c->is_string()) ack.comment = std::string(c->as_string());
-            }
-            if (ack.by.empty()) return done(http::api_response::error(400, "body field \"by\" is required: who acknowledges"));
-            ack.at = clock_.now();
-            std::string account(a->at("account").as_string());
-            std::string id = request.id;
-            service_->post(account, [this, account, id, ack, done = std::move(done)](engine::core& core) {
-                if (!core.acknowledge(account, id, ack))
-                    return done(http::api_response::error(409, "alert \"" + id + "\" is not active: only pending or "
-                                                                                 "firing alerts can be acknowledged"));
-                http::api_response r;
-                const auto* record = core.find(account);
-                const auto* alert = record ? record->alerts.find_id(id) : nullptr;
-                r.body = alert ? json::value(alerts::to_json(*alert)) : json::value(json::object{{"id", id}});
-                done(std::move(r));
-            });
-        });
-    }
-
     config config_;
     system_clock clock_;
     std::unique_ptr<store::store> store_;
     metrics::engine_metrics metrics_;
     std::unique_ptr<kpi::hub> kpi_;  // before service_: its shards report to the hub's trackers
     std::unique_ptr<engine::service> service_;
-    std::unique_ptr<delivery::silence_registry> silences_;
+    std::unique_ptr<alerts::silence_registry> silences_;
+    std::unique_ptr<alerts::record_status> alert_status_;  // the dispatcher's question: still firing?
     std::unique_ptr<delivery::dispatcher> dispatcher_;
     std::shared_ptr<const rules::rule_set> initial_rules_;  // until start() builds delivery with it
+    std::unique_ptr<http::management> management_;  // the API over the service, the alerts and the silences
     std::unique_ptr<http::server> server_;
     boost::asio::thread_pool queries_{1};
     std::atomic<bool> ready_{false};

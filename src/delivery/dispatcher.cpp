@@ -1,7 +1,5 @@
 #include "delivery/dispatcher.hpp"
 
-#include "alerts/codec.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -444,17 +442,13 @@ void dispatcher::worker::process_resend(timestamp now) {
         ending.clear();
     };
     for (const auto& [alert, n] : firing_) {
-        // Still firing? The engine writes the alert's record in column `alerts` with
-        // every transition; a resolve that notified nobody here shows only there.
+        // Still firing? A resolve that notified nobody here shows only in the alert's record.
         std::optional<timestamp> ended_at;
-        auto stored = d_.store_.get(store::column::alerts, alert);
-        if (!stored.ok()) {
-            // Cannot tell: keep it alive this round.
-            spdlog::warn("channel {}: reading alert {}: {}", name_, alert, stored.error().message());
-        } else if (!stored.value()) {
-            ended_at = now;  // gone from the store (retention): over
-        } else if (auto a = alerts::parse_alert(*stored.value()); a && a->state != alerts::alert_state::firing) {
-            ended_at = a->resolved_at.value_or(now);
+        if (d_.alerts_) {
+            auto answer = d_.alerts_->still_firing(alert);
+            if (answer.is == firing_answer::state::over) ended_at = answer.ended_at.value_or(now);
+            else if (answer.is == firing_answer::state::unknown)  // cannot tell: keep it alive this round
+                spdlog::warn("channel {}: reading alert {}: {}", name_, alert, answer.error);
         }
         auto& copy = batch.emplace_back(n);
         if (ended_at) {
@@ -536,8 +530,8 @@ void dispatcher::worker::run() {
 }
 
 dispatcher::dispatcher(dispatcher_options options, store::store& store, const clock& clock,
-                       metrics::engine_metrics& metrics, const silence_registry* silences)
-    : options_(options), store_(store), clock_(clock), metrics_(metrics), silences_(silences) {}
+                       metrics::engine_metrics& metrics, const silence_check* silences, const alert_status* alerts)
+    : options_(options), store_(store), clock_(clock), metrics_(metrics), silences_(silences), alerts_(alerts) {}
 
 dispatcher::~dispatcher() { stop(); }
 
@@ -590,7 +584,10 @@ store::status dispatcher::load(const std::vector<std::string>& channels, const s
         out[e->n.channel].unfinished.push_back(ref_of(*e));
         return true;
     });
-    if (unreadable) spdlog::warn("{} unreadable outbox records skipped", unreadable);
+    if (unreadable) {
+        spdlog::warn("{} unreadable outbox records skipped", unreadable);
+        metrics_.degraded_records(metrics::degraded::outbox_record).Increment(double(unreadable));
+    }
     for (const auto& [channel, count] : orphans)
         if (!workers_.count(channel))
             spdlog::warn("{} notifications wait for channel {}, which is not configured: they stay in the outbox",

@@ -18,7 +18,7 @@
 //
 // One attempt, as a worker makes it, when an entry is due:
 //  1. older than delivery.max_age (from its creation, or from its digest's time) → dead;
-//  2. a matching active silence (silences.hpp) → silenced, final, never sent;
+//  2. a matching active silence (silence_check, alert_view.hpp) → silenced, final, never sent;
 //  3. wait for the channel's min_interval since its last send (Slack: 1 s);
 //  4. send; `sent` → final (thread ts kept for Slack follow-ups, delay observed);
 //     `permanent` (a 4xx other than 408/429, Slack's invalid_auth...) → dead;
@@ -38,8 +38,9 @@
 // has posted as firing (the latest firing or repeat notification sent, per alert) and
 // every resend interval posts them all again, in arrays of at most resend_batch alerts
 // per request. An alert leaves the set when its `resolved` notification is final, or
-// when a round finds it no longer firing in column `alerts` (a `resolve silent` rule, a
-// rule removed by a reload, an expired record): that round posts it with endsAt = its
+// when a round finds it no longer firing (alert_status, which app/ wires to the alert
+// records of alerts/: a `resolve silent` rule, a rule removed by a reload, an expired
+// record): that round posts it with endsAt = its
 // resolved time. So a silent resolve reaches Alertmanager within one resend interval,
 // without an outbox record for a notice nobody reads, and without the engine having to
 // know which channels an alert of a removed rule was posted to. Re-posts are not recorded
@@ -59,7 +60,7 @@
 #include "delivery/channel.hpp"
 #include "delivery/digest.hpp"
 #include "delivery/outbox.hpp"
-#include "delivery/silences.hpp"
+#include "delivery/alert_view.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "store/store.hpp"
 
@@ -90,7 +91,7 @@ struct channel_setup {
 class dispatcher final : public outbox_sink {
 public:
     dispatcher(dispatcher_options options, store::store& store, const clock& clock, metrics::engine_metrics& metrics,
-               const silence_registry* silences);
+               const silence_check* silences, const alert_status* alerts = nullptr);
     ~dispatcher();
 
     // Loads the unfinished outbox entries and starts one worker per channel. Call before
@@ -134,7 +135,8 @@ private:
     store::store& store_;
     const clock& clock_;
     metrics::engine_metrics& metrics_;
-    const silence_registry* silences_;
+    const silence_check* silences_;
+    const alert_status* alerts_;  // null: a re-posted alert stays posted until its recovery notice
     mutable std::shared_mutex workers_mutex_;
     std::map<std::string, std::shared_ptr<worker>> workers_;  // guarded by workers_mutex_
     bool stopped_ = false;

@@ -38,6 +38,32 @@ core::core(std::shared_ptr<const rules::rule_set> rules, core_options options)
     : rules_(std::move(rules)), options_(options), wheel_(0) {
     if (options_.tick <= duration::zero()) options_.tick = hour;
     if (rules_) scratch_ = rules_->make_evaluation();
+    reset_statistics();
+}
+
+void core::reset_statistics() {
+    stats_.evaluations = 0;
+    stats_.runtime_errors.assign(rule_definitions().size(), 0);
+    stats_.duration_buckets.assign(options_.eval_duration_buckets.empty() ? 0 : options_.eval_duration_buckets.size() + 1, 0);
+    stats_.duration_sum = 0;
+}
+
+void core::clear_statistics() {
+    if (stats_.empty()) return;
+    stats_.evaluations = 0;
+    std::fill(stats_.runtime_errors.begin(), stats_.runtime_errors.end(), 0);
+    std::fill(stats_.duration_buckets.begin(), stats_.duration_buckets.end(), 0);
+    stats_.duration_sum = 0;
+}
+
+void core::time_evaluation(std::chrono::steady_clock::time_point start, std::uint32_t rules_computed) {
+    if (rules_computed == 0) return;  // everything reused: no rule was evaluated
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / rules_computed;
+    const auto& bounds = options_.eval_duration_buckets;
+    auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+    stats_.duration_buckets[bucket] += rules_computed;
+    stats_.duration_sum += seconds * rules_computed;
 }
 
 std::span<const rules::rule_definition> core::rule_definitions() const {
@@ -168,6 +194,7 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
     auto& record = accounts_[index];
     record.evaluated_at = at;
     ++evaluations_;
+    ++stats_.evaluations;
     if (!rules_) {
         record.next_change = timestamp_max;
         observe(index, at);
@@ -175,7 +202,12 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
         return;
     }
     rules::previous_evaluation previous{record.changed_inputs, record.conditions, record.scores, record.bands, record.classes, record.item_next, record.components};
+    const bool timed = !options_.eval_duration_buckets.empty();
+    const auto started = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     rules_->evaluate(record.state, at, options_.tick, scratch_, &previous);
+    if (timed) time_evaluation(started, scratch_.items_evaluated);
+    for (std::size_t r = 0; r < scratch_.runtime_errors.size() && r < stats_.runtime_errors.size(); ++r)
+        stats_.runtime_errors[r] += scratch_.runtime_errors[r];
     // assign() reuses the record's storage once it has the set's sizes.
     record.scores.assign(scratch_.scores.begin(), scratch_.scores.end());
     record.bands.assign(scratch_.bands.begin(), scratch_.bands.end());
@@ -291,6 +323,7 @@ void core::swap_rules(std::shared_ptr<const rules::rule_set> next) {
     }
     rules_ = std::move(next);
     scratch_ = rules_ ? rules_->make_evaluation() : rules::evaluation{};
+    reset_statistics();
     for (auto& record : accounts_) {
         record.scores.clear();
         record.bands.clear();

@@ -29,6 +29,7 @@
 #include "model/event.hpp"
 #include "rules/rule_set.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -63,6 +64,24 @@ struct core_options {
     duration tick = hour;          // also the evaluator's fallback for next_change
     bool render_messages = true;   // fill alert_event::message for transitions and repeats
     account_observer* observer = nullptr;  // not owned; outlives the core
+    // Upper bounds (seconds, ascending) of the per-rule evaluation time histogram that
+    // rule_statistics collects; empty: evaluations are not timed (replay, test).
+    std::span<const double> eval_duration_buckets;
+};
+
+// What the rule metrics need of the evaluations since the driver last took them
+// (core::statistics, then clear_statistics), gathered without a metric call per evaluation so that the
+// service can add them to its counters once per round.
+struct rule_statistics {
+    std::uint64_t evaluations = 0;                // account evaluations (events, wakes, reloads)
+    std::vector<std::uint64_t> runtime_errors;    // per rule of the current set
+    // Each timed evaluation's time divided by the items (rules, scores, classifications)
+    // it computed, counted once per such item, per bucket of
+    // core_options::eval_duration_buckets (the last entry: above every bound), and the
+    // sum of those times in seconds.
+    std::vector<std::uint64_t> duration_buckets;
+    double duration_sum = 0;
+    bool empty() const { return evaluations == 0; }
 };
 
 // One account as the core holds it. Scores, bands and classes are those of the last
@@ -188,6 +207,10 @@ public:
     std::size_t account_count() const { return accounts_.size(); }
     // How many account evaluations were made (events, wakes, reloads), for metrics.
     std::uint64_t evaluation_count() const { return evaluations_; }
+    // The statistics since the last clear_statistics() (per rule of the current set). A
+    // driver takes them before swap_rules(), which zeroes them for the new set.
+    const rule_statistics& statistics() const { return stats_; }
+    void clear_statistics();
     // Rules, scores and classifications computed (not reused) over all evaluations.
     std::uint64_t items_evaluated() const { return items_evaluated_; }
     template <class F>
@@ -232,6 +255,9 @@ private:
     std::vector<alerts::alert_event> events_;
     std::uint64_t evaluations_ = 0;
     std::uint64_t items_evaluated_ = 0;
+    rule_statistics stats_;
+    void reset_statistics();
+    void time_evaluation(std::chrono::steady_clock::time_point start, std::uint32_t rules_computed);
 
     struct journal_entry {
         std::uint32_t index = 0;

@@ -14,11 +14,16 @@
 namespace redflag::engine {
 
 struct ingest_outcome {
-    enum class status { stored, overloaded, failed };
+    // invalid: the request holds an event the store cannot key (an account id that is empty
+    // or has a NUL; validation refuses those first, the engine does not trust it): 400;
+    // its events on that shard are not stored (parts on other shards may be: a retry
+    // finds them as duplicates, as after any failure). unavailable: the store refuses writes for now (a full
+    // disk): 503 with Retry-After, nothing stored. failed: any other store error: 500.
+    enum class status { stored, overloaded, failed, invalid, unavailable };
     ingest_outcome::status status = status::stored;
     std::size_t accepted = 0;    // newly stored events
     std::size_t duplicates = 0;  // events whose id was already stored (or repeated in the batch)
-    std::string error;           // for `failed`: what went wrong, for the log and the 500 body
+    std::string error;           // for failed, invalid, unavailable: what went wrong, for the log and the body
     // The same counts by event type (model::event_type as index). The engine counts them
     // in redflag_events_ingested_total itself; the HTTP layer counts only rejections.
     std::array<std::size_t, model::event_type_count> accepted_by_type{};
@@ -33,7 +38,9 @@ public:
     // thread: with `stored` once every event is in the RocksDB WAL (fsynced when
     // storage.sync is on); with `overloaded` at once, storing nothing, when the engine's
     // queues are full (the HTTP layer answers 503 with Retry-After); with `failed` when
-    // the store reported an error.
+    // the store reported an error (`unavailable` when it refuses writes for now), with
+    // `invalid` when an event cannot be stored at all. One request's outcome never
+    // depends on another's events.
     virtual void submit(std::vector<model::event> batch, std::function<void(ingest_outcome)> done) = 0;
 };
 

@@ -25,7 +25,7 @@
 #pragma once
 
 #include "core/time.hpp"
-#include "delivery/builder.hpp"
+#include "alerts/notify.hpp"
 #include "delivery/outbox.hpp"
 #include "engine/core.hpp"
 #include "engine/ingest_sink.hpp"
@@ -85,12 +85,27 @@ public:
     // `sink` (the dispatcher). Without a builder nothing goes to the outbox. The sink is
     // set once, before start(); the builder may be replaced at any time (a reload): each
     // shard picks the new one up at its next alert event.
-    void set_delivery(std::shared_ptr<const delivery::notification_builder> builder, delivery::outbox_sink* sink);
-    void set_notification_builder(std::shared_ptr<const delivery::notification_builder> builder);
+    void set_delivery(std::shared_ptr<const alerts::notification_builder> builder, delivery::outbox_sink* sink);
+    void set_notification_builder(std::shared_ptr<const alerts::notification_builder> builder);
 
     // Runs `f` on the shard that owns `account`, with that shard's core; alert events it
-    // leaves in core.events() are persisted after it returns.
+    // leaves in core.events() are persisted after it returns. For queries and rule swaps:
+    // what it changes is not taken back when that write fails (it is retried with the
+    // shard's next write).
     void post(std::string_view account, std::function<void(core&)> f);
+
+    // A change made through the API (an ack): `apply` runs in the shard's next write
+    // round, with its events; `written` runs once that round's batch is durable (ok) or
+    // failed (its status: what `apply` changed was then taken back with the round). So a
+    // caller answers only once the change is durable.
+    struct write_call {
+        std::function<void(core&)> apply;
+        std::function<void(const store::status&)> written;
+    };
+    void post_write(std::string_view account, write_call call);
+
+    // OK while the store takes writes; else why not (a full disk), for readiness.
+    store::status writable() { return store_.writable(); }
     // Runs `f` on every shard; `done` after the last.
     void post_all(std::function<void(core&)> f, std::function<void()> done);
 
@@ -108,10 +123,13 @@ private:
     using type_counts = std::array<std::size_t, model::event_type_count>;
 
     void run(shard& s);
-    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls, std::vector<work_item>& work);
-    // One round of ingest: due wakes, then the queued events, written in one batch; taken
-    // back whole when that write fails.
-    void ingest_round(shard& s, std::vector<work_item>& work);
+    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls, std::vector<work_item>& work,
+                       std::vector<write_call>& writes);
+    // One round of ingest: due wakes, then the queued events and write calls, written in
+    // one batch; taken back whole when that write fails.
+    void ingest_round(shard& s, std::vector<work_item>& work, std::vector<write_call>& writes);
+    // Answers (invalid) and removes the requests holding an event the store cannot key.
+    void refuse_unkeyable(shard& s, std::vector<work_item>& work);
     // Dedup, store and apply the queued events; false (every request answered) when the
     // idempotency index could not be read.
     bool apply_work(shard& s, std::vector<work_item>& work, store::write_batch& batch, type_counts& accepted,
@@ -127,6 +145,10 @@ private:
     // for the next write when this one fails.
     void put_alert_events(shard& s, store::write_batch& batch);
     void alert_events_durable(shard& s);
+    // Rule metrics: the handles of the core's current rule set, and the core's
+    // rule_statistics added to them (once per round, never per evaluation).
+    void refresh_rule_handles(shard& s);
+    void publish_rule_statistics(shard& s);
     bool write_alert_events(shard& s, store::write_batch& batch);
     void hand_off_outbox(shard& s);
     void snapshot_dirty(shard& s, bool all);
@@ -138,7 +160,7 @@ private:
     metrics::engine_metrics& metrics_;
     mutable std::mutex rules_mutex_;
     std::shared_ptr<const rules::rule_set> rules_;
-    std::shared_ptr<const delivery::notification_builder> builder_;  // guarded by rules_mutex_
+    std::shared_ptr<const alerts::notification_builder> builder_;  // guarded by rules_mutex_
     std::atomic<std::uint64_t> builder_generation_{0};               // bumped with builder_
     delivery::outbox_sink* outbox_sink_ = nullptr;                   // set before start()
     std::vector<std::unique_ptr<shard>> shards_;

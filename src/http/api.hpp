@@ -73,6 +73,8 @@ public:
     // Whether the service is ready (state open, rules loaded): GET /readyz answers 200 or
     // 503. Called from HTTP I/O threads: must be thread-safe and cheap.
     virtual bool ready() const = 0;
+    // Why it is not ready, for the body of GET /readyz's 503 ("" when unknown). Same rules.
+    virtual std::string not_ready_reason() const { return {}; }
 };
 
 }  // namespace redflag::http

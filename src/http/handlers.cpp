@@ -141,7 +141,15 @@ private:
             }
             case status::failed:
                 return finish(m, request_outcome::failed, start, respond,
-                              error_response(500, "storing the events failed: " + outcome.error));
+                              error_response(500, outcome.error));  // says what failed: storing, the dedup lookup
+            case status::invalid:
+                return finish(m, request_outcome::invalid, start, respond, error_response(400, outcome.error));
+            case status::unavailable: {
+                auto res = error_response(503, outcome.error + "; the store takes no writes until it has space again: retry after " +
+                                                   std::to_string(retry_after.count()) + " s");
+                res.set(beast_http::field::retry_after, std::to_string(retry_after.count()));
+                return finish(m, request_outcome::unavailable, start, respond, std::move(res));
+            }
         }
         finish(m, request_outcome::failed, start, respond, error_response(500, "unknown outcome from the engine"));
     }
@@ -214,8 +222,10 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
     switch (match.endpoint) {
         case endpoint::healthz: return respond(json_response(200, json::object{{"status", "ok"}}));
         case endpoint::readyz:
-            return ctx.api.ready() ? respond(json_response(200, json::object{{"status", "ready"}}))
-                                   : respond(json_response(503, json::object{{"status", "not ready"}}));
+            if (ctx.api.ready()) return respond(json_response(200, json::object{{"status", "ready"}}));
+            if (auto why = ctx.api.not_ready_reason(); !why.empty())
+                return respond(json_response(503, json::object{{"status", "not ready"}, {"reason", why}}));
+            return respond(json_response(503, json::object{{"status", "not ready"}}));
         case endpoint::metrics:
             return respond(text_response(200, ctx.metrics.scrape(), metrics::text_content_type));
         case endpoint::ingest: {

@@ -1,15 +1,9 @@
 #include "kpi/exposition.hpp"
 
+#include "metrics/kpi_families.hpp"
+
 namespace redflag::kpi {
 namespace {
-
-using prometheus::BuildCounter;
-using prometheus::BuildGauge;
-using prometheus::BuildHistogram;
-
-prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& r, const std::string& name, const std::string& help) {
-    return BuildGauge().Name(name).Help(help).Register(r);
-}
 
 // "score\x1fband" → {"score", "band"}.
 std::pair<std::string, std::string> split_pair(const std::string& value) {
@@ -50,39 +44,42 @@ void gauge_children::end() {
 }
 
 kpi_metrics::kpi_metrics(prometheus::Registry& r, const settings& config)
+    : kpi_metrics(metrics::register_kpi_families(r, config.currency), config) {}
+
+kpi_metrics::kpi_metrics(const metrics::kpi_families& f, const settings& config)
     : config_(config),
-      accounts_(gauge(r, "redflag_accounts", "Accounts by profile status, CSM, segment and health band")),
-      mrr_(gauge(r, "redflag_mrr", "Current monthly recurring revenue (" + config.currency + ") by CSM, segment and health band")),
-      arr_(gauge(r, "redflag_arr", "Current annual recurring revenue (12 x MRR, " + config.currency + ")")),
-      nrr_(gauge(r, "redflag_nrr_ratio", "Net revenue retention: ARR now of the accounts with ARR 365 days ago / their ARR then")),
-      csm_nrr_(gauge(r, "redflag_csm_nrr_ratio", "Net revenue retention of each CSM's book (accounts owned now)")),
-      grr_(gauge(r, "redflag_grr_ratio", "Gross revenue retention: as NRR with each account's ARR now capped at its ARR then")),
-      csm_grr_(gauge(r, "redflag_csm_grr_ratio", "Gross revenue retention of each CSM's book (accounts owned now)")),
-      logo_churn_(gauge(r, "redflag_logo_churn_ratio", "Accounts churned in the last 30 days / accounts active 30 days ago")),
-      revenue_churn_(gauge(r, "redflag_revenue_churn_ratio", "Churned and contracted MRR in the last 30 days / MRR 30 days ago")),
-      quick_ratio_(gauge(r, "redflag_quick_ratio", "(New + expansion + reactivation MRR) / (contraction + churn MRR), last 30 days")),
-      ltv_(gauge(r, "redflag_ltv", "Lifetime value: ARPA x gross margin / monthly revenue churn (" + config.currency + ")")),
-      nps_(gauge(r, "redflag_nps", "Net promoter score over 90 days (%promoters - %detractors) by CSM and segment")),
-      nps_responses_(gauge(r, "redflag_nps_responses", "NPS answers in the last 90 days by category, CSM, segment and health band")),
-      csat_(gauge(r, "redflag_csat_avg", "Mean CSAT answer over 90 days by CSM")),
-      tickets_open_(gauge(r, "redflag_tickets_open", "Open and pending support tickets by priority, CSM, segment and health band")),
-      renewal_arr_(gauge(r, "redflag_renewal_arr", "ARR of active accounts renewing within 30 or 90 days, by health band, CSM and segment")),
-      opportunity_(gauge(r, "redflag_opportunity_mrr", "List price x seats of stack products active accounts lack (" + config.currency + ")")),
-      alignment_(gauge(r, "redflag_stack_alignment_ratio", "Share of active accounts that have the product")),
-      score_(gauge(r, "redflag_score", "Accounts per band of every score, by CSM, segment and health band")),
-      classification_(gauge(r, "redflag_classification", "Accounts per label of every classify, by CSM, segment and health band")),
-      active_accounts_(gauge(r, "redflag_active_accounts", "Accounts with MRR above 0 now (the denominator of ARPA and stack alignment)")),
-      cohort_arr_then_(gauge(r, "redflag_cohort_arr_then", "ARR 365 days ago of the accounts that had ARR then (NRR and GRR denominator; accounts labelled by their current CSM, segment and band)")),
-      cohort_arr_now_(gauge(r, "redflag_cohort_arr_now", "ARR now of the accounts that had ARR 365 days ago (NRR numerator)")),
-      cohort_arr_retained_(gauge(r, "redflag_cohort_arr_retained", "Sum of min(ARR now, ARR then) of the accounts that had ARR 365 days ago (GRR numerator)")),
-      mrr_month_ago_(gauge(r, "redflag_mrr_30d_ago", "MRR 30 days ago (revenue churn denominator)")),
-      active_month_ago_(gauge(r, "redflag_accounts_active_30d_ago", "Accounts with MRR above 0 30 days ago (logo churn denominator)")),
-      churned_month_(gauge(r, "redflag_accounts_churned_30d", "Accounts active 30 days ago with a churn movement since (logo churn numerator)")),
-      moved_month_(gauge(r, "redflag_mrr_moved_30d", "MRR moved in the last 30 days by kind, in absolute value (quick ratio, revenue churn)")),
-      csat_sum_(gauge(r, "redflag_csat_points", "Sum of the scores of CSAT answers of the last 90 days (CSAT average numerator)")),
-      csat_responses_(gauge(r, "redflag_csat_responses", "CSAT answers of the last 90 days (CSAT average denominator)")),
-      stack_accounts_(gauge(r, "redflag_stack_accounts", "Active accounts that have the product (stack alignment numerator)")),
-      book_alerts_(gauge(r, "redflag_book_alerts", "Pending and firing alerts by rule, severity and the account's current CSM, segment and health band")),
+      accounts_(*f.accounts),
+      mrr_(*f.mrr),
+      arr_(*f.arr),
+      nrr_(*f.nrr),
+      csm_nrr_(*f.csm_nrr),
+      grr_(*f.grr),
+      csm_grr_(*f.csm_grr),
+      logo_churn_(*f.logo_churn),
+      revenue_churn_(*f.revenue_churn),
+      quick_ratio_(*f.quick_ratio),
+      ltv_(*f.ltv),
+      nps_(*f.nps),
+      nps_responses_(*f.nps_responses),
+      csat_(*f.csat),
+      tickets_open_(*f.tickets_open),
+      renewal_arr_(*f.renewal_arr),
+      opportunity_(*f.opportunity),
+      alignment_(*f.alignment),
+      score_(*f.score),
+      classification_(*f.classification),
+      active_accounts_(*f.active_accounts),
+      cohort_arr_then_(*f.cohort_arr_then),
+      cohort_arr_now_(*f.cohort_arr_now),
+      cohort_arr_retained_(*f.cohort_arr_retained),
+      mrr_month_ago_(*f.mrr_month_ago),
+      active_month_ago_(*f.active_month_ago),
+      churned_month_(*f.churned_month),
+      moved_month_(*f.moved_month),
+      csat_sum_(*f.csat_sum),
+      csat_responses_(*f.csat_responses),
+      stack_accounts_(*f.stack_accounts),
+      book_alerts_(*f.book_alerts),
       all_gauges_{&accounts_,         &mrr_,           &arr_,            &nrr_,
                   &csm_nrr_,          &grr_,           &csm_grr_,        &logo_churn_,
                   &revenue_churn_,    &quick_ratio_,   &ltv_,            &nps_,
@@ -91,21 +88,12 @@ kpi_metrics::kpi_metrics(prometheus::Registry& r, const settings& config)
                   &active_accounts_,  &cohort_arr_then_, &cohort_arr_now_, &cohort_arr_retained_,
                   &mrr_month_ago_,    &active_month_ago_, &churned_month_, &moved_month_,
                   &csat_sum_,         &csat_responses_, &stack_accounts_, &book_alerts_},
-      gross_margin_(&gauge(r, "redflag_gross_margin_ratio", "kpi.gross_margin, the margin LTV uses").Add({})),
-      movements_(&BuildCounter()
-                      .Name("redflag_mrr_movement_total")
-                      .Help("MRR moved by contract changes, in absolute value (" + config.currency + ")")
-                      .Register(r)),
-      book_alerts_fired_(&BuildCounter()
-                              .Name("redflag_book_alerts_fired_total")
-                              .Help("Alerts that started firing, by rule, severity and the account's CSM, segment and health band then")
-                              .Register(r)),
-      ttfv_(&BuildHistogram()
-                 .Name("redflag_time_to_first_value_seconds")
-                 .Help("Time from signed_at (or first seen) to the first_value milestone, of the accounts that reached it")
-                 .Register(r)),
-      account_value_(&gauge(r, "redflag_account_value", "Per account (opt-in): current MRR")),
-      account_effort_(&gauge(r, "redflag_account_effort", "Per account (opt-in): the effort score")) {
+      gross_margin_(&f.gross_margin->Add({})),
+      movements_(f.movements),
+      book_alerts_fired_(f.book_alerts_fired),
+      ttfv_(f.ttfv),
+      account_value_(f.account_value),
+      account_effort_(f.account_effort) {
     gross_margin_->Set(config.gross_margin);
     for (std::size_t k = 0; k < movement_kinds; ++k)
         movement_counters_[k] = &movements_->Add({{"kind", std::string(model::movement_kind_names[k])}});

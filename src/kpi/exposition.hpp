@@ -20,6 +20,7 @@
 
 #include "kpi/aggregate.hpp"
 #include "kpi/labels.hpp"
+#include "metrics/kpi_families.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -54,6 +55,7 @@ private:
 
 class kpi_metrics {
 public:
+    // Registers the families (metrics/kpi_families) in `registry`.
     kpi_metrics(prometheus::Registry& registry, const settings& config);
 
     // Sets every family from `merged` (the sum of every shard's aggregate).
@@ -65,6 +67,8 @@ public:
     prometheus::Family<prometheus::Gauge>& account_effort_family() { return *account_effort_; }
 
 private:
+    kpi_metrics(const metrics::kpi_families& families, const settings& config);
+
     const settings& config_;
     gauge_children accounts_, mrr_, arr_, nrr_, csm_nrr_, grr_, csm_grr_, logo_churn_, revenue_churn_, quick_ratio_,
         ltv_, nps_, nps_responses_, csat_, tickets_open_, renewal_arr_, opportunity_, alignment_, score_,

@@ -110,6 +110,18 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
     store_size_bytes_family_ =
         &prometheus::BuildGauge().Name("redflag_store_size_bytes").Help("Size of the RocksDB store on disk").Register(r);
     store_size_bytes_ = &store_size_bytes_family_->Add({});
+    auto& write_failures = prometheus::BuildCounter()
+                               .Name("redflag_store_write_failures_total")
+                               .Help("Writes the store refused, by reason (no_space: the disk is full)")
+                               .Register(r);
+    for (std::size_t i = 0; i < write_failure_names.size(); ++i)
+        store_write_failures_[i] = &write_failures.Add({{"reason", std::string(write_failure_names[i])}});
+    auto& degraded_family = prometheus::BuildCounter()
+                                .Name("redflag_degraded_total")
+                                .Help("Stored records that could not be read and were skipped or rebuilt, by kind")
+                                .Register(r);
+    for (std::size_t i = 0; i < degraded_names.size(); ++i)
+        degraded_[i] = &degraded_family.Add({{"what", std::string(degraded_names[i])}});
     process_ = std::make_unique<process_metrics>(r);
 }
 

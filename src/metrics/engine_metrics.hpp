@@ -40,11 +40,12 @@ enum class request_outcome : std::uint8_t {
     unauthorized,  // 401, 403
     too_large,     // 413
     unsupported,   // 415
-    overloaded,    // 503
+    overloaded,    // 503: the engine's queues are full
     failed,        // 500
+    unavailable,   // 503: the store refuses writes for now (a full disk)
 };
-inline constexpr std::array<std::string_view, 7> request_outcome_names{
-    "accepted", "invalid", "unauthorized", "too_large", "unsupported", "overloaded", "failed"};
+inline constexpr std::array<std::string_view, 8> request_outcome_names{
+    "accepted", "invalid", "unauthorized", "too_large", "unsupported", "overloaded", "failed", "unavailable"};
 
 // redflag_hook_events_total{vendor,outcome}: what became of each event of a vendor's
 // webhook delivery (POST /v1/hooks/{vendor}); a request refused before its events could
@@ -67,6 +68,21 @@ enum class reload_outcome : std::uint8_t { ok, error };
 
 // redflag_notifications_total{outcome}
 enum class notification_outcome : std::uint8_t { sent, retry, dead };
+
+// redflag_store_write_failures_total{reason}: writes the store refused. no_space: a full
+// disk (writes stop until it has space again, ingest answers 503); io_error: another I/O
+// error (the same); other: anything else (a refused batch).
+enum class write_failure : std::uint8_t { no_space, io_error, other };
+inline constexpr std::array<std::string_view, 3> write_failure_names{"no_space", "io_error", "other"};
+
+// redflag_degraded_total{what}: records the service could not read and went on without
+// (each also logged): an alert record (skipped at start-up and by the API), an outbox
+// record (skipped by the dispatcher and the API), an account snapshot (the account is
+// rebuilt from its events), a stored event (skipped when replaying an account), a silence
+// (skipped at start-up).
+enum class degraded : std::uint8_t { alert_record, outbox_record, snapshot, stored_event, silence };
+inline constexpr std::array<std::string_view, 5> degraded_names{"alert_record", "outbox_record", "snapshot",
+                                                                "stored_event", "silence"};
 
 // redflag_http_accept_errors_total{reason}: why accepting a connection failed.
 enum class accept_error : std::uint8_t {
@@ -140,6 +156,12 @@ public:
 
     // redflag_store_size_bytes
     prometheus::Gauge& store_size_bytes() { return *store_size_bytes_; }
+    // redflag_store_write_failures_total{reason}
+    prometheus::Counter& store_write_failures(write_failure reason) {
+        return *store_write_failures_[static_cast<std::size_t>(reason)];
+    }
+    // redflag_degraded_total{what}
+    prometheus::Counter& degraded_records(degraded what) { return *degraded_[static_cast<std::size_t>(what)]; }
 
     // The families, for removing the children of rules or channels that are gone
     // (Family::Remove) and for code that needs more than the accessors.
@@ -189,6 +211,8 @@ private:
     prometheus::Family<prometheus::Gauge>* outbox_pending_family_;
     prometheus::Family<prometheus::Gauge>* store_size_bytes_family_;
     prometheus::Gauge* store_size_bytes_;
+    std::array<prometheus::Counter*, write_failure_names.size()> store_write_failures_{};
+    std::array<prometheus::Counter*, degraded_names.size()> degraded_{};
 
     std::unique_ptr<process_metrics> process_;  // build info and process_* families
 };

@@ -10,7 +10,9 @@ namespace redflag::store {
 
 class status {
 public:
-    enum class code : unsigned char { ok, not_found, corruption, io_error, invalid_argument, busy, shutdown, other };
+    // no_space: the device is full (RocksDB's IOError with subcode NoSpace); writes are
+    // refused until space returns (store::write).
+    enum class code : unsigned char { ok, not_found, corruption, io_error, no_space, invalid_argument, busy, shutdown, other };
 
     status() = default;
     static status error(code c, std::string message) { return status(c, std::move(message)); }

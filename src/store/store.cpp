@@ -2,11 +2,14 @@
 
 #include "store/keys.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
@@ -14,6 +17,9 @@
 #include <rocksdb/table.h>
 
 #include <algorithm>
+#include <shared_mutex>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 namespace redflag::store {
@@ -24,7 +30,7 @@ status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
     status::code c = status::code::other;
     if (s.IsNotFound()) c = status::code::not_found;
     else if (s.IsCorruption()) c = status::code::corruption;
-    else if (s.IsIOError()) c = status::code::io_error;
+    else if (s.IsIOError()) c = s.IsNoSpace() ? status::code::no_space : status::code::io_error;
     else if (s.IsInvalidArgument()) c = status::code::invalid_argument;
     else if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) c = status::code::busy;
     else if (s.IsShutdownInProgress()) c = status::code::shutdown;
@@ -89,6 +95,37 @@ public:
     bool InDomain(const rocksdb::Slice& /*key*/) const override { return true; }
 };
 
+// RocksDB's info log, into the service's log instead of a LOG file in the database
+// folder: on a full disk RocksDB's file logger aborts the process (an assertion when it
+// appends to its LOG file after a failed append, reached by logging the very write error;
+// issue 11, defect 5). Its info lines are our debug, its warnings and errors ours.
+class spdlog_logger final : public rocksdb::Logger {
+public:
+    spdlog_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+    using rocksdb::Logger::Logv;
+    void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+    void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+        auto ours = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
+                    : level >= rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                 : spdlog::level::debug;
+        if (!spdlog::should_log(ours)) return;
+        char line[1024];
+        std::vsnprintf(line, sizeof line, format, ap);
+        spdlog::log(ours, "rocksdb: {}", line);
+    }
+};
+
+// Turns RocksDB's own recovery from a background error off: store::write and writable
+// resume (DB::Resume) themselves, at most every options.resume_interval, so that there
+// is one recovery path and it runs when a write wants it (RocksDB's polls every 5 s).
+class manual_recovery final : public rocksdb::EventListener {
+public:
+    const char* Name() const override { return "redflag.manual_recovery"; }
+    void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
+        if (auto_recovery) *auto_recovery = false;
+    }
+};
+
 rocksdb::CompressionType best_compression(std::initializer_list<rocksdb::CompressionType> preferred) {
     const auto supported = rocksdb::GetSupportedCompressions();
     for (auto c : preferred)
@@ -135,8 +172,12 @@ bool hashed(column c) { return tuning_of(c).memtable != memtable_kind::skiplist;
 
 write_batch::write_batch(const store& s) : store_(&s) {}
 
+bool store::valid_account(std::string_view account) {
+    return !account.empty() && account.find(keys::separator) == std::string_view::npos;
+}
+
 bool write_batch::check_account(std::string_view account) {
-    if (!account.empty() && account.find(keys::separator) == std::string_view::npos) return true;
+    if (store::valid_account(account)) return true;
     if (status_.ok())
         status_ = status::error(status::code::invalid_argument, "account id is empty or contains a NUL character");
     return false;
@@ -211,8 +252,21 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
         now = s->own_clock_.get();
     }
     s->retention_filter_ = std::make_unique<retention_filter>(*now, opts.event_retention);
+    for (std::size_t i = 0; i < column_count; ++i)
+        if (!tuning_of(static_cast<column>(i)).retention && opts.expiry[i])
+            s->expiry_filters_[i] = std::make_unique<expiry_filter>(*now, opts.event_retention, opts.expiry[i]);
     s->statistics_ = rocksdb::CreateDBStatistics();
+    s->cache_ = rocksdb::NewLRUCache(opts.block_cache_bytes);
+    if (auto st = s->open_db(); !st.ok()) {
+        error = "store: cannot open " + opts.path + ": " + st.message();
+        return nullptr;
+    }
+    return s;
+}
 
+status store::open_db() {
+    const auto& opts = options_;
+    auto* s = this;
     rocksdb::DBOptions db;
     db.create_if_missing = true;
     db.create_missing_column_families = true;
@@ -230,8 +284,11 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
     db.keep_log_file_num = 4;
     db.max_manifest_file_size = 64u << 20;
     db.statistics = s->statistics_;
+    if (opts.env) db.env = opts.env;
+    db.listeners.push_back(std::make_shared<manual_recovery>());
+    db.info_log = std::make_shared<spdlog_logger>();
 
-    auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+    const auto& cache = cache_;
     const auto fast = best_compression({rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
     const auto dense = best_compression({rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
 
@@ -251,8 +308,7 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
         if (t.retention) {
             cf.compaction_filter = s->retention_filter_.get();
             cf.periodic_compaction_seconds = 2 * 24 * 3600;  // expired data goes even without new writes
-        } else if (const auto& rule = opts.expiry[i]) {
-            s->expiry_filters_[i] = std::make_unique<expiry_filter>(*now, opts.event_retention, rule);
+        } else if (s->expiry_filters_[i]) {
             cf.compaction_filter = s->expiry_filters_[i].get();
             cf.periodic_compaction_seconds = 2 * 24 * 3600;
         }
@@ -283,22 +339,24 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     auto st = rocksdb::DB::Open(db, opts.path, families, &handles, &raw);
-    if (!st.ok()) {
-        error = "store: cannot open " + opts.path + ": " + st.ToString();
-        return nullptr;
-    }
+    if (!st.ok()) return status::error(status::code::other, st.ToString());
     s->db_ = raw;
     s->default_handle_ = handles[0];
     for (std::size_t i = 0; i < column_count; ++i) s->handles_[i] = handles[i + 1];
-    return s;
+    return {};
 }
 
 store::~store() { (void)close(); }
 
 status store::close() {
+    std::unique_lock lock(db_mutex_);
     if (!db_) return {};
     status result;
-    if (options_.flush_on_close) result = flush();
+    if (options_.flush_on_close) result = flush_locked();
+    return close_db(result);
+}
+
+status store::close_db(status result) {
     for (auto*& h : handles_) {
         if (h) {
             auto st = db_->DestroyColumnFamilyHandle(h);
@@ -319,16 +377,87 @@ status store::close() {
 }
 
 status store::write(write_batch& batch) {
-    if (!db_) return status::error(status::code::shutdown, "store is closed");
     if (batch.store_ != this) return status::error(status::code::invalid_argument, "write batch of another store");
     if (!batch.error().ok()) return batch.error();
     if (batch.empty()) return {};
+    if (writes_stopped_.load(std::memory_order_acquire)) {
+        if (auto st = try_resume(); !st.ok()) return st;
+    }
+    std::shared_lock lock(db_mutex_);
+    if (!db_) return status::error(status::code::shutdown, "store is closed");
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
-    return from_rocksdb(db_->Write(wo, batch.batch_.GetWriteBatch()), "write");
+    auto st = from_rocksdb(db_->Write(wo, batch.batch_.GetWriteBatch()), "write");
+    if (st.error_code() == status::code::io_error || st.error_code() == status::code::no_space) return stop_writes(st);
+    return st;
+}
+
+status store::writable() {
+    if (!writes_stopped_.load(std::memory_order_acquire)) return {};
+    return try_resume();
+}
+
+status store::stop_writes(status why) {
+    std::lock_guard lock(resume_mutex_);
+    if (!writes_stopped_.load()) {
+        stopped_because_ = why;
+        next_resume_ = std::chrono::steady_clock::now() + options_.resume_interval;
+        writes_stopped_.store(true, std::memory_order_release);
+    }
+    return stopped_because_;
+}
+
+status store::try_resume() {
+    std::lock_guard lock(resume_mutex_);
+    if (!writes_stopped_.load()) return {};
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_resume_) return stopped_because_;
+    next_resume_ = now + options_.resume_interval;
+    if (!resume_db()) return stopped_because_;  // still failing (the disk still full): the first error says why
+    writes_stopped_.store(false, std::memory_order_release);
+    stopped_because_ = {};
+    return {};
+}
+
+bool store::resume_db() {
+    {
+        std::shared_lock lock(db_mutex_);
+        if (!db_) return false;
+        // Resume() flushes every memtable (to a new WAL file) and clears a hard background
+        // error. It is OK at once when RocksDB recorded none: the flush then moves writes
+        // to a fresh WAL all the same.
+        auto st = db_->Resume();
+        if (st.ok()) {
+            rocksdb::FlushOptions fo;
+            fo.allow_write_stall = true;
+            st = db_->Flush(fo, std::vector<rocksdb::ColumnFamilyHandle*>(handles_.begin(), handles_.end()));
+            if (st.ok()) return true;
+        }
+        // A failed WAL append is a fatal background error in RocksDB 7.8, which Resume()
+        // cannot clear: only a reopen can (it replays the WAL up to the failed record,
+        // which was never acknowledged). Not before there is space again: opening writes
+        // a new WAL and MANIFEST, and a failed open would leave no database to read.
+        if (st.severity() < rocksdb::Status::Severity::kFatalError) return false;
+        std::uint64_t free = 0;
+        if (!db_->GetEnv()->GetFreeSpace(options_.path, &free).ok() || free < options_.resume_free_bytes) return false;
+    }
+    // Readers and writers of the old database hold db_mutex_ shared; one still inside it
+    // (a long scan) makes this attempt wait for the next one instead of blocking.
+    std::unique_lock lock(db_mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || !db_) return false;
+    (void)close_db({});
+    auto st = open_db();
+    if (!st.ok()) {
+        // Tried again at the next attempt; meanwhile reads answer "store is closed".
+        spdlog::error("store: reopening {} after a failed write failed: {}", options_.path, st.message());
+        return false;
+    }
+    spdlog::warn("store: {} reopened after a failed write; writes resume", options_.path);
+    return true;
 }
 
 result<std::vector<bool>> store::contains(std::span<const dedup_probe> probes) const {
+    std::shared_lock lock(db_mutex_);
     if (!db_) return status::error(status::code::shutdown, "store is closed");
     std::vector<bool> found(probes.size(), false);
     if (probes.empty()) return found;
@@ -373,6 +502,7 @@ result<std::optional<snapshot>> store::get_snapshot(std::string_view account) co
 }
 
 result<std::optional<std::string>> store::get(column c, std::string_view key) const {
+    std::shared_lock lock(db_mutex_);
     if (!db_) return status::error(status::code::shutdown, "store is closed");
     std::string value;
     auto st = db_->Get(rocksdb::ReadOptions(), handle(c), slice(key), &value);
@@ -383,6 +513,7 @@ result<std::optional<std::string>> store::get(column c, std::string_view key) co
 
 status store::scan(column c, std::string_view lower, std::string_view upper, bool fill_cache, bool total_order,
                    const record_callback& f) const {
+    std::shared_lock lock(db_mutex_);
     if (!db_) return status::error(status::code::shutdown, "store is closed");
     rocksdb::ReadOptions ro;
     // Hashed columns iterate in total order only when asked; within one account's prefix
@@ -469,6 +600,7 @@ result<std::uint64_t> store::next_sequence(std::string_view account) const {
 }
 
 std::uint64_t store::approximate_size_bytes() const {
+    std::shared_lock lock(db_mutex_);
     if (!db_) return 0;
     std::uint64_t total = 0;
     for (auto* h : handles_) {
@@ -482,6 +614,11 @@ std::uint64_t store::approximate_size_bytes() const {
 std::uint64_t store::wal_syncs() const { return statistics_ ? statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED) : 0; }
 
 status store::flush() {
+    std::shared_lock lock(db_mutex_);
+    return flush_locked();
+}
+
+status store::flush_locked() {
     if (!db_) return status::error(status::code::shutdown, "store is closed");
     rocksdb::FlushOptions fo;
     fo.wait = true;
@@ -491,6 +628,7 @@ status store::flush() {
 }
 
 status store::compact(column c) {
+    std::shared_lock lock(db_mutex_);
     if (!db_) return status::error(status::code::shutdown, "store is closed");
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

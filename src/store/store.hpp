@@ -21,8 +21,18 @@
 // own guarantee); concurrent writes with options.sync share one fsync (RocksDB's write
 // group). A write_batch is not thread-safe: build it on one thread, then write it.
 // Failure: open() reports errors in a string; afterwards every operation returns a
-// status or result (never throws); a store whose write failed with an I/O error stays
-// open, and later writes report RocksDB's background error.
+// status or result (never throws).
+//
+// Write failures. A write that fails with an I/O error (code io_error, or no_space for a
+// full disk) stops writes: RocksDB must not append to a WAL file that failed (its own
+// assertion aborts the process: that was issue 11's crash loop on a full disk), so every
+// later write is refused with the same status, without reaching RocksDB, until
+// DB::Resume() succeeds. write() and writable() try that at most every
+// options.resume_interval: DB::Resume() flushes the memtables to a fresh WAL and clears
+// RocksDB's background error (failing again while the disk is still full); an error
+// RocksDB calls fatal (a failed WAL append) needs the database closed and opened again,
+// done once options.resume_free_bytes are free. Reads go on meanwhile (but during a
+// reopen, and after one that failed: "store is closed" until the next attempt).
 #pragma once
 
 #include "core/time.hpp"
@@ -31,9 +41,13 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,9 +56,11 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class CompactionFilter;
 class Statistics;
+class Cache;
 }  // namespace rocksdb
 
 namespace redflag::store {
@@ -74,6 +90,14 @@ struct options {
     // gives one for `alerts`: alerts over before the horizon). Ignored for events and
     // dedup, which expire by their time.
     std::array<expiry_rule, column_count> expiry{};
+    // After a failed write, how often write() and writable() try DB::Resume().
+    std::chrono::milliseconds resume_interval{1000};
+    // ... and when RocksDB cannot resume in place (a failed WAL append is fatal to it), the
+    // free space on the device below which the store is not reopened yet.
+    std::uint64_t resume_free_bytes = 64u << 20;
+    // Tests only: the RocksDB Env to run on (one whose writes fail on demand); not owned,
+    // outlives the store. nullptr: RocksDB's default.
+    rocksdb::Env* env = nullptr;
 };
 
 // One event as stored; the views are valid only during the callback.
@@ -146,8 +170,16 @@ public:
     store& operator=(const store&) = delete;
 
     // Applies the batch atomically; with options.sync the WAL is fsynced first (writers
-    // in flight together share one fsync). The batch is left as it was.
+    // in flight together share one fsync). The batch is left as it was. While writes are
+    // stopped (see "Write failures" above) it returns why, writing nothing.
     status write(write_batch& batch);
+
+    // OK when writes go through; else why they are stopped (after trying to resume, at
+    // most every options.resume_interval). For readiness checks.
+    status writable();
+    // Whether an account id can be a key: not empty, no NUL (keys.hpp's separator). Batch
+    // helpers refuse the whole batch for one that cannot; callers check first.
+    static bool valid_account(std::string_view account);
 
     // For each id, whether this account already stored it. One MultiGet.
     result<std::vector<bool>> contains(std::string_view account, std::span<const std::string_view> ids) const;
@@ -199,11 +231,26 @@ private:
     status scan(column c, std::string_view lower, std::string_view upper, bool fill_cache, bool total_order,
                 const record_callback& f) const;
 
+    status open_db();
+    status close_db(status result);  // with db_mutex_ held exclusively
+    status flush_locked();
+    status stop_writes(status why);
+    status try_resume();
+    bool resume_db();
+
     options options_;
+    // Every use of db_ and the handles holds it shared; a reopen after a failed write
+    // (resume_db) holds it exclusively.
+    mutable std::shared_mutex db_mutex_;
+    std::atomic<bool> writes_stopped_{false};
+    std::mutex resume_mutex_;
+    status stopped_because_;                                  // guarded by resume_mutex_
+    std::chrono::steady_clock::time_point next_resume_{};     // guarded by resume_mutex_
     std::unique_ptr<system_clock> own_clock_;
     std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;
     std::array<std::unique_ptr<rocksdb::CompactionFilter>, column_count> expiry_filters_;
     std::shared_ptr<rocksdb::Statistics> statistics_;
+    std::shared_ptr<rocksdb::Cache> cache_;
     rocksdb::DB* db_ = nullptr;
     std::array<rocksdb::ColumnFamilyHandle*, column_count> handles_{};
     rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;

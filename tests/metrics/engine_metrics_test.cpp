@@ -16,6 +16,8 @@ const std::vector<std::string> engine_families{
     "redflag_rule_reloads_total",         "redflag_alerts",                          "redflag_alerts_fired_total",
     "redflag_notifications_total",        "redflag_notification_delay_seconds",      "redflag_outbox_pending",
     "redflag_store_size_bytes",
+    // Beyond the spec's table: the write path's and the degraded modes' counters (README).
+    "redflag_store_write_failures_total", "redflag_degraded_total",
     // issue 11: accept failures, reload time, build and process metrics
     "redflag_http_accept_errors_total", "redflag_config_last_reload_success_timestamp_seconds", "redflag_build_info",
     "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",

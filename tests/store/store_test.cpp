@@ -1,6 +1,7 @@
 #include "store/store.hpp"
 
 #include "store/keys.hpp"
+#include "fault_env.hpp"
 
 #include <gtest/gtest.h>
 
@@ -554,4 +555,47 @@ TEST_F(StoreTest, prefix_scans_of_hashed_columns_cross_accounts) {
         EXPECT_EQ(sequences_after(*s, "acme", 0).size(), 1u);
         ASSERT_TRUE(s->flush().ok());  // second pass reads the SST files
     }
+}
+
+// Issue 11, defect 5: a full disk made RocksDB abort the process (an assertion on a second
+// append to a WAL file that had failed). The store now stops writing at the first failed
+// write, answers no_space without reaching RocksDB, and resumes once space returns.
+TEST_F(StoreTest, a_full_disk_stops_writes_until_space_returns_and_nothing_stored_is_lost) {
+    redflag::testing::fault_env faults;
+    opts_.env = faults.env.get();
+    opts_.resume_interval = std::chrono::milliseconds(0);
+    auto s = open();
+    auto write_event = [&](const std::string& id, std::uint64_t sequence) {
+        write_batch b(*s);
+        b.put_event("acme", sequence, t0, event_bytes(id));
+        b.put_dedup("acme", id, t0);
+        return s->write(b);
+    };
+    ASSERT_TRUE(write_event("a", 1).ok());
+
+    faults.fs->fail(redflag::testing::fault_fs::all);
+    auto st = write_event("b", 2);
+    EXPECT_EQ(st.error_code(), status::code::no_space) << st.message();
+    // Later writes are refused by the store itself, many times over, and do not crash.
+    const auto refused_by_rocksdb = faults.fs->refused();
+    for (int i = 0; i < 50; ++i) {
+        auto again = write_event("c" + std::to_string(i), 3);
+        EXPECT_EQ(again.error_code(), status::code::no_space);
+    }
+    EXPECT_EQ(s->writable().error_code(), status::code::no_space);
+    EXPECT_GE(faults.fs->refused(), refused_by_rocksdb) << "resuming is tried, and fails while the disk is full";
+
+    faults.fs->heal();
+    EXPECT_TRUE(s->writable().ok()) << s->writable().message();
+    ASSERT_TRUE(write_event("d", 4).ok());
+    EXPECT_EQ(sequences_after(*s, "acme", 0), (std::vector<std::uint64_t>{1, 4}));
+    ASSERT_TRUE(s->close().ok());
+    auto reopened = open();
+    EXPECT_EQ(sequences_after(*reopened, "acme", 0), (std::vector<std::uint64_t>{1, 4}));
+}
+
+TEST_F(StoreTest, valid_account_refuses_empty_ids_and_nul) {
+    EXPECT_TRUE(store::store::valid_account("acme"));
+    EXPECT_FALSE(store::store::valid_account(""));
+    EXPECT_FALSE(store::store::valid_account(std::string("ev\0il", 5)));
 }

@@ -1,12 +1,13 @@
-#include "delivery/silences.hpp"
+#include "alerts/silences.hpp"
 
-#include "support.hpp"
+#include "../delivery/support.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 using namespace redflag;
 using namespace redflag::delivery;
+using namespace redflag::alerts;
 using namespace redflag::delivery::testing;
 using namespace std::chrono_literals;
 
@@ -103,3 +104,16 @@ TEST(Silences, are_stored_expired_and_loaded_again) {
 }
 
 }  // namespace
+
+// Issue 12, item 4: an unreadable silence is skipped at load and counted (serve adds the
+// count to redflag_degraded_total{what="silence"}).
+TEST(Silences, an_unreadable_silence_is_skipped_and_counted) {
+    temp_store db;
+    store::write_batch batch(db.get());
+    batch.put(store::column::silences, "s1", "{not json");
+    ASSERT_TRUE(db.get().write(batch).ok());
+    silence_registry r(db.get());
+    ASSERT_TRUE(r.load().ok());
+    EXPECT_EQ(r.unreadable(), 1u);
+    EXPECT_TRUE(r.list().empty());
+}

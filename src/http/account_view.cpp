@@ -1,11 +1,11 @@
-#include "app/account_view.hpp"
+#include "http/account_view.hpp"
 
 #include "alerts/codec.hpp"
 #include "model/schema.hpp"
 
 #include <cmath>
 
-namespace redflag::app {
+namespace redflag::http {
 
 namespace json = boost::json;
 
@@ -145,4 +145,4 @@ json::object account_view(const engine::account_record& record, const rules::rul
     return out;
 }
 
-}  // namespace redflag::app
+}  // namespace redflag::http

@@ -1,10 +1,10 @@
-#include "delivery/builder.hpp"
+#include "alerts/notify.hpp"
 
 #include "alerts/alert.hpp"
 
 #include <spdlog/spdlog.h>
 
-namespace redflag::delivery {
+namespace redflag::alerts {
 
 notification_builder::result notification_builder::make(std::string account_url, std::vector<channel_outline> channels,
                                                          std::shared_ptr<const rules::rule_set> rules) {
@@ -115,4 +115,4 @@ void notification_builder::build(const alerts::alert_event& e, const rules::rule
     }
 }
 
-}  // namespace redflag::delivery
+}  // namespace redflag::alerts

@@ -1,4 +1,4 @@
-#include "delivery/silences.hpp"
+#include "alerts/silences.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -6,7 +6,7 @@
 
 #include <random>
 
-namespace redflag::delivery {
+namespace redflag::alerts {
 namespace json = boost::json;
 namespace {
 
@@ -129,14 +129,19 @@ std::optional<silence> silence_from_request(const json::value& body, timestamp n
 
 store::status silence_registry::load() {
     std::vector<silence> loaded;
+    unreadable_ = 0;
     auto st = store_.for_each_prefix(store::column::silences, "", [&](std::string_view, std::string_view value) {
         boost::system::error_code ec;
         auto parsed = json::parse(value, ec);
         std::string why = ec ? ec.message() : std::string{};
         std::optional<silence> s;
         if (!ec) s = silence_from_json(parsed, &why);
-        if (!s) spdlog::warn("skipping an unreadable silence: {}", why);
-        else loaded.push_back(std::move(*s));
+        if (!s) {
+            spdlog::warn("skipping an unreadable silence: {}", why);
+            ++unreadable_;
+        } else {
+            loaded.push_back(std::move(*s));
+        }
         return true;
     });
     if (!st.ok()) return st;
@@ -182,4 +187,4 @@ std::optional<std::string> silence_registry::silenced_by(const notification& n, 
     return std::nullopt;
 }
 
-}  // namespace redflag::delivery
+}  // namespace redflag::alerts

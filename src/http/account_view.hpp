@@ -8,7 +8,7 @@
 
 #include <boost/json/value.hpp>
 
-namespace redflag::app {
+namespace redflag::http {
 
 boost::json::value scalar_to_json(const scalar& value);
 
@@ -18,4 +18,4 @@ boost::json::value number_to_json(double value);
 // `now` anchors the recent event counts (last 7, 30 and 90 days).
 boost::json::object account_view(const engine::account_record& record, const rules::rule_set* rules, timestamp now);
 
-}  // namespace redflag::app
+}  // namespace redflag::http

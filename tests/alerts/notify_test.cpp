@@ -1,4 +1,4 @@
-#include "delivery/builder.hpp"
+#include "alerts/notify.hpp"
 
 #include "alerts/alert.hpp"
 
@@ -6,6 +6,7 @@
 
 using namespace redflag;
 using namespace redflag::delivery;
+using namespace redflag::alerts;
 
 namespace {
 

@@ -27,7 +27,11 @@
 #include <string>
 #include <vector>
 
-namespace redflag::delivery {
+namespace redflag::alerts {
+
+using delivery::delivery_target;
+using delivery::notice_kind;
+using delivery::notification;
 
 // What the builder needs to know of a configured channel.
 struct channel_outline {
@@ -73,4 +77,4 @@ private:
     std::map<std::string, channel_entry> channels_;
 };
 
-}  // namespace redflag::delivery
+}  // namespace redflag::alerts

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "delivery/alert_view.hpp"
 #include "delivery/notification.hpp"
 #include "store/store.hpp"
 
@@ -30,7 +31,9 @@
 #include <string>
 #include <vector>
 
-namespace redflag::delivery {
+namespace redflag::alerts {
+
+using delivery::notification;
 
 struct silence {
     std::string id;  // 32 hex digits
@@ -55,12 +58,15 @@ std::optional<silence> silence_from_json(const boost::json::value& v, std::strin
 // nullopt with a message saying what is wrong.
 std::optional<silence> silence_from_request(const boost::json::value& body, timestamp now, std::string& error);
 
-class silence_registry {
+// The dispatcher's silence_check (delivery/alert_view.hpp), wired by app/.
+class silence_registry final : public delivery::silence_check {
 public:
     explicit silence_registry(store::store& store) : store_(store) {}
 
-    // Reads every stored silence. Start-up.
+    // Reads every stored silence. Start-up. Unreadable ones are skipped (logged, and
+    // counted in unreadable() for redflag_degraded_total).
     store::status load();
+    std::size_t unreadable() const { return unreadable_; }
 
     // Stores `s` with a fresh id (written before it takes effect); returns it.
     store::result<silence> create(silence s);
@@ -69,12 +75,13 @@ public:
     std::vector<silence> list() const;
 
     // The id of an active silence matching `n` at `now`, if any.
-    std::optional<std::string> silenced_by(const notification& n, timestamp now) const;
+    std::optional<std::string> silenced_by(const notification& n, timestamp now) const override;
 
 private:
     store::store& store_;
     mutable std::mutex mutex_;
     std::vector<silence> silences_;  // guarded by mutex_
+    std::size_t unreadable_ = 0;     // by the last load()
 };
 
-}  // namespace redflag::delivery
+}  // namespace redflag::alerts

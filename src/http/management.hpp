@@ -1,0 +1,61 @@
+// The management API (http/api.hpp's routes: accounts, alerts and acks, silences,
+// reload) over the engine, the stored alerts and the silences. Reads and silences run on
+// the query thread it is given; an account is read on its shard; an ack is applied in
+// its shard's next write round and answered once durable. Reload and readiness are the
+// application's: asked through `operations`.
+#pragma once
+
+#include "alerts/silences.hpp"
+#include "core/time.hpp"
+#include "engine/service.hpp"
+#include "http/api.hpp"
+#include "metrics/engine_metrics.hpp"
+#include "store/store.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/object.hpp>
+
+#include <string>
+
+namespace redflag::http {
+
+// What the application does for the API.
+class operations {
+public:
+    virtual ~operations() = default;
+    // Loads the rule files again (POST /-/reload); called on the query thread. Answers
+    // {"status": "ok"|"error", ...}; `allow_empty` lets a reload empty the rule set.
+    virtual boost::json::object reload(bool allow_empty) = 0;
+    // http::api's readiness (GET /readyz).
+    virtual bool ready() const = 0;
+    virtual std::string not_ready_reason() const = 0;
+};
+
+class management final : public api {
+public:
+    management(engine::service& service, store::store& store, alerts::silence_registry& silences, const clock& clock,
+               metrics::engine_metrics& metrics, operations& app, boost::asio::thread_pool& queries)
+        : service_(service), store_(store), silences_(silences), clock_(clock), metrics_(metrics), app_(app),
+          queries_(queries) {}
+
+    void handle(api_request request, std::function<void(api_response)> done) override;
+    bool ready() const override { return app_.ready(); }
+    std::string not_ready_reason() const override { return app_.not_ready_reason(); }
+
+private:
+    void get_account(api_request request, std::function<void(api_response)> done);
+    api_response get_alert(const std::string& id);
+    api_response silences(const api_request& request);
+    api_response list_alerts(const api_request& request);
+    void ack_alert(api_request request, std::function<void(api_response)> done);
+
+    engine::service& service_;
+    store::store& store_;
+    alerts::silence_registry& silences_;
+    const clock& clock_;
+    metrics::engine_metrics& metrics_;
+    operations& app_;
+    boost::asio::thread_pool& queries_;
+};
+
+}  // namespace redflag::http

@@ -1,0 +1,65 @@
+#include "metrics/kpi_families.hpp"
+
+namespace redflag::metrics {
+namespace {
+
+prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& r, const std::string& name, const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+}
+
+}  // namespace
+
+kpi_families register_kpi_families(prometheus::Registry& r, const std::string& currency) {
+    // In the order kpi/exposition registered them before, which is the exposition's order.
+    kpi_families f;
+    f.accounts = &gauge(r, "redflag_accounts", "Accounts by profile status, CSM, segment and health band");
+    f.mrr = &gauge(r, "redflag_mrr", "Current monthly recurring revenue (" + currency + ") by CSM, segment and health band");
+    f.arr = &gauge(r, "redflag_arr", "Current annual recurring revenue (12 x MRR, " + currency + ")");
+    f.nrr = &gauge(r, "redflag_nrr_ratio", "Net revenue retention: ARR now of the accounts with ARR 365 days ago / their ARR then");
+    f.csm_nrr = &gauge(r, "redflag_csm_nrr_ratio", "Net revenue retention of each CSM's book (accounts owned now)");
+    f.grr = &gauge(r, "redflag_grr_ratio", "Gross revenue retention: as NRR with each account's ARR now capped at its ARR then");
+    f.csm_grr = &gauge(r, "redflag_csm_grr_ratio", "Gross revenue retention of each CSM's book (accounts owned now)");
+    f.logo_churn = &gauge(r, "redflag_logo_churn_ratio", "Accounts churned in the last 30 days / accounts active 30 days ago");
+    f.revenue_churn = &gauge(r, "redflag_revenue_churn_ratio", "Churned and contracted MRR in the last 30 days / MRR 30 days ago");
+    f.quick_ratio = &gauge(r, "redflag_quick_ratio", "(New + expansion + reactivation MRR) / (contraction + churn MRR), last 30 days");
+    f.ltv = &gauge(r, "redflag_ltv", "Lifetime value: ARPA x gross margin / monthly revenue churn (" + currency + ")");
+    f.nps = &gauge(r, "redflag_nps", "Net promoter score over 90 days (%promoters - %detractors) by CSM and segment");
+    f.nps_responses = &gauge(r, "redflag_nps_responses", "NPS answers in the last 90 days by category, CSM, segment and health band");
+    f.csat = &gauge(r, "redflag_csat_avg", "Mean CSAT answer over 90 days by CSM");
+    f.tickets_open = &gauge(r, "redflag_tickets_open", "Open and pending support tickets by priority, CSM, segment and health band");
+    f.renewal_arr = &gauge(r, "redflag_renewal_arr", "ARR of active accounts renewing within 30 or 90 days, by health band, CSM and segment");
+    f.opportunity = &gauge(r, "redflag_opportunity_mrr", "List price x seats of stack products active accounts lack (" + currency + ")");
+    f.alignment = &gauge(r, "redflag_stack_alignment_ratio", "Share of active accounts that have the product");
+    f.score = &gauge(r, "redflag_score", "Accounts per band of every score, by CSM, segment and health band");
+    f.classification = &gauge(r, "redflag_classification", "Accounts per label of every classify, by CSM, segment and health band");
+    f.active_accounts = &gauge(r, "redflag_active_accounts", "Accounts with MRR above 0 now (the denominator of ARPA and stack alignment)");
+    f.cohort_arr_then = &gauge(r, "redflag_cohort_arr_then", "ARR 365 days ago of the accounts that had ARR then (NRR and GRR denominator; accounts labelled by their current CSM, segment and band)");
+    f.cohort_arr_now = &gauge(r, "redflag_cohort_arr_now", "ARR now of the accounts that had ARR 365 days ago (NRR numerator)");
+    f.cohort_arr_retained = &gauge(r, "redflag_cohort_arr_retained", "Sum of min(ARR now, ARR then) of the accounts that had ARR 365 days ago (GRR numerator)");
+    f.mrr_month_ago = &gauge(r, "redflag_mrr_30d_ago", "MRR 30 days ago (revenue churn denominator)");
+    f.active_month_ago = &gauge(r, "redflag_accounts_active_30d_ago", "Accounts with MRR above 0 30 days ago (logo churn denominator)");
+    f.churned_month = &gauge(r, "redflag_accounts_churned_30d", "Accounts active 30 days ago with a churn movement since (logo churn numerator)");
+    f.moved_month = &gauge(r, "redflag_mrr_moved_30d", "MRR moved in the last 30 days by kind, in absolute value (quick ratio, revenue churn)");
+    f.csat_sum = &gauge(r, "redflag_csat_points", "Sum of the scores of CSAT answers of the last 90 days (CSAT average numerator)");
+    f.csat_responses = &gauge(r, "redflag_csat_responses", "CSAT answers of the last 90 days (CSAT average denominator)");
+    f.stack_accounts = &gauge(r, "redflag_stack_accounts", "Active accounts that have the product (stack alignment numerator)");
+    f.book_alerts = &gauge(r, "redflag_book_alerts", "Pending and firing alerts by rule, severity and the account's current CSM, segment and health band");
+    f.gross_margin = &gauge(r, "redflag_gross_margin_ratio", "kpi.gross_margin, the margin LTV uses");
+    f.movements = &prometheus::BuildCounter()
+                       .Name("redflag_mrr_movement_total")
+                       .Help("MRR moved by contract changes, in absolute value (" + currency + ")")
+                       .Register(r);
+    f.book_alerts_fired = &prometheus::BuildCounter()
+                               .Name("redflag_book_alerts_fired_total")
+                               .Help("Alerts that started firing, by rule, severity and the account's CSM, segment and health band then")
+                               .Register(r);
+    f.ttfv = &prometheus::BuildHistogram()
+                  .Name("redflag_time_to_first_value_seconds")
+                  .Help("Time from signed_at (or first seen) to the first_value milestone, of the accounts that reached it")
+                  .Register(r);
+    f.account_value = &gauge(r, "redflag_account_value", "Per account (opt-in): current MRR");
+    f.account_effort = &gauge(r, "redflag_account_effort", "Per account (opt-in): the effort score");
+    return f;
+}
+
+}  // namespace redflag::metrics

@@ -1,0 +1,63 @@
+// The CS KPI families (../shared/spec/metrics.md, "CS KPIs", and the additive parts the
+// board divides), registered once here with their names, help and types; kpi/exposition
+// sets them at scrape, kpi/hub's shards feed the per-account ones.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+namespace redflag::metrics {
+
+struct kpi_families {
+    using gauges = prometheus::Family<prometheus::Gauge>;
+    // Set per label combination (csm, segment, health_band, ...) at scrape.
+    gauges* accounts = nullptr;
+    gauges* mrr = nullptr;
+    gauges* arr = nullptr;
+    gauges* nrr = nullptr;
+    gauges* csm_nrr = nullptr;
+    gauges* grr = nullptr;
+    gauges* csm_grr = nullptr;
+    gauges* logo_churn = nullptr;
+    gauges* revenue_churn = nullptr;
+    gauges* quick_ratio = nullptr;
+    gauges* ltv = nullptr;
+    gauges* nps = nullptr;
+    gauges* nps_responses = nullptr;
+    gauges* csat = nullptr;
+    gauges* tickets_open = nullptr;
+    gauges* renewal_arr = nullptr;
+    gauges* opportunity = nullptr;
+    gauges* alignment = nullptr;
+    gauges* score = nullptr;
+    gauges* classification = nullptr;
+    gauges* active_accounts = nullptr;
+    gauges* cohort_arr_then = nullptr;
+    gauges* cohort_arr_now = nullptr;
+    gauges* cohort_arr_retained = nullptr;
+    gauges* mrr_month_ago = nullptr;
+    gauges* active_month_ago = nullptr;
+    gauges* churned_month = nullptr;
+    gauges* moved_month = nullptr;
+    gauges* csat_sum = nullptr;
+    gauges* csat_responses = nullptr;
+    gauges* stack_accounts = nullptr;
+    gauges* book_alerts = nullptr;
+    gauges* gross_margin = nullptr;                                   // redflag_gross_margin_ratio
+    prometheus::Family<prometheus::Counter>* movements = nullptr;          // redflag_mrr_movement_total{kind}
+    prometheus::Family<prometheus::Counter>* book_alerts_fired = nullptr;  // redflag_book_alerts_fired_total
+    prometheus::Family<prometheus::Histogram>* ttfv = nullptr;             // redflag_time_to_first_value_seconds
+    gauges* account_value = nullptr;                                  // redflag_account_value (opt-in)
+    gauges* account_effort = nullptr;                                 // redflag_account_effort (opt-in)
+};
+
+// Registers every KPI family in `registry`, once per registry. `currency` goes in the
+// help of the money families.
+kpi_families register_kpi_families(prometheus::Registry& registry, const std::string& currency);
+
+}  // namespace redflag::metrics

@@ -1,0 +1,316 @@
+// The sharded service through its real store, with a RocksDB Env whose writes fail on
+// demand (tests/store/fault_env.hpp): the write path's failure modes of issue 11.
+#include "engine/service.hpp"
+
+#include "../store/fault_env.hpp"
+#include "alerts/codec.hpp"
+#include "metrics/engine_metrics.hpp"
+#include "rules/rule_set.hpp"
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string>
+
+#include <unistd.h>
+
+using namespace redflag;
+namespace fs = std::filesystem;
+namespace faults = redflag::testing;
+
+namespace {
+
+const timestamp t0 = *parse_rfc3339("2026-11-01T00:00:00Z");
+
+// Fires on an NPS answer below 7; `tier_above_5` reads a typed-at-run-time attribute, so
+// an account whose `tier` is a string counts a runtime error at each evaluation.
+const char* rules_text = R"(
+rule low_nps {
+  title    "Low NPS"
+  when     avg(nps.score, 30d) < 7
+  severity high
+}
+
+rule tier_above_5 {
+  title    "Tier"
+  when     account.attributes.tier > 5
+  severity low
+}
+)";
+
+class ServiceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "redflag-service-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        auto loaded = rules::load_sources({{"test.rules", rules_text}});
+        ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
+        rules_ = loaded.rules;
+        clock_.set(t0 + 10 * day);
+    }
+    void TearDown() override {
+        service_.reset();
+        store_.reset();
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    // Opens the store (on the fault env) and starts a service over it, recovered.
+    void start() {
+        store::options o;
+        o.path = (fs::path(dir_) / "db").string();
+        o.block_cache_bytes = 8u << 20;
+        o.write_buffer_bytes = 32u << 20;
+        o.env = faults_.env.get();
+        o.resume_interval = std::chrono::milliseconds(0);
+        o.resume_free_bytes = 1;  // the fault env reports 0 free while it fails writes
+        o.clock = &clock_;
+        std::string error;
+        store_ = store::store::open(o, error);
+        ASSERT_TRUE(store_) << error;
+        metrics_ = std::make_unique<metrics::engine_metrics>();
+        engine::service_options so;
+        so.shards = 2;
+        so.snapshot_interval = std::chrono::hours(1);
+        service_ = std::make_unique<engine::service>(so, *store_, clock_, *metrics_, rules_);
+        ASSERT_TRUE(service_->recover(error)) << error;
+        service_->start();
+    }
+    // Stops the service (snapshots) and closes the store; kill9 leaves both as they were
+    // written, as a crash would (nothing snapshotted at stop).
+    void restart() {
+        service_->stop();
+        service_.reset();
+        ASSERT_TRUE(store_->close().ok());
+        store_.reset();
+        start();
+    }
+
+    engine::ingest_outcome submit(std::vector<model::event> events) {
+        std::promise<engine::ingest_outcome> p;
+        auto f = p.get_future();
+        service_->submit(std::move(events), [&p](engine::ingest_outcome o) { p.set_value(std::move(o)); });
+        EXPECT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+        return f.get();
+    }
+
+    static model::event nps(std::string account, std::string id, int score, timestamp at = t0 + 10 * day) {
+        model::event e;
+        e.type = model::event_type::nps;
+        e.account = std::move(account);
+        e.id = std::move(id);
+        e.at = at;
+        e.fields["score"] = score;
+        return e;
+    }
+
+    // Runs `f` on the account's shard and waits for it.
+    template <class F>
+    auto on_shard(const std::string& account, F f) {
+        using result = decltype(f(std::declval<engine::core&>()));
+        std::promise<result> p;
+        auto future = p.get_future();
+        service_->post(account, [&](engine::core& c) { p.set_value(f(c)); });
+        EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+        return future.get();
+    }
+
+    std::size_t answers_in_memory(const std::string& account) {
+        return on_shard(account, [account](engine::core& c) -> std::size_t {
+            const auto* r = c.find(account);
+            return r ? r->state.streams[static_cast<std::size_t>(model::event_type::nps)].size() : 0;
+        });
+    }
+
+    double counter(const char* name, const std::string& label, const std::string& value) {
+        for (const auto& family : metrics_->registry()->Collect()) {
+            if (family.name != name) continue;
+            for (const auto& m : family.metric)
+                for (const auto& l : m.label)
+                    if (l.name == label && l.value == value) return m.counter.value;
+        }
+        return -1;
+    }
+
+    std::string dir_;
+    faults::fault_env faults_;
+    manual_clock clock_;
+    std::shared_ptr<const rules::rule_set> rules_;
+    std::unique_ptr<store::store> store_;
+    std::unique_ptr<metrics::engine_metrics> metrics_;
+    std::unique_ptr<engine::service> service_;
+};
+
+}  // namespace
+
+// Issue 11, defect 1 (the lead's fix, kept through the refactor): a failed write takes
+// the round back whole, and the next event of the account is durable across a restart.
+TEST_F(ServiceTest, a_failed_write_is_taken_back_and_a_later_event_survives_a_restart) {
+    start();
+    ASSERT_EQ(submit({nps("acme", "a", 9)}).status, engine::ingest_outcome::status::stored);
+    faults_.fs->fail(faults::fault_fs::wal, rocksdb::IOStatus::IOError("injected: device error"));
+    auto failed = submit({nps("acme", "b", 9)});
+    EXPECT_EQ(failed.status, engine::ingest_outcome::status::failed);
+    EXPECT_EQ(answers_in_memory("acme"), 1u) << "the failed round's event is not in memory";
+    faults_.fs->heal();
+    auto stored = submit({nps("acme", "c", 9)});
+    EXPECT_EQ(stored.status, engine::ingest_outcome::status::stored) << stored.error;
+    EXPECT_EQ(answers_in_memory("acme"), 2u);
+    // Crash-like restart: nothing snapshotted since, so "c" must come back from its event.
+    service_->stop();
+    service_.reset();
+    store_.reset();
+    start();
+    EXPECT_EQ(answers_in_memory("acme"), 2u);
+    EXPECT_EQ(submit({nps("acme", "b", 9)}).accepted, 1u) << "the failed event was never stored: a resend is new";
+}
+
+// Issue 11, defect 2 / item 7: one request's unkeyable event fails that request alone.
+TEST_F(ServiceTest, an_event_the_store_cannot_key_fails_its_request_alone) {
+    start();
+    service_->stop();  // queue both requests into one round: paused shards take no work
+    service_.reset();
+    engine::service_options so;
+    so.shards = 1;
+    so.pause_shards = false;
+    service_ = std::make_unique<engine::service>(so, *store_, clock_, *metrics_, rules_);
+    std::string error;
+    ASSERT_TRUE(service_->recover(error)) << error;
+    std::promise<engine::ingest_outcome> bad_p, good_p;
+    service_->submit({nps(std::string("ev\0il", 5), "x", 3)}, [&](engine::ingest_outcome o) { bad_p.set_value(o); });
+    service_->submit({nps("acme", "y", 3)}, [&](engine::ingest_outcome o) { good_p.set_value(o); });
+    service_->start();  // both requests are queued: one round takes them together
+    auto bad = bad_p.get_future().get();
+    auto good = good_p.get_future().get();
+    EXPECT_EQ(bad.status, engine::ingest_outcome::status::invalid);
+    EXPECT_NE(bad.error.find("account"), std::string::npos) << bad.error;
+    EXPECT_EQ(good.status, engine::ingest_outcome::status::stored) << good.error;
+    EXPECT_EQ(good.accepted, 1u);
+    EXPECT_EQ(answers_in_memory("acme"), 1u);
+}
+
+// Issue 11, defect 5: a full disk answers `unavailable` (503), counts, and once space
+// returns ingest works again without a restart; nothing acknowledged is lost.
+TEST_F(ServiceTest, a_full_disk_makes_ingest_unavailable_until_space_returns) {
+    start();
+    ASSERT_EQ(submit({nps("acme", "a", 9)}).status, engine::ingest_outcome::status::stored);
+    faults_.fs->fail(faults::fault_fs::all);
+    for (int i = 0; i < 5; ++i) {
+        auto o = submit({nps("acme", "full-" + std::to_string(i), 9)});
+        EXPECT_EQ(o.status, engine::ingest_outcome::status::unavailable) << o.error;
+    }
+    EXPECT_FALSE(service_->writable().ok());
+    EXPECT_EQ(service_->writable().error_code(), store::status::code::no_space);
+    EXPECT_GE(counter("redflag_store_write_failures_total", "reason", "no_space"), 5);
+    EXPECT_EQ(answers_in_memory("acme"), 1u);
+
+    faults_.fs->heal();
+    auto o = submit({nps("acme", "b", 9)});
+    EXPECT_EQ(o.status, engine::ingest_outcome::status::stored) << o.error;
+    EXPECT_TRUE(service_->writable().ok());
+    restart();
+    EXPECT_EQ(answers_in_memory("acme"), 2u) << "a and b survive; none of the refused ones is stored";
+}
+
+// Issue 11, item 6: an ack is answered only once durable; a failed write leaves it undone.
+TEST_F(ServiceTest, an_ack_is_answered_after_its_write_and_taken_back_when_it_fails) {
+    start();
+    ASSERT_EQ(submit({nps("acme", "a", 2)}).status, engine::ingest_outcome::status::stored);
+    auto alert_id = on_shard("acme", [](engine::core& c) -> std::string {
+        const auto* r = c.find("acme");
+        return r && !r->alerts.active().empty() ? r->alerts.active()[0].id : std::string{};
+    });
+    ASSERT_FALSE(alert_id.empty()) << "low_nps fires";
+    auto ack = [&](const std::string& by) {
+        std::promise<std::pair<bool, store::status>> p;
+        auto f = p.get_future();
+        auto applied = std::make_shared<bool>(false);
+        engine::service::write_call call;
+        call.apply = [alert_id, by, applied](engine::core& c) {
+            *applied = c.acknowledge("acme", alert_id, {by, "on it", t0 + 10 * day});
+        };
+        call.written = [&p, applied](const store::status& st) { p.set_value({*applied, st}); };
+        service_->post_write("acme", std::move(call));
+        EXPECT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+        return f.get();
+    };
+    auto acks_in_memory = [&] {
+        return on_shard("acme", [alert_id](engine::core& c) -> std::size_t {
+            const auto* a = c.find("acme")->alerts.find_id(alert_id);
+            return a ? a->acks.size() : 0;
+        });
+    };
+
+    faults_.fs->fail(faults::fault_fs::all);
+    auto [applied, st] = ack("liam");
+    EXPECT_TRUE(applied);
+    EXPECT_FALSE(st.ok()) << "the caller hears of the failed write";
+    EXPECT_EQ(acks_in_memory(), 0u) << "the ack is taken back with its round";
+
+    faults_.fs->heal();
+    auto [applied2, st2] = ack("ana");
+    EXPECT_TRUE(applied2);
+    EXPECT_TRUE(st2.ok()) << st2.message();
+    EXPECT_EQ(acks_in_memory(), 1u);
+    auto stored = store_->get(store::column::alerts, alert_id);
+    ASSERT_TRUE(stored.ok() && stored.value());
+    auto record = alerts::parse_alert(*stored.value());
+    ASSERT_TRUE(record);
+    ASSERT_EQ(record->acks.size(), 1u);
+    EXPECT_EQ(record->acks[0].by, "ana") << "the durable record has the ack that was answered, not the failed one";
+}
+
+// Issue 12, item 4: unreadable snapshots and stored events are counted, not only logged.
+TEST_F(ServiceTest, unreadable_records_at_recovery_are_counted) {
+    start();
+    ASSERT_EQ(submit({nps("acme", "a", 9), nps("bolt", "b", 9)}).status, engine::ingest_outcome::status::stored);
+    restart();  // snapshots acme and bolt
+    service_->stop();
+    service_.reset();
+    {
+        store::write_batch batch(*store_);
+        batch.put_snapshot("acme", 1, "not a snapshot");
+        batch.put_event("bolt", 2, t0, "{not json");
+        batch.mark_dirty("bolt");
+        batch.put(store::column::alerts, "0123", "{\"id\": 7}");
+        ASSERT_TRUE(store_->write(batch).ok());
+    }
+    ASSERT_TRUE(store_->close().ok());
+    store_.reset();
+    start();
+    EXPECT_EQ(counter("redflag_degraded_total", "what", "snapshot"), 1);
+    EXPECT_EQ(counter("redflag_degraded_total", "what", "stored_event"), 1);
+    EXPECT_EQ(counter("redflag_degraded_total", "what", "alert_record"), 1);
+    EXPECT_EQ(answers_in_memory("acme"), 1u) << "the unreadable snapshot is rebuilt from its events";
+}
+
+// Issue 12, item 3: the rule metrics are fed from the engine: every account evaluation
+// counts for each rule, and a rule's runtime error (an attribute of the wrong type)
+// counts for that rule only.
+TEST_F(ServiceTest, evaluations_and_runtime_errors_reach_the_rule_metrics) {
+    start();
+    model::event profile;
+    profile.type = model::event_type::account;
+    profile.account = "acme";
+    profile.id = "p1";
+    profile.at = t0 + 10 * day;
+    profile.fields["attributes"] = boost::json::object{{"tier", "gold"}};
+    ASSERT_EQ(submit({profile}).status, engine::ingest_outcome::status::stored);
+    ASSERT_EQ(submit({nps("bolt", "n1", 9)}).status, engine::ingest_outcome::status::stored);
+    // The counters are added once per round, after the write: a query round later they show.
+    on_shard("acme", [](engine::core&) { return 0; });
+    on_shard("bolt", [](engine::core&) { return 0; });
+    EXPECT_GE(counter("redflag_rule_evaluations_total", "rule", "tier_above_5"), 2);
+    EXPECT_GE(counter("redflag_rule_evaluations_total", "rule", "low_nps"), 2);
+    EXPECT_GE(counter("redflag_rule_runtime_errors_total", "rule", "tier_above_5"), 1);
+    EXPECT_EQ(counter("redflag_rule_runtime_errors_total", "rule", "low_nps"), 0);
+    double observed = 0;
+    for (const auto& family : metrics_->registry()->Collect())
+        if (family.name == "redflag_rule_eval_duration_seconds")
+            for (const auto& m : family.metric) observed += double(m.histogram.sample_count);
+    EXPECT_GE(observed, 1) << "evaluation times are observed";
+}
