@@ -226,6 +226,10 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
             return handler.run(std::move(req));
         }
         case endpoint::hook: return handle_hook(ctx, match.id, std::move(req), std::move(respond));
+        case endpoint::hooks_unmatched:
+            // Authorized like the management API's other read routes.
+            if (auto refusal = check_token(ctx, req)) return respond(std::move(*refusal));
+            return handle_unmatched_list(ctx, match.query, std::move(respond));
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
     }
 }

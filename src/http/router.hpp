@@ -20,7 +20,7 @@
 
 namespace redflag::http {
 
-enum class endpoint { healthz, readyz, metrics, ingest, hook, api };
+enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, api };
 
 struct route_match {
     enum class result { found, not_found, method_not_allowed, bad_target };
