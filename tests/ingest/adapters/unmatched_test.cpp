@@ -90,8 +90,8 @@ TEST_F(UnmatchedEvents, kept_events_are_listed_and_a_redelivery_is_not_stored_tw
     external_id_index index(1);
     unmatched_events waiting(*store_, sink, index, nullptr);
     ASSERT_TRUE(waiting.start().ok());
-    auto late = contract("stripe:evt_2", t0 + 60 * seconds_ms, 200);
-    auto early = contract("stripe:evt_1", t0, 100);
+    auto late = contract("stripe:evt_1", t0 + 60 * seconds_ms, 200);
+    auto early = contract("stripe:evt_2", t0, 100);
     auto kept = waiting.keep("stripe", {{cus_x, &late}, {cus_x, &early}}, t0 + 120 * seconds_ms);
     ASSERT_TRUE(kept.status.ok());
     EXPECT_EQ(kept.stored, 2u);
@@ -103,7 +103,7 @@ TEST_F(UnmatchedEvents, kept_events_are_listed_and_a_redelivery_is_not_stored_tw
     auto listed = waiting.list("", 100);
     ASSERT_TRUE(listed.ok());
     ASSERT_EQ(listed.value().size(), 2u);
-    EXPECT_EQ(listed.value()[0].id, "stripe:evt_1");  // time order
+    EXPECT_EQ(listed.value()[0].id, "stripe:evt_2");  // time order, not id order
     EXPECT_EQ(listed.value()[0].customer, "cus_X");
     EXPECT_EQ(listed.value()[0].type, "contract");
     EXPECT_EQ(listed.value()[0].received_at, t0 + 120 * seconds_ms);
@@ -122,8 +122,8 @@ TEST_F(UnmatchedEvents, a_durable_mapping_submits_the_events_in_time_order_with_
         waiting.release(std::move(c));
     });
     ASSERT_TRUE(waiting.start().ok());
-    auto late = contract("stripe:evt_2", t0 + 60 * seconds_ms, 200);
-    auto early = contract("stripe:evt_1", t0, 100);
+    auto late = contract("stripe:evt_1", t0 + 60 * seconds_ms, 200);
+    auto early = contract("stripe:evt_2", t0, 100);
     auto other = contract("stripe:evt_3", t0, 5);
     ASSERT_TRUE(waiting.keep("stripe", {{cus_x, &late}, {cus_x, &early}, {{"stripe", "customer", "cus_Y"}, &other}}, t0)
                     .status.ok());
@@ -131,8 +131,8 @@ TEST_F(UnmatchedEvents, a_durable_mapping_submits_the_events_in_time_order_with_
     map_customer(index, *store_, "stripe", "cus_X", "acme");
     auto submitted = sink.wait_for(2);
     ASSERT_EQ(submitted.size(), 2u);
-    EXPECT_EQ(submitted[0].id, "stripe:evt_1");
-    EXPECT_EQ(submitted[1].id, "stripe:evt_2");
+    EXPECT_EQ(submitted[0].id, "stripe:evt_2");  // the earlier one first
+    EXPECT_EQ(submitted[1].id, "stripe:evt_1");
     EXPECT_EQ(submitted[0].account, "acme");
     EXPECT_EQ(submitted[1].fields.at("mrr").to_number<double>(), 200);
     EXPECT_GE(sink.calls(), 2);
