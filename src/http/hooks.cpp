@@ -19,9 +19,6 @@ namespace beast_http = boost::beast::http;
 namespace json = boost::json;
 using metrics::hook_outcome;
 
-// Unmatched customers get a longer wait than overload: a mapping takes a person to add.
-constexpr std::chrono::seconds unmatched_retry_after{60};
-
 response json_answer(unsigned status, const json::value& body) {
     response res{static_cast<beast_http::status>(status), 11};
     res.set(beast_http::field::content_type, "application/json");
@@ -104,16 +101,9 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
     std::size_t mapped_events = result.events.size() - ignored;
     auto unmatched = adapters::resolve_accounts(result, registry->resolver());
     auto* waiting_store = registry->unmatched();
-    if (!unmatched.empty() && !waiting_store) {
-        json::array list;
-        for (const auto& c : unmatched) {
-            spdlog::warn("hook {}: no account for {} {} yet: add it to adapters.{}.accounts", vendor, c.kind, c.id, vendor);
-            list.push_back(json::object{{"vendor", c.vendor}, {"kind", c.kind}, {"id", c.id}});
-        }
-        count(hook_outcome::unmatched, mapped_events);
-        return respond(retry_later(503, unmatched_retry_after,
-                                   json::object{{"error", "no account is known for some customers yet; retry later"},
-                                                {"unmatched", std::move(list)}}));
+    if (!unmatched.empty() && !waiting_store) {  // serve always wires one (adapters/hook_state.hpp)
+        count(hook_outcome::failed, mapped_events);
+        return respond(error_response(500, "no store for events of unknown customers is wired"));
     }
 
     auto batch = adapters::validate_mapped(result, ctx.clock.now(), ctx.options.limits);
@@ -131,6 +121,7 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
 
     // Events of customers no account is known for yet are kept until their mapping
     // arrives (ingest/adapters/unmatched.hpp): stored now, so the vendor need not retry.
+    // On this thread: a small RocksDB look-up and write, only for unknown customers.
     std::size_t waiting = 0;
     if (!unmatched.empty()) {
         auto kept = keep_unmatched(*waiting_store, vendor, batch, ctx.clock.now());

@@ -7,8 +7,7 @@
 //       unmatched store and applied once the mapping arrives (ingest/adapters/unmatched.hpp)
 //   401 signature missing, wrong or stale;  400 a payload we cannot read (field named)
 //   404 the vendor has no adapter in the config
-//   503 + Retry-After: engine overloaded (or unknown customers where no unmatched store
-//       is wired: the vendor's retries keep those events)
+//   503 + Retry-After: engine overloaded
 //   500 the store failed
 // Every outcome is counted in redflag_hook_events_total{vendor,outcome}.
 //
