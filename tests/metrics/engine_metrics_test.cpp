@@ -15,7 +15,7 @@ const std::vector<std::string> engine_families{
     "redflag_rule_eval_duration_seconds", "redflag_rule_runtime_errors_total",       "redflag_rules_loaded",
     "redflag_rule_reloads_total",         "redflag_alerts",                          "redflag_alerts_fired_total",
     "redflag_notifications_total",        "redflag_notification_delay_seconds",      "redflag_outbox_pending",
-    "redflag_store_size_bytes"};
+    "redflag_store_size_bytes",           "redflag_hook_unmatched_events"};
 
 std::map<std::string, int> family_counts(const prometheus::Registry& registry) {
     std::map<std::string, int> counts;
