@@ -17,6 +17,7 @@ test_packages=(
   clang-14 libclang-rt-14-dev
   python3-aiosmtpd prometheus prometheus-alertmanager
   nats-server
+  dpkg-dev shellcheck systemd
 )
 
 wanted=("${build_packages[@]}")

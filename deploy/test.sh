@@ -21,6 +21,9 @@ cmake --build build/fuzz -j"$jobs" --target rules_fuzz event_fuzz
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDFLAG_BUILD_TESTS=ON \
   -DREDFLAG_FUZZ_BUILD_DIR="$root/build/fuzz" >/dev/null
 cmake --build build/test -j"$jobs"
+# The Debian package (build/test/packages/redflag_VERSION_ARCH.deb); the integration test
+# test_package installs it into a scratch root and starts it from there.
+(cd build/test && cpack -G DEB -B "$root/build/test/packages" >/dev/null)
 
 cd build/test
 ctest --output-on-failure -j"$jobs" --timeout 600

@@ -5,13 +5,17 @@
 #include "app/outcomes.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
+#include "app/server_options.hpp"
 #include "app/test_runner.hpp"
+#include "http/server.hpp"
+#include "metrics/build_info.hpp"
 #include "rules/format/formatter.hpp"
 #include "rules/parse/parser.hpp"
 #include "rules/rule_set.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,7 +24,77 @@
 namespace redflag::app {
 namespace {
 
-constexpr const char* version_text = "redflag 0.1.0";
+// `redflag version` and `--version`: the first line is "redflag VERSION", for scripts.
+std::string version_text() {
+    const auto& b = metrics::this_build();
+    return "redflag " + std::string(b.version) + " (revision " + std::string(b.revision) + ")\n  built with " +
+           std::string(b.compiler) + ", " + std::string(b.build_type);
+}
+
+// The man-page sections after the generated usage of `redflag --help` and `redflag help`.
+constexpr const char* manual_footer = R"(
+CONFIGURATION
+  serve reads --config FILE, else ./redflag.yaml, else the embedded default: listen on
+  127.0.0.1:8080, state in ./data, rules from ./rules. ${VAR} and ${VAR:-default} read the
+  environment. Unknown keys and bad values are errors with file:line:column; check them
+  with `redflag check --config FILE`. Credentials: ingest.tokens and ingest.hmac_secret
+  guard POST /v1/events; api.read_tokens and api.write_tokens the management API (reads;
+  acks, silences and reload); metrics.tokens, when set, GET /metrics. A non-loopback
+  listen address needs ingest and API credentials (or ingest.insecure / api.insecure).
+
+HTTP
+  POST /v1/events              events (JSON object, array or NDJSON); 202 once durable
+  POST /v1/hooks/VENDOR        a vendor's signed webhook (adapters.VENDOR: stripe, zendesk, ...)
+  GET  /v1/accounts/ID, /v1/alerts, /v1/alerts/ID, /v1/silences     the management API
+  POST /v1/alerts/ID/ack, /v1/silences; DELETE /v1/silences/ID; POST /-/reload
+  GET  /metrics (Prometheus), /healthz (liveness), /readyz (readiness)
+
+SIGNALS
+  SIGHUP reloads rules and channels (a bad set is reported and the running one stays);
+  SIGTERM and SIGINT stop cleanly. Under systemd (Type=notify) serve sends READY=1 once it
+  answers /readyz, and STOPPING=1 when it stops.
+
+EXIT STATUS
+  0 success; 1 check, test or fmt --check found problems; 2 a usage error, or serve could
+  not start (bad config or rules, store, listener).
+
+FILES
+  /etc/redflag/redflag.yaml    the packaged configuration
+  /etc/redflag/rules/          the shipped rules (rules/tests/: their unit tests)
+  /etc/redflag/redflag.env     secrets for ${VAR}, read by the systemd unit
+  /var/lib/redflag/            state (RocksDB)
+
+SEE ALSO
+  /usr/share/doc/redflag/README.md, systemctl status redflag, journalctl -u redflag
+)";
+
+// A config error "file:line:col: message" (or "file: message") as a diagnostic, with the
+// source line under it, so `check` shows config and rule problems alike.
+rules::diagnostic config_diagnostic(const std::string& error, const std::string& path, std::string_view text) {
+    rules::diagnostic d;
+    d.code = "config";
+    d.file = path;
+    d.message = error;
+    if (error.rfind(path + ":", 0) != 0) return d;
+    std::string_view rest = std::string_view(error).substr(path.size() + 1);
+    unsigned line = 0, column = 0;
+    std::size_t used = 0;
+    auto number = [&](unsigned& out) {
+        std::size_t start = used;
+        while (used < rest.size() && rest[used] >= '0' && rest[used] <= '9') out = out * 10 + unsigned(rest[used++] - '0');
+        return used > start;
+    };
+    if (number(line) && used < rest.size() && rest[used] == ':' && (++used, number(column)) &&
+        rest.substr(used).starts_with(": ")) {
+        d.line = line;
+        d.column = column;
+        d.message = std::string(rest.substr(used + 2));
+        d.snippet = std::string(rules::source_line(text, line));
+    } else {
+        d.message = std::string(rest.starts_with(" ") ? rest.substr(1) : rest);
+    }
+    return d;
+}
 
 // Files named on the command line, with folders expanded to their *.rules files in name
 // order. Missing paths are reported and make the result empty.
@@ -52,31 +126,51 @@ std::optional<std::string> read_file(const std::string& path) {
     return buffer.str();
 }
 
-int run_check(const std::vector<std::string>& paths, const std::optional<std::string>& config_path,
-              const std::string& format) {
+// `redflag check [--config FILE] [PATH...]`: the config (every key, ${VAR}, and whether
+// serve would accept its listener and credentials) and the rule files, given or else the
+// config's rules.paths, with the config's channels for `notify`.
+int run_check(std::vector<std::string> paths, const std::optional<std::string>& config_path, const std::string& format) {
+    rules::diagnostics problems;
     rules::load_options options;
+    std::string config_summary;
     if (config_path) {
-        auto cfg = load_config_file(*config_path);
-        if (!cfg.value) {
-            for (const auto& e : cfg.errors) std::cerr << e << "\n";
+        auto text = read_file(*config_path);
+        if (!text) {
+            std::cerr << *config_path << ": cannot read the config file\n";
             return 2;
         }
-        std::set<std::string> names;
-        for (const auto& [name, ch] : cfg.value->channels) names.insert(name);
-        options.channels = std::move(names);
+        auto cfg = parse_config(*text, *config_path);
+        for (const auto& e : cfg.errors) problems.push_back(config_diagnostic(e, *config_path, *text));
+        if (cfg.value) {
+            if (auto refused = http::check_listen(server_options_from(*cfg.value)))
+                problems.push_back(rules::diagnostic{"config", rules::severity::error, *refused, *config_path, 0, 0, {}, {}});
+            std::set<std::string> names;
+            for (const auto& [name, ch] : cfg.value->channels) names.insert(name);
+            options.channels = std::move(names);
+            if (paths.empty()) paths = cfg.value->rules.paths;
+            config_summary = "config " + *config_path + ", ";
+        }
     }
     for (const auto& p : paths)
         if (!std::filesystem::exists(p)) {
             std::cerr << p << ": no such file or folder\n";
             return 2;
         }
-    auto result = rules::load(paths, options);
-    if (format == "json") std::cout << rules::render_json(result.problems) << "\n";
-    else std::cout << rules::render_text(result.problems);
-    if (!result.rules) return 1;
-    if (format != "json")
-        std::cout << "ok: " << result.rules->rules().size() << " rules, " << result.rules->scores().size() << " scores, "
-                  << result.rules->classifications().size() << " classifications\n";
+    rules::load_result result;
+    if (!paths.empty()) result = rules::load(paths, options);
+    problems.insert(problems.end(), result.problems.begin(), result.problems.end());
+    if (format == "json") std::cout << rules::render_json(problems) << "\n";
+    else std::cout << rules::render_text(problems);
+    if (rules::has_errors(problems) || (!paths.empty() && !result.rules)) return 1;
+    if (format != "json") {
+        std::cout << "ok: " << config_summary;
+        if (result.rules)
+            std::cout << result.rules->rules().size() << " rules, " << result.rules->scores().size() << " scores, "
+                      << result.rules->classifications().size() << " classifications";
+        else
+            std::cout << "no rule files";
+        std::cout << "\n";
+    }
     return 0;
 }
 
@@ -124,8 +218,13 @@ std::optional<timestamp> parse_time_option(const std::string& text, const char* 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-    CLI::App cli{"Redflag: red-flag alerts and KPIs for Customer Success teams"};
+    CLI::App cli{"Redflag: red-flag alerts and KPIs for Customer Success teams.\n\n"
+                 "A streaming alert engine: it takes webhooks (usage, tickets, NPS, CSAT, contracts), keeps each\n"
+                 "account's state in RocksDB, evaluates rule files, raises red-flag alerts to Slack, email and\n"
+                 "webhooks (Alertmanager too) and exports CS KPIs to Prometheus.\n",
+                 "redflag"};
     cli.require_subcommand(1);
+    cli.set_version_flag("--version", version_text(), "print the version and exit");
 
     std::optional<std::string> serve_config;
     auto* serve = cli.add_subcommand("serve", "run the service");
@@ -134,10 +233,12 @@ int run_cli(int argc, char** argv) {
     std::optional<std::string> check_config;
     std::vector<std::string> check_paths;
     std::string check_format = "text";
-    auto* check = cli.add_subcommand("check", "parse and type-check rule files or folders");
-    check->add_option("--config", check_config, "config whose channels `notify` may name");
+    auto* check = cli.add_subcommand("check", "check a config and rule files or folders (type-check, channels)");
+    check->add_option("--config", check_config,
+                      "config to check too: its keys, its listener and credentials, the channels `notify` may name; "
+                      "without PATH, its rules.paths are checked");
     check->add_option("--format", check_format, "text or json")->check(CLI::IsMember({"text", "json"}));
-    check->add_option("paths", check_paths, "rule files or folders")->required();
+    check->add_option("paths", check_paths, "rule files or folders");
 
     std::vector<std::string> test_files;
     auto* test = cli.add_subcommand("test", "run rule unit tests");
@@ -176,6 +277,21 @@ int run_cli(int argc, char** argv) {
     import_cmd->add_flag("--dry-run", import_opts.dry_run, "validate and print the events, send nothing");
 
     auto* version = cli.add_subcommand("version", "print the version");
+    std::string help_topic;
+    auto* help = cli.add_subcommand("help", "print this manual, or a command's: redflag help COMMAND");
+    std::vector<std::string> commands;
+    for (const auto* sub : cli.get_subcommands({})) commands.push_back(sub->get_name());
+    help->add_option("command", help_topic, "a command")->check(CLI::IsMember(commands));
+    cli.footer(manual_footer);  // after the subcommands: they would copy it
+
+    // An unknown command names itself (CLI11 would only say that one is required).
+    if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+        std::cerr << "redflag: unknown command \"" << argv[1] << "\"; the commands are";
+        for (std::size_t i = 0; i < commands.size(); ++i)
+            std::cerr << (i == 0 ? " " : i + 1 == commands.size() ? " and " : ", ") << commands[i];
+        std::cerr << " (redflag help)\n";
+        return 2;
+    }
 
     try {
         cli.parse(argc, argv);
@@ -184,8 +300,20 @@ int run_cli(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
 
+    if (*help) {
+        // App::help() would describe `help` itself, the subcommand that was parsed.
+        if (help_topic.empty()) std::cout << cli.get_formatter()->make_help(&cli, "redflag", CLI::AppFormatMode::Normal);
+        else std::cout << cli.get_subcommand(help_topic)->help("redflag");
+        return 0;
+    }
     if (*serve) return run_serve(serve_config);
-    if (*check) return run_check(check_paths, check_config, check_format);
+    if (*check) {
+        if (check_paths.empty() && !check_config) {
+            std::cerr << "redflag check: name rule files or folders, or --config FILE (redflag help check)\n";
+            return 2;
+        }
+        return run_check(check_paths, check_config, check_format);
+    }
     if (*test) return run_tests(test_files, std::cout, std::cerr);
     if (*fmt) return run_fmt(fmt_paths, fmt_check);
     if (*import_cmd) {
@@ -200,7 +328,7 @@ int run_cli(int argc, char** argv) {
         return run_import(import_opts, std::cout, std::cerr);
     }
     if (*version) {
-        std::cout << version_text << "\n";
+        std::cout << version_text() << "\n";
         return 0;
     }
     if (*replay) {

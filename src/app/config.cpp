@@ -519,8 +519,8 @@ void read_cluster(reader& r, const YAML::Node& n, config& c) {
 void read_document(reader& r, const YAML::Node& root, config& c) {
     if (root.IsNull()) return;  // an empty file: every default
     if (!r.mapping(root, "the config",
-                   {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log",
-                    "adapters", "cluster"}))
+                   {"listen", "storage", "rules", "engine", "ingest", "api", "metrics", "http", "delivery", "ui", "channels", "kpi",
+                    "log", "adapters", "cluster"}))
         return;
     if (auto n = root["listen"]) read_listen(r, n, c);
     if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache", "memtable"})) {
@@ -552,6 +552,17 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
         if (n["max_future"]) r.read(n["max_future"], "ingest.max_future", c.ingest.max_future);
         // An empty token (an unset variable with an empty default) would let anyone in.
         std::erase_if(c.ingest.tokens, [](const std::string& t) { return t.empty(); });
+    }
+    if (auto n = root["api"]; n && r.mapping(n, "api", {"read_tokens", "write_tokens", "insecure"})) {
+        if (n["read_tokens"]) r.read_list(n["read_tokens"], "api.read_tokens", c.api.read_tokens);
+        if (n["write_tokens"]) r.read_list(n["write_tokens"], "api.write_tokens", c.api.write_tokens);
+        if (n["insecure"]) r.read(n["insecure"], "api.insecure", c.api.insecure);
+        std::erase_if(c.api.read_tokens, [](const std::string& t) { return t.empty(); });
+        std::erase_if(c.api.write_tokens, [](const std::string& t) { return t.empty(); });
+    }
+    if (auto n = root["metrics"]; n && r.mapping(n, "metrics", {"tokens"})) {
+        if (n["tokens"]) r.read_list(n["tokens"], "metrics.tokens", c.metrics.tokens);
+        std::erase_if(c.metrics.tokens, [](const std::string& t) { return t.empty(); });
     }
     if (auto n = root["http"]; n && r.mapping(n, "http", {"threads", "idle_timeout", "request_timeout"})) {
         if (n["threads"]) r.read_int(n["threads"], "http.threads", c.http.threads, 1, 256);

@@ -57,6 +57,18 @@ struct config {
         duration max_future = day;  // events stamped later than receipt + this are refused
     } ingest;
 
+    // The management API's bearer tokens (http/access.hpp): read tokens for its GETs,
+    // write tokens for everything (ack, silences, reload too).
+    struct api_section {
+        std::vector<std::string> read_tokens;
+        std::vector<std::string> write_tokens;
+        bool insecure = false;  // allow a non-loopback listener whose management API has no tokens
+    } api;
+
+    struct metrics_section {
+        std::vector<std::string> tokens;  // when set, GET /metrics needs one of them
+    } metrics;
+
     struct http_section {
         int threads = 2;
         duration idle_timeout = 60 * seconds_ms;

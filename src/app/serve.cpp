@@ -3,6 +3,9 @@
 #include "alerts/codec.hpp"
 #include "app/account_view.hpp"
 #include "app/config.hpp"
+#include "app/logging.hpp"
+#include "app/server_options.hpp"
+#include "app/systemd_notify.hpp"
 #include "delivery/builder.hpp"
 #include "delivery/channels/make_sender.hpp"
 #include "delivery/dispatcher.hpp"
@@ -153,25 +156,15 @@ public:
             return false;
         }
         service_->start();
-        http::server_options options;
-        options.address = config_.listen_host;
-        options.port = config_.listen_port;
-        options.threads = static_cast<unsigned>(config_.http.threads);
-        options.idle_timeout = config_.http.idle_timeout;
-        options.max_body = config_.ingest.max_body;
-        options.max_events = config_.ingest.max_events;
-        options.limits.max_age = config_.storage.retention;  // older: its id would not deduplicate
-        options.limits.max_future = config_.ingest.max_future;
-        options.tokens = config_.ingest.tokens;
-        options.hmac_secret = config_.ingest.hmac_secret;
-        options.insecure = config_.ingest.insecure;
-        options.hooks = hooks_->registry();
+        auto options = server_options_from(config_);
+        options.hooks = hooks_->registry();  // resolving through the external-ids index, keeping unmatched events
         server_ = std::make_unique<http::server>(options, *service_, *this, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
             return false;
         }
         ready_ = true;
+        metrics_.config_loaded(clock_.now());
         spdlog::info("listening on {}:{}", config_.listen_host, server_->port());
         return true;
     }
@@ -225,6 +218,7 @@ public:
         if (auto st = dispatcher_->reconfigure(std::move(setup.channels)); !st.ok())
             spdlog::error("reload: reading the outbox for new channels: {}", st.message());
         metrics_.rule_reloads(metrics::reload_outcome::ok).Increment();
+        metrics_.config_loaded(clock_.now());
         metrics_.rules_loaded().Set(double(rules_count_));
         spdlog::info("reloaded {} rules", rules_count_);
         return json::object{{"status", "ok"}, {"rules", rules_count_}, {"diagnostics", diagnostics_json(loaded.problems)}};
@@ -433,14 +427,6 @@ private:
     std::size_t rules_count_ = 0;
 };
 
-void configure_logging(const config& c) {
-    spdlog::set_level(spdlog::level::from_str(c.log.level));
-    if (c.log.format == "json")
-        spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})", spdlog::pattern_time_type::utc);
-    else
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-}
-
 }  // namespace
 
 int run_serve(const std::optional<std::string>& config_path) {
@@ -515,8 +501,10 @@ int run_serve(const std::optional<std::string>& config_path) {
         spdlog::info("signal {}: stopping", sig);
         gauges.cancel();
         reload_signal.cancel();
+        notify_systemd("STOPPING=1");
         io.stop();
     });
+    notify_systemd("READY=1");  // Type=notify: serving, /readyz answers 200
     io.run();
     app.stop();
     spdlog::info("stopped cleanly");

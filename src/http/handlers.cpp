@@ -1,5 +1,6 @@
 #include "http/handlers.hpp"
 
+#include "http/access.hpp"
 #include "http/hooks.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -52,20 +53,13 @@ std::optional<std::string> parse_api_body(std::string_view body, json::value& ou
     return std::nullopt;
 }
 
-// Bearer token check, when tokens are configured. Returns the refusal, or nullopt.
-std::optional<response> check_token(const handler_context& ctx, const request& req) {
-    if (ctx.options.tokens.empty()) return std::nullopt;
-    switch (ingest::check_bearer(req[beast_http::field::authorization], ctx.options.tokens)) {
-        case ingest::auth_result::ok: return std::nullopt;
-        case ingest::auth_result::missing: {
-            auto res = error_response(401, "missing credentials: send the header Authorization: Bearer <token>");
-            res.set(beast_http::field::www_authenticate, "Bearer realm=\"redflag\"");
-            return res;
-        }
-        case ingest::auth_result::forbidden:
-            return error_response(403, "the bearer token in the Authorization header is not one of ingest.tokens");
-    }
-    return std::nullopt;
+// The refusal of a request the route's credentials do not allow (http/access.hpp), or nullopt.
+std::optional<response> check_access(const handler_context& ctx, scope route_scope, const request& req) {
+    auto refused = authorize(ctx.options.access, route_scope, req[beast_http::field::authorization]);
+    if (!refused) return std::nullopt;
+    auto res = error_response(refused->status, refused->message);
+    if (refused->challenge) res.set(beast_http::field::www_authenticate, "Bearer realm=\"redflag\"");
+    return res;
 }
 
 class ingest_request {
@@ -74,9 +68,10 @@ public:
         : ctx_(ctx), respond_(std::move(respond)), start_(std::chrono::steady_clock::now()) {}
 
     void run(request req) {
-        if (auto refusal = check_token(ctx_, req)) return finish(request_outcome::unauthorized, std::move(*refusal));
-        if (!ctx_.options.hmac_secret.empty() &&
-            ingest::check_signature(req[signature_header], req.body(), ctx_.options.hmac_secret) != ingest::auth_result::ok)
+        if (auto refusal = check_access(ctx_, scope::ingest, req))
+            return finish(request_outcome::unauthorized, std::move(*refusal));
+        const auto& secret = ctx_.options.access.hmac_secret;
+        if (!secret.empty() && ingest::check_signature(req[signature_header], req.body(), secret) != ingest::auth_result::ok)
             return finish(request_outcome::unauthorized,
                           error_response(401, "missing or wrong X-Redflag-Signature: expected sha256=<hex HMAC-SHA256 "
                                               "of the raw body under ingest.hmac_secret>"));
@@ -165,7 +160,6 @@ response from_api_response(api_response r) {
 }
 
 void handle_api(const handler_context& ctx, route_match match, request req, const respond_fn& respond) {
-    if (auto refusal = check_token(ctx, req)) return respond(std::move(*refusal));
     api_request api_req;
     api_req.route = match.route;
     api_req.id = std::move(match.id);
@@ -214,6 +208,9 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
         }
         case route_match::result::found: break;
     }
+    // Ingest checks its own credentials: a refusal there is counted in its metrics.
+    if (match.endpoint != endpoint::ingest)
+        if (auto refusal = check_access(ctx, match.scope, req)) return respond(std::move(*refusal));
     switch (match.endpoint) {
         case endpoint::healthz: return respond(json_response(200, json::object{{"status", "ok"}}));
         case endpoint::readyz:
@@ -226,10 +223,7 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
             return handler.run(std::move(req));
         }
         case endpoint::hook: return handle_hook(ctx, match.id, std::move(req), std::move(respond));
-        case endpoint::hooks_unmatched:
-            // Authorized like the management API's other read routes.
-            if (auto refusal = check_token(ctx, req)) return respond(std::move(*refusal));
-            return handle_unmatched_list(ctx, match.query, std::move(respond));
+        case endpoint::hooks_unmatched: return handle_unmatched_list(ctx, match.query, std::move(respond));
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
     }
 }

@@ -13,26 +13,27 @@ struct route_entry {
     std::array<std::string_view, 4> segments;  // "{id}" matches any one segment; "" ends
     verb method;
     endpoint target;
+    http::scope scope;
     api_route route = api_route::list_alerts;
 };
 
 constexpr std::string_view id = "{id}";
 
 constexpr route_entry routes[] = {
-    {{"healthz"}, verb::get, endpoint::healthz},
-    {{"readyz"}, verb::get, endpoint::readyz},
-    {{"metrics"}, verb::get, endpoint::metrics},
-    {{"v1", "events"}, verb::post, endpoint::ingest},
-    {{"v1", "hooks", id}, verb::post, endpoint::hook},
-    {{"v1", "hooks", "unmatched"}, verb::get, endpoint::hooks_unmatched},
-    {{"v1", "accounts", id}, verb::get, endpoint::api, api_route::get_account},
-    {{"v1", "alerts"}, verb::get, endpoint::api, api_route::list_alerts},
-    {{"v1", "alerts", id}, verb::get, endpoint::api, api_route::get_alert},
-    {{"v1", "alerts", id, "ack"}, verb::post, endpoint::api, api_route::ack_alert},
-    {{"v1", "silences"}, verb::get, endpoint::api, api_route::list_silences},
-    {{"v1", "silences"}, verb::post, endpoint::api, api_route::create_silence},
-    {{"v1", "silences", id}, verb::delete_, endpoint::api, api_route::delete_silence},
-    {{"-", "reload"}, verb::post, endpoint::api, api_route::reload},
+    {{"healthz"}, verb::get, endpoint::healthz, scope::open},
+    {{"readyz"}, verb::get, endpoint::readyz, scope::open},
+    {{"metrics"}, verb::get, endpoint::metrics, scope::metrics},
+    {{"v1", "events"}, verb::post, endpoint::ingest, scope::ingest},
+    {{"v1", "hooks", id}, verb::post, endpoint::hook, scope::vendor},
+    {{"v1", "hooks", "unmatched"}, verb::get, endpoint::hooks_unmatched, scope::read},
+    {{"v1", "accounts", id}, verb::get, endpoint::api, scope::read, api_route::get_account},
+    {{"v1", "alerts"}, verb::get, endpoint::api, scope::read, api_route::list_alerts},
+    {{"v1", "alerts", id}, verb::get, endpoint::api, scope::read, api_route::get_alert},
+    {{"v1", "alerts", id, "ack"}, verb::post, endpoint::api, scope::write, api_route::ack_alert},
+    {{"v1", "silences"}, verb::get, endpoint::api, scope::read, api_route::list_silences},
+    {{"v1", "silences"}, verb::post, endpoint::api, scope::write, api_route::create_silence},
+    {{"v1", "silences", id}, verb::delete_, endpoint::api, scope::write, api_route::delete_silence},
+    {{"-", "reload"}, verb::post, endpoint::api, scope::write, api_route::reload},
 };
 
 // Matches `path` against an entry's pattern; on success stores the {id} segment.
@@ -94,6 +95,7 @@ route_match match_route(verb method, std::string_view target) {
         }
         match.result = route_match::result::found;
         match.endpoint = entry.target;
+        match.scope = entry.scope;
         match.route = entry.route;
         match.id = std::move(segment_id);
         for (auto param : url->params(boost::urls::encoding_opts(true)))

@@ -4,6 +4,9 @@
 // segments and query parameters are percent-decoded (Boost.URL), so an id may hold any
 // character, '/' included ("/v1/accounts/acme%2Fwest" is account "acme/west").
 //
+// Each route carries its scope, so that the credentials it needs are decided here by
+// route, whoever handles it.
+//
 // Pure function, thread-safe. An unknown path is not_found (404); a known path with
 // another method is method_not_allowed (405) with the methods that are allowed; a target
 // that is not an origin-form URL is bad_target (400).
@@ -22,10 +25,21 @@ namespace redflag::http {
 
 enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, api };
 
+// Who may call a route; http/access.hpp decides with the configured credentials.
+enum class scope {
+    open,     // /healthz, /readyz: load balancers and probes
+    metrics,  // GET /metrics: metrics.tokens when set
+    ingest,   // POST /v1/events: ingest.tokens, ingest.hmac_secret
+    vendor,   // POST /v1/hooks/{vendor}: the vendor's signature, checked by its adapter (adapters.VENDOR.secret)
+    read,     // the management API's reads: api.read_tokens or api.write_tokens
+    write,    // what changes state (ack, silences, reload): api.write_tokens
+};
+
 struct route_match {
     enum class result { found, not_found, method_not_allowed, bad_target };
     route_match::result result = result::not_found;
     http::endpoint endpoint = endpoint::healthz;  // when found
+    http::scope scope = scope::open;              // when found
     api_route route = api_route::list_alerts;     // when endpoint == api
     std::string id;                               // decoded {id} segment, when the route has one
     std::vector<std::pair<std::string, std::string>> query;

@@ -15,7 +15,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <deque>
@@ -58,6 +60,10 @@ struct server::context {
     // sessions its queued handlers release.
     net::io_context ioc;
     std::optional<tcp::acceptor> acceptor;
+    // On the acceptor's strand: the wait before accepting again after accept() failed,
+    // and the current back-off (zero while accepting works).
+    std::optional<net::steady_timer> accept_timer;
+    std::chrono::milliseconds accept_backoff{0};
 };
 
 namespace {
@@ -304,12 +310,51 @@ private:
 
 namespace {
 
+// Accepting again after a failure waits this long, doubling up to the maximum, so that a
+// full descriptor table (EMFILE: the pending connection stays in the listen backlog and
+// every retry fails at once) does not spin a core. Open connections are served meanwhile.
+constexpr std::chrono::milliseconds accept_backoff_min{10};
+constexpr std::chrono::milliseconds accept_backoff_max{1000};
+
+metrics::accept_error accept_error_reason(const beast::error_code& ec) {
+    using metrics::accept_error;
+    if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system)
+        return accept_error::fd_limit;
+    if (ec == net::error::no_buffer_space || ec == net::error::no_memory) return accept_error::memory;
+    if (ec == net::error::connection_aborted || ec == boost::system::errc::protocol_error) return accept_error::aborted;
+    return accept_error::other;
+}
+
+void do_accept(std::shared_ptr<server::context> ctx);
+
+// Counts a failed accept and accepts again: at once when only that connection failed,
+// after a growing pause when the process is short of a resource.
+void on_accept_error(const std::shared_ptr<server::context>& ctx, const beast::error_code& ec) {
+    const auto reason = accept_error_reason(ec);
+    ctx->handlers.metrics.http_accept_errors(reason).Increment();
+    if (reason == metrics::accept_error::aborted) return do_accept(ctx);
+    auto& backoff = ctx->accept_backoff;
+    if (backoff == std::chrono::milliseconds::zero())
+        spdlog::warn("accepting a connection failed: {}; retrying from {} ms up to every {} ms, serving open connections",
+                     ec.message(), accept_backoff_min.count(), accept_backoff_max.count());
+    backoff = std::clamp(backoff * 2, accept_backoff_min, accept_backoff_max);
+    ctx->accept_timer->expires_after(backoff);
+    ctx->accept_timer->async_wait([ctx](beast::error_code wait_ec) {
+        if (ctx->stopping || wait_ec) return;
+        do_accept(ctx);
+    });
+}
+
 void do_accept(std::shared_ptr<server::context> ctx) {
     auto& acceptor = *ctx->acceptor;
     acceptor.async_accept(net::make_strand(ctx->ioc), [ctx](beast::error_code ec, tcp::socket socket) {
         if (ctx->stopping || ec == net::error::operation_aborted) return;
-        // Other accept errors (e.g. too many open files) are transient: keep accepting.
-        if (!ec) std::make_shared<session>(ctx, std::move(socket))->run();
+        if (ec) return on_accept_error(ctx, ec);
+        if (ctx->accept_backoff != std::chrono::milliseconds::zero()) {
+            spdlog::info("accepting connections again");
+            ctx->accept_backoff = std::chrono::milliseconds::zero();
+        }
+        std::make_shared<session>(ctx, std::move(socket))->run();
         do_accept(ctx);
     });
 }
@@ -350,6 +395,13 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
     return std::pair{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
+std::optional<std::string> check_listen(const server_options& options) {
+    std::string error;
+    auto address = resolve(options.address, error);
+    if (!address) return error;
+    return check_listener(options.access, address->is_loopback(), options.address + ":" + std::to_string(options.port));
+}
+
 server::server(server_options options, engine::ingest_sink& sink, http::api& api, metrics::engine_metrics& metrics,
                const clock& clock)
     : context_(std::make_shared<context>(std::move(options), sink, api, metrics, clock)) {}
@@ -364,10 +416,7 @@ std::optional<std::string> server::start() {
     auto address = resolve(options.address, error);
     if (!address) return error;
     const std::string where = options.address + ":" + std::to_string(options.port);
-    if (!address->is_loopback() && options.tokens.empty() && options.hmac_secret.empty() && !options.insecure)
-        return "refusing to listen on " + where +
-               ", which is not a loopback address, without ingest.tokens or ingest.hmac_secret "
-               "(set ingest.insecure: true to allow it)";
+    if (auto refused = check_listener(options.access, address->is_loopback(), where)) return refused;
 
     tcp::endpoint endpoint(*address, options.port);
     auto& acceptor = context_->acceptor.emplace(net::make_strand(context_->ioc));
@@ -381,6 +430,7 @@ std::optional<std::string> server::start() {
     if (acceptor.bind(endpoint, ec); ec) return fail("bind");
     if (acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen");
     port_ = acceptor.local_endpoint(ec).port();
+    context_->accept_timer.emplace(acceptor.get_executor());
 
     do_accept(context_);
     const unsigned n = std::max(1u, options.threads);
@@ -402,6 +452,7 @@ void server::stop() {
     net::post(ctx.acceptor->get_executor(), [&] {
         beast::error_code ec;
         ctx.acceptor->close(ec);
+        ctx.accept_timer->cancel();
         closed.set_value();
     });
     closed.get_future().wait();

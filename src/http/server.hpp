@@ -11,10 +11,15 @@
 //   GET  /healthz     200 while running;  GET /readyz  200 when api::ready(), else 503
 //   GET  /metrics     the Prometheus text format of the engine_metrics registry
 //   the management API, routed to http::api (http/api.hpp)
-// Auth: with tokens configured, POST /v1/events and the management API need
-// `Authorization: Bearer <token>` (401 without, 403 wrong); with hmac_secret configured,
-// POST /v1/events needs `X-Redflag-Signature: sha256=<hex>` (401 missing or wrong).
-// /healthz, /readyz and /metrics are open, as Prometheus and load balancers expect.
+// Auth, by the route's scope (http/access.hpp): ingest.tokens and ingest.hmac_secret guard
+// POST /v1/events (`X-Redflag-Signature: sha256=<hex>`, 401 missing or wrong); api.read_tokens
+// and api.write_tokens the management API; metrics.tokens GET /metrics, when set. Bearer
+// tokens: 401 without, 403 with one that is not good for the route. /healthz and /readyz
+// are open, as load balancers expect.
+//
+// Accept failures (a full descriptor table: EMFILE, ENFILE) are counted in
+// redflag_http_accept_errors_total{reason} and retried after a pause that doubles from
+// 10 ms to 1 s, so the loop never spins; open connections are served meanwhile.
 //
 // Thread-safety: start() and stop() are called from one controlling thread; requests are
 // served on `threads` I/O threads, each connection on its own strand. The sink, api,
@@ -25,6 +30,7 @@
 
 #include "core/time.hpp"
 #include "engine/ingest_sink.hpp"
+#include "http/access.hpp"
 #include "http/api.hpp"
 #include "ingest/validate.hpp"
 #include "ingest/adapters/registry.hpp"
@@ -55,9 +61,7 @@ struct server_options {
     std::size_t max_pipelined = 16;                      // requests in flight per connection
     std::size_t max_events = 10'000;                     // events per batch: more gets 413
     ingest::validation_limits limits{};
-    std::vector<std::string> tokens;  // ingest.tokens
-    std::string hmac_secret;          // ingest.hmac_secret; empty: no signature check
-    bool insecure = false;            // ingest.insecure: allow a public listener without auth
+    access_policy access;  // the credentials of ingest, the management API and /metrics
     std::chrono::seconds retry_after{1};  // Retry-After of 503 when the engine is overloaded
     // The vendors' webhook adapters (config `adapters:`), for POST /v1/hooks/{vendor}; none: 404.
     std::shared_ptr<const ingest::adapters::hook_registry> hooks;
@@ -66,6 +70,11 @@ struct server_options {
 // Splits the config's `listen` value into address and port: "127.0.0.1:8080",
 // "localhost:0", "[::1]:8080". nullopt when it is not HOST:PORT with a port 0..65535.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view listen);
+
+// What start() would refuse before binding: an address that does not resolve, or a
+// non-loopback one whose ingest or management API would be open (check_listener). For
+// `redflag check --config`.
+std::optional<std::string> check_listen(const server_options& options);
 
 class server {
 public:
@@ -78,7 +87,7 @@ public:
 
     // Binds, listens and starts the I/O threads; once per server. Returns nullopt on success, else what
     // went wrong: an address that does not resolve, a port that cannot be bound, or a
-    // non-loopback address with neither tokens nor hmac_secret and not insecure.
+    // non-loopback address whose ingest or management API would be open (check_listener).
     [[nodiscard]] std::optional<std::string> start();
 
     // The bound port (the chosen one when options.port was 0); 0 before start().

@@ -122,12 +122,26 @@ void aggregate::count_fired(const contribution& previous, const contribution& c)
     }
 }
 
+void aggregate::count_first_value(const contribution& previous, const contribution& c) {
+    if (!c.present || c.ttfv_seconds < 0 || (previous.present && previous.ttfv_seconds >= 0)) return;
+    auto& reached = reached_first_value_[key(c.csm, c.segment, c.band)];
+    ++reached.buckets[ttfv_bucket(c.ttfv_seconds)];
+    reached.seconds += c.ttfv_seconds;
+    ++reached.count;
+}
+
 void aggregate::merge(const aggregate& other) {
     for (const auto& [k, c] : other.cells_) cells_[k].merge(c);
     for (const auto& [k, n] : other.score_bands_) score_bands_[k] += n;
     for (const auto& [k, n] : other.class_labels_) class_labels_[k] += n;
     for (const auto& [k, n] : other.alerts_) add_arrays(alerts_[k], n);
     for (const auto& [k, n] : other.fired_) fired_[k] += n;
+    for (const auto& [k, r] : other.reached_first_value_) {
+        auto& into = reached_first_value_[k];
+        add_arrays(into.buckets, r.buckets);
+        into.seconds += r.seconds;
+        into.count += r.count;
+    }
 }
 
 std::int64_t aggregate::sum_of(const std::unordered_map<std::uint64_t, std::int64_t>& items, label_id id) {

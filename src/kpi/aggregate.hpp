@@ -65,6 +65,10 @@ public:
     // `previous` (the account's contribution before, possibly at the same instant)
     // already counted. Only ever adds: redflag_book_alerts_fired_total.
     void count_fired(const contribution& previous, const contribution& c);
+    // Observes `c`'s time to first value when the account reaches first value with `c`
+    // (`previous` had none), in `c`'s cell. Only ever adds, once per account (per process):
+    // the cumulative histogram redflag_time_to_first_value_seconds.
+    void count_first_value(const contribution& previous, const contribution& c);
     void merge(const aggregate& other);
 
     static std::uint64_t key(label_id csm, label_id segment, label_id band) {
@@ -86,6 +90,12 @@ public:
     const std::unordered_map<std::uint64_t, std::array<std::int64_t, 2>>& alerts() const { return alerts_; }
     // Alerts that started firing, ever, per item(cell, alert id) (monotonic).
     const std::unordered_map<std::uint64_t, std::int64_t>& fired() const { return fired_; }
+    // Accounts that reached first value, per cell (monotonic; count_first_value).
+    struct first_values {
+        std::array<std::int64_t, ttfv_bucket_days.size() + 1> buckets{};  // not cumulative; last is +Inf
+        std::int64_t seconds = 0, count = 0;
+    };
+    const std::unordered_map<std::uint64_t, first_values>& reached_first_value() const { return reached_first_value_; }
     // Every cell added together.
     cell total() const;
     // An item count summed over every cell (tests).
@@ -97,6 +107,7 @@ private:
     std::unordered_map<std::uint64_t, std::int64_t> class_labels_;
     std::unordered_map<std::uint64_t, std::array<std::int64_t, 2>> alerts_;
     std::unordered_map<std::uint64_t, std::int64_t> fired_;
+    std::unordered_map<std::uint64_t, first_values> reached_first_value_;
 };
 
 // The derived KPIs, exactly as metrics.md defines them. A ratio whose denominator is 0 is

@@ -246,18 +246,18 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
         }
     }
 
-    // The histogram is a distribution of the accounts known now, not a stream of
-    // observations: each scrape replaces the children with the current counts, one per
-    // (csm, segment, health band) with accounts that reached first value.
-    for (auto& [l, h] : ttfv_children_) ttfv_->Remove(h);
-    ttfv_children_.clear();
-    for (const auto& [key, c] : merged.cells()) {
-        if (c.accounts == 0 || c.ttfv_count == 0) continue;
-        auto dims = dims_of(key);
-        auto& h = ttfv_->Add(dims, ttfv_boundaries());
-        std::vector<double> increments(c.ttfv_buckets.begin(), c.ttfv_buckets.end());
-        h.ObserveMultiple(increments, double(c.ttfv_seconds));
-        ttfv_children_[std::move(dims)] = &h;
+    // Time to first value: a cumulative histogram, like the fired counters. Each account
+    // is observed once, in the cell it was in when it reached first value; the children
+    // only ever add what the merged aggregate has observed since the last scrape.
+    for (const auto& [k, reached] : merged.reached_first_value()) {
+        auto& child = ttfv_children_[k];
+        if (!child.histogram) child.histogram = &ttfv_->Add(dims_of(k), ttfv_boundaries());
+        if (reached.count <= child.exposed.count) continue;
+        std::vector<double> increments(reached.buckets.size());
+        for (std::size_t i = 0; i < increments.size(); ++i)
+            increments[i] = double(reached.buckets[i] - child.exposed.buckets[i]);
+        child.histogram->ObserveMultiple(increments, double(reached.seconds - child.exposed.seconds));
+        child.exposed = reached;
     }
 }
 

@@ -84,8 +84,14 @@ private:
     };
     prometheus::Family<prometheus::Counter>* book_alerts_fired_;
     std::map<std::uint64_t, fired_child> fired_children_;
+    // redflag_time_to_first_value_seconds, per cell: observed once per account, when it
+    // reaches first value (aggregate::reached_first_value), so that it never decreases.
+    struct ttfv_child {
+        prometheus::Histogram* histogram = nullptr;
+        aggregate::first_values exposed;
+    };
     prometheus::Family<prometheus::Histogram>* ttfv_;
-    std::map<prometheus::Labels, prometheus::Histogram*> ttfv_children_;
+    std::map<std::uint64_t, ttfv_child> ttfv_children_;
     prometheus::Family<prometheus::Gauge>* account_value_;
     prometheus::Family<prometheus::Gauge>* account_effort_;
 };

@@ -82,6 +82,7 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     aggregate_.add(previous, -1, config);
     aggregate_.add(scratch_, +1, config);
     aggregate_.count_fired(previous, scratch_);
+    aggregate_.count_first_value(previous, scratch_);
     std::swap(previous, scratch_);  // scratch_ keeps the old vectors' capacity for next time
     changed_ = true;
 

@@ -54,6 +54,12 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
         ingest_request_duration_[o] = &ingest_request_duration_family_->Add(
             {{"outcome", std::string(request_outcome_names[o])}}, request_duration_buckets());
 
+    http_accept_errors_family_ = &prometheus::BuildCounter()
+                                      .Name("redflag_http_accept_errors_total")
+                                      .Help("Failures to accept an HTTP connection, by reason")
+                                      .Register(r);
+    for (std::size_t i = 0; i < accept_error_names.size(); ++i)
+        http_accept_errors_[i] = &http_accept_errors_family_->Add({{"reason", std::string(accept_error_names[i])}});
     hook_events_family_ = &prometheus::BuildCounter()
                                .Name("redflag_hook_events_total")
                                .Help("Events of vendor webhooks (POST /v1/hooks/{vendor}), by vendor and outcome")
@@ -83,6 +89,12 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
     for (std::size_t o = 0; o < rule_reloads_.size(); ++o)
         rule_reloads_[o] = &rule_reloads_family_->Add({{"outcome", std::string(reload_outcome_names[o])}});
 
+    config_last_reload_success_ = &prometheus::BuildGauge()
+                                       .Name("redflag_config_last_reload_success_timestamp_seconds")
+                                       .Help("When the config and rules last loaded successfully, in seconds since the epoch")
+                                       .Register(r)
+                                       .Add({});
+
     alerts_family_ =
         &prometheus::BuildGauge().Name("redflag_alerts").Help("Alerts, by rule, severity and state").Register(r);
     alerts_fired_family_ = &prometheus::BuildCounter()
@@ -104,6 +116,7 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
     store_size_bytes_family_ =
         &prometheus::BuildGauge().Name("redflag_store_size_bytes").Help("Size of the RocksDB store on disk").Register(r);
     store_size_bytes_ = &store_size_bytes_family_->Add({});
+    process_ = std::make_unique<process_metrics>(r);
 }
 
 prometheus::Counter& engine_metrics::events_ingested(std::optional<model::event_type> type, event_outcome outcome) {
@@ -151,6 +164,7 @@ prometheus::Gauge& engine_metrics::outbox_pending(const std::string& channel) {
 
 std::string engine_metrics::scrape() const {
     if (scrape_refresh_) scrape_refresh_();
+    process_->refresh();
     return serialize_text(*registry_);
 }
 

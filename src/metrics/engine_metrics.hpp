@@ -10,6 +10,8 @@
 // name but another type is already in the registry: a start-up programming error.
 #pragma once
 
+#include "core/time.hpp"
+#include "metrics/process_metrics.hpp"
 #include "model/event.hpp"  // event type names only (header-only constants)
 
 #include <prometheus/counter.h>
@@ -66,6 +68,15 @@ enum class reload_outcome : std::uint8_t { ok, error };
 // redflag_notifications_total{outcome}
 enum class notification_outcome : std::uint8_t { sent, retry, dead };
 
+// redflag_http_accept_errors_total{reason}: why accepting a connection failed.
+enum class accept_error : std::uint8_t {
+    fd_limit,  // EMFILE, ENFILE: the process's or the system's descriptor table is full
+    memory,    // ENOBUFS, ENOMEM
+    aborted,   // ECONNABORTED, EPROTO: the client gave up before it was accepted
+    other,
+};
+inline constexpr std::array<std::string_view, 4> accept_error_names{"fd_limit", "memory", "aborted", "other"};
+
 // The type label of rejected events whose type could not be read.
 inline constexpr std::string_view unknown_type = "unknown";
 
@@ -83,7 +94,8 @@ public:
     // A function scrape() runs before serialising, to bring derived families up to date
     // (the service merges its shards' KPI aggregates there). Set once, before serving.
     void on_scrape(std::function<void()> refresh) { scrape_refresh_ = std::move(refresh); }
-    // GET /metrics: runs the on_scrape function, then the registry in text format.
+    // GET /metrics: runs the on_scrape function and refreshes the process metrics
+    // (metrics/process_metrics.hpp), then the registry in text format.
     std::string scrape() const;
 
     // redflag_events_ingested_total{type,outcome}; nullopt type is "unknown". The HTTP
@@ -92,6 +104,11 @@ public:
     prometheus::Counter& events_ingested(std::optional<model::event_type> type, event_outcome outcome);
     // redflag_ingest_request_duration_seconds{outcome}
     prometheus::Histogram& ingest_request_duration(request_outcome outcome);
+
+    // redflag_http_accept_errors_total{reason}
+    prometheus::Counter& http_accept_errors(accept_error reason) {
+        return *http_accept_errors_[static_cast<std::size_t>(reason)];
+    }
 
     // redflag_hook_events_total{vendor,outcome}; vendors come from the config's adapters.
     prometheus::Counter& hook_events(const std::string& vendor, hook_outcome outcome);
@@ -108,6 +125,11 @@ public:
     prometheus::Gauge& rules_loaded() { return *rules_loaded_; }
     // redflag_rule_reloads_total{outcome}
     prometheus::Counter& rule_reloads(reload_outcome outcome) { return *rule_reloads_[static_cast<std::size_t>(outcome)]; }
+    // redflag_config_last_reload_success_timestamp_seconds: when the config and rules last
+    // loaded successfully (at start, and at every successful reload), like Prometheus'
+    // prometheus_config_last_reload_success_timestamp_seconds.
+    void config_loaded(timestamp at) { config_last_reload_success_->Set(double(to_millis(at)) / 1000.0); }
+    prometheus::Gauge& config_last_reload_success() { return *config_last_reload_success_; }
 
     // redflag_alerts{rule,severity,state}, redflag_alerts_fired_total{rule,severity}
     prometheus::Gauge& alerts(const std::string& rule, const std::string& severity, const std::string& state);
@@ -149,6 +171,8 @@ private:
     prometheus::Family<prometheus::Histogram>* ingest_request_duration_family_;
     std::array<prometheus::Histogram*, request_outcome_names.size()> ingest_request_duration_{};
 
+    prometheus::Family<prometheus::Counter>* http_accept_errors_family_;
+    std::array<prometheus::Counter*, accept_error_names.size()> http_accept_errors_{};
     prometheus::Family<prometheus::Counter>* hook_events_family_;
     prometheus::Gauge* hook_unmatched_waiting_;
 
@@ -160,6 +184,7 @@ private:
     prometheus::Gauge* rules_loaded_;
     prometheus::Family<prometheus::Counter>* rule_reloads_family_;
     std::array<prometheus::Counter*, 2> rule_reloads_{};
+    prometheus::Gauge* config_last_reload_success_;
 
     prometheus::Family<prometheus::Gauge>* alerts_family_;
     prometheus::Family<prometheus::Counter>* alerts_fired_family_;
@@ -168,6 +193,8 @@ private:
     prometheus::Family<prometheus::Gauge>* outbox_pending_family_;
     prometheus::Family<prometheus::Gauge>* store_size_bytes_family_;
     prometheus::Gauge* store_size_bytes_;
+
+    std::unique_ptr<process_metrics> process_;  // build info and process_* families
 };
 
 // The registry's families in the Prometheus text format (version 0.0.4).

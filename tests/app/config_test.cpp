@@ -165,6 +165,31 @@ TEST(Config, byte_sizes) {
     EXPECT_FALSE(parse_byte_size("4 parsecs"));
 }
 
+TEST(Config, api_and_metrics_tokens_with_environment) {
+    const std::string text = R"(api:
+  read_tokens: [${RF_READ}, literal-reader]
+  write_tokens: [${RF_WRITE}]
+  insecure: false
+metrics: {tokens: [${RF_SCRAPE}, "${RF_UNSET:-}"]}
+)";
+    auto r = parse_config(text, "redflag.yaml",
+                          fake_env({{"RF_READ", "r3ad"}, {"RF_WRITE", "wr1te"}, {"RF_SCRAPE", "scr4pe"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->api.read_tokens, (std::vector<std::string>{"r3ad", "literal-reader"}));
+    EXPECT_EQ(r.value->api.write_tokens, std::vector<std::string>{"wr1te"});
+    EXPECT_FALSE(r.value->api.insecure);
+    // An empty token (an unset variable with an empty default) would let anyone in: dropped.
+    EXPECT_EQ(r.value->metrics.tokens, std::vector<std::string>{"scr4pe"});
+}
+
+TEST(Config, api_keys_are_checked) {
+    auto r = parse_config("api: {read_token: [x], insecure: maybe}\nmetrics: {tokens: {a: b}}\n", "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:1:7: unknown key \"read_token\" in api")) << r.errors.front();
+    EXPECT_TRUE(any_error_contains(r, "api.insecure must be true or false"));
+    EXPECT_TRUE(any_error_contains(r, "metrics.tokens must be a list of strings"));
+}
+
 TEST(Config, adapters_are_read_per_vendor_with_secrets_from_the_environment) {
     const std::string text = R"(adapters:
   stripe:

@@ -199,7 +199,7 @@ TEST_F(Server, more_events_than_the_limit_gets_413) {
 
 TEST_F(Server, bearer_tokens_401_without_403_wrong_202_right) {
     server_options o;
-    o.tokens = {"t0ken", "other"};
+    o.access.ingest_tokens = {"t0ken", "other"};
     start(o);
     auto c = connect();
     auto req = make_request(verb::post, "/v1/events", two_events);
@@ -214,24 +214,102 @@ TEST_F(Server, bearer_tokens_401_without_403_wrong_202_right) {
     EXPECT_EQ(requests_with(metrics::request_outcome::unauthorized), 2u);
 }
 
-TEST_F(Server, bearer_tokens_guard_the_management_api_but_not_health_or_metrics) {
+TEST_F(Server, ingest_credentials_close_the_management_api_but_do_not_open_it) {
+    // Defect 7 of issue 11: with only ingest credentials the management API was open.
+    for (int variant = 0; variant < 2; ++variant) {
+        server_options o;
+        if (variant == 0) o.access.hmac_secret = "shh";
+        else o.access.ingest_tokens = {"t0ken"};
+        start(o);
+        api_.is_ready = true;
+        auto c = connect();
+        auto res = c.send(make_request(verb::get, "/v1/accounts/x"));
+        EXPECT_EQ(res.result_int(), 401) << variant;
+        EXPECT_EQ(res[bhttp::field::www_authenticate], "Bearer realm=\"redflag\"");
+        EXPECT_NE(res.body().find("api.read_tokens"), std::string::npos) << res.body();
+        EXPECT_EQ(c.send(make_request(verb::post, "/-/reload")).result_int(), 401) << variant;
+        auto with_ingest_token = make_request(verb::get, "/v1/alerts");
+        with_ingest_token.set(bhttp::field::authorization, "Bearer t0ken");
+        EXPECT_EQ(c.send(with_ingest_token).result_int(), 401) << variant;
+        EXPECT_EQ(c.send(make_request(verb::get, "/healthz")).result_int(), 200);
+        EXPECT_EQ(c.send(make_request(verb::get, "/readyz")).result_int(), 200);
+        EXPECT_EQ(c.send(make_request(verb::get, "/metrics")).result_int(), 200);
+        server_->stop();
+    }
+    EXPECT_TRUE(api_.requests().empty());
+}
+
+TEST_F(Server, read_tokens_read_write_tokens_also_write) {
     server_options o;
-    o.tokens = {"t0ken"};
+    o.access.ingest_tokens = {"ingest"};
+    o.access.read_tokens = {"reader"};
+    o.access.write_tokens = {"writer"};
+    start(o);
+    auto c = connect();
+    auto send = [&](verb method, const std::string& target, const std::string& token) {
+        auto req = make_request(method, target, method == verb::get ? "" : "{}");
+        if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
+        return c.send(req).result_int();
+    };
+    EXPECT_EQ(send(verb::get, "/v1/accounts/x", ""), 401);
+    EXPECT_EQ(send(verb::get, "/v1/accounts/x", "ingest"), 403);
+    EXPECT_EQ(send(verb::get, "/v1/accounts/x", "reader"), 200);
+    EXPECT_EQ(send(verb::get, "/v1/silences", "reader"), 200);
+    EXPECT_EQ(send(verb::post, "/v1/alerts/a1/ack", "reader"), 403);
+    EXPECT_EQ(send(verb::post, "/v1/silences", "reader"), 403);
+    EXPECT_EQ(send(verb::delete_, "/v1/silences/s1", "reader"), 403);
+    EXPECT_EQ(send(verb::post, "/-/reload", "reader"), 403);
+    EXPECT_EQ(send(verb::post, "/-/reload", "ingest"), 403);
+    EXPECT_EQ(send(verb::get, "/v1/alerts", "writer"), 200);
+    EXPECT_EQ(send(verb::post, "/v1/alerts/a1/ack", "writer"), 200);
+    EXPECT_EQ(send(verb::post, "/v1/silences", "writer"), 200);
+    EXPECT_EQ(send(verb::delete_, "/v1/silences/s1", "writer"), 200);
+    EXPECT_EQ(send(verb::post, "/-/reload", "writer"), 200);
+    // API tokens do not open ingest.
+    auto events = make_request(verb::post, "/v1/events", two_events);
+    events.set(bhttp::field::authorization, "Bearer writer");
+    EXPECT_EQ(c.send(events).result_int(), 403);
+    // The seven allowed reads and writes reached the api; no refused one did.
+    EXPECT_EQ(api_.requests().size(), 7u);
+    auto refused = make_request(verb::post, "/-/reload", "{}");
+    refused.set(bhttp::field::authorization, "Bearer reader");
+    auto res = c.send(refused);
+    EXPECT_NE(res.body().find("api.write_tokens"), std::string::npos) << res.body();
+}
+
+TEST_F(Server, metrics_tokens_guard_metrics_only) {
+    server_options o;
+    o.access.metrics_tokens = {"scrape"};
+    o.access.read_tokens = {"reader"};
     start(o);
     api_.is_ready = true;
     auto c = connect();
-    EXPECT_EQ(c.send(make_request(verb::get, "/v1/alerts")).result_int(), 401);
-    auto req = make_request(verb::get, "/v1/alerts");
-    req.set(bhttp::field::authorization, "Bearer t0ken");
-    EXPECT_EQ(c.send(req).result_int(), 200);
-    EXPECT_EQ(c.send(make_request(verb::get, "/healthz")).result_int(), 200);
+    auto res = c.send(make_request(verb::get, "/metrics"));
+    EXPECT_EQ(res.result_int(), 401);
+    EXPECT_EQ(res[bhttp::field::www_authenticate], "Bearer realm=\"redflag\"");
+    auto req = make_request(verb::get, "/metrics");
+    req.set(bhttp::field::authorization, "Bearer reader");
+    EXPECT_EQ(c.send(req).result_int(), 403);
+    req.set(bhttp::field::authorization, "Bearer scrape");
+    res = c.send(req);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_NE(res.body().find("redflag_events_ingested_total"), std::string::npos);
+    auto api_req = make_request(verb::get, "/v1/alerts");
+    api_req.set(bhttp::field::authorization, "Bearer scrape");
+    EXPECT_EQ(c.send(api_req).result_int(), 403);
     EXPECT_EQ(c.send(make_request(verb::get, "/readyz")).result_int(), 200);
+}
+
+TEST_F(Server, without_any_credentials_the_local_trial_is_open) {
+    start();
+    auto c = connect();
+    EXPECT_EQ(c.send(make_request(verb::post, "/-/reload", "{}")).result_int(), 200);
     EXPECT_EQ(c.send(make_request(verb::get, "/metrics")).result_int(), 200);
 }
 
 TEST_F(Server, hmac_signature_good_bad_and_missing) {
     server_options o;
-    o.hmac_secret = "shh";
+    o.access.hmac_secret = "shh";
     start(o);
     auto c = connect();
     auto req = make_request(verb::post, "/v1/events", two_events);
@@ -519,14 +597,32 @@ TEST(ServerStart, refuses_a_public_address_without_auth_unless_insecure) {
         server s(o, sink, api, m, clock);
         auto error = s.start();
         ASSERT_TRUE(error);
-        EXPECT_NE(error->find("insecure"), std::string::npos) << *error;
+        EXPECT_NE(error->find("ingest.insecure"), std::string::npos) << *error;
         EXPECT_NE(error->find("0.0.0.0"), std::string::npos) << *error;
     }
+    // Ingest credentials alone leave the management API without any: refused too.
     for (int variant = 0; variant < 3; ++variant) {
+        auto ingest_only = o;
+        if (variant == 0) ingest_only.access.ingest_insecure = true;
+        if (variant == 1) ingest_only.access.ingest_tokens = {"t"};
+        if (variant == 2) ingest_only.access.hmac_secret = "s";
+        server s(ingest_only, sink, api, m, clock);
+        auto error = s.start();
+        ASSERT_TRUE(error) << variant;
+        EXPECT_NE(error->find("api.write_tokens"), std::string::npos) << *error;
+        EXPECT_NE(error->find("api.insecure"), std::string::npos) << *error;
+    }
+    for (int variant = 0; variant < 4; ++variant) {
         auto allowed = o;
-        if (variant == 0) allowed.insecure = true;
-        if (variant == 1) allowed.tokens = {"t"};
-        if (variant == 2) allowed.hmac_secret = "s";
+        allowed.access.hmac_secret = "s";
+        if (variant == 0) allowed.access.api_insecure = true;
+        if (variant == 1) allowed.access.read_tokens = {"r"};
+        if (variant == 2) allowed.access.write_tokens = {"w"};
+        if (variant == 3) {
+            allowed.access = access_policy{};
+            allowed.access.ingest_insecure = true;
+            allowed.access.api_insecure = true;
+        }
         server s(allowed, sink, api, m, clock);
         auto error = s.start();
         EXPECT_FALSE(error) << variant << ": " << *error;

@@ -26,11 +26,11 @@ class Import(unittest.TestCase):
             os.unlink(f.name)
 
     def test_import_then_rerun_then_bad_file(self):
-        with Service("ingest: {tokens: [t0ken]}\n") as svc:
+        with Service("ingest: {tokens: [t0ken]}\napi: {read_tokens: [r3ader]}\n") as svc:
             proc, _ = self.run_import(svc, GOOD)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             self.assertIn("2 accepted, 0 duplicates", proc.stdout)
-            status, body = svc.json("GET", "/v1/accounts/globex", headers={"Authorization": "Bearer t0ken"})
+            status, body = svc.json("GET", "/v1/accounts/globex", headers={"Authorization": "Bearer r3ader"})
             self.assertEqual(status, 200, body)
             self.assertEqual((body["profile"]["name"], body["profile"]["csm"], body["profile"]["seats"]),
                              ("Globex, Inc.", "Lee", 7))
@@ -41,7 +41,7 @@ class Import(unittest.TestCase):
             bad, name = self.run_import(svc, BAD)
             self.assertEqual(bad.returncode, 1)
             self.assertIn("%s:2:21: seats must be an integer" % name, bad.stderr)
-            status, _ = svc.json("GET", "/v1/accounts/umbrella", headers={"Authorization": "Bearer t0ken"})
+            status, _ = svc.json("GET", "/v1/accounts/umbrella", headers={"Authorization": "Bearer r3ader"})
             self.assertEqual(status, 404)  # the good row of the bad file was not sent either
             self.assertEqual(metric_value(svc.metrics(), "redflag_events_ingested_total",
                                           {"type": "account", "outcome": "accepted"}), 2)

@@ -263,5 +263,66 @@ channels:
         self.assertEqual(empty, [], "board queries without data:\n" + "\n".join(empty))
 
 
+class BoardFile(unittest.TestCase):
+    """The board imports into any Grafana: its data source is a variable, and its money
+    units follow kpi.currency through deploy/grafana/set-currency."""
+
+    def setUp(self):
+        with open(BOARD) as f:
+            self.board = json.load(f)
+
+    def datasources(self, node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "datasource":
+                    yield value
+                else:
+                    yield from self.datasources(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from self.datasources(item)
+
+    def test_a_datasource_variable_is_used_by_every_panel_and_variable(self):
+        variables = {v["name"]: v for v in self.board["templating"]["list"]}
+        self.assertEqual(variables["datasource"]["type"], "datasource")
+        self.assertEqual(variables["datasource"]["query"], "prometheus")
+        found = list(self.datasources(self.board))
+        self.assertGreater(len(found), 20)
+        for ds in found:
+            self.assertEqual(ds, {"type": "prometheus", "uid": "${datasource}"})
+        for panel in self.board["panels"]:
+            if panel["type"] != "row":
+                self.assertEqual(panel["datasource"]["uid"], "${datasource}", panel["title"])
+
+    def units(self, board):
+        out = []
+        for panel in board["panels"]:
+            config = panel.get("fieldConfig", {})
+            out.append(config.get("defaults", {}).get("unit"))
+            for o in config.get("overrides", []):
+                out += [p["value"] for p in o["properties"] if p["id"] == "unit"]
+        return [u for u in out if u and u.startswith("currency")]
+
+    def set_currency(self, code):
+        p = subprocess.run([os.path.join(SOURCE_DIR, "deploy", "grafana", "set-currency"), code, "-"],
+                           input=json.dumps(self.board), capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def test_money_panels_take_the_currency_of_the_config(self):
+        shipped = self.units(self.board)
+        self.assertGreaterEqual(len(shipped), 9)  # MRR, ARR, movements, renewals, opportunity, LTV...
+        self.assertEqual(set(shipped), {"currencyUSD"})
+        eur = self.set_currency("eur")
+        self.assertEqual(self.units(eur), ["currencyEUR"] * len(shipped))
+        # A currency Grafana has no unit for: its custom unit with the code.
+        aud = self.set_currency("AUD")
+        self.assertEqual(self.units(aud), ["currency:AUD"] * len(shipped))
+        # Nothing but units changes.
+        self.assertEqual(json.dumps(eur).replace("currencyEUR", "currencyUSD"), json.dumps(self.board))
+        self.assertEqual(subprocess.run([os.path.join(SOURCE_DIR, "deploy", "grafana", "set-currency"), "euro"],
+                                        capture_output=True).returncode, 2)
+
+
 if __name__ == "__main__":
     unittest.main()

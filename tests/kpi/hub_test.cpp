@@ -123,7 +123,7 @@ TEST(Hub, skips_evaluations_that_change_nothing_it_reads_but_not_window_edges) {
     EXPECT_EQ(h.tracker(0).current().total().csat_count, 1);
 }
 
-TEST(Hub, time_to_first_value_histogram_is_the_current_distribution) {
+TEST(Hub, time_to_first_value_histogram_counts_an_account_once) {
     auto registry = std::make_shared<prometheus::Registry>();
     hub h(settings{}, *registry, 1);
     auto a = make_account("a1", "Ana", 100, 10);
@@ -141,6 +141,45 @@ TEST(Hub, time_to_first_value_histogram_is_the_current_distribution) {
         EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_bucket{" + dims + R"(,le="604800"})"), 1);
         EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_sum{" + dims + "}"), 5 * 86400);
     }
+}
+
+TEST(Hub, time_to_first_value_histogram_never_decreases_when_an_account_changes_band) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    hub h(settings{}, *registry, 1);
+    auto m = testing::make_event(event_type::milestone, ago(400) + 5 * day, {{"name", "first_value"}});
+    m.account = "a1";
+    auto red = make_account("a1", "Ana", 100, 10);
+    red.state.apply(m);
+    report(h.tracker(0), 0, red, now);
+    h.tracker(0).publish(true);
+    h.refresh_metrics();
+    const std::string red_dims = R"(csm="Ana",health_band="red",segment="smb")";
+    const std::string green_dims = R"(csm="Ana",health_band="green",segment="smb")";
+    EXPECT_EQ(sample(metrics::serialize_text(*registry), "redflag_time_to_first_value_seconds_count{" + red_dims + "}"), 1);
+
+    // The account turns green: it reached first value while red, and is not observed again.
+    auto green = make_account("a1", "Ana", 100, 80);
+    green.state.apply(m);
+    report(h.tracker(0), 0, green, now + hour);
+    h.tracker(0).publish(true);
+    h.refresh_metrics();
+    auto text = metrics::serialize_text(*registry);
+    EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_count{" + red_dims + "}"), 1);
+    EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_sum{" + red_dims + "}"), 5 * 86400);
+    EXPECT_EQ(text.find("redflag_time_to_first_value_seconds_count{" + green_dims + "}"), std::string::npos);
+
+    // A second account reaching first value adds to its cell.
+    auto b = make_account("b1", "Ana", 100, 10);
+    auto mb = testing::make_event(event_type::milestone, ago(400) + 20 * day, {{"name", "first_value"}});
+    mb.account = "b1";
+    b.state.apply(mb);
+    report(h.tracker(0), 1, b, now + hour);
+    h.tracker(0).publish(true);
+    h.refresh_metrics();
+    text = metrics::serialize_text(*registry);
+    EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_count{" + red_dims + "}"), 2);
+    EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_bucket{" + red_dims + R"(,le="604800"})"), 1);
+    EXPECT_EQ(sample(text, "redflag_time_to_first_value_seconds_sum{" + red_dims + "}"), 25 * 86400);
 }
 
 TEST(Hub, per_account_series_and_their_limit) {

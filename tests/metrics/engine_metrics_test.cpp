@@ -15,7 +15,11 @@ const std::vector<std::string> engine_families{
     "redflag_rule_eval_duration_seconds", "redflag_rule_runtime_errors_total",       "redflag_rules_loaded",
     "redflag_rule_reloads_total",         "redflag_alerts",                          "redflag_alerts_fired_total",
     "redflag_notifications_total",        "redflag_notification_delay_seconds",      "redflag_outbox_pending",
-    "redflag_store_size_bytes",           "redflag_hook_unmatched_events"};
+    "redflag_store_size_bytes",           "redflag_hook_unmatched_events",
+    // issue 11: accept failures, reload time, build and process metrics
+    "redflag_http_accept_errors_total", "redflag_config_last_reload_success_timestamp_seconds", "redflag_build_info",
+    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",
+    "process_max_fds", "process_start_time_seconds"};
 
 std::map<std::string, int> family_counts(const prometheus::Registry& registry) {
     std::map<std::string, int> counts;

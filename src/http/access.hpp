@@ -1,0 +1,61 @@
+// Who may call which route (issue 11, defect 7): the credentials of each scope of
+// http/router.hpp, kept apart so that a credential opens only its own door.
+//
+//   open      /healthz, /readyz                     never guarded
+//   metrics   GET /metrics                          metrics.tokens, when any is set
+//   ingest    POST /v1/events                       ingest.tokens (and ingest.hmac_secret,
+//                                                   checked by the ingest handler: it needs the body)
+//   read      GET of the management API             api.read_tokens or api.write_tokens
+//   write     ack, silences, POST /-/reload         api.write_tokens
+//
+// The management API without api tokens answers without credentials only when nothing
+// else is guarded either (the local trial on loopback) or api.insecure is set; once ingest
+// or /metrics has credentials it is closed (401) until api tokens are configured, and a
+// non-loopback listener without api tokens is refused at start (check_listener).
+//
+// Tokens travel as `Authorization: Bearer <token>`, the way Prometheus scrapes
+// (`authorization: {credentials: ...}`) and Alertmanager's clients send them. A missing
+// credential is 401 with `WWW-Authenticate: Bearer realm="redflag"`; a token that is not
+// one of the scope's is 403. Comparisons run in constant time (ingest/auth.hpp).
+//
+// Pure functions, thread-safe; refusals are values.
+#pragma once
+
+#include "http/router.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redflag::http {
+
+struct access_policy {
+    std::vector<std::string> ingest_tokens;   // ingest.tokens
+    std::string hmac_secret;                  // ingest.hmac_secret; empty: no signature check
+    bool ingest_insecure = false;             // ingest.insecure: a public listener without ingest auth
+    std::vector<std::string> read_tokens;     // api.read_tokens: the management API's reads
+    std::vector<std::string> write_tokens;    // api.write_tokens: reads and writes
+    bool api_insecure = false;                // api.insecure: the management API open without tokens
+    std::vector<std::string> metrics_tokens;  // metrics.tokens: empty leaves /metrics open
+};
+
+struct refusal {
+    unsigned status = 401;  // 401 (no credentials) or 403 (not good for this route)
+    std::string message;    // what was wrong, and which config key holds the right credentials
+    bool challenge = false; // send WWW-Authenticate: Bearer realm="redflag"
+};
+
+// Whether a request to a route of `scope` with this Authorization header value may go on:
+// nullopt if it may, else why not. For scope::ingest only the bearer token is checked.
+std::optional<refusal> authorize(const access_policy& policy, scope route_scope, std::string_view authorization);
+
+// Whether the management API answers without credentials (it has no tokens, and
+// api.insecure is set or nothing else has credentials either).
+bool api_open_without_tokens(const access_policy& policy);
+
+// The start-up check of a listener: nullopt when `policy` may listen on an address that is
+// (or is not) loopback, else the refusal naming `where` and the key that would allow it.
+std::optional<std::string> check_listener(const access_policy& policy, bool loopback, std::string_view where);
+
+}  // namespace redflag::http
