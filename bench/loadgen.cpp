@@ -3,6 +3,14 @@
 //
 //   redflag_loadgen --port 8080 --mode batch  --batch 1000 --connections 2 --events 1000000
 //   redflag_loadgen --port 8080 --mode single --connections 32 --events 200000
+//   redflag_loadgen --port 8080 --mode stripe --secret whsec_... --connections 8 --events 50000
+//   redflag_loadgen --port 8080 --mode contract --connections 8 --events 50000
+//
+// stripe: one signed Stripe customer.subscription.updated per request to
+// POST /v1/hooks/stripe (Stripe-Signature over "{t}.{body}", HMAC-SHA256 with --secret;
+// customer cus_<account>, which the service maps by `vendor_ids: true`); contract: the
+// canonical contract event the Stripe adapter makes of that same delivery, one per
+// request to POST /v1/events. The pair measures what mapping a vendor payload costs.
 //
 // Events are usage events spread over --accounts accounts (default 100000) with distinct
 // ids (prefix --run, so reruns are not duplicates), --per-account events each, timed
@@ -12,6 +20,8 @@
 #include <ctime>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +52,7 @@ struct options {
     std::size_t per_account = 30;
     std::string run = "r";
     std::string token;
+    std::string secret;  // stripe mode: the endpoint's signing secret
     int threads = 2;
     // The first day of events: 60 days before now, so that events stay within the
     // service's storage.retention (400d by default) and are not after ingest.max_future.
@@ -63,6 +74,76 @@ std::string make_event(const options& o, std::size_t n) {
                             "{\"id\":\"%s-%zu\",\"type\":\"usage\",\"account\":\"acct-%06zu\",\"at\":\"%s\","
                             "\"metric\":\"active_users\",\"value\":%zu}\n",
                             o.run.c_str(), n, account, at, 10 + (n * 7919) % 90);
+    return std::string(line, static_cast<std::size_t>(len));
+}
+
+std::string hex_hmac_sha256(const std::string& key, const std::string& data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+         data.size(), out, &n);
+    static const char* digits = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < n; ++i) {
+        hex.push_back(digits[out[i] >> 4]);
+        hex.push_back(digits[out[i] & 15]);
+    }
+    return hex;
+}
+
+// Event n of the Stripe pair: account n % accounts, quantity from n, at one day apart.
+struct stripe_sample {
+    std::size_t account, quantity;
+    std::int64_t created, period_end;
+};
+stripe_sample stripe_of(const options& o, std::size_t n) {
+    stripe_sample s;
+    s.account = n % o.accounts;
+    s.quantity = 1 + (n * 7919) % 50;
+    std::size_t index = (n / o.accounts) % std::max<std::size_t>(o.per_account, 1);
+    s.created = o.start_epoch + static_cast<std::int64_t>(index) * 86400 + static_cast<std::int64_t>(s.account % 86400);
+    s.period_end = s.created + 30 * 86400;
+    return s;
+}
+
+std::string rfc3339(std::int64_t t) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char at[32];
+    std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return at;
+}
+
+// A Stripe event shaped like the documented customer.subscription.updated (the fields
+// the adapter reads): one licensed monthly seat price of 50.00 USD.
+std::string make_stripe_event(const options& o, std::size_t n) {
+    auto s = stripe_of(o, n);
+    char body[1024];
+    int len = std::snprintf(
+        body, sizeof body,
+        "{\"id\":\"evt_%s_%zu\",\"object\":\"event\",\"api_version\":\"2024-06-20\",\"created\":%lld,"
+        "\"type\":\"customer.subscription.updated\",\"data\":{\"object\":{\"id\":\"sub_%06zu\",\"object\":"
+        "\"subscription\",\"customer\":\"cus_%06zu\",\"status\":\"active\",\"cancel_at_period_end\":false,"
+        "\"currency\":\"usd\",\"current_period_end\":%lld,\"items\":{\"object\":\"list\",\"data\":[{\"id\":"
+        "\"si_%06zu\",\"object\":\"subscription_item\",\"quantity\":%zu,\"price\":{\"id\":\"price_seat\","
+        "\"object\":\"price\",\"currency\":\"usd\",\"product\":\"prod_analytics\",\"unit_amount\":5000,"
+        "\"recurring\":{\"interval\":\"month\",\"interval_count\":1,\"usage_type\":\"licensed\"}}}]}}}}",
+        o.run.c_str(), n, static_cast<long long>(s.created), s.account, s.account, static_cast<long long>(s.period_end),
+        s.account, s.quantity);
+    return std::string(body, static_cast<std::size_t>(len));
+}
+
+// The canonical event the Stripe adapter makes of make_stripe_event(n).
+std::string make_contract_event(const options& o, std::size_t n) {
+    auto s = stripe_of(o, n);
+    char line[512];
+    int len = std::snprintf(line, sizeof line,
+                            "{\"id\":\"stripe:evt_%s_%zu\",\"type\":\"contract\",\"account\":\"cus_%06zu\","
+                            "\"at\":\"%s\",\"mrr\":%zu,\"seats\":%zu,\"products\":[\"analytics\"],"
+                            "\"renewal_at\":\"%s\",\"status\":\"active\",\"stripe_subscription\":\"sub_%06zu\"}",
+                            o.run.c_str(), n, s.account, rfc3339(s.created).c_str(), 50 * s.quantity, s.quantity,
+                            rfc3339(s.period_end).c_str(), s.account);
     return std::string(line, static_cast<std::size_t>(len));
 }
 
@@ -97,15 +178,27 @@ private:
         if (first >= options_.events) return close();
         std::size_t last = std::min(first + per_request, options_.events);
         std::string body;
-        body.reserve((last - first) * 160);
-        for (std::size_t n = first; n < last; ++n) body += make_event(options_, n);
-        count_ = last - first;
         request_ = {};
+        if (options_.mode == "stripe") {
+            body = make_stripe_event(options_, first);
+            auto t = std::to_string(std::time(nullptr));
+            request_.target("/v1/hooks/stripe");
+            request_.set("Stripe-Signature", "t=" + t + ",v1=" + hex_hmac_sha256(options_.secret, t + "." + body));
+            request_.set(http::field::content_type, "application/json");
+        } else if (options_.mode == "contract") {
+            body = make_contract_event(options_, first);
+            request_.target("/v1/events");
+            request_.set(http::field::content_type, "application/json");
+        } else {
+            body.reserve((last - first) * 160);
+            for (std::size_t n = first; n < last; ++n) body += make_event(options_, n);
+            request_.target("/v1/events");
+            request_.set(http::field::content_type, "application/x-ndjson");
+        }
+        count_ = last - first;
         request_.method(http::verb::post);
-        request_.target("/v1/events");
         request_.version(11);
         request_.set(http::field::host, options_.host);
-        request_.set(http::field::content_type, "application/x-ndjson");
         if (!options_.token.empty()) request_.set(http::field::authorization, "Bearer " + options_.token);
         request_.keep_alive(true);
         request_.body() = std::move(body);
@@ -132,7 +225,8 @@ private:
             stats_.latencies_ms.push_back(ms);
         }
         stats_.requests_done++;
-        if (response_.result() == http::status::accepted) {
+        if (response_.result() == http::status::accepted ||
+            (options_.mode == "stripe" && response_.result() == http::status::ok)) {
             stats_.events_done += count_;
         } else if (response_.result() == http::status::service_unavailable) {
             stats_.status_503++;  // refused events are not counted as done
@@ -178,14 +272,19 @@ int main(int argc, char** argv) {
         else if (k == "--per-account") o.per_account = std::stoul(v);
         else if (k == "--run") o.run = v;
         else if (k == "--token") o.token = v;
+        else if (k == "--secret") o.secret = v;
         else if (k == "--threads") o.threads = std::stoi(v);
         else {
             std::cerr << "unknown option " << k << "\n";
             return 2;
         }
     }
-    if (o.mode != "batch" && o.mode != "single") {
-        std::cerr << "--mode must be batch or single\n";
+    if (o.mode != "batch" && o.mode != "single" && o.mode != "stripe" && o.mode != "contract") {
+        std::cerr << "--mode must be batch, single, stripe or contract\n";
+        return 2;
+    }
+    if (o.mode == "stripe" && o.secret.empty()) {
+        std::cerr << "--mode stripe needs --secret\n";
         return 2;
     }
     stats s;

@@ -13,6 +13,7 @@
 #include "http/api.hpp"
 #include "http/management.hpp"
 #include "http/server.hpp"
+#include "ingest/adapters/hook_state.hpp"
 #include "kpi/hub.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "rules/rule_set.hpp"
@@ -114,6 +115,8 @@ public:
         kpi_ = std::make_unique<kpi::hub>(kpi_settings(config_), *metrics_.registry(), options.shards);
         options.kpi = kpi_.get();
         metrics_.on_scrape([this] { kpi_->refresh_metrics(); });
+        hooks_ = std::make_unique<ingest::adapters::hook_state>(config_.adapters, options.shards);
+        options.observer = hooks_->observer();  // external_ids, durable with their account events
         service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, rules);
         metrics_.rules_loaded().Set(double(rules_count_));
         silences_ = std::make_unique<alerts::silence_registry>(*store_);
@@ -153,8 +156,14 @@ public:
             error = "reading the outbox: " + st.message();
             return false;
         }
+        if (auto st = hooks_->start(*store_, *service_, &metrics_.hook_unmatched_waiting()); !st.ok()) {
+            error = "reading the vendor hooks' external ids and unmatched events: " + st.message();
+            return false;
+        }
         service_->start();
-        server_ = std::make_unique<http::server>(server_options_from(config_), *service_, *management_, metrics_, clock_);
+        auto server_options = server_options_from(config_);
+        server_options.hooks = hooks_->registry();  // resolving through the external-ids index, keeping unmatched events
+        server_ = std::make_unique<http::server>(server_options, *service_, *management_, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
             return false;
@@ -169,6 +178,7 @@ public:
         ready_ = false;
         if (server_) server_->stop();
         queries_.join();
+        if (hooks_) hooks_->stop();  // its releases submit to the engine
         if (service_) service_->stop();
         if (dispatcher_) dispatcher_->stop();  // after the shards: their last hand-offs are taken
         if (store_) {
@@ -250,6 +260,7 @@ private:
     std::unique_ptr<store::store> store_;
     metrics::engine_metrics metrics_;
     std::unique_ptr<kpi::hub> kpi_;  // before service_: its shards report to the hub's trackers
+    std::unique_ptr<ingest::adapters::hook_state> hooks_;  // before service_: the engine's batch observer
     std::unique_ptr<engine::service> service_;
     std::unique_ptr<alerts::silence_registry> silences_;
     std::unique_ptr<alerts::record_status> alert_status_;  // the dispatcher's question: still firing?

@@ -26,6 +26,7 @@
 
 #include "core/time.hpp"
 #include "alerts/notify.hpp"
+#include "engine/batch_observer.hpp"
 #include "delivery/outbox.hpp"
 #include "engine/core.hpp"
 #include "engine/ingest_sink.hpp"
@@ -59,6 +60,9 @@ struct service_options {
     // CS KPIs: shard i reports every evaluation to kpi->tracker(i) and publishes its
     // aggregate after each round of work (kpi/hub.hpp). Not owned; null for none.
     kpi::hub* kpi = nullptr;
+    // Adds records to the batch of each accepted event and hears when they are durable
+    // (engine/batch_observer.hpp). Not owned; null for none.
+    batch_observer* observer = nullptr;
 };
 
 class service final : public ingest_sink {

@@ -30,6 +30,7 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
     auto st = batch.empty() ? store::status{} : store_.write(batch);
     if (st.ok()) {
         engine.commit_round();
+        if (options_.observer) options_.observer->committed(s.index);
         alert_events_durable(s);
         for (std::size_t t = 0; t < model::event_type_count; ++t) {
             auto type = static_cast<model::event_type>(t);
@@ -41,6 +42,7 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
         spdlog::error("shard {}: write failed, the round is taken back: {}", s.index, st.message());
         metrics_.store_write_failures(failure_reason(st)).Increment();
         roll_back_round(s, dirty_before);
+        if (options_.observer) options_.observer->discarded(s.index);
         const bool for_now = st.error_code() == store::status::code::no_space;
         for (auto& [events, r] : work) {
             std::lock_guard lock(r->mutex);
@@ -106,6 +108,7 @@ bool service::apply_work(shard& s, std::vector<shard::work_item>& work, store::w
             auto& meta = s.journaled_meta(e.account);
             batch.put_event(e.account, meta.next_sequence++, e.at, model::encode_event_json(e));
             batch.put_dedup(e.account, e.id, e.at);
+            if (options_.observer) options_.observer->staged(s.index, e, batch);
             if (!meta.dirty) {
                 meta.dirty = true;
                 batch.mark_dirty(e.account);

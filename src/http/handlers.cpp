@@ -233,6 +233,7 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
             return handler.run(std::move(req));
         }
         case endpoint::hook: return handle_hook(ctx, match.id, std::move(req), std::move(respond));
+        case endpoint::hooks_unmatched: return handle_unmatched_list(ctx, match.query, std::move(respond));
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
     }
 }

@@ -3,10 +3,13 @@
 #include "http/server.hpp"
 #include "ingest/adapters/canonical.hpp"
 #include "ingest/adapters/registry.hpp"
+#include "ingest/adapters/unmatched.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
 
 namespace redflag::http {
 namespace {
@@ -15,9 +18,6 @@ namespace adapters = ingest::adapters;
 namespace beast_http = boost::beast::http;
 namespace json = boost::json;
 using metrics::hook_outcome;
-
-// Unmatched customers get a longer wait than overload: a mapping takes a person to add.
-constexpr std::chrono::seconds unmatched_retry_after{60};
 
 response json_answer(unsigned status, const json::value& body) {
     response res{static_cast<beast_http::status>(status), 11};
@@ -30,6 +30,33 @@ response retry_later(unsigned status, std::chrono::seconds after, json::object b
     auto res = json_answer(status, body);
     res.set(beast_http::field::retry_after, std::to_string(after.count()));
     return res;
+}
+
+struct kept_unmatched : adapters::unmatched_events::kept {
+    std::size_t vendor_events = 0;  // vendor events with an event kept
+};
+
+// Stores the batch's unresolved events and takes them out of it, leaving the ones to submit.
+kept_unmatched keep_unmatched(adapters::unmatched_events& store, const std::string& vendor,
+                              adapters::canonical_batch& batch, timestamp now) {
+    auto& events = batch.validated.events;
+    std::vector<adapters::unmatched_events::waiting_event> waiting;
+    std::vector<std::string_view> vendor_events;
+    for (std::size_t i = 0; i < events.size(); ++i)
+        if (const auto& c = batch.unresolved[i]) {
+            waiting.push_back({*c, &events[i]});
+            if (vendor_events.empty() || vendor_events.back() != batch.vendor_ids[i])
+                vendor_events.push_back(batch.vendor_ids[i]);
+        }
+    kept_unmatched out;
+    static_cast<adapters::unmatched_events::kept&>(out) = store.keep(vendor, waiting, now);
+    out.vendor_events = vendor_events.size();
+    if (!out.status.ok()) return out;
+    std::vector<model::event> rest;
+    for (std::size_t i = 0; i < events.size(); ++i)
+        if (!batch.unresolved[i]) rest.push_back(std::move(events[i]));
+    events = std::move(rest);
+    return out;
 }
 
 std::size_t count_ignored(const adapters::hook_result& r) {
@@ -71,18 +98,12 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
     }
 
     const std::size_t ignored = count_ignored(result);
-    const std::size_t mapped_events = result.events.size() - ignored;
+    std::size_t mapped_events = result.events.size() - ignored;
     auto unmatched = adapters::resolve_accounts(result, registry->resolver());
-    if (!unmatched.empty()) {
-        json::array list;
-        for (const auto& c : unmatched) {
-            spdlog::warn("hook {}: no account for {} {} yet: add it to adapters.{}.accounts", vendor, c.kind, c.id, vendor);
-            list.push_back(json::object{{"vendor", c.vendor}, {"kind", c.kind}, {"id", c.id}});
-        }
-        count(hook_outcome::unmatched, mapped_events);
-        return respond(retry_later(503, unmatched_retry_after,
-                                   json::object{{"error", "no account is known for some customers yet; retry later"},
-                                                {"unmatched", std::move(list)}}));
+    auto* waiting_store = registry->unmatched();
+    if (!unmatched.empty() && !waiting_store) {  // serve always wires one (adapters/hook_state.hpp)
+        count(hook_outcome::failed, mapped_events);
+        return respond(error_response(500, "no store for events of unknown customers is wired"));
     }
 
     auto batch = adapters::validate_mapped(result, ctx.clock.now(), ctx.options.limits);
@@ -97,9 +118,27 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
         count(hook_outcome::ignored, ignored);
         return respond(json_answer(400, json::object{{"error", "the mapped events are invalid"}, {"details", std::move(details)}}));
     }
+
+    // Events of customers no account is known for yet are kept until their mapping
+    // arrives (ingest/adapters/unmatched.hpp): stored now, so the vendor need not retry.
+    // On this thread: a small RocksDB look-up and write, only for unknown customers.
+    std::size_t waiting = 0;
+    if (!unmatched.empty()) {
+        auto kept = keep_unmatched(*waiting_store, vendor, batch, ctx.clock.now());
+        if (!kept.status.ok()) {
+            count(hook_outcome::failed, mapped_events);
+            return respond(error_response(500, "storing the unmatched events failed: " + kept.status.message()));
+        }
+        for (const auto& c : unmatched)
+            spdlog::info("hook {}: no account for {} {} yet: its events wait (GET /v1/hooks/unmatched)", vendor, c.kind, c.id);
+        waiting = kept.stored + kept.already;
+        count(hook_outcome::unmatched, kept.vendor_events);
+        mapped_events -= std::min(mapped_events, kept.vendor_events);
+    }
     count(hook_outcome::ignored, ignored);
     if (batch.validated.events.empty())
-        return respond(json_answer(200, json::object{{"accepted", 0}, {"duplicates", 0}, {"ignored", ignored}}));
+        return respond(json_answer(
+            200, json::object{{"accepted", 0}, {"duplicates", 0}, {"ignored", ignored}, {"unmatched", waiting}}));
 
     // Canonical events per vendor event, to count vendor events from the sink's totals:
     // a vendor event's canonical events share its id, so they are all new or all duplicates.
@@ -108,7 +147,7 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
     const bool uniform = per_event * mapped_events == canonical;
     ctx.sink.submit(std::move(batch.validated.events),
                     [count, respond = std::move(respond), retry_after = ctx.options.retry_after, ignored, mapped_events,
-                     per_event, uniform](engine::ingest_outcome outcome) {
+                     per_event, uniform, waiting](engine::ingest_outcome outcome) {
                         using s = decltype(outcome.status);
                         switch (outcome.status) {
                             case s::stored: {
@@ -119,7 +158,8 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
                                 count(hook_outcome::accepted, mapped_events - dup);
                                 return respond(json_answer(200, json::object{{"accepted", outcome.accepted},
                                                                              {"duplicates", outcome.duplicates},
-                                                                             {"ignored", ignored}}));
+                                                                             {"ignored", ignored},
+                                                                             {"unmatched", waiting}}));
                             }
                             case s::overloaded:
                                 count(hook_outcome::overloaded, mapped_events);
@@ -133,6 +173,40 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
                         count(hook_outcome::failed, mapped_events);
                         respond(error_response(500, "unknown outcome from the engine"));
                     });
+}
+
+void handle_unmatched_list(const handler_context& ctx, const std::vector<std::pair<std::string, std::string>>& query,
+                           respond_fn respond) {
+    const auto* registry = ctx.options.hooks.get();
+    auto* store = registry ? registry->unmatched() : nullptr;
+    if (!store) return respond(error_response(404, "no vendor hooks are configured (adapters:)"));
+    std::string vendor;
+    std::size_t limit = 100;
+    for (const auto& [key, value] : query) {
+        if (key == "vendor") {
+            vendor = value;
+        } else if (key == "limit") {
+            std::size_t n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size() || n < 1 || n > 1000)
+                return respond(error_response(400, "query parameter limit: must be an integer from 1 to 1000, not \"" +
+                                                       value + "\""));
+            limit = n;
+        } else {
+            return respond(error_response(400, "unknown query parameter \"" + key + "\": use vendor or limit"));
+        }
+    }
+    auto listed = store->list(vendor, limit);
+    if (!listed.ok()) return respond(error_response(500, "reading the unmatched events failed: " + listed.error().message()));
+    json::array list;
+    for (const auto& e : listed.value())
+        list.push_back(json::object{{"vendor", e.vendor},
+                                    {"customer", e.customer},
+                                    {"type", e.type},
+                                    {"at", format_rfc3339(e.at)},
+                                    {"id", e.id},
+                                    {"received_at", format_rfc3339(e.received_at)}});
+    respond(json_answer(200, json::object{{"unmatched", std::move(list)}, {"waiting", store->waiting()}}));
 }
 
 }  // namespace redflag::http

@@ -2,11 +2,12 @@
 // (ingest/adapters/), then stored like POST /v1/events: same validation, same
 // all-or-nothing batch, same idempotency (ids from the vendor's event ids), answered
 // only once durable. The answers are the ones vendors act on:
-//   200 {"accepted","duplicates","ignored"}  stored (or nothing to store): no retry
+//   200 {"accepted","duplicates","ignored","unmatched"}  stored (or nothing to store): no retry;
+//       `unmatched` events are of customers no account is known for yet: kept in the
+//       unmatched store and applied once the mapping arrives (ingest/adapters/unmatched.hpp)
 //   401 signature missing, wrong or stale;  400 a payload we cannot read (field named)
 //   404 the vendor has no adapter in the config
-//   503 + Retry-After: engine overloaded, or customers no account is known for yet
-//       (the vendor's retries keep those events until the mapping exists)
+//   503 + Retry-After: engine overloaded
 //   500 the store failed
 // Every outcome is counted in redflag_hook_events_total{vendor,outcome}.
 //
@@ -17,9 +18,17 @@
 #include "http/handlers.hpp"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace redflag::http {
 
 void handle_hook(const handler_context& ctx, const std::string& vendor, request req, respond_fn respond);
+
+// GET /v1/hooks/unmatched?vendor=&limit=: the waiting events (vendor, customer, type, at,
+// id, received_at) in (vendor, customer, time) order, at most `limit` (100; 1..1000),
+// and how many wait in all. The caller has checked the bearer token.
+void handle_unmatched_list(const handler_context& ctx, const std::vector<std::pair<std::string, std::string>>& query,
+                           respond_fn respond);
 
 }  // namespace redflag::http

@@ -25,6 +25,7 @@ constexpr route_entry routes[] = {
     {{"metrics"}, verb::get, endpoint::metrics, scope::metrics},
     {{"v1", "events"}, verb::post, endpoint::ingest, scope::ingest},
     {{"v1", "hooks", id}, verb::post, endpoint::hook, scope::vendor},
+    {{"v1", "hooks", "unmatched"}, verb::get, endpoint::hooks_unmatched, scope::read},
     {{"v1", "accounts", id}, verb::get, endpoint::api, scope::read, api_route::get_account},
     {{"v1", "alerts"}, verb::get, endpoint::api, scope::read, api_route::list_alerts},
     {{"v1", "alerts", id}, verb::get, endpoint::api, scope::read, api_route::get_alert},

@@ -23,7 +23,7 @@
 
 namespace redflag::http {
 
-enum class endpoint { healthz, readyz, metrics, ingest, hook, api };
+enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, api };
 
 // Who may call a route; http/access.hpp decides with the configured credentials.
 enum class scope {

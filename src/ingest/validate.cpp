@@ -230,7 +230,10 @@ public:
                 if (!v.is_string() || !parse_rfc3339(v.get_string())) add(std::string(name), std::string(timestamp_message));
                 return;
             case field_kind::string_list: string_list(v, spec, name); return;
-            case field_kind::object: attributes(v, name); return;
+            case field_kind::object:
+                if (spec.text == text_kind::id) id_map(v, name);
+                else attributes(v, name);
+                return;
         }
     }
 
@@ -292,6 +295,29 @@ private:
             } else if (!m.is_number() && !m.is_bool()) {
                 add(field, "must be a string (at most " + std::to_string(limits_.max_string) + " characters), number or boolean");
             }
+        }
+    }
+
+    // An object of ids named by ids (account `external_ids`: vendor -> the account's id there).
+    void id_map(const json::value& v, std::string_view name) {
+        if (!v.is_object()) {
+            add(std::string(name), "must be an object of ids (strings of 1 to " + std::to_string(limits_.max_id) +
+                                       " characters without control characters)");
+            return;
+        }
+        const auto& members = v.get_object();
+        if (members.size() > limits_.max_list) {
+            add(std::string(name), "must have at most " + std::to_string(limits_.max_list) + " members");
+            return;
+        }
+        for (const auto& kv : members) {
+            const std::string field = std::string(name) + "." + std::string(kv.key());
+            if (!text_ok(kv.key(), text_kind::id)) {
+                add(field, "must be named by 1 to " + std::to_string(limits_.max_id) +
+                               " characters without control characters");
+                continue;
+            }
+            text(kv.value(), text_kind::id, field);
         }
     }
 

@@ -12,7 +12,8 @@
 //  - strings are valid UTF-8 of 1..max_string characters (Unicode code points) and hold
 //    no control characters other than tab, line feed and carriage return; ids (`account`,
 //    `id`, `user_id`, `ticket_id`, `metric`, `respondent`, each of `products`, the keys
-//    of `attributes`) are 1..max_id characters with no control character at all
+//    of `attributes`, the keys and values of `external_ids`) are 1..max_id characters
+//    with no control character at all
 //    (model::text_kind);
 //  - every number anywhere in the event (unknown members included) is finite; money and
 //    counts stay within the schema's bounds (model/schema.hpp says why those bounds);

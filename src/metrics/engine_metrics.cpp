@@ -64,6 +64,12 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
                                .Name("redflag_hook_events_total")
                                .Help("Events of vendor webhooks (POST /v1/hooks/{vendor}), by vendor and outcome")
                                .Register(r);
+    hook_unmatched_waiting_ = &prometheus::BuildGauge()
+                                   .Name("redflag_hook_unmatched_events")
+                                   .Help("Events of vendor webhooks whose customer maps to no account yet, stored and "
+                                         "waiting for the mapping (GET /v1/hooks/unmatched)")
+                                   .Register(r)
+                                   .Add({});
 
     rule_evaluations_family_ =
         &prometheus::BuildCounter().Name("redflag_rule_evaluations_total").Help("Rule evaluations, by rule").Register(r);

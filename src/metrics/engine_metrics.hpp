@@ -56,7 +56,7 @@ enum class hook_outcome : std::uint8_t {
     ignored,       // a type the adapter does not map: acknowledged with 2xx
     rejected,      // 400: malformed, or a native field missing or wrong
     unauthorized,  // 401: signature missing, wrong or stale
-    unmatched,     // its customer maps to no account yet: 503, the vendor retries
+    unmatched,     // its customer maps to no account yet: kept until it does, 200
     overloaded,    // 503: the engine's queues are full
     failed,        // 500: the store failed
 };
@@ -128,6 +128,9 @@ public:
 
     // redflag_hook_events_total{vendor,outcome}; vendors come from the config's adapters.
     prometheus::Counter& hook_events(const std::string& vendor, hook_outcome outcome);
+    // redflag_hook_unmatched_events: events of vendor customers no account is known for
+    // yet, stored and waiting for their mapping (ingest/adapters/unmatched.hpp).
+    prometheus::Gauge& hook_unmatched_waiting() { return *hook_unmatched_waiting_; }
 
     // redflag_rule_evaluations_total{rule}, redflag_rule_runtime_errors_total{rule}
     prometheus::Counter& rule_evaluations(const std::string& rule);
@@ -193,6 +196,7 @@ private:
     prometheus::Family<prometheus::Counter>* http_accept_errors_family_;
     std::array<prometheus::Counter*, accept_error_names.size()> http_accept_errors_{};
     prometheus::Family<prometheus::Counter>* hook_events_family_;
+    prometheus::Gauge* hook_unmatched_waiting_;
 
     prometheus::Family<prometheus::Counter>* rule_evaluations_family_;
     prometheus::Family<prometheus::Histogram>* rule_eval_duration_family_;

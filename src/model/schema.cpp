@@ -24,6 +24,9 @@ const field_spec account_fields[] = {
     {"locations", k::integer, false, 0.0, max_locations},
     {"signed_at", k::time},
     {"attributes", k::object, false, {}, {}, {}, false},
+    // The account's ids in the vendors' systems ({stripe: "cus_...", hubspot: "..."}):
+    // vendor hooks resolve their customers through it (ingest/adapters/external_id_index.hpp).
+    {"external_ids", k::object, false, {}, {}, {}, false, text_kind::id},
 };
 const field_spec contract_fields[] = {
     {"mrr", k::number, true, 0.0, max_money},

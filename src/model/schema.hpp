@@ -17,7 +17,8 @@ enum class field_kind : std::uint8_t {
     boolean,
     time,         // RFC 3339 string
     string_list,  // JSON array of strings
-    object,       // JSON object of string, number or bool values (account `attributes`)
+    object,       // JSON object of string, number or bool values (account `attributes`);
+                  // with text_kind::id, of id strings only (account `external_ids`)
 };
 
 // Which characters a string field may hold (ingest/validate.hpp checks them):

@@ -11,6 +11,9 @@
 //   dirty     account → "": accounts with events newer than their snapshot; at start-up
 //             only these need events_after() replay, the rest load from `accounts`
 //   alerts, outbox, silences, meta   opaque bytes under their owners' keys
+//   external_ids, unmatched          opaque bytes of the vendor hooks (ingest/adapters/
+//             hook_codec.hpp): which account a vendor's customer is, and the events
+//             of customers not known yet
 //
 // The store knows no semantics: it keeps bytes under keys. Events and snapshots are
 // encoded by their owner (model/codec.hpp) before they are handed over, and decoded by
@@ -65,10 +68,12 @@ class Cache;
 
 namespace redflag::store {
 
-enum class column : std::uint8_t { events, dedup, accounts, dirty, alerts, outbox, silences, meta };
-inline constexpr std::size_t column_count = 8;
-inline constexpr std::array<std::string_view, column_count> column_names{"events",  "dedup",  "accounts", "dirty",
-                                                                         "alerts",  "outbox", "silences", "meta"};
+enum class column : std::uint8_t {
+    events, dedup, accounts, dirty, alerts, outbox, silences, meta, external_ids, unmatched
+};
+inline constexpr std::size_t column_count = 10;
+inline constexpr std::array<std::string_view, column_count> column_names{
+    "events", "dedup", "accounts", "dirty", "alerts", "outbox", "silences", "meta", "external_ids", "unmatched"};
 
 // Decides, during compaction, whether a record of the column it is given for has
 // outlived the retention horizon (`horizon` = now - options.event_retention). The column's

@@ -52,6 +52,7 @@ TEST(Router, every_route_has_its_scope) {
         {verb::get, "/metrics", scope::metrics},
         {verb::post, "/v1/events", scope::ingest},
         {verb::post, "/v1/hooks/stripe", scope::vendor},
+        {verb::get, "/v1/hooks/unmatched?vendor=stripe", scope::read},
         {verb::get, "/v1/accounts/acme", scope::read},
         {verb::get, "/v1/alerts?state=firing", scope::read},
         {verb::get, "/v1/alerts/a1", scope::read},
@@ -126,4 +127,16 @@ TEST(ListenAddress, host_and_port) {
     EXPECT_EQ(parse_listen_address("0.0.0.0:65535"), (result{{"0.0.0.0", 65535}}));
     for (auto bad : {"", "8080", ":8080", "host:", "host:65536", "host:80a", "::1:8080", "[]:80", "host:123456"})
         EXPECT_EQ(parse_listen_address(bad), std::nullopt) << bad;
+}
+
+TEST(Router, hooks_unmatched_is_a_read_and_posting_to_it_is_a_vendor_named_unmatched) {
+    auto m = match_route(verb::get, "/v1/hooks/unmatched?vendor=stripe&limit=5");
+    ASSERT_EQ(m.result, route_match::result::found);
+    EXPECT_EQ(m.endpoint, endpoint::hooks_unmatched);
+    ASSERT_EQ(m.query.size(), 2u);
+    EXPECT_EQ(m.query[0], (std::pair<std::string, std::string>{"vendor", "stripe"}));
+    m = match_route(verb::post, "/v1/hooks/unmatched");
+    ASSERT_EQ(m.result, route_match::result::found);
+    EXPECT_EQ(m.endpoint, endpoint::hook);
+    EXPECT_EQ(m.id, "unmatched");
 }

@@ -416,3 +416,21 @@ TEST(Validate, describe_puts_the_field_first) {
     EXPECT_EQ(describe(p(3, "score", "must be an integer from 0 to 10")), "score: must be an integer from 0 to 10");
     EXPECT_EQ(describe(p(3, "", "must be a JSON object")), "must be a JSON object");
 }
+
+TEST(Validate, external_ids_are_an_object_of_ids) {
+    const std::string base = R"({"type": "account", "account": "a"})";
+    auto ok = run(with(base, R"("external_ids": {"stripe": "cus_PjT3", "hubspot": "8793213140"})"));
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ(ok.events[0].fields.at("external_ids"), (json::object{{"stripe", "cus_PjT3"}, {"hubspot", "8793213140"}}));
+    EXPECT_EQ(problems_of(with(base, R"("external_ids": "cus_1")")),
+              (std::vector{p(0, "external_ids",
+                             "must be an object of ids (strings of 1 to 200 characters without control characters)")}));
+    EXPECT_EQ(problems_of(with(base, R"("external_ids": {"stripe": 42, "zendesk": "", "segment": "g\n1"})")),
+              (std::vector{p(0, "external_ids.stripe", "must be a string of 1 to 200 characters"),
+                           p(0, "external_ids.zendesk", "must be a string of 1 to 200 characters"),
+                           p(0, "external_ids.segment", "must not contain control characters (U+000A at character 2)")}));
+    EXPECT_EQ(problems_of(with(base, R"("external_ids": {"stripe": ")" + std::string(201, 'x') + R"("})")),
+              (std::vector{p(0, "external_ids.stripe", "must be a string of 1 to 200 characters")}));
+    EXPECT_EQ(problems_of(with(base, R"("external_ids": {"": "x"})")),
+              (std::vector{p(0, "external_ids.", "must be named by 1 to 200 characters without control characters")}));
+}

@@ -149,7 +149,7 @@ class VendorHooks(unittest.TestCase):
         expansion0 = self.metric("redflag_mrr_movement_total", kind="expansion")
         churn0 = self.metric("redflag_mrr_movement_total", kind="churn")
         created = stripe_event("stripe/customer.subscription.created.json", now - 3 * 3600)
-        self.assertEqual(self.hooks.stripe(created), (200, {"accepted": 1, "duplicates": 0, "ignored": 0}))
+        self.assertEqual(self.hooks.stripe(created), (200, {"accepted": 1, "duplicates": 0, "ignored": 0, "unmatched": 0}))
         body = self.account()
         self.assertEqual(body["contract"]["mrr"], 700, body["contract"])
         raised = stripe_event("stripe/customer.subscription.updated.json", now - 2 * 3600)
@@ -169,7 +169,7 @@ class VendorHooks(unittest.TestCase):
                                   timeout=30), True)
         # A redelivery of the same Stripe event is a duplicate, and counted as one.
         dup0 = self.metric("redflag_hook_events_total", vendor="stripe", outcome="duplicate")
-        self.assertEqual(self.hooks.stripe(gone), (200, {"accepted": 0, "duplicates": 1, "ignored": 0}))
+        self.assertEqual(self.hooks.stripe(gone), (200, {"accepted": 0, "duplicates": 1, "ignored": 0, "unmatched": 0}))
         self.assertEqual(self.metric("redflag_hook_events_total", vendor="stripe", outcome="duplicate") - dup0, 1)
         # Re-activate, so the other tests see a live account.
         back = stripe_event("stripe/customer.subscription.created.json", now - 1800)
@@ -195,14 +195,13 @@ class VendorHooks(unittest.TestCase):
         self.assertEqual(status, 400, body)
         self.assertEqual(self.metric("redflag_events_ingested_total", type="contract", outcome="accepted"), accepted0)
         self.assertGreaterEqual(self.metric("redflag_hook_events_total", vendor="stripe", outcome="unauthorized"), 3)
-        # An unmapped customer: kept by Stripe's retries until a mapping exists.
-        status, body = self.hooks.stripe(event)
-        self.assertEqual(status, 503, body)
-        self.assertEqual(body["unmatched"], [{"vendor": "stripe", "kind": "customer", "id": "cus_refused_one"}])
+        # An unmapped customer: kept in the unmatched store (test_hooks_unmatched.py), applied nowhere yet.
+        self.assertEqual(self.hooks.stripe(event), (200, {"accepted": 0, "duplicates": 0, "ignored": 0, "unmatched": 1}))
+        self.assertEqual(self.metric("redflag_events_ingested_total", type="contract", outcome="accepted"), accepted0)
         # An event type we do not map is acknowledged and counted.
         ignored0 = self.metric("redflag_hook_events_total", vendor="stripe", outcome="ignored")
         invoice = stripe_event("stripe/invoice.paid.json", now)
-        self.assertEqual(self.hooks.stripe(invoice), (200, {"accepted": 0, "duplicates": 0, "ignored": 1}))
+        self.assertEqual(self.hooks.stripe(invoice), (200, {"accepted": 0, "duplicates": 0, "ignored": 1, "unmatched": 0}))
         self.assertEqual(self.metric("redflag_hook_events_total", vendor="stripe", outcome="ignored") - ignored0, 1)
 
     def post_raw(self, vendor, body, headers):
@@ -271,7 +270,7 @@ class Durability(unittest.TestCase):
             open_ids = {t["id"] for t in body["open_tickets"]}
             self.assertEqual(open_ids, {str(88000 + n) for n in range(20)})
             # Redelivered after the restart: all duplicates.
-            self.assertEqual(hooks.zendesk(sent[0]), (200, {"accepted": 0, "duplicates": 1, "ignored": 0}))
+            self.assertEqual(hooks.zendesk(sent[0]), (200, {"accepted": 0, "duplicates": 1, "ignored": 0, "unmatched": 0}))
 
 
 class Config(unittest.TestCase):

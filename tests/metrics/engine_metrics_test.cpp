@@ -18,6 +18,7 @@ const std::vector<std::string> engine_families{
     "redflag_store_size_bytes",
     // Beyond the spec's table: the write path's and the degraded modes' counters (README).
     "redflag_store_write_failures_total", "redflag_degraded_total",
+    "redflag_hook_unmatched_events",
     // issue 11: accept failures, reload time, build and process metrics
     "redflag_http_accept_errors_total", "redflag_config_last_reload_success_timestamp_seconds", "redflag_build_info",
     "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",

@@ -1,14 +1,14 @@
 // Account resolution: which Redflag account a vendor's customer is. Adapters name the
 // customer (customer_ref); the route asks an account_resolver before it submits.
 //
-// The resolver here, config_resolver, answers from the config alone: an `accounts` map
-// per vendor (the customer's id, or "user:<id>" for a Zendesk requester or a Segment user)
-// and `vendor_ids: true` (the vendor's customer ids are the account ids). The
-// external-ids index (account events' `external_ids`, kept by the engine, events of
-// unknown customers kept until their mapping arrives) is a later resolver behind this
-// same interface; see the README, "Vendor webhooks".
+// config_resolver answers from the config alone: an `accounts` map per vendor (the
+// customer's id, or "user:<id>" for a Zendesk requester or a Segment user) and
+// `vendor_ids: true` (the vendor's customer ids are the account ids). The external-ids
+// index (external_id_index.hpp: account events' `external_ids`, durable with them) is
+// the second; first_of asks them in order: the config first, then the index. Events the
+// payload names the account of (Stripe metadata redflag_account) never ask.
 //
-// Thread-safe: resolve() is const and config_resolver is immutable.
+// Thread-safe: resolve() is const; config_resolver and first_of are immutable.
 #pragma once
 
 #include "ingest/adapters/adapter_config.hpp"
@@ -39,6 +39,20 @@ private:
         bool vendor_ids = false;
     };
     std::map<std::string, vendor_rules, std::less<>> vendors_;
+};
+
+// The first answer of `resolvers`, asked in order. Not owned: they outlive it.
+class first_of final : public account_resolver {
+public:
+    explicit first_of(std::vector<const account_resolver*> resolvers) : resolvers_(std::move(resolvers)) {}
+    std::optional<std::string> resolve(const customer_ref& customer) const override {
+        for (const auto* r : resolvers_)
+            if (auto a = r->resolve(customer)) return a;
+        return std::nullopt;
+    }
+
+private:
+    std::vector<const account_resolver*> resolvers_;
 };
 
 // Sets `account` on every mapped event of `result` that names a customer instead.

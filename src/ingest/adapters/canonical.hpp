@@ -8,6 +8,7 @@
 #include "ingest/adapters/hook.hpp"
 #include "ingest/validate.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,14 @@ namespace redflag::ingest::adapters {
 struct canonical_batch {
     validation_result validated;          // the batch's events, or every problem found
     std::vector<std::string> vendor_ids;  // validated index -> the vendor event it came from
+    // validated index -> the customer when it did not resolve: that event was validated
+    // with the customer's key (hook_codec.hpp) standing in for its account.
+    std::vector<std::optional<customer_ref>> unresolved;
 };
 
 // Validates every mapped event of `result`, in order (ignored vendor events add none).
+// An event with neither account nor resolved customer (resolve_accounts) is validated
+// under its customer's key, and marked in `unresolved`.
 canonical_batch validate_mapped(const hook_result& result, timestamp received_at, const validation_limits& limits = {});
 
 }  // namespace redflag::ingest::adapters

@@ -17,8 +17,12 @@ std::unique_ptr<adapter> make_adapter(const adapter_config& config) {
     return nullptr;
 }
 
-hook_registry::hook_registry(const std::map<std::string, adapter_config>& configs)
-    : resolver_(std::make_unique<config_resolver>(configs)) {
+hook_registry::hook_registry(const std::map<std::string, adapter_config>& configs, const account_resolver* index,
+                             unmatched_events* unmatched)
+    : config_(std::make_unique<config_resolver>(configs)), unmatched_(unmatched) {
+    std::vector<const account_resolver*> order{config_.get()};
+    if (index) order.push_back(index);
+    resolver_ = std::make_unique<first_of>(std::move(order));
     for (const auto& [vendor, c] : configs)
         if (auto a = make_adapter(c)) adapters_.emplace(vendor, std::move(a));
 }
