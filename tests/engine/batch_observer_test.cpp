@@ -1,6 +1,7 @@
 // The engine's batch_observer contract on a real service and a real store: records an
 // observer stages go with the round's write, and it hears committed() only when that write
 // succeeded, discarded() when the round was taken back.
+#include "../store/fault_env.hpp"
 #include "engine/batch_observer.hpp"
 #include "engine/service.hpp"
 #include "fake_rules.hpp"
@@ -47,6 +48,7 @@ protected:
         opts.path = dir_ + "/db";
         opts.block_cache_bytes = 8u << 20;
         opts.write_buffer_bytes = 16u << 20;
+        opts.env = faults_.env.get();  // tests/store/fault_env.hpp: writes fail on demand
         std::string error;
         store_ = store::store::open(opts, error);
         ASSERT_TRUE(store_) << error;
@@ -74,6 +76,7 @@ protected:
         return e;
     }
 
+    redflag::testing::fault_env faults_;  // outlives store_
     std::string dir_;
     manual_clock clock_;
     std::unique_ptr<store::store> store_;
@@ -110,9 +113,11 @@ TEST_F(BatchObserver, a_round_whose_write_fails_is_discarded_and_its_records_are
     std::string error;
     ASSERT_TRUE(svc.recover(error)) << error;
     svc.start();
-    // An account holding '\0' makes the store refuse the whole batch (store.hpp): the
-    // round, with the good event beside it, is taken back.
-    auto outcome = submit(svc, {account_event("acme", "a1"), account_event(std::string("ev\0il", 5), "a2")});
+    // The device fails the round's write (tests/store/fault_env.hpp): the round, both
+    // events with it, is taken back.
+    faults_.fs->fail(redflag::testing::fault_fs::wal, rocksdb::IOStatus::IOError("injected: device error"));
+    auto outcome = submit(svc, {account_event("acme", "a1"), account_event("beta", "a2")});
+    faults_.fs->heal();
     EXPECT_EQ(outcome.status, engine::ingest_outcome::status::failed);
     EXPECT_FALSE(store_->get(store::column::meta, "observed:a1").value());
     svc.stop();
