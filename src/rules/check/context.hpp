@@ -94,6 +94,8 @@ private:
     // ------------------------------------------------------------- items (items.cpp)
     void declare(ast::program& program);
     void check_let(std::uint32_t index);
+    std::vector<std::uint32_t> attempt_let(std::uint32_t index);
+    void forget_types(ast::expr& e, std::size_t depth = 0);
     void check_rule(ast::rule_item& rule, const check_options& options);
     void check_channels(const ast::rule_item& rule, const check_options& options);
     void check_score_item(ast::score_item& score);
@@ -121,6 +123,7 @@ private:
 
     // ------------------------------------------------------------- types (types.cpp)
     value_type check(ast::expr& e);
+    value_type check_node(ast::expr& e);
     value_type check_value(ast::expr& e);  // also rejects streams, collections and windows
     value_type check_bool(ast::expr& e, std::string_view what);
     value_type check_list(ast::list_literal& list);
@@ -165,7 +168,9 @@ private:
     std::vector<const std::string*> file_paths_;
     std::vector<std::string_view> file_texts_;
 
-    enum class state : std::uint8_t { unvisited, in_progress, done };
+    // A let is in_progress while its expression is walked, waiting while the lets it
+    // needs are checked first (check_let), done once checked.
+    enum class state : std::uint8_t { unvisited, in_progress, waiting, done };
     std::vector<state> let_state_;
     bool frozen_ = false;  // checking a template against a finished program
 
@@ -200,6 +205,12 @@ private:
     std::vector<std::size_t> let_seq_, score_seq_, classify_seq_;
     std::optional<std::size_t> owner_;  // the let, score or classify being checked (for edges_)
     std::vector<where_scope> scopes_;
+    // While a let's expression is walked by attempt_let: the unchecked lets it reads.
+    bool attempting_ = false;
+    std::vector<std::uint32_t> needed_;
+    // How deep check() is in the expression being walked (rules/limits.hpp).
+    std::size_t depth_ = 0;
+    bool too_deep_reported_ = false;
     mutable std::vector<std::string> global_candidates_;
 };
 

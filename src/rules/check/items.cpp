@@ -3,12 +3,14 @@
 // cycles among lets, scores and classifications.
 #include "rules/check/context.hpp"
 
+#include "rules/limits.hpp"
 #include "rules/rule_set.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <type_traits>
 
 namespace redflag::rules::check {
 namespace {
@@ -93,22 +95,92 @@ void checker::declare(ast::program& program) {
 // ----------------------------------------------------------------- lets
 
 // A let is checked once, in its own file and scope, when first reached: in file order,
-// or earlier from a reference to it. One in progress when reached again is in a cycle.
+// or earlier from a reference to it. The lets it reads are checked before it, without
+// recursion (a chain of lets may be as long as the files are): when its walk meets a let
+// not checked yet, the walk is undone and retried once those are done (each let is
+// undone at most once). A let reached again while in progress or waiting is in a cycle.
 void checker::check_let(std::uint32_t index) {
     if (let_state_[index] != state::unvisited) return;
-    let_state_[index] = state::in_progress;
     auto saved_source = source_;
     auto saved_owner = owner_;
     auto saved_scopes = std::move(scopes_);
-    scopes_.clear();
-    enter_file(let_files_[index]);
-    owner_ = node_id(node_kind::let, index);
-    auto& let = *lets_[index];
-    if (let.value) check_value(*let.value);
+    auto saved_depth = depth_;
+    std::vector<std::uint32_t> pending{index};
+    while (!pending.empty()) {
+        std::uint32_t top = pending.back();
+        if (let_state_[top] == state::done) {
+            pending.pop_back();
+            continue;
+        }
+        auto needed = attempt_let(top);
+        if (needed.empty()) pending.pop_back();
+        else pending.insert(pending.end(), needed.rbegin(), needed.rend());
+    }
     scopes_ = std::move(saved_scopes);
     owner_ = saved_owner;
     source_ = saved_source;
-    let_state_[index] = state::done;
+    depth_ = saved_depth;
+}
+
+// Walks one let's expression; returns the lets it reads that are not checked yet, after
+// undoing the walk (its diagnostics, edges and types), or nothing once it is done.
+std::vector<std::uint32_t> checker::attempt_let(std::uint32_t index) {
+    let_state_[index] = state::in_progress;
+    enter_file(let_files_[index]);
+    scopes_.clear();
+    depth_ = 0;
+    const std::size_t node = node_id(node_kind::let, index);
+    owner_ = node;
+    const std::size_t diagnostics_before = out_.size(), edges_before = edges_[node].size();
+    const bool reported_before = too_deep_reported_;
+    auto& let = *lets_[index];
+    needed_.clear();
+    attempting_ = true;
+    if (let.value) check_value(*let.value);
+    attempting_ = false;
+    if (needed_.empty()) {
+        let_state_[index] = state::done;
+        return {};
+    }
+    out_.resize(diagnostics_before);
+    edges_[node].resize(edges_before);
+    too_deep_reported_ = reported_before;
+    if (let.value) forget_types(*let.value);
+    let_state_[index] = state::waiting;
+    return std::move(needed_);
+}
+
+// Marks a walked expression unchecked again (check_rest relies on it).
+void checker::forget_types(ast::expr& e, std::size_t depth) {
+    if (e.type == value_type::unknown || depth > max_nesting) return;
+    e.type = value_type::unknown;
+    auto go = [&](ast::expr_ptr& c) {
+        if (c) forget_types(*c, depth + 1);
+    };
+    std::visit(
+        [&](auto& n) {
+            using T = std::decay_t<decltype(n)>;
+            if constexpr (std::is_same_v<T, ast::list_literal>) {
+                for (auto& i : n.items) go(i);
+            } else if constexpr (std::is_same_v<T, ast::call>) {
+                for (auto& a : n.args) go(a);
+            } else if constexpr (std::is_same_v<T, ast::filtered>) {
+                go(n.source);
+                go(n.condition);
+            } else if constexpr (std::is_same_v<T, ast::unary>) {
+                go(n.operand);
+            } else if constexpr (std::is_same_v<T, ast::binary>) {
+                go(n.lhs);
+                go(n.rhs);
+            } else if constexpr (std::is_same_v<T, ast::conditional>) {
+                go(n.condition);
+                go(n.then_branch);
+                go(n.else_branch);
+            } else if constexpr (std::is_same_v<T, ast::parenthesized>) {
+                go(n.inner);
+            }
+        },
+        e.node);
 }
 
 // ----------------------------------------------------------------- rules
@@ -289,10 +361,19 @@ void checker::check_cycles() {
     }
 }
 
+// "cycle: a -> b -> a"; a long cycle shows its first and last names and how many.
 void checker::report_cycle(std::vector<std::size_t> cycle) {
+    constexpr std::size_t shown = 16;
     std::string text;
-    for (auto c : cycle) text += name_of(c) + " -> ";
+    for (std::size_t i = 0; i < cycle.size(); ++i) {
+        if (cycle.size() > shown && i == shown - 2) {
+            text += "... -> ";
+            i = cycle.size() - 2;
+        }
+        text += name_of(cycle[i]) + " -> ";
+    }
     text += name_of(cycle.front());
+    if (cycle.size() > shown) text += " (" + std::to_string(cycle.size()) + " names)";
     auto [file, pos] = definition_of(cycle.front());
     enter_file(file);
     report(pos, "cycle", "cycle: " + text, "lets, scores and classifications cannot depend on themselves");

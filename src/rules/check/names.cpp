@@ -278,14 +278,20 @@ value_type checker::unknown_name(ast::expr& e, const ast::path& p, std::string h
 }
 
 // A reference from the item being checked (owner_) to a let, score or classification:
-// an edge for cycles. A let's type is its expression's, checked now if it was not yet;
+// an edge for cycles. A let's type is its expression's, checked first if it was not yet;
 // a score's or classification's type is known from the reference's form.
 value_type checker::reference(node_kind kind, std::uint32_t index) {
     if (owner_) edges_[*owner_].push_back(node_id(kind, index));
     if (kind != node_kind::let) return value_type::unknown;  // the caller knows the type
     if (!frozen_) {
-        if (let_state_[index] == state::unvisited) check_let(index);
-        if (let_state_[index] == state::in_progress) return value_type::error;  // a cycle, reported later
+        if (let_state_[index] == state::unvisited) {
+            if (attempting_) {  // inside another let: check this one first (check_let)
+                needed_.push_back(index);
+                return value_type::error;
+            }
+            check_let(index);
+        }
+        if (let_state_[index] != state::done) return value_type::error;  // a cycle, reported later
     }
     const auto& value = lets_[index]->value;
     if (!value) return value_type::error;

@@ -4,6 +4,8 @@
 // typed at run time) do.
 #include "rules/check/context.hpp"
 
+#include "rules/limits.hpp"
+
 #include <cmath>
 
 namespace redflag::rules::check {
@@ -33,7 +35,24 @@ value_type checker::check_bool(ast::expr& e, std::string_view what) {
     return t;
 }
 
+// The parser bounds how deep an expression nests (rules/limits.hpp); a deeper tree handed
+// to the checker directly is refused here rather than walked.
 value_type checker::check(ast::expr& e) {
+    if (depth_ >= max_nesting) {
+        if (!too_deep_reported_)
+            report(e.pos, "too-deep", "expression nested too deeply: more than " + std::to_string(max_nesting) + " levels");
+        too_deep_reported_ = true;
+        e.type = value_type::error;
+        return e.type;
+    }
+    ++depth_;
+    value_type t = check_node(e);
+    --depth_;
+    e.type = t;
+    return t;
+}
+
+value_type checker::check_node(ast::expr& e) {
     value_type t = value_type::error;
     if (std::holds_alternative<ast::number_literal>(e.node)) {
         t = value_type::number;
@@ -65,7 +84,6 @@ value_type checker::check(ast::expr& e) {
     } else if (auto* paren = std::get_if<ast::parenthesized>(&e.node)) {
         t = paren->inner ? check(*paren->inner) : value_type::error;
     }
-    e.type = t;
     return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include "model/schema.hpp"
 #include "rules/builtins.hpp"
+#include "rules/compile/depth.hpp"
 #include "rules/eval/evaluator.hpp"
 
 #include <algorithm>
@@ -447,9 +448,16 @@ alert_severity severity_named(std::string_view s) {
     return alert_severity::medium;
 }
 
+// Adds `slot` and every slot it reads, directly or not, to `out` (with a stack: chains of
+// lets may be long).
 void close_over(std::uint32_t slot, const std::vector<std::set<std::uint32_t>>& direct, std::set<std::uint32_t>& out) {
-    if (!out.insert(slot).second) return;
-    for (std::uint32_t d : direct[slot]) close_over(d, direct, out);
+    std::vector<std::uint32_t> todo{slot};
+    while (!todo.empty()) {
+        std::uint32_t s = todo.back();
+        todo.pop_back();
+        if (!out.insert(s).second) continue;
+        todo.insert(todo.end(), direct[s].begin(), direct[s].end());
+    }
 }
 
 }  // namespace
@@ -460,6 +468,10 @@ compile_result compiler::build(ast::program program) {
     const ast::program& src = set->source_;
     eval::program& code = set->code_;
     compile_result result;
+
+    // First how deep evaluation goes: what follows walks along references.
+    result.problems = depth_meter(src).problems();
+    if (has_errors(result.problems)) return result;
 
     // Slots first, so that references compile to indices before their targets do.
     code.lets.assign(src.lets.size(), nullptr);
@@ -643,6 +655,8 @@ public:
 template_compile_result compile_message(const ast::message_template& message, std::string_view origin,
                                         const compiled_rule_set* names) {
     template_compile_result result;
+    result.problems = depth_meter(names ? names->source() : empty_source()).template_problems(message, std::string(origin));
+    if (has_errors(result.problems)) return result;
     auto t = std::make_unique<template_impl>();
     t->code_ = names ? &names->code() : &empty_program();
     compiler c(names ? names->source() : empty_source(), *t->code_, t->nodes_, result.problems);
