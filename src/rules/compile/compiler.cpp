@@ -569,6 +569,7 @@ evaluation compiled_rule_set::make_evaluation() const {
     e.scores.assign(code_.scores.size(), 0);
     e.bands.assign(code_.scores.size(), -1);
     e.classes.assign(code_.classifies.size(), 0);
+    e.evaluated.assign(code_.rules.size(), 0);
     e.runtime_errors.assign(code_.rules.size(), 0);
     e.item_next.assign(code_.rules.size() + code_.scores.size() + code_.classifies.size(), timestamp_max);
     e.components.assign(code_.component_count, component_memo{});
@@ -580,6 +581,7 @@ void compiled_rule_set::evaluate(const model::account_state& account, timestamp 
     const std::size_t items = code_.rules.size() + code_.scores.size() + code_.classifies.size();
     if (out.conditions.size() != code_.rules.size() || out.scores.size() != code_.scores.size() ||
         out.classes.size() != code_.classifies.size() || out.runtime_errors.size() != code_.rules.size() ||
+        out.evaluated.size() != code_.rules.size() ||
         out.bands.size() != code_.scores.size() || out.item_next.size() != items ||
         out.components.size() != code_.component_count)
         out = make_evaluation();  // not made by make_evaluation(): allocate once
