@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test through CTest: unit tests,
 # integration tests against the real binary and real peers on loopback, the rule
-# conformance scenarios, and a bounded libFuzzer run of the rule parser and checker.
+# conformance scenarios, and a bounded libFuzzer run of the rule language (parse, check, compile, evaluate, format).
 # Usage: deploy/test.sh            (from anywhere; builds in build/test and build/fuzz)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +11,7 @@ jobs=${JOBS:-2}
 deploy/install-deps.sh test
 
 # The fuzz target needs clang's libFuzzer runtime: a separate, small build of the rule
-# language front end, run for a bounded time by the CTest test `rules_fuzz`.
+# language, run for a bounded time by the CTest test `rules_fuzz`.
 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DREDFLAG_BUILD_FUZZ=ON \
   -DREDFLAG_BUILD_TESTS=OFF -DREDFLAG_BUILD_BENCH=OFF >/dev/null
 cmake --build build/fuzz -j"$jobs" --target rules_fuzz
