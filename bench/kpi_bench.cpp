@@ -57,6 +57,7 @@ public:
         ++calls;
         return next;
     }
+    void forgotten(std::uint32_t index) override { tracker_.on_forgotten(index); }
     std::int64_t spent_ns = 0;
     std::uint64_t calls = 0;
     bool enabled = true;  // false: the core runs as without KPIs (for the A/B of --kpi off)

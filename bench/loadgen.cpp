@@ -6,9 +6,10 @@
 //
 // Events are usage events spread over --accounts accounts (default 100000) with distinct
 // ids (prefix --run, so reruns are not duplicates), --per-account events each, timed
-// one day apart going back from --start. One thread per core runs an io_context; each
+// one day apart from 60 days before now. One thread per core runs an io_context; each
 // connection sends its next request when the previous answer arrives (closed loop).
 #include <boost/asio.hpp>
+#include <ctime>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -42,7 +43,9 @@ struct options {
     std::string run = "r";
     std::string token;
     int threads = 2;
-    std::int64_t start_epoch = 1767225600;  // 2026-01-01T00:00:00Z
+    // The first day of events: 60 days before now, so that events stay within the
+    // service's storage.retention (400d by default) and are not after ingest.max_future.
+    std::int64_t start_epoch = static_cast<std::int64_t>(std::time(nullptr)) - 60 * 86400;
 };
 
 // Event number n → one NDJSON line. Account n % accounts, day n / accounts.

@@ -9,12 +9,14 @@ build_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   tao-pegtl-dev librocksdb-dev prometheus-cpp-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
+  libnats-dev
   curl
 )
 test_packages=(
   libgtest-dev libgmock-dev googletest
   clang-14 libclang-rt-14-dev
   python3-aiosmtpd prometheus prometheus-alertmanager
+  nats-server
 )
 
 wanted=("${build_packages[@]}")

@@ -4,8 +4,9 @@
 #   2. builds the Release binary;
 #   3. generates the example world (examples/generate: accounts, usage, tickets, NPS,
 #      contracts, some drifting toward churn) ending today;
-#   4. starts `redflag serve` on its embedded default (127.0.0.1:8080, ./data, ./rules)
-#      in the background and feeds it the world through POST /v1/events;
+#   4. starts `redflag serve` on its embedded default (127.0.0.1:8080, ./data, ./rules;
+#      storage.retention raised to 600d to hold the world's 18 months) in the background
+#      and feeds it the world through POST /v1/events;
 #   5. tells you where to look.
 # Run it again to start over with fresh state. Stop the service with:
 #   kill "$(cat redflag.pid)"
@@ -35,8 +36,12 @@ start=$(date -u -d "-18 months" +%Y-%m-%d)   # so that the world ends today
 echo "== generating the example world: $accounts accounts, 18 months from $start"
 examples/generate --seed 42 --accounts "$accounts" --months 18 --start "$start" --out "$world"
 
-echo "== starting redflag serve on 127.0.0.1:$port (embedded default; log in redflag.log)"
-nohup "$bin" serve >redflag.log 2>&1 &
+# The embedded default, but with a retention that holds the 18 months: live ingest
+# refuses events older than storage.retention (400d by default).
+config=build/quickstart.yaml
+printf 'storage: {retention: 600d}\n' >"$config"
+echo "== starting redflag serve on 127.0.0.1:$port (embedded default, storage.retention 600d; log in redflag.log)"
+nohup "$bin" serve --config "$config" >redflag.log 2>&1 &
 echo $! >redflag.pid
 for _ in $(seq 1 100); do
   if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; then break; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test through CTest: unit tests,
 # integration tests against the real binary and real peers on loopback, the rule
-# conformance scenarios, and a bounded libFuzzer run of the rule language (parse, check, compile, evaluate, format).
+# conformance scenarios, and bounded libFuzzer runs of the rule language (parse, check,
+# compile, evaluate, format) and of the event decoder.
 # Usage: deploy/test.sh            (from anywhere; builds in build/test and build/fuzz)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,11 +11,12 @@ jobs=${JOBS:-2}
 
 deploy/install-deps.sh test
 
-# The fuzz target needs clang's libFuzzer runtime: a separate, small build of the rule
-# language, run for a bounded time by the CTest test `rules_fuzz`.
+# The fuzz targets need clang's libFuzzer runtime: a separate, small build of the rule
+# language and of the event path, run for a bounded time by the CTest tests `rules_fuzz`
+# and `event_fuzz`.
 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DREDFLAG_BUILD_FUZZ=ON \
   -DREDFLAG_BUILD_TESTS=OFF -DREDFLAG_BUILD_BENCH=OFF >/dev/null
-cmake --build build/fuzz -j"$jobs" --target rules_fuzz
+cmake --build build/fuzz -j"$jobs" --target rules_fuzz event_fuzz
 
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDFLAG_BUILD_TESTS=ON \
   -DREDFLAG_FUZZ_BUILD_DIR="$root/build/fuzz" >/dev/null

@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include "app/config.hpp"
+#include "app/import.hpp"
 #include "app/outcomes.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
@@ -163,6 +164,17 @@ int run_cli(int argc, char** argv) {
     fmt->add_flag("--check", fmt_check, "only report files that would change (exit 1)");
     fmt->add_option("paths", fmt_paths, "rule files or folders")->required();
 
+    import_options import_opts;
+    std::vector<std::string> import_maps;
+    auto* import_cmd = cli.add_subcommand("import", "load accounts or users from a CSV export into a running service");
+    import_cmd->add_option("file", import_opts.file, "CSV file with a header line")->required();
+    import_cmd->add_option("--url", import_opts.url, "the service, e.g. http://127.0.0.1:8080 (token: $REDFLAG_TOKEN)");
+    import_cmd->add_option("--type", import_opts.type, "account or user (default account)")->check(CLI::IsMember({"account", "user"}));
+    import_cmd->add_option("--map", import_maps, "COLUMN=FIELD (FIELD - drops the column, attributes.KEY for attributes)");
+    import_cmd->add_option("--key", import_opts.key, "a column that identifies each row (default: the row's content)");
+    import_cmd->add_option("--batch", import_opts.batch, "events per request (default 1000)");
+    import_cmd->add_flag("--dry-run", import_opts.dry_run, "validate and print the events, send nothing");
+
     auto* version = cli.add_subcommand("version", "print the version");
 
     try {
@@ -176,6 +188,17 @@ int run_cli(int argc, char** argv) {
     if (*check) return run_check(check_paths, check_config, check_format);
     if (*test) return run_tests(test_files, std::cout, std::cerr);
     if (*fmt) return run_fmt(fmt_paths, fmt_check);
+    if (*import_cmd) {
+        for (const auto& m : import_maps) {
+            auto eq = m.find('=');
+            if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+                std::cerr << "--map must be COLUMN=FIELD, not \"" << m << "\"\n";
+                return 2;
+            }
+            import_opts.map[m.substr(0, eq)] = m.substr(eq + 1);
+        }
+        return run_import(import_opts, std::cout, std::cerr);
+    }
     if (*version) {
         std::cout << version_text << "\n";
         return 0;

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -324,10 +326,201 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
     c.channels[name] = std::move(ch);
 }
 
+// A mapping of string to string (adapters' accounts, products, metrics, properties).
+void read_string_map(reader& r, const YAML::Node& node, const std::string& what, std::map<std::string, std::string>& out) {
+    if (!node.IsMap()) {
+        r.error(node, what + " must be a mapping of strings");
+        return;
+    }
+    for (const auto& e : node)
+        if (auto v = r.string(e.second, what + "." + e.first.Scalar())) out[r.expand(e.first.Scalar())] = *v;
+}
+
+// One vendor of `adapters:`. Each vendor takes the common keys and its own.
+void read_adapter(reader& r, const std::string& vendor, const YAML::Node& node, config& c) {
+    using ingest::adapters::adapter_config;
+    const std::string what = "adapters." + vendor;
+    static const std::map<std::string, std::vector<std::string_view>> own_keys{
+        {"stripe", {"products", "seat_products", "currency", "rates"}},
+        {"zendesk", {}},
+        {"segment", {"metrics", "role_trait", "plan_trait", "seats_trait"}},
+        {"hubspot", {"public_url", "owners", "properties"}},
+        {"delighted", {"account_property"}}};
+    auto own = own_keys.find(vendor);
+    if (own == own_keys.end()) {
+        r.error(node, "unknown vendor \"" + vendor + "\" in adapters; expected one of stripe, zendesk, segment, hubspot, delighted");
+        return;
+    }
+    if (!node.IsMap()) {
+        r.error(node, what + " must be a mapping");
+        return;
+    }
+    std::vector<std::string_view> allowed{"secret", "insecure", "tolerance", "accounts", "vendor_ids"};
+    allowed.insert(allowed.end(), own->second.begin(), own->second.end());
+    for (const auto& entry : node) {
+        auto key = entry.first.Scalar();
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+            std::string list;
+            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            r.error(entry.first, "unknown key \"" + key + "\" in " + what + "; expected one of " + list);
+        }
+    }
+    adapter_config a;
+    a.vendor = vendor;
+    if (auto n = node["secret"]) r.read(n, what + ".secret", a.secret);
+    if (auto n = node["insecure"]) r.read(n, what + ".insecure", a.insecure);
+    if (auto n = node["tolerance"]) {
+        r.read(n, what + ".tolerance", a.tolerance);
+        if (a.tolerance <= duration::zero()) r.error(n, what + ".tolerance must be more than 0s");
+    }
+    if (auto n = node["accounts"]) read_string_map(r, n, what + ".accounts", a.accounts);
+    if (auto n = node["vendor_ids"]) r.read(n, what + ".vendor_ids", a.vendor_ids);
+    if (auto n = node["products"]) read_string_map(r, n, what + ".products", a.products);
+    if (auto n = node["seat_products"]) r.read_list(n, what + ".seat_products", a.seat_products);
+    if (auto n = node["currency"]) {
+        r.read(n, what + ".currency", a.currency);
+        for (auto& ch : a.currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (a.currency.size() != 3) r.error(n, what + ".currency must be a three-letter ISO code such as usd");
+    }
+    if (auto n = node["rates"]) {
+        if (!n.IsMap()) r.error(n, what + ".rates must be a mapping of currency to rate");
+        else
+            for (const auto& e : n) {
+                double rate = 0;
+                r.read_number(e.second, what + ".rates." + e.first.Scalar(), rate);
+                std::string code = e.first.Scalar();
+                for (auto& ch : code) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                a.rates[code] = rate;
+            }
+    }
+    if (auto n = node["metrics"]) read_string_map(r, n, what + ".metrics", a.metrics);
+    if (auto n = node["role_trait"]) r.read(n, what + ".role_trait", a.role_trait);
+    if (auto n = node["plan_trait"]) r.read(n, what + ".plan_trait", a.plan_trait);
+    if (auto n = node["seats_trait"]) r.read(n, what + ".seats_trait", a.seats_trait);
+    if (auto n = node["public_url"]) {
+        r.read(n, what + ".public_url", a.public_url);
+        if (a.public_url.rfind("http://", 0) != 0 && a.public_url.rfind("https://", 0) != 0)
+            r.error(n, what + ".public_url must be the full URL HubSpot calls, such as https://cs.example.com/v1/hooks/hubspot");
+    }
+    if (auto n = node["owners"]) {
+        if (!n.IsMap()) r.error(n, what + ".owners must be a mapping of owner id to {name, email}");
+        else
+            for (const auto& e : n) {
+                const std::string owner_what = what + ".owners." + e.first.Scalar();
+                if (!r.mapping(e.second, owner_what, {"name", "email"})) continue;
+                ingest::adapters::owner o;
+                if (e.second["name"]) r.read(e.second["name"], owner_what + ".name", o.name);
+                if (e.second["email"]) r.read(e.second["email"], owner_what + ".email", o.email);
+                if (o.name.empty()) r.error(e.second, owner_what + " needs a name");
+                a.owners[e.first.Scalar()] = o;
+            }
+    }
+    if (auto n = node["properties"]) {
+        read_string_map(r, n, what + ".properties", a.properties);
+        static const std::set<std::string> targets{"name", "csm", "segment", "plan", "industry", "employees", "seats"};
+        if (n.IsMap())
+            for (const auto& e : n) {
+                auto target = a.properties[e.first.Scalar()];
+                if (!targets.count(target) && !(target.rfind("attributes.", 0) == 0 && target.size() > 11))
+                    r.error(e.second, what + ".properties." + e.first.Scalar() +
+                                          " must be one of name, csm, segment, plan, industry, employees, seats, "
+                                          "attributes.<key>, not \"" + target + "\"");
+            }
+    }
+    if (auto n = node["account_property"]) r.read(n, what + ".account_property", a.account_property);
+    if (a.secret.empty() && !a.insecure)
+        r.error(node["secret"] ? node["secret"] : node,
+                what + " needs a secret, the vendor's signing secret (or insecure: true to accept unsigned requests)");
+    c.adapters[vendor] = std::move(a);
+}
+
+bool is_name(const std::string& text) {
+    return !text.empty() && text.size() <= 200 && std::all_of(text.begin(), text.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+}
+
+// The `cluster:` block (issue 17). Everything that would only fail later, against the NATS
+// servers, is checked here with its line: URLs, names that become JetStream asset names and
+// key-value keys, authentication that nats.c cannot combine, lease timings.
+void read_cluster(reader& r, const YAML::Node& n, config& c) {
+    if (!r.mapping(n, "cluster",
+                   {"nats", "name", "partitions", "replicas", "node", "roles", "credentials", "user", "password", "token",
+                    "tls", "lease_ttl", "renew_interval", "publish_timeout", "duplicate_window", "stream_max_age",
+                    "consumer_heartbeat", "snapshot_chunk"}))
+        return;
+    cluster::options o;
+    if (n["nats"]) r.read_list(n["nats"], "cluster.nats", o.nats);
+    if (o.nats.empty()) r.error(n["nats"] ? n["nats"] : n, "cluster.nats needs at least one server URL");
+    for (const auto& url : o.nats)
+        if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0)
+            r.error(n["nats"], "cluster.nats URL \"" + url + "\" must start with nats:// or tls://");
+    if (n["name"]) r.read(n["name"], "cluster.name", o.name);
+    if (!is_name(o.name)) r.error(n["name"], "cluster.name must be letters, digits, '_' or '-', not \"" + o.name + "\"");
+    if (n["partitions"]) r.read_int(n["partitions"], "cluster.partitions", o.partitions, 1, 4096);
+    if (n["replicas"]) r.read_int(n["replicas"], "cluster.replicas", o.replicas, 1, 5);
+    if (n["node"]) r.read(n["node"], "cluster.node", o.node);
+    if (!n["node"]) r.error(n, "cluster.node is required: this instance's name, unique in the cluster, such as ${HOSTNAME}");
+    else if (!is_name(o.node)) r.error(n["node"], "cluster.node must be letters, digits, '_' or '-', not \"" + o.node + "\"");
+    if (auto roles = n["roles"]) {
+        std::vector<std::string> list;
+        r.read_list(roles, "cluster.roles", list);
+        o.roles.ingest = o.roles.engine = false;
+        for (const auto& role : list) {
+            if (role == "ingest") o.roles.ingest = true;
+            else if (role == "engine") o.roles.engine = true;
+            else r.error(roles, "cluster.roles may hold ingest and engine, not \"" + role + "\"");
+        }
+        if (list.empty()) r.error(roles, "cluster.roles needs ingest, engine or both");
+    }
+    if (n["credentials"]) r.read(n["credentials"], "cluster.credentials", o.credentials);
+    if (n["user"]) r.read(n["user"], "cluster.user", o.user);
+    if (n["password"]) r.read(n["password"], "cluster.password", o.password);
+    if (n["token"]) r.read(n["token"], "cluster.token", o.token);
+    if ((!o.credentials.empty()) + (!o.user.empty()) + (!o.token.empty()) > 1)
+        r.error(n, "cluster: give one of credentials, user/password and token");
+    if (!o.password.empty() && o.user.empty()) r.error(n["password"], "cluster.password needs cluster.user");
+    if (auto t = n["tls"]) {
+        if (t.IsScalar()) {
+            r.read(t, "cluster.tls", o.tls.enabled);
+        } else if (r.mapping(t, "cluster.tls", {"ca", "cert", "key", "hostname"})) {
+            o.tls.enabled = true;
+            if (t["ca"]) r.read(t["ca"], "cluster.tls.ca", o.tls.ca);
+            if (t["cert"]) r.read(t["cert"], "cluster.tls.cert", o.tls.cert);
+            if (t["key"]) r.read(t["key"], "cluster.tls.key", o.tls.key);
+            if (t["hostname"]) r.read(t["hostname"], "cluster.tls.hostname", o.tls.hostname);
+            if (o.tls.cert.empty() != o.tls.key.empty()) r.error(t, "cluster.tls: cert and key go together");
+        }
+    }
+    if (n["lease_ttl"]) r.read(n["lease_ttl"], "cluster.lease_ttl", o.lease_ttl);
+    if (n["renew_interval"]) r.read(n["renew_interval"], "cluster.renew_interval", o.renew_interval);
+    if (o.lease_ttl < seconds_ms) r.error(n["lease_ttl"], "cluster.lease_ttl must be at least 1s");
+    else if (o.renew_interval <= duration::zero() || o.renew_interval * 2 > o.lease_ttl)
+        r.error(n["renew_interval"] ? n["renew_interval"] : n,
+                "cluster.renew_interval must be more than 0s and at most half of cluster.lease_ttl (" +
+                    format_duration(o.lease_ttl) + ")");
+    if (n["publish_timeout"]) r.read(n["publish_timeout"], "cluster.publish_timeout", o.publish_timeout);
+    if (o.publish_timeout < seconds_ms) r.error(n["publish_timeout"], "cluster.publish_timeout must be at least 1s");
+    if (n["duplicate_window"]) r.read(n["duplicate_window"], "cluster.duplicate_window", o.duplicate_window);
+    if (o.duplicate_window < o.publish_timeout)
+        r.error(n["duplicate_window"] ? n["duplicate_window"] : n,
+                "cluster.duplicate_window must be at least cluster.publish_timeout, or a resent event could be stored twice");
+    if (n["stream_max_age"]) r.read(n["stream_max_age"], "cluster.stream_max_age", o.stream_max_age);
+    if (o.stream_max_age < duration::zero() ||
+        (o.stream_max_age > duration::zero() && o.stream_max_age < o.duplicate_window))
+        r.error(n["stream_max_age"], "cluster.stream_max_age must be 0s (keep everything) or at least the duplicate window");
+    if (n["consumer_heartbeat"]) r.read(n["consumer_heartbeat"], "cluster.consumer_heartbeat", o.consumer_heartbeat);
+    if (o.consumer_heartbeat < duration{100}) r.error(n["consumer_heartbeat"], "cluster.consumer_heartbeat must be at least 100ms");
+    if (n["snapshot_chunk"]) r.read_bytes(n["snapshot_chunk"], "cluster.snapshot_chunk", o.snapshot_chunk_bytes);
+    if (o.snapshot_chunk_bytes < 1024) r.error(n["snapshot_chunk"], "cluster.snapshot_chunk must be at least 1KiB");
+    c.cluster = std::move(o);
+}
+
 void read_document(reader& r, const YAML::Node& root, config& c) {
     if (root.IsNull()) return;  // an empty file: every default
     if (!r.mapping(root, "the config",
-                   {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log"}))
+                   {"listen", "storage", "rules", "engine", "ingest", "http", "delivery", "ui", "channels", "kpi", "log",
+                    "adapters", "cluster"}))
         return;
     if (auto n = root["listen"]) read_listen(r, n, c);
     if (auto n = root["storage"]; n && r.mapping(n, "storage", {"path", "sync", "retention", "cache", "memtable"})) {
@@ -350,12 +543,13 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
         if (c.engine.tick < seconds_ms) r.error(n["tick"], "engine.tick must be at least 1s");
     }
     if (auto n = root["ingest"];
-        n && r.mapping(n, "ingest", {"tokens", "hmac_secret", "max_body", "max_events", "insecure"})) {
+        n && r.mapping(n, "ingest", {"tokens", "hmac_secret", "max_body", "max_events", "insecure", "max_future"})) {
         if (n["tokens"]) r.read_list(n["tokens"], "ingest.tokens", c.ingest.tokens);
         if (n["hmac_secret"]) r.read(n["hmac_secret"], "ingest.hmac_secret", c.ingest.hmac_secret);
         if (n["max_body"]) r.read_bytes(n["max_body"], "ingest.max_body", c.ingest.max_body);
         if (n["max_events"]) r.read_int(n["max_events"], "ingest.max_events", c.ingest.max_events, 1, 10000);
         if (n["insecure"]) r.read(n["insecure"], "ingest.insecure", c.ingest.insecure);
+        if (n["max_future"]) r.read(n["max_future"], "ingest.max_future", c.ingest.max_future);
         // An empty token (an unset variable with an empty default) would let anyone in.
         std::erase_if(c.ingest.tokens, [](const std::string& t) { return t.empty(); });
     }
@@ -376,6 +570,14 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             r.error(n, "channels must be a mapping of channel names to channels");
         } else {
             for (const auto& entry : n) read_channel(r, entry.first.Scalar(), entry.second, c);
+        }
+    }
+    if (auto n = root["adapters"]) {
+        if (n.IsNull()) {
+        } else if (!n.IsMap()) {
+            r.error(n, "adapters must be a mapping of vendor names to adapters");
+        } else {
+            for (const auto& entry : n) read_adapter(r, entry.first.Scalar(), entry.second, c);
         }
     }
     if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics"})) {
@@ -400,6 +602,7 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             r.error(n["level"], "log.level must be one of trace, debug, info, warn, error, critical, off");
         if (c.log.format != "text" && c.log.format != "json") r.error(n["format"], "log.format must be text or json");
     }
+    if (auto n = root["cluster"]; n && !n.IsNull()) read_cluster(r, n, c);
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 // are returned as a list of messages, all of them, not just the first.
 #pragma once
 
+#include "cluster/options.hpp"
 #include "core/time.hpp"
 #include "delivery/channel_config.hpp"
+#include "ingest/adapters/adapter_config.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -52,6 +54,7 @@ struct config {
         std::uint64_t max_body = 4ull << 20;
         std::size_t max_events = 10000;
         bool insecure = false;
+        duration max_future = day;  // events stamped later than receipt + this are refused
     } ingest;
 
     struct http_section {
@@ -70,6 +73,9 @@ struct config {
 
     std::map<std::string, channel_config> channels;
 
+    // Vendor webhook adapters (README "Vendor webhooks"), by vendor name.
+    std::map<std::string, ingest::adapters::adapter_config> adapters;
+
     struct kpi_section {
         std::string currency = "USD";
         double gross_margin = 0.8;
@@ -81,6 +87,10 @@ struct config {
         std::string level = "info";
         std::string format = "text";  // text | json
     } log;
+
+    // Past one machine (issue 17): the cluster module's options (cluster/options.hpp).
+    // Unset without a `cluster:` block: the single-process mode, unchanged.
+    std::optional<cluster::options> cluster;
 };
 
 struct config_result {

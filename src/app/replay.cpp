@@ -5,6 +5,7 @@
 #include "core/hash.hpp"
 #include "core/json_text.hpp"
 #include "engine/core.hpp"
+#include "ingest/validate.hpp"
 #include "rules/rule_set.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
@@ -74,51 +75,21 @@ private:
     bool eof_ = false;
 };
 
-// Builds the event from a parsed line: the members the engine needs, and the object as
-// `fields`, moved (not copied) so that it keeps the parse buffer's storage. Returns "" or
-// what is wrong.
-const char* decode_event(json::value& v, std::optional<model::event>& out) {
-    auto* object = v.if_object();
-    if (object == nullptr) return "an event must be a JSON object";
-    // The envelope's members in one pass over the object (four look-ups would each scan
-    // it; a parsed object has no duplicate keys).
-    const json::value *type_value = nullptr, *account_value = nullptr, *at_value = nullptr, *id_value = nullptr;
-    for (const auto& member : *object) {
-        std::string_view key = member.key();
-        if (key == "type") type_value = &member.value();
-        else if (key == "account") account_value = &member.value();
-        else if (key == "at") at_value = &member.value();
-        else if (key == "id") id_value = &member.value();
-    }
-    if (type_value == nullptr || !type_value->is_string()) return "missing type";
-    auto type = model::event_type_from(type_value->get_string());
-    if (!type) return "unknown type";
-    if (account_value == nullptr || !account_value->is_string() || account_value->get_string().empty())
-        return "missing account";
-    if (at_value == nullptr || !at_value->is_string()) return "missing at (a replayed event needs its time)";
-    auto at = parse_rfc3339(at_value->get_string());
-    if (!at) return "at is not an RFC 3339 timestamp";
-    std::string account(account_value->get_string());
-    std::string id;
-    if (id_value != nullptr && id_value->is_string()) id.assign(id_value->get_string().data(), id_value->get_string().size());
-    bool derived = id.empty();
-    // `fields` keeps the envelope members too (type, account, at, id): the engine reads
-    // fields by name through the schema, and erasing them costs more than it saves.
-    out.emplace(model::event{*type, std::move(account), std::move(id), *at, derived, std::move(*object)});
-    return "";
-}
-
 // One line's JSON parser with its fixed buffers, reused line after line: parsing does
-// not touch the heap for ordinary events. The decoded event lives in the parser's
-// buffer: it is valid until the next call.
+// not touch the heap for ordinary events. The line's object then goes through the one
+// event decoder (ingest/validate.hpp) as a replayed event: `at` required and not bounded,
+// no id derived (nothing deduplicates here). The event's fields keep the parser's buffer
+// (moved, not copied): the event is valid until the next call.
 class line_decoder {
 public:
     line_decoder()
         : value_buffer_(64 * 1024),
           values_(value_buffer_.data(), value_buffer_.size()),
-          parser_(json::storage_ptr(), json::parse_options{}, parser_buffer_, sizeof parser_buffer_) {}
+          parser_(json::storage_ptr(), json::parse_options{}, parser_buffer_, sizeof parser_buffer_) {
+        options_.derive_ids = false;
+    }
 
-    // "" or what is wrong with the line.
+    // "" or what is wrong with the line: each problem as "field: message", "; " between.
     std::string decode(std::string_view line, std::optional<model::event>& out) {
         out.reset();
         values_.release();
@@ -127,7 +98,14 @@ public:
         parser_.write(line.data(), line.size(), ec);
         if (ec) return "malformed JSON: " + ec.message();
         json::value v = parser_.release();
-        return decode_event(v, out);
+        problems_.clear();
+        if (ingest::decode_event(v, 0, options_, out, problems_).ok) return {};
+        std::string text;
+        for (const auto& p : problems_) {
+            if (!text.empty()) text += "; ";
+            text += ingest::describe(p);
+        }
+        return text;
     }
 
 private:
@@ -135,6 +113,8 @@ private:
     unsigned char parser_buffer_[4096];
     json::monotonic_resource values_;
     json::parser parser_;
+    ingest::decode_options options_;
+    std::vector<ingest::problem> problems_;
 };
 
 bool blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }

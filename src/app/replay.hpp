@@ -18,10 +18,12 @@
 // (an out-of-order log) is applied at its own time and evaluated at the clock (with
 // several cores: the clock of its account's core).
 //
-// Decoding is lenient (type, account and `at` are required; fields are not validated).
-// Exit status 0, or 1 with a message on `err`: rules that do not load, an unreadable
-// file, or a bad line ("FILE:LINE: error: ..."); transitions before a bad line have been
-// printed already.
+// Each line is decoded and validated by the one event decoder of live ingest
+// (ingest/validate.hpp), with the same problems, except that `at` is required and no
+// time bound applies (a replay is history). Exit status 0, or 1 with a message on `err`:
+// rules that do not load, an unreadable file, or a bad line ("FILE:LINE: error: FIELD:
+// MESSAGE", problems joined by "; "); transitions before a bad line have been printed
+// already.
 //
 // --outcomes: a replay_observer (app/outcomes.hpp) sees the rules, every event and every
 // alert event, and writes its report at the end; asking for outcomes without one fails

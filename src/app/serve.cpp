@@ -153,9 +153,13 @@ public:
         options.idle_timeout = config_.http.idle_timeout;
         options.max_body = config_.ingest.max_body;
         options.max_events = config_.ingest.max_events;
+        options.limits.max_age = config_.storage.retention;  // older: its id would not deduplicate
+        options.limits.max_future = config_.ingest.max_future;
         options.tokens = config_.ingest.tokens;
         options.hmac_secret = config_.ingest.hmac_secret;
         options.insecure = config_.ingest.insecure;
+        if (!config_.adapters.empty())
+            options.hooks = std::make_shared<const ingest::adapters::hook_registry>(config_.adapters);
         server_ = std::make_unique<http::server>(options, *service_, *this, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;

@@ -1,6 +1,7 @@
 #include "app/test_runner.hpp"
 
 #include "engine/core.hpp"
+#include "ingest/validate.hpp"
 #include "model/schema.hpp"
 #include "rules/rule_set.hpp"
 
@@ -112,65 +113,31 @@ std::optional<double> number_of(const json::value& v) {
     return std::nullopt;
 }
 
-// One schema field of an event from YAML, with light validation (kind, allowed values,
-// bounds). Full validation is ingest's; this catches typos in test files.
-json::value read_field(const YAML::Node& node, const model::field_spec& spec, timestamp start) {
-    std::string what = "field \"" + std::string(spec.name) + "\"";
+// A test file's envelope syntax, expanded to the JSON a webhook would send; the event
+// decoder (ingest/validate.hpp) then checks it as it checks live ingest. A YAML scalar
+// of a string field is text whatever it looks like (`name: 123` is "123"); a time may be
+// +DURATION or -DURATION from start; anything else is read by its looks (infer).
+json::value expand_field(const YAML::Node& node, const model::field_spec& spec, timestamp start) {
+    const std::string what = "field \"" + std::string(spec.name) + "\"";
     switch (spec.kind) {
-        case model::field_kind::string: {
-            auto text = scalar_text(node, what);
-            if (!spec.one_of.empty() &&
-                std::find(spec.one_of.begin(), spec.one_of.end(), text) == spec.one_of.end()) {
-                std::string list;
-                for (auto v : spec.one_of) list += (list.empty() ? "" : ", ") + std::string(v);
-                fail(node, what + ": \"" + text + "\" is not one of " + list);
-            }
-            return json::string(text);
-        }
-        case model::field_kind::integer:
-        case model::field_kind::number: {
-            auto v = infer(node);
-            auto n = number_of(v);
-            if (!n || !node.IsScalar()) fail(node, what + " must be a number");
-            if (spec.kind == model::field_kind::integer) {
-                if (*n != std::floor(*n)) fail(node, what + " must be an integer");
-                v = static_cast<std::int64_t>(*n);
-            }
-            if ((spec.min && *n < *spec.min) || (spec.max && *n > *spec.max)) {
-                std::ostringstream range;
-                range << what << " must be";
-                if (spec.min) range << " >= " << *spec.min;
-                if (spec.min && spec.max) range << " and";
-                if (spec.max) range << " <= " << *spec.max;
-                fail(node, range.str());
-            }
-            return v;
-        }
-        case model::field_kind::boolean: {
-            auto v = infer(node);
-            if (!v.is_bool()) fail(node, what + " must be true or false");
-            return v;
-        }
+        case model::field_kind::string:
+            if (node.IsScalar()) return json::string(node.Scalar());
+            break;
         case model::field_kind::time:
-            return json::string(format_rfc3339(read_instant(node, start, what)));
-        case model::field_kind::string_list: {
-            if (!node.IsSequence()) fail(node, what + " must be a list of strings");
-            json::array a;
-            for (const auto& item : node) a.push_back(json::string(scalar_text(item, what)));
-            return a;
-        }
-        case model::field_kind::object: {
-            if (!node.IsMap()) fail(node, what + " must be a mapping");
-            json::object o;
-            for (const auto& item : node) {
-                auto v = infer(item.second);
-                if (!(v.is_string() || v.is_bool() || number_of(v))) fail(item.second, what + " values must be strings, numbers or booleans");
-                o[item.first.Scalar()] = std::move(v);
+            if (node.IsScalar() && !node.Scalar().empty() && (node.Scalar()[0] == '+' || node.Scalar()[0] == '-'))
+                return json::string(format_rfc3339(read_instant(node, start, what)));
+            if (node.IsScalar()) return json::string(node.Scalar());
+            break;
+        case model::field_kind::string_list:
+            if (node.IsSequence()) {
+                json::array a;
+                for (const auto& item : node) a.push_back(item.IsScalar() ? json::value(json::string(item.Scalar())) : infer(item));
+                return a;
             }
-            return o;
-        }
+            break;
+        default: break;
     }
-    return nullptr;
+    return infer(node);
 }
 
 struct test_event {
@@ -178,99 +145,101 @@ struct test_event {
     std::size_t order = 0;  // listed order, for ties
 };
 
-void read_event(const YAML::Node& node, timestamp start, std::vector<test_event>& out) {
-    if (!node.IsMap()) fail(node, "an event must be a mapping");
-    if (node["series"]) {
-        allow_keys(node, {"series", "account", "every", "from", "values", "user_id"}, "a series");
-        auto series = scalar_text(node["series"], "series");
-        std::istringstream words(series);
-        std::string kind, metric, extra;
-        words >> kind >> metric >> extra;
-        if (kind != "usage" || metric.empty() || !extra.empty())
-            fail(node["series"], "series must be \"usage METRIC\", not \"" + series + "\"");
-        if (!node["account"]) fail(node, "a series needs an account");
-        if (!node["every"]) fail(node, "a series needs every (e.g. every: 1d)");
-        if (!node["values"]) fail(node, "a series needs values (e.g. values: \"40*28 15*10\")");
-        auto account = scalar_text(node["account"], "account");
-        duration every = read_duration(node["every"], "every");
-        timestamp at = node["from"] ? read_instant(node["from"], start, "from") : start;
-        std::vector<double> values;
-        auto add_token = [&](const YAML::Node& where_node, const std::string& token) {
-            auto star = token.find('*');
-            std::string value_text = token.substr(0, star);
-            std::int64_t times = 1;
-            double value = 0;
-            auto [vend, vec] = std::from_chars(value_text.data(), value_text.data() + value_text.size(), value);
-            bool ok = vec == std::errc{} && vend == value_text.data() + value_text.size() && !value_text.empty();
-            if (star != std::string::npos) {
-                std::string times_text = token.substr(star + 1);
-                auto [tend, tec] = std::from_chars(times_text.data(), times_text.data() + times_text.size(), times);
-                ok = ok && tec == std::errc{} && tend == times_text.data() + times_text.size() && times > 0 &&
-                     times <= 1'000'000;
-            }
-            if (!ok) fail(where_node, "values: \"" + token + "\" is not VALUE or VALUE*COUNT");
-            for (std::int64_t i = 0; i < times; ++i) values.push_back(value);
-        };
-        const auto& values_node = node["values"];
-        if (values_node.IsSequence()) {
-            for (const auto& item : values_node) add_token(item, scalar_text(item, "values"));
-        } else {
-            std::istringstream tokens(scalar_text(values_node, "values"));
-            std::string token;
-            while (tokens >> token) add_token(values_node, token);
-        }
-        if (values.empty()) fail(values_node, "values is empty");
-        std::string user_id = node["user_id"] ? scalar_text(node["user_id"], "user_id") : std::string();
-        for (double value : values) {
-            test_event te;
-            te.event.type = model::event_type::usage;
-            te.event.account = account;
-            te.event.at = at;
-            te.event.fields["metric"] = metric;
-            if (value == std::floor(value) && std::abs(value) < 1e15)
-                te.event.fields["value"] = static_cast<std::int64_t>(value);
-            else
-                te.event.fields["value"] = value;
-            if (!user_id.empty()) te.event.fields["user_id"] = user_id;
-            te.order = out.size();
-            out.push_back(std::move(te));
-            at += every;
-        }
-        return;
+// Decodes one canonical event object expanded from `node` and appends it; a problem is
+// reported at the YAML node of its field (or of the event) in the decoder's words.
+void decode(json::value object, const YAML::Node& node, std::vector<test_event>& out) {
+    ingest::decode_options options;  // history: `at` required and not bounded
+    options.derive_ids = false;      // ids are given after sorting (read_tests)
+    std::vector<ingest::problem> problems;
+    std::optional<model::event> event;
+    if (!ingest::decode_event(object, out.size(), options, event, problems).ok) {
+        std::string text;
+        for (const auto& p : problems) text += (text.empty() ? "" : "; ") + ingest::describe(p);
+        const std::string key = problems.front().field.substr(0, problems.front().field.find_first_of(".["));
+        const YAML::Node field = !key.empty() && node.IsMap() ? node[key] : YAML::Node();
+        fail(field.IsDefined() && field.Mark().line >= 0 ? field : node, "event: " + text);
     }
-
-    if (!node["type"]) fail(node, "an event needs a type (or a series)");
-    auto type_name = scalar_text(node["type"], "type");
-    auto type = model::event_type_from(type_name);
-    if (!type) {
-        std::string list;
-        for (auto n : model::event_type_names) list += (list.empty() ? "" : ", ") + std::string(n);
-        fail(node["type"], "unknown event type \"" + type_name + "\" (expected " + list + ")");
-    }
-    if (!node["account"]) fail(node, "a " + type_name + " event needs an account");
     test_event te;
-    te.event.type = *type;
-    te.event.account = scalar_text(node["account"], "account");
-    if (te.event.account.empty()) fail(node["account"], "account must not be empty");
-    te.event.at = node["at"] ? read_instant(node["at"], start, "at") : start;
-    for (const auto& item : node) {
-        auto key = item.first.Scalar();
-        if (key == "type" || key == "account" || key == "at") continue;
-        if (key == "id") {
-            te.event.id = scalar_text(item.second, "id");
-            continue;
-        }
-        if (item.second.IsNull()) continue;  // null counts as absent, as in ingest
-        if (const auto* spec = model::find_field(*type, key))
-            te.event.fields[key] = read_field(item.second, *spec, start);
-        else
-            te.event.fields[key] = infer(item.second);  // unknown fields are kept, as in ingest
-    }
-    for (const auto& spec : model::fields_of(*type))
-        if (spec.required && !te.event.fields.contains(spec.name))
-            fail(node, "a " + type_name + " event needs " + std::string(spec.name));
+    te.event = std::move(*event);
     te.order = out.size();
     out.push_back(std::move(te));
+}
+
+void read_series(const YAML::Node& node, timestamp start, std::vector<test_event>& out) {
+    allow_keys(node, {"series", "account", "every", "from", "values", "user_id"}, "a series");
+    auto series = scalar_text(node["series"], "series");
+    std::istringstream words(series);
+    std::string kind, metric, extra;
+    words >> kind >> metric >> extra;
+    if (kind != "usage" || metric.empty() || !extra.empty())
+        fail(node["series"], "series must be \"usage METRIC\", not \"" + series + "\"");
+    if (!node["account"]) fail(node, "a series needs an account");
+    if (!node["every"]) fail(node, "a series needs every (e.g. every: 1d)");
+    if (!node["values"]) fail(node, "a series needs values (e.g. values: \"40*28 15*10\")");
+    auto account = scalar_text(node["account"], "account");
+    duration every = read_duration(node["every"], "every");
+    timestamp at = node["from"] ? read_instant(node["from"], start, "from") : start;
+    std::vector<double> values;
+    auto add_token = [&](const YAML::Node& where_node, const std::string& token) {
+        auto star = token.find('*');
+        std::string value_text = token.substr(0, star);
+        std::int64_t times = 1;
+        double value = 0;
+        auto [vend, vec] = std::from_chars(value_text.data(), value_text.data() + value_text.size(), value);
+        bool ok = vec == std::errc{} && vend == value_text.data() + value_text.size() && !value_text.empty();
+        if (star != std::string::npos) {
+            std::string times_text = token.substr(star + 1);
+            auto [tend, tec] = std::from_chars(times_text.data(), times_text.data() + times_text.size(), times);
+            ok = ok && tec == std::errc{} && tend == times_text.data() + times_text.size() && times > 0 &&
+                 times <= 1'000'000;
+        }
+        if (!ok) fail(where_node, "values: \"" + token + "\" is not VALUE or VALUE*COUNT");
+        for (std::int64_t i = 0; i < times; ++i) values.push_back(value);
+    };
+    const auto& values_node = node["values"];
+    if (values_node.IsSequence()) {
+        for (const auto& item : values_node) add_token(item, scalar_text(item, "values"));
+    } else {
+        std::istringstream tokens(scalar_text(values_node, "values"));
+        std::string token;
+        while (tokens >> token) add_token(values_node, token);
+    }
+    if (values.empty()) fail(values_node, "values is empty");
+    std::string user_id = node["user_id"] ? scalar_text(node["user_id"], "user_id") : std::string();
+    for (double value : values) {
+        json::object o{{"type", "usage"}, {"account", account}, {"at", format_rfc3339(at)}, {"metric", metric}};
+        if (value == std::floor(value) && std::abs(value) < 1e15)
+            o["value"] = static_cast<std::int64_t>(value);
+        else
+            o["value"] = value;
+        if (!user_id.empty()) o["user_id"] = user_id;
+        decode(std::move(o), node, out);
+        at += every;
+    }
+}
+
+void read_event(const YAML::Node& node, timestamp start, std::vector<test_event>& out) {
+    if (!node.IsMap()) fail(node, "an event must be a mapping");
+    if (node["series"]) return read_series(node, start, out);
+    if (!node["type"]) fail(node, "an event needs a type (or a series)");
+    auto type_name = scalar_text(node["type"], "type");
+    auto type = model::event_type_from(type_name);  // unknown: the decoder says which exist
+    json::object o;
+    o["type"] = type_name;
+    o["at"] = format_rfc3339(node["at"] ? read_instant(node["at"], start, "at") : start);
+    for (const auto& item : node) {
+        auto key = item.first.Scalar();
+        if (key == "type" || key == "at") continue;
+        if (item.second.IsNull()) continue;  // null counts as absent, as in ingest
+        if (key == "account" || key == "id") {
+            o[key] = item.second.IsScalar() ? json::value(json::string(item.second.Scalar())) : infer(item.second);
+        } else if (const auto* spec = type ? model::find_field(*type, key) : nullptr) {
+            o[key] = expand_field(item.second, *spec, start);
+        } else {
+            o[key] = infer(item.second);  // unknown fields are kept, as in ingest
+        }
+    }
+    decode(std::move(o), node, out);
 }
 
 struct alert_key {

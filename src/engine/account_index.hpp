@@ -4,7 +4,9 @@
 // instead of chasing a node pointer through a heap full of account states.
 //
 // Ids are compared through a caller-supplied function (the core keeps the id in the
-// account record). No removal: accounts live as long as the core. Not thread-safe.
+// account record). Removal (erase) is for taking back accounts a failed round created;
+// it shifts the following run of the probe sequence back, so no tombstones are left.
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,30 @@ public:
         if ((size_ + 1) * 2 > slots_.size()) grow();
         place(h, index);
         ++size_;
+    }
+
+    // Removes the slot holding `index` under hash `h`; false when there is none.
+    bool erase(std::uint64_t h, std::uint32_t index) {
+        if (slots_.empty()) return false;
+        std::size_t mask = slots_.size() - 1;
+        std::size_t i = static_cast<std::size_t>(h) & mask;
+        while (slots_[i].index != index) {
+            if (slots_[i].index == none) return false;
+            i = (i + 1) & mask;
+        }
+        // Backward-shift deletion: move up every later slot of the run that may live in
+        // the hole (its home is not cyclically within (hole, slot]).
+        std::size_t hole = i;
+        for (std::size_t j = (i + 1) & mask; slots_[j].index != none; j = (j + 1) & mask) {
+            std::size_t home = static_cast<std::size_t>(slots_[j].hash) & mask;
+            bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+            if (stays) continue;
+            slots_[hole] = slots_[j];
+            hole = j;
+        }
+        slots_[hole] = slot{};
+        --size_;
+        return true;
     }
 
     std::size_t size() const { return size_; }

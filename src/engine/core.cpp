@@ -152,6 +152,7 @@ const account_record& core::apply(const model::event& e) { return apply(e, e.at)
 
 const account_record& core::apply(const model::event& e, timestamp evaluate_at) {
     std::uint32_t index = find_or_create(e.account);
+    journal(index, true);
     auto& record = accounts_[index];
     if (rules_) record.changed_inputs |= rules_->inputs_changed_by(e, record.state);
     record.state.apply(e);
@@ -163,6 +164,7 @@ const account_record& core::apply(const model::event& e, timestamp evaluate_at) 
 }
 
 void core::evaluate_account(std::uint32_t index, timestamp at) {
+    journal(index, false);
     auto& record = accounts_[index];
     record.evaluated_at = at;
     ++evaluations_;
@@ -354,9 +356,90 @@ void core::reevaluate_all() {
 bool core::acknowledge(std::string_view account, std::string_view alert_id, alerts::acknowledgement ack) {
     std::uint32_t index = lookup(account);
     if (index == account_index::none) return false;
+    journal(index, false);
     auto& record = accounts_[index];
     if (!record.alerts.acknowledge(alert_id, std::move(ack), events_)) return false;
     reschedule(index, record.evaluated_at.value_or(now_));
+    return true;
+}
+
+void core::begin_round() {
+    journal_.clear();
+    round_ = ++rounds_begun_;
+    round_accounts_ = accounts_.size();
+    round_events_ = events_.size();
+}
+
+void core::commit_round() {
+    round_ = 0;
+    journal_.clear();
+}
+
+void core::journal_slow(std::uint32_t index, bool state) {
+    auto& record = accounts_[index];
+    if (record.journal_round != round_) {
+        record.journal_round = round_;
+        record.journal_slot = static_cast<std::uint32_t>(journal_.size());
+        journal_.push_back({index, state, record.alerts});
+        return;
+    }
+    if (state) journal_[record.journal_slot].state_changed = true;
+}
+
+void core::make_due(std::uint32_t index) {
+    auto& record = accounts_[index];
+    // Nothing of the last evaluation may be reused, and it is evaluated at the next
+    // advance_to() (a deadline in the wheel's past fires at its next poll).
+    record.scores.clear();
+    record.bands.clear();
+    record.classes.clear();
+    record.conditions.clear();
+    record.item_next.clear();
+    record.components.clear();
+    record.changed_inputs = ~std::uint64_t{0};
+    std::int64_t k = now_ == timestamp_min ? floor_index(record.state.latest_at) : floor_index(now_);
+    record.wake = index_time(k);
+    wheel_.schedule(index, to_wheel(k));
+}
+
+void core::forget_created(std::size_t first_created) {
+    while (accounts_.size() > first_created) {
+        auto index = static_cast<std::uint32_t>(accounts_.size() - 1);
+        auto& record = accounts_.back();
+        wheel_.cancel(index);
+        index_.erase(account_index::hash(record.state.id), index);
+        if (options_.observer) options_.observer->forgotten(index);
+        accounts_.pop_back();
+    }
+}
+
+std::vector<std::string> core::rollback_round(const durable_state& durable) {
+    std::vector<std::string> unreadable;
+    if (round_ == 0) return unreadable;
+    if (events_.size() > round_events_) events_.resize(round_events_);
+    for (auto& entry : journal_) {
+        if (entry.index >= round_accounts_) continue;  // created by the round: removed below
+        auto& record = accounts_[entry.index];
+        record.alerts = std::move(entry.alerts);
+        record.journal_round = 0;
+        if (entry.state_changed) {
+            auto state = durable(record.state.id);
+            if (state) record.state = std::move(*state);
+            else unreadable.push_back(record.state.id);
+        }
+        make_due(entry.index);
+    }
+    forget_created(round_accounts_);
+    round_ = 0;
+    journal_.clear();
+    return unreadable;
+}
+
+bool core::reload(model::account_state state) {
+    std::uint32_t index = lookup(state.id);
+    if (index == account_index::none) return false;
+    accounts_[index].state = std::move(state);
+    make_due(index);
     return true;
 }
 

@@ -53,6 +53,9 @@ public:
     virtual ~account_observer() = default;
     virtual timestamp evaluated(std::uint32_t index, const account_record& record, const rules::rule_set* rules,
                                 timestamp at) = 0;
+    // The account at `index` is gone (a failed round that created it was taken back): what
+    // was derived from it must go too. The index may be given to a new account later.
+    virtual void forgotten(std::uint32_t index) = 0;
 };
 
 struct core_options {
@@ -81,6 +84,8 @@ struct account_record {
     timestamp next_change = timestamp_max;     // evaluation::next_change of that evaluation, or the
                                                // observer's next instant when earlier
     timestamp wake = timestamp_max;            // the scheduled evaluation (on the grid)
+    std::uint64_t journal_round = 0;           // the round that journaled it last (core::begin_round)
+    std::uint32_t journal_slot = 0;            // and where in that round's journal
 };
 
 struct score_reading {
@@ -151,6 +156,30 @@ public:
     // service. Windows longer than now - cutoff lose their oldest data.
     void expire_before(timestamp cutoff);
 
+    // Rounds, for a driver that writes what a stretch of work produced in one batch and
+    // must be able to take it all back when that write fails (serve: a failed round must
+    // leave memory as if it never happened, so that nothing it applied is mistaken later
+    // for durable). Between begin_round() and commit_round() or rollback_round() the core
+    // keeps a journal: for every account whose alerts or state the round touches, its
+    // alerts as they were (copied when first touched), whether an event changed its
+    // state, and whether the round created it. Without begin_round() (replay, test)
+    // nothing is journaled. Not for swap_rules(), which cannot be taken back: call it
+    // outside a round.
+    void begin_round();
+    void commit_round();
+    // The account's state as durable storage has it, or nullopt when it cannot be read.
+    using durable_state = std::function<std::optional<model::account_state>(std::string_view account)>;
+    // Takes back everything since begin_round(): alert events produced since are
+    // dropped; each journaled account gets its alerts back; an account the round created
+    // is removed (and the observer told); one whose state an event changed gets its state
+    // from `durable` (which must not hold the round's events). Restored accounts are due
+    // for evaluation at the next advance_to(). Returns the ids whose durable state could
+    // not be read: they keep the round's state until reload() succeeds for them.
+    std::vector<std::string> rollback_round(const durable_state& durable);
+    // Replaces an account's state (a rollback_round() that could not read it); its memo
+    // is reset and it is due for evaluation at the next advance_to(). False when unknown.
+    bool reload(model::account_state state);
+
     std::vector<alerts::alert_event>& events() { return events_; }
     void clear_events() { events_.clear(); }
 
@@ -176,6 +205,14 @@ public:
 
 private:
     std::uint32_t find_or_create(std::string_view account);
+    // Journals the account's alerts (and, with `state`, that an event changed its state)
+    // when a round is open and it is not journaled yet.
+    void journal(std::uint32_t index, bool state) {
+        if (round_ != 0) journal_slow(index, state);
+    }
+    void journal_slow(std::uint32_t index, bool state);
+    void forget_created(std::size_t first_created);
+    void make_due(std::uint32_t index);
     void evaluate_account(std::uint32_t index, timestamp at);
     void observe(std::uint32_t index, timestamp at);
     void reschedule(std::uint32_t index, timestamp after);
@@ -195,6 +232,17 @@ private:
     std::vector<alerts::alert_event> events_;
     std::uint64_t evaluations_ = 0;
     std::uint64_t items_evaluated_ = 0;
+
+    struct journal_entry {
+        std::uint32_t index = 0;
+        bool state_changed = false;
+        alerts::alert_set alerts;  // as they were when the round first touched the account
+    };
+    std::uint64_t round_ = 0;         // the open round's number; 0 when none is open
+    std::uint64_t rounds_begun_ = 0;
+    std::size_t round_accounts_ = 0;  // accounts_.size() at begin_round(): later ones are the round's
+    std::size_t round_events_ = 0;    // events_.size() at begin_round()
+    std::vector<journal_entry> journal_;
 };
 
 }  // namespace redflag::engine

@@ -23,6 +23,7 @@ struct service::shard {
     struct account_meta {
         std::uint64_t next_sequence = 1;
         bool dirty = false;
+        std::uint64_t round = 0;  // the last round that journaled it (meta_journal)
     };
     using work_item = std::pair<std::vector<model::event>, std::shared_ptr<request>>;
 
@@ -38,6 +39,13 @@ struct service::shard {
     // Owned by the shard thread (and by recover() before it starts).
     std::unordered_map<std::string, account_meta> meta;
     std::vector<std::string> dirty;  // accounts whose snapshot lags their events
+    // The round being processed, and each account's meta as it was before the round
+    // touched it (nullopt: the round created it), to take the round back if its write fails.
+    std::uint64_t round = 0;
+    std::vector<std::pair<std::string, std::optional<account_meta>>> meta_journal;
+    // Accounts whose state a failed round changed and whose durable state could not be
+    // read back: the shard takes no events until they are reloaded.
+    std::vector<std::string> unreadable;
     std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_expiry = std::chrono::steady_clock::now();
     std::vector<std::pair<model::account_state, std::vector<alerts::alert>>> recovered;
@@ -55,6 +63,17 @@ struct service::shard {
     std::vector<delivery::outbox_ref> outbox;
 
     std::thread thread;
+
+    // The bookkeeping of `account` for this round, its value before the round saved in
+    // meta_journal the first time the round touches it.
+    account_meta& journaled_meta(const std::string& account) {
+        auto [it, inserted] = meta.try_emplace(account);
+        auto& m = it->second;
+        if (inserted) meta_journal.emplace_back(account, std::nullopt);
+        else if (m.round != round) meta_journal.emplace_back(account, m);
+        m.round = round;
+        return m;
+    }
 };
 
 namespace {
@@ -73,6 +92,7 @@ public:
             index, kpi::account_input{record.state, record.scores, record.bands, record.classes, record.alerts.active()},
             rules, at);
     }
+    void forgotten(std::uint32_t index) override { tracker_.on_forgotten(index); }
 
 private:
     kpi::shard_tracker& tracker_;
@@ -208,7 +228,7 @@ bool service::recover(std::string& error) {
         std::uint64_t from = meta.next_sequence - 1;
         st = store_.events_after(account, from, [&](const store::stored_event& stored) {
             std::string why;
-            auto e = model::decode_event_json(stored.json, &why);
+            auto e = model::decode_event_json(stored.bytes, &why);
             if (!e) {
                 spdlog::warn("skipping unreadable event {} of account {}: {}", stored.sequence, account, why);
             } else {
@@ -345,12 +365,7 @@ void service::run(shard& s) {
     if (s.kpi) s.kpi->publish(true);
     if (!s.engine->events().empty()) {
         store::write_batch batch(store_);
-        persist_alert_events(s, batch);
-        if (auto st = store_.write(batch); !st.ok()) {
-            spdlog::error("shard {}: writing alert transitions after recovery failed: {}", s.index, st.message());
-            s.outbox.clear();
-        }
-        hand_off_outbox(s);
+        write_alert_events(s, batch);
     }
 
     std::vector<shard::work_item> work;
@@ -410,103 +425,200 @@ void service::run(shard& s) {
 
 void service::process_round(shard& s, std::deque<std::function<void(core&)>>& calls,
                             std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work) {
+    if (!s.unreadable.empty() && !reload_unreadable(s)) {
+        fail_work(s, work, "account state could not be read back after a failed write; the shard retries");
+    } else {
+        ingest_round(s, work);
+    }
+    if (calls.empty()) return;
+    // Calls (API queries, acks, rule swaps) run after the round's own batch and are written
+    // in one of their own: a swap of rules cannot be taken back, so what calls produce is
+    // not rolled back on a failed write but kept in the core and written with the next
+    // batch that succeeds.
+    auto& engine = *s.engine;
+    for (auto& call : calls) call(engine);
+    store::write_batch batch(store_);
+    write_alert_events(s, batch);
+}
+
+void service::ingest_round(shard& s, std::vector<shard::work_item>& work) {
     auto& engine = *s.engine;
     const timestamp now = clock_.now();
+    // Everything from here to the write is one round: if the write fails, the core, the
+    // accounts' sequences and dirty marks go back to how they were, so that nothing the
+    // round applied can later pass for durable (a later event of the account must mark it
+    // dirty again, or a restart would never replay the events after its snapshot).
+    engine.begin_round();
+    ++s.round;
+    s.meta_journal.clear();
+    const std::size_t dirty_before = s.dirty.size();
     engine.advance_to(now);
     store::write_batch batch(store_);
 
-    if (!work.empty()) {
-        // Deduplicate the whole round with one MultiGet, and within the round itself.
-        std::vector<store::dedup_probe> probes;
-        for (const auto& [events, r] : work)
-            for (const auto& e : events) probes.push_back({e.account, e.id});
-        auto known = store_.contains(probes);
-        if (!known.ok()) {
-            spdlog::error("shard {}: dedup lookup failed: {}", s.index, known.error().message());
-            for (auto& [events, r] : work) {
-                {
-                    std::lock_guard lock(r->mutex);
-                    r->outcome.status = ingest_outcome::status::failed;
-                    r->outcome.error = "reading the idempotency index failed: " + known.error().message();
-                }
-                s.queued_events -= events.size();
-                finish(r);
-            }
-            work.clear();
-        } else {
-            std::unordered_set<std::string> seen;
-            std::size_t probe = 0;
-            std::array<std::size_t, model::event_type_count> accepted{}, duplicates{};
-            std::vector<std::pair<std::size_t, std::size_t>> counts;  // per work item
-            std::string key;
-            for (auto& [events, r] : work) {
-                std::size_t a = 0, d = 0;
-                std::array<std::size_t, model::event_type_count> a_type{}, d_type{};
-                for (auto& e : events) {
-                    key.assign(e.account).push_back('\0');
-                    key.append(e.id);
-                    auto type = static_cast<std::size_t>(e.type);
-                    if (known.value()[probe++] || !seen.insert(key).second) {
-                        ++d;
-                        ++d_type[type];
-                        continue;
-                    }
-                    auto [it, inserted] = s.meta.try_emplace(e.account);
-                    auto& meta = it->second;
-                    batch.put_event(e.account, meta.next_sequence++, e);
-                    batch.put_dedup(e.account, e.id, e.at);
-                    if (!meta.dirty) {
-                        meta.dirty = true;
-                        batch.mark_dirty(e.account);
-                        s.dirty.push_back(e.account);
-                    }
-                    // Evaluated at the wall clock: an event stamped in the future must not
-                    // drag the shard's time (and every `since`) forward.
-                    engine.apply(e, now);
-                    ++a;
-                    ++a_type[type];
-                }
-                for (std::size_t t = 0; t < model::event_type_count; ++t) {
-                    accepted[t] += a_type[t];
-                    duplicates[t] += d_type[t];
-                }
-                std::lock_guard lock(r->mutex);
-                r->outcome.accepted += a;
-                r->outcome.duplicates += d;
-                for (std::size_t t = 0; t < model::event_type_count; ++t) {
-                    r->outcome.accepted_by_type[t] += a_type[t];
-                    r->outcome.duplicates_by_type[t] += d_type[t];
-                }
-            }
-            for (std::size_t t = 0; t < model::event_type_count; ++t) {
-                auto type = static_cast<model::event_type>(t);
-                if (accepted[t]) metrics_.events_ingested(type, metrics::event_outcome::accepted).Increment(double(accepted[t]));
-                if (duplicates[t])
-                    metrics_.events_ingested(type, metrics::event_outcome::duplicate).Increment(double(duplicates[t]));
-            }
+    std::array<std::size_t, model::event_type_count> accepted{}, duplicates{};
+    if (!work.empty() && !apply_work(s, work, batch, accepted, duplicates)) {
+        // The dedup lookup failed: nothing was applied, and the requests are answered.
+        work.clear();
+    }
+    put_alert_events(s, batch);
+    auto st = batch.empty() ? store::status{} : store_.write(batch);
+    if (st.ok()) {
+        engine.commit_round();
+        alert_events_durable(s);
+        for (std::size_t t = 0; t < model::event_type_count; ++t) {
+            auto type = static_cast<model::event_type>(t);
+            if (accepted[t]) metrics_.events_ingested(type, metrics::event_outcome::accepted).Increment(double(accepted[t]));
+            if (duplicates[t])
+                metrics_.events_ingested(type, metrics::event_outcome::duplicate).Increment(double(duplicates[t]));
+        }
+    } else {
+        spdlog::error("shard {}: write failed, the round is taken back: {}", s.index, st.message());
+        roll_back_round(s, dirty_before);
+        for (auto& [events, r] : work) {
+            std::lock_guard lock(r->mutex);
+            r->outcome.status = ingest_outcome::status::failed;
+            r->outcome.error = "storing the events failed: " + st.message();
         }
     }
-
-    for (auto& call : calls) call(engine);
-    persist_alert_events(s, batch);
-
-    if (!batch.empty()) {
-        auto st = store_.write(batch);
-        if (!st.ok()) {
-            spdlog::error("shard {}: write failed: {}", s.index, st.message());
-            s.outbox.clear();  // not durable: nothing to deliver
-            for (auto& [events, r] : work) {
-                std::lock_guard lock(r->mutex);
-                r->outcome.status = ingest_outcome::status::failed;
-                r->outcome.error = "storing the events failed: " + st.message();
-            }
-        }
-    }
-    hand_off_outbox(s);
     for (auto& [events, r] : work) {
         s.queued_events -= events.size();
         finish(r);
     }
+}
+
+bool service::apply_work(shard& s, std::vector<shard::work_item>& work, store::write_batch& batch,
+                         std::array<std::size_t, model::event_type_count>& accepted,
+                         std::array<std::size_t, model::event_type_count>& duplicates) {
+    auto& engine = *s.engine;
+    const timestamp now = clock_.now();
+    // Deduplicate the whole round with one MultiGet, and within the round itself.
+    std::vector<store::dedup_probe> probes;
+    for (const auto& [events, r] : work)
+        for (const auto& e : events) probes.push_back({e.account, e.id});
+    auto known = store_.contains(probes);
+    if (!known.ok()) {
+        spdlog::error("shard {}: dedup lookup failed: {}", s.index, known.error().message());
+        fail_work(s, work, "reading the idempotency index failed: " + known.error().message());
+        return false;
+    }
+    std::unordered_set<std::string> seen;
+    std::size_t probe = 0;
+    std::string key;
+    for (auto& [events, r] : work) {
+        std::size_t a = 0, d = 0;
+        std::array<std::size_t, model::event_type_count> a_type{}, d_type{};
+        for (auto& e : events) {
+            key.assign(e.account).push_back('\0');
+            key.append(e.id);
+            auto type = static_cast<std::size_t>(e.type);
+            if (known.value()[probe++] || !seen.insert(key).second) {
+                ++d;
+                ++d_type[type];
+                continue;
+            }
+            auto& meta = s.journaled_meta(e.account);
+            batch.put_event(e.account, meta.next_sequence++, e.at, model::encode_event_json(e));
+            batch.put_dedup(e.account, e.id, e.at);
+            if (!meta.dirty) {
+                meta.dirty = true;
+                batch.mark_dirty(e.account);
+                s.dirty.push_back(e.account);
+            }
+            // Evaluated at the wall clock: an event stamped in the future must not
+            // drag the shard's time (and every `since`) forward.
+            engine.apply(e, now);
+            ++a;
+            ++a_type[type];
+        }
+        for (std::size_t t = 0; t < model::event_type_count; ++t) {
+            accepted[t] += a_type[t];
+            duplicates[t] += d_type[t];
+        }
+        std::lock_guard lock(r->mutex);
+        r->outcome.accepted += a;
+        r->outcome.duplicates += d;
+        for (std::size_t t = 0; t < model::event_type_count; ++t) {
+            r->outcome.accepted_by_type[t] += a_type[t];
+            r->outcome.duplicates_by_type[t] += d_type[t];
+        }
+    }
+    return true;
+}
+
+void service::roll_back_round(shard& s, std::size_t dirty_before) {
+    s.outbox.clear();  // not durable: nothing to deliver
+    for (auto& [account, before] : s.meta_journal) {
+        if (before) s.meta[account] = *before;
+        else s.meta.erase(account);
+    }
+    s.meta_journal.clear();
+    s.dirty.resize(std::min(s.dirty.size(), dirty_before));
+    auto unreadable = s.engine->rollback_round([this](std::string_view account) { return durable_state(account); });
+    for (auto& account : unreadable) {
+        spdlog::error("shard {}: account {} could not be read back after a failed write; taking no events until it is",
+                      s.index, account);
+        s.unreadable.push_back(std::move(account));
+    }
+}
+
+bool service::reload_unreadable(shard& s) {
+    std::erase_if(s.unreadable, [&](const std::string& account) {
+        auto state = durable_state(account);
+        if (!state) return false;
+        s.engine->reload(std::move(*state));
+        return true;
+    });
+    return s.unreadable.empty();
+}
+
+std::optional<model::account_state> service::durable_state(std::string_view account) {
+    auto snapshot = store_.get_snapshot(account);
+    if (!snapshot.ok()) return std::nullopt;
+    model::account_state state;
+    std::uint64_t after = 0;
+    if (const auto& stored = snapshot.value()) {
+        std::string why;
+        if (!model::decode_state(stored->bytes, state, &why)) {
+            // As at start-up: an unreadable snapshot is rebuilt from every stored event.
+            state = model::account_state{};
+        } else {
+            after = stored->sequence;
+        }
+    }
+    state.id = std::string(account);
+    auto st = store_.events_after(account, after, [&](const store::stored_event& stored) {
+        if (auto e = model::decode_event_json(stored.bytes)) state.apply(*e);
+        return true;
+    });
+    if (!st.ok()) return std::nullopt;
+    return state;
+}
+
+void service::fail_work(shard& s, std::vector<shard::work_item>& work, const std::string& error) {
+    for (auto& [events, r] : work) {
+        {
+            std::lock_guard lock(r->mutex);
+            r->outcome.status = ingest_outcome::status::failed;
+            r->outcome.error = error;
+        }
+        s.queued_events -= events.size();
+        finish(r);
+    }
+    work.clear();
+}
+
+bool service::write_alert_events(shard& s, store::write_batch& batch) {
+    put_alert_events(s, batch);
+    if (batch.empty()) return true;
+    if (auto st = store_.write(batch); !st.ok()) {
+        // The alert events stay in the core and go with the next batch that is written.
+        spdlog::error("shard {}: writing alert transitions failed (retried with the next write): {}", s.index,
+                      st.message());
+        s.outbox.clear();
+        return false;
+    }
+    alert_events_durable(s);
+    return true;
 }
 
 void service::set_delivery(std::shared_ptr<const delivery::notification_builder> builder, delivery::outbox_sink* sink) {
@@ -526,7 +638,7 @@ void service::hand_off_outbox(shard& s) {
     s.outbox.clear();
 }
 
-void service::persist_alert_events(shard& s, store::write_batch& batch) {
+void service::put_alert_events(shard& s, store::write_batch& batch) {
     auto& events = s.engine->events();
     if (events.empty()) return;
     const auto rules = s.engine->rules();
@@ -546,6 +658,11 @@ void service::persist_alert_events(shard& s, store::write_batch& batch) {
                                  created_at, s.notification, s.targets))
                 delivery::put_records(s.notification, s.targets, batch, s.outbox, s.record_scratch);
         }
+    }
+}
+
+void service::alert_events_durable(shard& s) {
+    for (const auto& e : s.engine->events()) {
         if (e.kind != alerts::event_kind::transition) continue;
         auto severity = std::string(alerts::name_of(e.record.severity));
         if (e.from == alerts::alert_state::pending || e.from == alerts::alert_state::firing)
@@ -561,6 +678,7 @@ void service::persist_alert_events(shard& s, store::write_batch& batch) {
                     format_rfc3339(e.at), e.message.empty() ? "" : ": ", e.message);
     }
     s.engine->clear_events();
+    hand_off_outbox(s);
 }
 
 void service::snapshot_dirty(shard& s, bool all) {
@@ -589,7 +707,7 @@ void service::snapshot_dirty(shard& s, bool all) {
         const auto* record = s.engine->find(account);
         auto& meta = s.meta[account];
         if (!record || !meta.dirty) continue;
-        batch.put_snapshot(account, meta.next_sequence - 1, record->state);
+        batch.put_snapshot(account, meta.next_sequence - 1, model::encode_state(record->state));
         batch.clear_dirty(account);
         pending.push_back(account);
         if (pending.size() >= per_batch && !flush()) break;

@@ -34,12 +34,14 @@
 #include "rules/rule_set.hpp"
 #include "store/store.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -102,10 +104,30 @@ private:
     struct request;
     struct shard;
 
+    using work_item = std::pair<std::vector<model::event>, std::shared_ptr<request>>;
+    using type_counts = std::array<std::size_t, model::event_type_count>;
+
     void run(shard& s);
-    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls,
-                       std::vector<std::pair<std::vector<model::event>, std::shared_ptr<request>>>& work);
-    void persist_alert_events(shard& s, store::write_batch& batch);
+    void process_round(shard& s, std::deque<std::function<void(core&)>>& calls, std::vector<work_item>& work);
+    // One round of ingest: due wakes, then the queued events, written in one batch; taken
+    // back whole when that write fails.
+    void ingest_round(shard& s, std::vector<work_item>& work);
+    // Dedup, store and apply the queued events; false (every request answered) when the
+    // idempotency index could not be read.
+    bool apply_work(shard& s, std::vector<work_item>& work, store::write_batch& batch, type_counts& accepted,
+                    type_counts& duplicates);
+    void roll_back_round(shard& s, std::size_t dirty_before);
+    bool reload_unreadable(shard& s);
+    // The account's state as the store has it: its snapshot and the events after it.
+    std::optional<model::account_state> durable_state(std::string_view account);
+    void fail_work(shard& s, std::vector<work_item>& work, const std::string& error);
+    // Alert events in the core: their records and notifications into `batch`
+    // (put_alert_events); once that is written, metrics, logs and the hand-off to
+    // delivery (alert_events_durable). write_alert_events does both, keeping the events
+    // for the next write when this one fails.
+    void put_alert_events(shard& s, store::write_batch& batch);
+    void alert_events_durable(shard& s);
+    bool write_alert_events(shard& s, store::write_batch& batch);
     void hand_off_outbox(shard& s);
     void snapshot_dirty(shard& s, bool all);
     void finish(const std::shared_ptr<request>& r);

@@ -1,5 +1,6 @@
 #include "http/handlers.hpp"
 
+#include "http/hooks.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "ingest/auth.hpp"
@@ -224,6 +225,7 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
             ingest_request handler(ctx, std::move(respond));
             return handler.run(std::move(req));
         }
+        case endpoint::hook: return handle_hook(ctx, match.id, std::move(req), std::move(respond));
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
     }
 }

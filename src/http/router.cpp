@@ -23,6 +23,7 @@ constexpr route_entry routes[] = {
     {{"readyz"}, verb::get, endpoint::readyz},
     {{"metrics"}, verb::get, endpoint::metrics},
     {{"v1", "events"}, verb::post, endpoint::ingest},
+    {{"v1", "hooks", id}, verb::post, endpoint::hook},
     {{"v1", "accounts", id}, verb::get, endpoint::api, api_route::get_account},
     {{"v1", "alerts"}, verb::get, endpoint::api, api_route::list_alerts},
     {{"v1", "alerts", id}, verb::get, endpoint::api, api_route::get_alert},

@@ -1,5 +1,6 @@
 // Maps a request's method and target to what should answer it: one of the server's own
-// endpoints (health, readiness, metrics, ingest) or an api_route of http/api.hpp. Path
+// endpoints (health, readiness, metrics, ingest, vendor hooks whose {id} is the vendor)
+// or an api_route of http/api.hpp. Path
 // segments and query parameters are percent-decoded (Boost.URL), so an id may hold any
 // character, '/' included ("/v1/accounts/acme%2Fwest" is account "acme/west").
 //
@@ -19,7 +20,7 @@
 
 namespace redflag::http {
 
-enum class endpoint { healthz, readyz, metrics, ingest, api };
+enum class endpoint { healthz, readyz, metrics, ingest, hook, api };
 
 struct route_match {
     enum class result { found, not_found, method_not_allowed, bad_target };

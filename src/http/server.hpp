@@ -27,6 +27,7 @@
 #include "engine/ingest_sink.hpp"
 #include "http/api.hpp"
 #include "ingest/validate.hpp"
+#include "ingest/adapters/registry.hpp"
 #include "metrics/engine_metrics.hpp"
 
 #include <chrono>
@@ -58,6 +59,8 @@ struct server_options {
     std::string hmac_secret;          // ingest.hmac_secret; empty: no signature check
     bool insecure = false;            // ingest.insecure: allow a public listener without auth
     std::chrono::seconds retry_after{1};  // Retry-After of 503 when the engine is overloaded
+    // The vendors' webhook adapters (config `adapters:`), for POST /v1/hooks/{vendor}; none: 404.
+    std::shared_ptr<const ingest::adapters::hook_registry> hooks;
 };
 
 // Splits the config's `listen` value into address and port: "127.0.0.1:8080",

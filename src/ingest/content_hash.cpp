@@ -13,10 +13,12 @@ void write_canonical(std::string& out, const boost::json::value& v);
 
 void write_string(std::string& out, std::string_view s) { out += boost::json::serialize(boost::json::string_view(s)); }
 
-void write_members(std::string& out, const boost::json::object& object) {
+// `fields` (top level): the event's fields skip the envelope members it may hold.
+void write_members(std::string& out, const boost::json::object& object, bool fields = false) {
     std::vector<const boost::json::key_value_pair*> members;
     members.reserve(object.size());
-    for (const auto& kv : object) members.push_back(&kv);
+    for (const auto& kv : object)
+        if (!fields || !model::is_envelope_key(kv.key())) members.push_back(&kv);
     std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
     bool first = true;
     for (auto* kv : members) {
@@ -73,9 +75,11 @@ std::string canonical_content(const model::event& event, bool at_given) {
         out += ",\"at\":";
         write_string(out, format_rfc3339(event.at));
     }
-    if (!event.fields.empty()) {
+    std::string members;
+    write_members(members, event.fields, true);
+    if (!members.empty()) {
         out += ',';
-        write_members(out, event.fields);
+        out += members;
     }
     out += '}';
     return out;

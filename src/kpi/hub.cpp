@@ -90,6 +90,27 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     return next;
 }
 
+void shard_tracker::on_forgotten(std::uint32_t index) {
+    if (index >= previous_.size()) return;
+    aggregate_.add(previous_[index], -1, hub_.config_);
+    changed_ = true;
+    if (index < series_.size()) {
+        auto& s = series_[index];
+        if (s.value) hub_.metrics_.account_value_family().Remove(s.value);
+        if (s.effort) hub_.metrics_.account_effort_family().Remove(s.effort);
+        s = account_series{};
+    }
+    previous_[index] = contribution{};
+    inputs_[index] = inputs{};
+    // Indices are forgotten from the highest down, so the tables shrink with them and a
+    // later account given this index counts as new again.
+    if (index + 1 == previous_.size()) {
+        previous_.pop_back();
+        inputs_.pop_back();
+        hub_.count_forgotten_account();
+    }
+}
+
 void shard_tracker::update_series(std::uint32_t index, const std::string& account, const contribution& c) {
     if (index >= series_.size()) series_.resize(index + 1);
     auto& s = series_[index];

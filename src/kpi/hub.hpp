@@ -50,6 +50,10 @@ public:
     // instant at which its contribution changes with time alone (timestamp_max: never).
     timestamp on_evaluated(std::uint32_t index, const account_input& account, const rules::rule_set* rules, timestamp at);
 
+    // The account at `index`, the highest index seen, is gone (the engine took back the
+    // round that created it): its contribution leaves the aggregate.
+    void on_forgotten(std::uint32_t index);
+
     // Copies the aggregate into the hub when it changed and `force` or the last publish
     // is at least publish_interval old.
     void publish(bool force = false);
@@ -127,6 +131,7 @@ public:
 private:
     friend class shard_tracker;
     void count_new_account();
+    void count_forgotten_account() { accounts_.fetch_sub(1, std::memory_order_relaxed); }
 
     settings config_;
     label_tables labels_;

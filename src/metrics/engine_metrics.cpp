@@ -54,6 +54,11 @@ engine_metrics::engine_metrics(std::shared_ptr<prometheus::Registry> registry) :
         ingest_request_duration_[o] = &ingest_request_duration_family_->Add(
             {{"outcome", std::string(request_outcome_names[o])}}, request_duration_buckets());
 
+    hook_events_family_ = &prometheus::BuildCounter()
+                               .Name("redflag_hook_events_total")
+                               .Help("Events of vendor webhooks (POST /v1/hooks/{vendor}), by vendor and outcome")
+                               .Register(r);
+
     rule_evaluations_family_ =
         &prometheus::BuildCounter().Name("redflag_rule_evaluations_total").Help("Rule evaluations, by rule").Register(r);
     rule_eval_duration_family_ = &prometheus::BuildHistogram()
@@ -102,6 +107,11 @@ prometheus::Counter& engine_metrics::events_ingested(std::optional<model::event_
 
 prometheus::Histogram& engine_metrics::ingest_request_duration(request_outcome outcome) {
     return *ingest_request_duration_[static_cast<std::size_t>(outcome)];
+}
+
+prometheus::Counter& engine_metrics::hook_events(const std::string& vendor, hook_outcome outcome) {
+    return hook_events_family_->Add(
+        {{"vendor", vendor}, {"outcome", std::string(hook_outcome_names[static_cast<std::size_t>(outcome)])}});
 }
 
 prometheus::Counter& engine_metrics::rule_evaluations(const std::string& rule) {

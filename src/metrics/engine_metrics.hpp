@@ -44,6 +44,22 @@ enum class request_outcome : std::uint8_t {
 inline constexpr std::array<std::string_view, 7> request_outcome_names{
     "accepted", "invalid", "unauthorized", "too_large", "unsupported", "overloaded", "failed"};
 
+// redflag_hook_events_total{vendor,outcome}: what became of each event of a vendor's
+// webhook delivery (POST /v1/hooks/{vendor}); a request refused before its events could
+// be read (bad signature, malformed body) counts once.
+enum class hook_outcome : std::uint8_t {
+    accepted,      // stored
+    duplicate,     // its id was stored already (a redelivery)
+    ignored,       // a type the adapter does not map: acknowledged with 2xx
+    rejected,      // 400: malformed, or a native field missing or wrong
+    unauthorized,  // 401: signature missing, wrong or stale
+    unmatched,     // its customer maps to no account yet: 503, the vendor retries
+    overloaded,    // 503: the engine's queues are full
+    failed,        // 500: the store failed
+};
+inline constexpr std::array<std::string_view, 8> hook_outcome_names{
+    "accepted", "duplicate", "ignored", "rejected", "unauthorized", "unmatched", "overloaded", "failed"};
+
 // redflag_rule_reloads_total{outcome}
 enum class reload_outcome : std::uint8_t { ok, error };
 
@@ -76,6 +92,9 @@ public:
     prometheus::Counter& events_ingested(std::optional<model::event_type> type, event_outcome outcome);
     // redflag_ingest_request_duration_seconds{outcome}
     prometheus::Histogram& ingest_request_duration(request_outcome outcome);
+
+    // redflag_hook_events_total{vendor,outcome}; vendors come from the config's adapters.
+    prometheus::Counter& hook_events(const std::string& vendor, hook_outcome outcome);
 
     // redflag_rule_evaluations_total{rule}, redflag_rule_runtime_errors_total{rule}
     prometheus::Counter& rule_evaluations(const std::string& rule);
@@ -126,6 +145,8 @@ private:
     std::array<std::array<prometheus::Counter*, 3>, model::event_type_count + 1> events_ingested_{};
     prometheus::Family<prometheus::Histogram>* ingest_request_duration_family_;
     std::array<prometheus::Histogram*, request_outcome_names.size()> ingest_request_duration_{};
+
+    prometheus::Family<prometheus::Counter>* hook_events_family_;
 
     prometheus::Family<prometheus::Counter>* rule_evaluations_family_;
     prometheus::Family<prometheus::Histogram>* rule_eval_duration_family_;

@@ -35,11 +35,17 @@ std::optional<account_state> decode_state(std::string_view bytes, std::string* e
 // The canonical JSON object of an event: "type", "account", "id", "at" (RFC 3339, UTC)
 // first, then every member of `fields` in its order. `id_derived` is not written: it is
 // recovered on decode from the "h:" prefix that derived ids carry.
+// encode_event_json writes the same object as text, every double in a form Boost.JSON
+// reads back as the same double (see codec.cpp: Boost 1.81's parser does not round
+// correctly), so decode_event_json(encode_event_json(e)) has e's fields exactly.
 boost::json::object event_to_json(const event& e);
 std::string encode_event_json(const event& e);
 
-// The inverse of event_to_json. Checks the common fields (known type, non-empty account,
-// string id, RFC 3339 at) but not the type-specific ones: those were validated at ingest.
+// The inverse of event_to_json, for the bytes this service stored (the `events` column):
+// not an input decoder (input goes through ingest/validate.hpp, the one decoder that
+// validates). It checks only what rebuilding state needs (known type, non-empty account,
+// string id, RFC 3339 at) and takes the rest as stored, so an event acknowledged under
+// older, looser rules is still replayed after a restart rather than lost.
 std::optional<event> event_from_json(const boost::json::object& object, std::string* error = nullptr);
 std::optional<event> decode_event_json(std::string_view text, std::string* error = nullptr);
 

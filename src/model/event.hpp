@@ -27,18 +27,49 @@ constexpr std::optional<event_type> event_type_from(std::string_view name) {
     return std::nullopt;
 }
 
-// One validated event. `fields` holds every member of the JSON object except `type`,
-// `account`, `id` and `at` (unknown members included: they are kept, not interpreted).
-// Every field named in model/schema.hpp is present only if it was sent, and then has the
+// The members of an event object that are not fields: they are the event's own members
+// (type, account, id, at).
+constexpr bool is_envelope_key(std::string_view key) {
+    return key == "type" || key == "account" || key == "id" || key == "at";
+}
+
+// One validated event. `fields` is the event's JSON object as it was decoded, taken over
+// whole so that a decoder need not copy it: every member except the envelope's (which
+// may or may not be in it, and which every reader skips: is_envelope_key), unknown
+// members included (kept, not interpreted). Every field named in model/schema.hpp is
+// present only if it was sent (a field sent as null is removed), and then has the
 // schema's type (validation guarantees it), except for defaults the schema documents,
 // which readers apply (usage `value` 1, ticket `priority` "normal", user `active` true).
 struct event {
     event_type type = event_type::account;
     std::string account;
-    std::string id;         // as sent, or "h:" + hex SHA-256 of the canonical content
+    std::string id;         // as sent, or "h:" + hex SHA-256 of the canonical content, or
+                            // empty where nothing deduplicates (replay)
     timestamp at{};         // as sent, or when it was received
     bool id_derived = false;
     boost::json::object fields;
 };
+
+// The envelope members of an event object, found in one pass over it (a parsed object
+// has no duplicate keys; four look-ups would scan it four times). nullptr when absent.
+struct envelope {
+    const boost::json::value* type = nullptr;
+    const boost::json::value* account = nullptr;
+    const boost::json::value* id = nullptr;
+    const boost::json::value* at = nullptr;
+};
+
+inline envelope find_envelope(const boost::json::object& object) {
+    envelope e;
+    for (const auto& member : object) {
+        const std::string_view key = member.key();
+        if (key.size() > 7 || key.size() < 2) continue;
+        if (key == "type") e.type = &member.value();
+        else if (key == "account") e.account = &member.value();
+        else if (key == "at") e.at = &member.value();
+        else if (key == "id") e.id = &member.value();
+    }
+    return e;
+}
 
 }  // namespace redflag::model

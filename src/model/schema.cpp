@@ -19,45 +19,45 @@ const field_spec account_fields[] = {
     {"plan", k::string},
     {"industry", k::string},
     {"status", k::string, false, {}, {}, account_statuses},
-    {"seats", k::integer, false, 0.0},
-    {"employees", k::integer, false, 0.0},
-    {"locations", k::integer, false, 0.0},
+    {"seats", k::integer, false, 0.0, max_seats},
+    {"employees", k::integer, false, 0.0, max_headcount},
+    {"locations", k::integer, false, 0.0, max_locations},
     {"signed_at", k::time},
     {"attributes", k::object, false, {}, {}, {}, false},
 };
 const field_spec contract_fields[] = {
-    {"mrr", k::number, true, 0.0},
-    {"seats", k::integer, false, 0.0},
-    {"products", k::string_list},
+    {"mrr", k::number, true, 0.0, max_money},
+    {"seats", k::integer, false, 0.0, max_seats},
+    {"products", k::string_list, false, {}, {}, {}, true, text_kind::id},
     {"renewal_at", k::time},
     {"status", k::string, false, {}, {}, contract_statuses},
 };
 const field_spec usage_fields[] = {
-    {"metric", k::string, true},
-    {"value", k::number},
-    {"user_id", k::string},
+    {"metric", k::string, true, {}, {}, {}, true, text_kind::id},
+    {"value", k::number, false, -max_usage, max_usage},
+    {"user_id", k::string, false, {}, {}, {}, true, text_kind::id},
 };
 const field_spec user_fields[] = {
-    {"user_id", k::string, true},
+    {"user_id", k::string, true, {}, {}, {}, true, text_kind::id},
     {"email", k::string},
     {"name", k::string},
     {"role", k::string},
     {"active", k::boolean},
 };
 const field_spec ticket_fields[] = {
-    {"ticket_id", k::string, true},
+    {"ticket_id", k::string, true, {}, {}, {}, true, text_kind::id},
     {"status", k::string, true, {}, {}, ticket_statuses},
     {"priority", k::string, false, {}, {}, ticket_priorities},
     {"subject", k::string},
 };
 const field_spec nps_fields[] = {
     {"score", k::integer, true, 0.0, 10.0},
-    {"respondent", k::string},
+    {"respondent", k::string, false, {}, {}, {}, true, text_kind::id},
     {"comment", k::string},
 };
 const field_spec csat_fields[] = {
     {"score", k::integer, true, 1.0, 5.0},
-    {"ticket_id", k::string},
+    {"ticket_id", k::string, false, {}, {}, {}, true, text_kind::id},
     {"comment", k::string},
 };
 const field_spec activity_fields[] = {

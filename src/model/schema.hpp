@@ -20,6 +20,14 @@ enum class field_kind : std::uint8_t {
     object,       // JSON object of string, number or bool values (account `attributes`)
 };
 
+// Which characters a string field may hold (ingest/validate.hpp checks them):
+//  - text: 1..10,000 characters of valid UTF-8; tab, line feed and carriage return are
+//    allowed, every other control character (U+0000-U+001F, U+007F-U+009F) is not;
+//  - id: a name of something (account, user, ticket, metric, product): 1..200
+//    characters, no control character at all. Ids become storage keys, label values and
+//    log fields, where a NUL or a line break would alias or forge another.
+enum class text_kind : std::uint8_t { text, id };
+
 struct field_spec {
     std::string_view name;
     field_kind kind;
@@ -28,7 +36,25 @@ struct field_spec {
     std::optional<double> max{};
     std::span<const std::string_view> one_of{};   // strings: the allowed values, if any
     bool in_stream = true;  // kept in the account's stream records and readable by rules
+    text_kind text = text_kind::text;             // strings and string lists: their characters
 };
+
+// Bounds of money and counts, chosen so that the KPI sums (kpi/contribution.hpp, money in
+// int64 thousandths of the currency unit) cannot overflow over a book of 10 million
+// accounts:
+//   int64 max = 9.22e18 thousandths = 9.22e15 currency units; / 1e7 accounts = 9.22e8
+//   units an account may add to one sum.
+//   ARR = 12 x MRR is the largest per-account money term: 12 x max_money = 1.2e8 units
+//   (1.2e11 thousandths); x 1e7 accounts = 1.2e18 < 9.22e18 (7.7 times headroom).
+//   A movement moves at most max_money (1e10 thousandths): the 30-day movement sums hold
+//   while accounts average at most 92 MRR changes in the span (9.22e18 / (1e7 x 1e10)).
+//   Opportunity = list price x seats: 1e7 accounts x max_seats (1e6) x price x 1000 stays
+//   below int64 for list prices up to 922 per seat and month.
+inline constexpr double max_money = 10'000'000;     // mrr: per month, in the currency unit
+inline constexpr double max_seats = 1'000'000;      // seats (account and contract)
+inline constexpr double max_headcount = 10'000'000; // employees
+inline constexpr double max_locations = 1'000'000;  // locations
+inline constexpr double max_usage = 1e12;           // |value| of one usage event (not summed as money)
 
 // The type-specific fields of `type`, in a fixed order. The common fields (type,
 // account, id, at) are not listed.

@@ -1,7 +1,7 @@
 // The key and value layout of the RocksDB column families (see store.hpp for what each
 // family holds). Pure functions, thread-safe; parse_* return false on malformed input.
 //
-//   events    key   account '\0' seq(8, big-endian)       value  at-millis(8, BE) event-JSON
+//   events    key   account '\0' seq(8, big-endian)       value  at-millis(8, BE) event bytes
 //   dedup     key   account '\0' event-id                  value  at-millis(8, BE)
 //   accounts  key   account                                value  seq(8, BE) state-bytes
 //   dirty     key   account                                value  empty
@@ -81,17 +81,17 @@ inline bool parse_time_prefix(std::string_view value, timestamp& at) {
     return true;
 }
 
-inline std::string event_value(timestamp at, std::string_view json) {
+inline std::string event_value(timestamp at, std::string_view bytes) {
     std::string v;
-    v.reserve(8 + json.size());
+    v.reserve(8 + bytes.size());
     append_be64(v, static_cast<std::uint64_t>(to_millis(at)));
-    v.append(json);
+    v.append(bytes);
     return v;
 }
 
-inline bool parse_event_value(std::string_view value, timestamp& at, std::string_view& json) {
+inline bool parse_event_value(std::string_view value, timestamp& at, std::string_view& bytes) {
     if (!parse_time_prefix(value, at)) return false;
-    json = value.substr(8);
+    bytes = value.substr(8);
     return true;
 }
 

@@ -1,6 +1,5 @@
 #include "store/store.hpp"
 
-#include "model/codec.hpp"
 #include "store/keys.hpp"
 
 #include <rocksdb/cache.h>
@@ -147,16 +146,12 @@ void write_batch::record(const rocksdb::Status& s) {
     if (!s.ok() && status_.ok()) status_ = from_rocksdb(s, "write batch");
 }
 
-void write_batch::put_event(std::string_view account, std::uint64_t sequence, const model::event& e) {
-    put_event_json(account, sequence, e.at, model::encode_event_json(e));
-}
-
-void write_batch::put_event_json(std::string_view account, std::uint64_t sequence, timestamp at, std::string_view json) {
+void write_batch::put_event(std::string_view account, std::uint64_t sequence, timestamp at, std::string_view bytes) {
     if (!check_account(account)) return;
     key_ = keys::event_key(account, sequence);
     value_.clear();
     keys::append_be64(value_, static_cast<std::uint64_t>(to_millis(at)));
-    value_.append(json);
+    value_.append(bytes);
     record(batch_.Put(store_->handle(column::events), slice(key_), slice(value_)));
 }
 
@@ -168,19 +163,11 @@ void write_batch::put_dedup(std::string_view account, std::string_view event_id,
     record(batch_.Put(store_->handle(column::dedup), slice(key_), slice(value_)));
 }
 
-void write_batch::put_snapshot(std::string_view account, std::uint64_t sequence, const model::account_state& state) {
+void write_batch::put_snapshot(std::string_view account, std::uint64_t sequence, std::string_view bytes) {
     if (!check_account(account)) return;
     value_.clear();
     keys::append_be64(value_, sequence);
-    model::encode_state(state, value_);
-    record(batch_.Put(store_->handle(column::accounts), slice(account), slice(value_)));
-}
-
-void write_batch::put_snapshot_bytes(std::string_view account, std::uint64_t sequence, std::string_view state_bytes) {
-    if (!check_account(account)) return;
-    value_.clear();
-    keys::append_be64(value_, sequence);
-    value_.append(state_bytes);
+    value_.append(bytes);
     record(batch_.Put(store_->handle(column::accounts), slice(account), slice(value_)));
 }
 
@@ -443,7 +430,7 @@ status store::events_after(std::string_view account, std::uint64_t after, const 
                        // Another account whose id extends this one's past the separator is
                        // impossible (write_batch refuses NUL in ids), but never mix them up.
                        if (key.size() != prefix.size() + keys::sequence_size) return true;
-                       if (!keys::parse_event_key(key, e.account, e.sequence) || !keys::parse_event_value(value, e.at, e.json)) {
+                       if (!keys::parse_event_key(key, e.account, e.sequence) || !keys::parse_event_value(value, e.at, e.bytes)) {
                            problem = status::error(status::code::corruption, "malformed event record");
                            return false;
                        }
@@ -456,7 +443,7 @@ status store::for_each_event(const event_callback& f) const {
     status problem;
     auto st = scan(column::events, {}, {}, false, true, [&](std::string_view key, std::string_view value) {
         stored_event e;
-        if (!keys::parse_event_key(key, e.account, e.sequence) || !keys::parse_event_value(value, e.at, e.json)) {
+        if (!keys::parse_event_key(key, e.account, e.sequence) || !keys::parse_event_value(value, e.at, e.bytes)) {
             problem = status::error(status::code::corruption, "malformed event record");
             return false;
         }

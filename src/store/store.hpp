@@ -7,10 +7,15 @@
 //             options.event_retention by a compaction filter (by the `at` in the value)
 //   dedup     account + event id → at: which ids an account already has (bloom-filtered);
 //             expires with the events
-//   accounts  account → (sequence covered, model/codec.hpp snapshot bytes)
+//   accounts  account → (sequence covered, snapshot bytes)
 //   dirty     account → "": accounts with events newer than their snapshot; at start-up
 //             only these need events_after() replay, the rest load from `accounts`
 //   alerts, outbox, silences, meta   opaque bytes under their owners' keys
+//
+// The store knows no semantics: it keeps bytes under keys. Events and snapshots are
+// encoded by their owner (model/codec.hpp) before they are handed over, and decoded by
+// the caller after they are read; of an event the store knows only its `at`, given
+// explicitly, which the retention filter compares with the horizon.
 //
 // Thread-safety: a store is safe to use from any number of threads at once (RocksDB's
 // own guarantee); concurrent writes with options.sync share one fsync (RocksDB's write
@@ -21,8 +26,6 @@
 #pragma once
 
 #include "core/time.hpp"
-#include "model/account_state.hpp"
-#include "model/event.hpp"
 #include "store/status.hpp"
 
 #include <rocksdb/write_batch.h>
@@ -78,7 +81,7 @@ struct stored_event {
     std::string_view account;
     std::uint64_t sequence = 0;
     timestamp at{};
-    std::string_view json;  // model/codec.hpp decode_event_json
+    std::string_view bytes;  // as given to write_batch::put_event
 };
 
 // One (account, event id) pair to look up in the dedup index.
@@ -90,7 +93,7 @@ struct dedup_probe {
 // A snapshot as stored: the state bytes and the last event sequence it includes.
 struct snapshot {
     std::uint64_t sequence = 0;
-    std::string bytes;  // model/codec.hpp decode_state
+    std::string bytes;  // as given to write_batch::put_snapshot
 };
 
 class store;
@@ -103,11 +106,12 @@ class write_batch {
 public:
     explicit write_batch(const store& s);
 
-    void put_event(std::string_view account, std::uint64_t sequence, const model::event& e);
-    void put_event_json(std::string_view account, std::uint64_t sequence, timestamp at, std::string_view json);
+    // An event's bytes as its `sequence`-th of the account; `at` is kept beside them for
+    // the retention filter.
+    void put_event(std::string_view account, std::uint64_t sequence, timestamp at, std::string_view bytes);
     void put_dedup(std::string_view account, std::string_view event_id, timestamp at);
-    void put_snapshot(std::string_view account, std::uint64_t sequence, const model::account_state& state);
-    void put_snapshot_bytes(std::string_view account, std::uint64_t sequence, std::string_view state_bytes);
+    // The account's snapshot bytes, covering its events up to `sequence`.
+    void put_snapshot(std::string_view account, std::uint64_t sequence, std::string_view bytes);
     void mark_dirty(std::string_view account);
     void clear_dirty(std::string_view account);
     void put(column c, std::string_view key, std::string_view value);

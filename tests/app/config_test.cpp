@@ -33,6 +33,7 @@ TEST(Config, empty_file_gives_every_default) {
     EXPECT_EQ(r.value->rules.paths, std::vector<std::string>{"./rules"});
     EXPECT_EQ(r.value->engine.tick, minute);
     EXPECT_EQ(r.value->ingest.max_body, 4u << 20);
+    EXPECT_EQ(r.value->ingest.max_future, day);
     EXPECT_EQ(r.value->delivery.max_age, day);
 }
 
@@ -41,7 +42,7 @@ TEST(Config, reads_the_spec_example_with_environment_in_flow_sequences) {
 storage: {path: /var/lib/redflag, sync: true}
 rules: {paths: [./rules, ./more]}
 engine: {tick: 30s, threads: 4, timezone: UTC}
-ingest: {tokens: [${REDFLAG_TOKEN}], hmac_secret: ${REDFLAG_HMAC}, max_body: 2MiB}
+ingest: {tokens: [${REDFLAG_TOKEN}], hmac_secret: ${REDFLAG_HMAC}, max_body: 2MiB, max_future: 30d}
 delivery: {max_age: 12h}
 ui: {account_url: "https://crm.example.com/accounts/{account.id}"}
 kpi: {currency: EUR, gross_margin: 75%, stack: {backup: 40, email_security: 25}}
@@ -58,6 +59,7 @@ kpi: {currency: EUR, gross_margin: 75%, stack: {backup: 40, email_security: 25}}
     EXPECT_EQ(c.ingest.tokens, std::vector<std::string>{"t0ken"});
     EXPECT_EQ(c.ingest.hmac_secret, "s3cret");
     EXPECT_EQ(c.ingest.max_body, 2u << 20);
+    EXPECT_EQ(c.ingest.max_future, 30 * day);
     EXPECT_EQ(c.delivery.max_age, 12 * hour);
     EXPECT_EQ(c.ui.account_url, "https://crm.example.com/accounts/{account.id}");
     EXPECT_EQ(c.kpi.currency, "EUR");
@@ -161,4 +163,139 @@ TEST(Config, byte_sizes) {
     EXPECT_EQ(parse_byte_size("1000"), 1000u);
     EXPECT_EQ(parse_byte_size("10MB"), 10000000u);
     EXPECT_FALSE(parse_byte_size("4 parsecs"));
+}
+
+TEST(Config, adapters_are_read_per_vendor_with_secrets_from_the_environment) {
+    const std::string text = R"(adapters:
+  stripe:
+    secret: ${STRIPE_WEBHOOK_SECRET}
+    tolerance: 10m
+    products: {prod_A: analytics}
+    seat_products: [prod_A]
+    currency: EUR
+    rates: {USD: 0.92}
+    accounts: {cus_1: acme}
+  hubspot:
+    secret: s
+    public_url: https://cs.example.com/v1/hooks/hubspot
+    owners: {"42": {name: Maya Lind, email: maya@ourco.example}}
+    properties: {tier: attributes.tier}
+  segment: {insecure: true, vendor_ids: true, metrics: {"Report Built": reports}}
+)";
+    auto r = parse_config(text, "redflag.yaml", fake_env({{"STRIPE_WEBHOOK_SECRET", "whsec_x"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    const auto& stripe = r.value->adapters.at("stripe");
+    EXPECT_EQ(stripe.vendor, "stripe");
+    EXPECT_EQ(stripe.secret, "whsec_x");
+    EXPECT_EQ(stripe.tolerance, 10 * minute);
+    EXPECT_EQ(stripe.products.at("prod_A"), "analytics");
+    EXPECT_EQ(stripe.seat_products, std::vector<std::string>{"prod_A"});
+    EXPECT_EQ(stripe.currency, "eur");
+    EXPECT_DOUBLE_EQ(stripe.rates.at("usd"), 0.92);
+    EXPECT_EQ(stripe.accounts.at("cus_1"), "acme");
+    const auto& hubspot = r.value->adapters.at("hubspot");
+    EXPECT_EQ(hubspot.owners.at("42").email, "maya@ourco.example");
+    EXPECT_EQ(hubspot.properties.at("tier"), "attributes.tier");
+    EXPECT_TRUE(r.value->adapters.at("segment").insecure);
+    EXPECT_TRUE(r.value->adapters.at("segment").vendor_ids);
+    EXPECT_EQ(r.value->adapters.at("segment").metrics.at("Report Built"), "reports");
+}
+
+TEST(Config, an_adapter_without_a_secret_is_refused_with_its_place) {
+    auto r = parse_config("adapters:\n  zendesk:\n    accounts: {}\n", "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "redflag.yaml:3:5: adapters.zendesk needs a secret")) << r.errors.front();
+    // An empty secret (a variable set to "") is no secret either.
+    r = parse_config("adapters:\n  zendesk: {secret: \"${ZD:-}\"}\n", "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "adapters.zendesk needs a secret")) << r.errors.front();
+}
+
+TEST(Config, adapters_refuse_unknown_vendors_keys_and_targets) {
+    auto r = parse_config(R"(adapters:
+  intercom: {secret: s}
+  stripe: {secret: s, owners: {}}
+  hubspot: {secret: s, properties: {x: revenue}, public_url: cs.example.com}
+)",
+                          "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "redflag.yaml:2:13: unknown vendor \"intercom\""));
+    EXPECT_TRUE(any_error_contains(r, "redflag.yaml:3:23: unknown key \"owners\" in adapters.stripe"));
+    EXPECT_TRUE(any_error_contains(r, "adapters.hubspot.properties.x must be one of"));
+    EXPECT_TRUE(any_error_contains(r, "adapters.hubspot.public_url must be the full URL"));
+}
+
+TEST(Config, without_a_cluster_block_the_service_stays_single_process) {
+    auto r = parse_config("listen: 127.0.0.1:9090\n", "c.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_FALSE(r.value->cluster.has_value());
+}
+
+TEST(Config, reads_the_cluster_block) {
+    const std::string text = R"(cluster:
+  nats: [nats://10.0.0.1:4222, nats://10.0.0.2:4222, tls://10.0.0.3:4222]
+  partitions: 128
+  replicas: 3
+  node: ${HOSTNAME}
+  roles: [engine]
+  credentials: /etc/redflag/nats.creds
+  tls: {ca: /etc/redflag/ca.pem, cert: /etc/redflag/client.pem, key: /etc/redflag/client.key}
+  lease_ttl: 12s
+  renew_interval: 3s
+  snapshot_chunk: 256KiB
+)";
+    auto r = parse_config(text, "c.yaml", fake_env({{"HOSTNAME", "redflag-2"}}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    ASSERT_TRUE(r.value->cluster.has_value());
+    const auto& c = *r.value->cluster;
+    EXPECT_EQ(c.nats.size(), 3u);
+    EXPECT_EQ(c.nats[2], "tls://10.0.0.3:4222");
+    EXPECT_EQ(c.partitions, 128);
+    EXPECT_EQ(c.replicas, 3);
+    EXPECT_EQ(c.node, "redflag-2");
+    EXPECT_FALSE(c.roles.ingest);
+    EXPECT_TRUE(c.roles.engine);
+    EXPECT_EQ(c.credentials, "/etc/redflag/nats.creds");
+    EXPECT_TRUE(c.tls.enabled);
+    EXPECT_EQ(c.tls.key, "/etc/redflag/client.key");
+    EXPECT_EQ(c.lease_ttl, 12 * seconds_ms);
+    EXPECT_EQ(c.renew_interval, 3 * seconds_ms);
+    EXPECT_EQ(c.snapshot_chunk_bytes, 256u << 10);
+    EXPECT_EQ(c.stream_name(), "redflag_events");
+
+    // The minimum: a node name; the rest defaults (both roles, 64 partitions, 3 replicas).
+    auto minimal = parse_config("cluster: {node: a}\n", "c.yaml", fake_env({}));
+    ASSERT_TRUE(minimal.value) << minimal.errors.front();
+    EXPECT_TRUE(minimal.value->cluster->roles.ingest && minimal.value->cluster->roles.engine);
+    EXPECT_EQ(minimal.value->cluster->partitions, 64);
+    EXPECT_EQ(minimal.value->cluster->nats, std::vector<std::string>{"nats://127.0.0.1:4222"});
+}
+
+TEST(Config, cluster_mistakes_are_reported_with_their_place) {
+    auto r = parse_config(R"(cluster:
+  nats: [http://10.0.0.1:4222]
+  roles: [ingest, evaluator]
+  lease_ttl: 4s
+  renew_interval: 3s
+  token: t
+  user: u
+  partitions: 0
+  nodes: x
+)",
+                          "c.yaml", fake_env({}));
+    EXPECT_FALSE(r.value);
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:2:9: cluster.nats URL \"http://10.0.0.1:4222\" must start with nats:// or tls://"));
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:3:10: cluster.roles may hold ingest and engine, not \"evaluator\""));
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:5:19: cluster.renew_interval must be more than 0s and at most half of cluster.lease_ttl (4s)"));
+    EXPECT_TRUE(any_error_contains(r, "cluster: give one of credentials, user/password and token"));
+    EXPECT_TRUE(any_error_contains(r, "cluster.partitions must be an integer from 1 to 4096"));
+    EXPECT_TRUE(any_error_contains(r, "unknown key \"nodes\" in cluster"));
+    EXPECT_TRUE(any_error_contains(r, "c.yaml:2:3: cluster.node is required"));
+
+    auto names = parse_config("cluster: {node: \"web 1\", name: \"red.flag\"}\n", "c.yaml", fake_env({}));
+    EXPECT_TRUE(any_error_contains(names, "cluster.node must be letters, digits, '_' or '-', not \"web 1\""));
+    EXPECT_TRUE(any_error_contains(names, "cluster.name must be letters, digits, '_' or '-', not \"red.flag\""));
+
+    auto window = parse_config("cluster: {node: a, publish_timeout: 30s, duplicate_window: 10s}\n", "c.yaml", fake_env({}));
+    EXPECT_TRUE(any_error_contains(window, "cluster.duplicate_window must be at least cluster.publish_timeout"));
 }

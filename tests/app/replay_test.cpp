@@ -1,5 +1,7 @@
 #include "app/replay.hpp"
 
+#include "ingest/validate.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -123,14 +125,46 @@ TEST(Replay, bad_line_exits_1_with_its_number) {
     }
     r = replay(o);
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find(":1: error: unknown type"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":1: error: type: must be one of account, contract,"), std::string::npos) << r.err;
     {
         std::ofstream f(path);
         f << R"({"type":"account","account":"acme"})" << "\n";
     }
     r = replay(o);
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find(":1: error: missing at"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":1: error: at: is required"), std::string::npos) << r.err;
+}
+
+// Replay used to check only type, account and `at`: a line live ingest refuses was
+// replayed. Now every line goes through the one decoder, with live ingest's problems.
+TEST(Replay, lines_are_validated_like_live_ingest) {
+    fs::path path = fs::temp_directory_path() / "redflag-replay-invalid.ndjson";
+    const std::string bad_line = R"({"type":"nps","account":"acme","at":"2026-01-02T00:00:00Z","score":11,"comment":"a\u0007"})";
+    {
+        std::ofstream f(path);
+        f << R"({"type":"account","account":"acme","at":"2026-01-01T00:00:00Z","status":"active"})" << "\n"
+          << bad_line << "\n";
+    }
+    auto o = fixture();
+    o.events = path.string();
+    auto r = replay(o);
+    EXPECT_EQ(r.status, 1);
+    // The same words as live ingest's 400 for that object.
+    auto decoded = ingest::decode_body(bad_line, ingest::body_format::json);
+    auto live = ingest::validate(std::move(decoded.items), *parse_rfc3339("2026-01-02T00:00:00Z"));
+    ASSERT_EQ(live.problems.size(), 2u);
+    EXPECT_NE(r.err.find(path.string() + ":2: error: " + ingest::describe(live.problems[0]) + "; " +
+                         ingest::describe(live.problems[1])),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("score: must be an integer from 0 to 10"), std::string::npos) << r.err;
+
+    // History is not bounded by the time of the replay: a 2001 event is fine.
+    {
+        std::ofstream f(path);
+        f << R"({"type":"account","account":"acme","at":"2001-01-01T00:00:00Z","status":"active"})" << "\n";
+    }
+    EXPECT_EQ(replay(o).status, 0);
 }
 
 TEST(Replay, bad_rules_or_missing_log_exit_1) {
@@ -262,7 +296,7 @@ TEST(Replay, a_bad_line_stops_every_core_where_one_core_stops) {
     o.events = write_log("redflag-replay-bad-type.ndjson", bad).string();
     r = replay(o);
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find(":1201: error: unknown type"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":1201: error: type: must be one of"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_EQ(r.out, head.out);
 }

@@ -58,7 +58,7 @@ TEST(TestRunner, broken_file_exits_2_naming_file_and_problem) {
     auto r = run({data("runner_broken.yaml")});
     EXPECT_EQ(r.status, 2) << r.out << r.err;
     EXPECT_NE(r.err.find(data("runner_broken.yaml") + ":6:"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("unknown event type \"acount\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("event: type: must be one of account, contract, usage"), std::string::npos) << r.err;
     EXPECT_NE(r.out.find("0 passed, 0 failed"), std::string::npos) << r.out;
 }
 
@@ -104,15 +104,36 @@ TEST(TestRunner, reports_what_is_wrong_in_a_broken_file) {
         {"missing_field.yaml",
          "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
          "      - {type: ticket, account: acme, ticket_id: t1}\n    expect: [{at: +1d}]\n",
-         "a ticket event needs status"},
+         "error: event: status: is required"},
         {"bad_enum.yaml",
          "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
          "      - {type: nps, account: acme, score: 11}\n    expect: [{at: +1d}]\n",
-         "field \"score\" must be >= 0 and <= 10"},
+         "error: event: score: must be an integer from 0 to 10"},
         {"bad_series.yaml",
          "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
          "      - {series: \"usage logins\", account: acme, every: 1d, values: \"4*x\"}\n    expect: [{at: +1d}]\n",
          "\"4*x\" is not VALUE or VALUE*COUNT"},
+        // The checks of live ingest, through the one decoder (they were not made here).
+        {"nul_account.yaml",
+         "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
+         "      - {type: nps, account: \"ac\\0me\", score: 3}\n    expect: [{at: +1d}]\n",
+         ":6:30: error: event: account: must not contain control characters (U+0000 at character 3)"},
+        {"infinite_value.yaml",
+         "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
+         "      - {type: usage, account: acme, metric: logins, value: inf}\n    expect: [{at: +1d}]\n",
+         "error: event: value: must be a number from -1000000000000 to 1000000000000"},
+        {"huge_mrr.yaml",
+         "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
+         "      - {type: contract, account: acme, mrr: 9.2e15}\n    expect: [{at: +1d}]\n",
+         "error: event: mrr: must be a number from 0 to 10000000"},
+        {"series_bound.yaml",
+         "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
+         "      - {series: \"usage logins\", account: acme, every: 1d, values: \"1 2e12\"}\n    expect: [{at: +1d}]\n",
+         "error: event: value: must be a number from"},
+        {"string_list_item.yaml",
+         "rules: [runner.rules]\nstart: 2026-01-01T00:00:00Z\ntests:\n  - name: a\n    events:\n"
+         "      - {type: contract, account: acme, mrr: 5, products: [a, \"\"]}\n    expect: [{at: +1d}]\n",
+         "error: event: products[1]: must be a string of 1 to 200 characters"},
     };
     for (const auto& c : cases) {
         auto path = write_case(c.name, c.text);

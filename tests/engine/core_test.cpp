@@ -346,5 +346,95 @@ TEST(Core, prefetch_steps_find_known_accounts_and_change_nothing) {
     EXPECT_EQ(empty.prefetch_record(empty.prefetch_slot("acct-1")), core::no_account);
 }
 
+// A round whose write failed is taken back: the alerts it changed, the state its events
+// changed and the accounts it created, so that nothing of it can pass for durable later.
+TEST(Core, rollback_round_takes_back_alerts_state_and_created_accounts) {
+    auto rules = std::make_shared<fake_rules>();
+    rules->rule_list = {rule("r")};
+    flags f;
+    rules->eval = [&](const model::account_state& a, timestamp, rules::evaluation& out) { out.conditions[0] = f(a); };
+    core c(rules, grid());
+    c.apply(account_event("acme", t0));
+    const auto durable = c.find("acme")->state;  // what the store holds after that round
+    c.clear_events();
+
+    c.begin_round();
+    f.on["acme"] = true;
+    f.on["newco"] = true;
+    c.apply(account_event("acme", t0 + minute, "churned"));
+    c.apply(account_event("newco", t0 + minute));
+    ASSERT_EQ(c.events().size(), 2u);  // both fire
+    ASSERT_EQ(c.account_count(), 2u);
+    std::vector<std::string> asked;
+    auto unreadable = c.rollback_round([&](std::string_view account) -> std::optional<model::account_state> {
+        asked.emplace_back(account);
+        return durable;
+    });
+    EXPECT_TRUE(unreadable.empty());
+    EXPECT_EQ(asked, std::vector<std::string>{"acme"});  // newco is removed, not read back
+    EXPECT_TRUE(c.events().empty());
+    EXPECT_EQ(c.account_count(), 1u);
+    EXPECT_EQ(c.find("newco"), nullptr);
+    ASSERT_NE(c.find("acme"), nullptr);
+    EXPECT_TRUE(c.find("acme")->alerts.empty());
+    EXPECT_EQ(c.find("acme")->state.get(model::profile_field::status), durable.get(model::profile_field::status));
+
+    // The restored account is evaluated again at the next advance: the condition is still
+    // true for acme, so its alert fires then (and is written with that round).
+    c.advance_to(t0 + minute);
+    EXPECT_EQ(states_of(c.events()), std::vector<std::string>{"acme:r:inactive>firing@2026-01-01T00:01:00Z"});
+    c.clear_events();
+    // A new account of the same name starts afresh.
+    c.apply(account_event("newco", t0 + 2 * minute));
+    EXPECT_EQ(c.account_count(), 2u);
+    EXPECT_EQ(states_of(c.events()), std::vector<std::string>{"newco:r:inactive>firing@2026-01-01T00:02:00Z"});
+}
+
+TEST(Core, rollback_round_restores_an_acknowledged_and_a_resolved_alert) {
+    auto rules = std::make_shared<fake_rules>();
+    rules->rule_list = {rule("r")};
+    flags f{{{"acme", true}}};
+    rules->eval = [&](const model::account_state& a, timestamp, rules::evaluation& out) { out.conditions[0] = f(a); };
+    core c(rules, grid());
+    c.apply(account_event("acme", t0));
+    ASSERT_EQ(c.find("acme")->alerts.active().size(), 1u);
+    const auto before = c.find("acme")->alerts.active()[0];
+    c.clear_events();
+
+    c.begin_round();
+    ASSERT_TRUE(c.acknowledge("acme", before.id, alerts::acknowledgement{"ana", "on it", t0 + minute}));
+    f.on["acme"] = false;
+    c.advance_to(t0 + hour);  // the wake re-evaluates it: resolved
+    c.apply(account_event("acme", t0 + hour));
+    EXPECT_TRUE(c.find("acme")->alerts.empty());
+    c.rollback_round([&](std::string_view) { return std::optional<model::account_state>{}; });
+    ASSERT_EQ(c.find("acme")->alerts.active().size(), 1u);
+    EXPECT_EQ(c.find("acme")->alerts.active()[0], before);
+    EXPECT_TRUE(c.events().empty());
+}
+
+TEST(Core, rollback_round_reports_accounts_it_could_not_read_back_and_reload_restores_them) {
+    core c(nullptr, grid());
+    c.apply(account_event("acme", t0));
+    c.begin_round();
+    c.apply(account_event("acme", t0 + minute, "churned"));
+    auto unreadable = c.rollback_round([](std::string_view) { return std::optional<model::account_state>{}; });
+    EXPECT_EQ(unreadable, std::vector<std::string>{"acme"});
+    model::account_state state;
+    state.id = "acme";
+    state.apply(account_event("acme", t0));
+    EXPECT_TRUE(c.reload(state));
+    EXPECT_EQ(c.find("acme")->state.latest_at, t0);
+    EXPECT_FALSE(c.reload(model::account_state{}));  // unknown account
+}
+
+TEST(Core, without_a_round_nothing_is_journaled_or_taken_back) {
+    core c(nullptr, grid());
+    c.apply(account_event("acme", t0));
+    auto unreadable = c.rollback_round([](std::string_view) { return std::optional<model::account_state>{}; });
+    EXPECT_TRUE(unreadable.empty());
+    EXPECT_NE(c.find("acme"), nullptr);
+}
+
 }  // namespace
 }  // namespace redflag::engine

@@ -19,6 +19,8 @@ public:
         // The first evaluation asks to be woken five and a half hours later; then never.
         return calls.size() == 1 ? at + 5 * hour + 30 * minute : timestamp_max;
     }
+    void forgotten(std::uint32_t index) override { forgotten_indices.push_back(index); }
+    std::vector<std::uint32_t> forgotten_indices;
     struct call {
         std::uint32_t index;
         std::string account;
@@ -54,6 +56,17 @@ TEST(Observer, is_told_of_every_evaluation_and_wakes_the_account_at_its_instant)
     // The second evaluation asked for nothing: no more wakes.
     c.advance_to(t0 + 100 * day);
     EXPECT_EQ(observer.calls.size(), 2u);
+}
+
+TEST(Observer, is_told_of_accounts_a_rolled_back_round_created) {
+    recording_observer observer;
+    core c(nullptr, core_options{.grid_origin = t0, .tick = hour, .observer = &observer});
+    c.apply(usage("acme", t0));
+    c.begin_round();
+    c.apply(usage("newco", t0 + minute));
+    c.apply(usage("other", t0 + minute));
+    c.rollback_round([](std::string_view) { return std::optional<model::account_state>{}; });
+    EXPECT_EQ(observer.forgotten_indices, (std::vector<std::uint32_t>{2, 1}));  // highest first
 }
 
 }  // namespace

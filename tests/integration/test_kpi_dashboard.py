@@ -98,7 +98,11 @@ kpi:
 channels:
   local: {type: webhook, url: "http://127.0.0.1:%d/hook", format: redflag}
 """ % cls.receiver.server_address[1]
-        cls.service = Service(config, rules=rules)
+        # 18 months of history: older than the default storage.retention (400d), which
+        # live ingest refuses.
+        cls.service = Service(config, rules=rules, expect_start=False)
+        cls.service.edit_config("storage: {path: ", "storage: {retention: 600d, path: ")
+        cls.service.start()
         with open(os.path.join(world, "events.ndjson")) as f:
             lines = f.readlines()
         for i in range(0, len(lines), 5000):

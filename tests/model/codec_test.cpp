@@ -9,6 +9,8 @@
 #include <time.h>
 #include <cstdio>
 #include <random>
+#include <bit>
+#include <boost/json/parse.hpp>
 
 using namespace redflag;
 using namespace redflag::model;
@@ -321,4 +323,40 @@ TEST(StateCodec, memory_per_account_with_daily_usage) {
     // points (24 B each), the rest stream records (40 B per scalar value). A guard against
     // regressions; the 1 GiB target needs a leaner record layout in account_state.hpp.
     EXPECT_LT(per_state, 20000.0);
+}
+
+// Found by tests/fuzz/event_fuzz: Boost 1.81 does not parse numbers correctly rounded,
+// so a double written in its shortest form (as boost::json::serialize writes it) could
+// read back one ulp off, and an event read back from the store after a restart rebuilt a
+// different state than the one in memory. Every double Boost produced when it parsed an
+// event must come back exactly.
+TEST(EventJson, doubles_parsed_by_boost_come_back_exactly) {
+    std::vector<std::string> texts = {"309.2e150", "1736328.4223647017", "1947438.2004686098", "968984.1385496301",
+                                      "0.30000000000000004", "-2.5e-300", "4.9e-324", "1.7976931348623157e308",
+                                      "123456789012345678901234567890", "-0", "5.0", "1e22", "1e23"};
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> money(0, 1e7);
+    std::uniform_int_distribution<int> exponent(-320, 300);
+    char buf[64];
+    for (int i = 0; i < 3000; ++i) {
+        std::snprintf(buf, sizeof buf, "%.17g", money(rng));
+        texts.emplace_back(buf);
+        std::snprintf(buf, sizeof buf, "%.17ge%d", money(rng) / 1e6, exponent(rng));
+        texts.emplace_back(buf);
+    }
+    int checked = 0;
+    for (const auto& text : texts) {
+        auto parsed = json::parse(text);
+        if (!parsed.is_double()) continue;
+        event e = make_event(event_type::milestone, t0, {{"name", "x"}, {"extra", parsed}, {"list", json::array{parsed}}});
+        auto back = decode_event_json(encode_event_json(e));
+        ASSERT_TRUE(back) << text;
+        ASSERT_TRUE(back->fields.at("extra").is_double()) << text << " -> " << encode_event_json(e);
+        EXPECT_EQ(std::bit_cast<std::uint64_t>(back->fields.at("extra").get_double()),
+                  std::bit_cast<std::uint64_t>(parsed.get_double()))
+            << text << " -> " << encode_event_json(e);
+        EXPECT_EQ(back->fields.at("list"), e.fields.at("list")) << text;
+        ++checked;
+    }
+    EXPECT_GT(checked, 6000);
 }
