@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test through CTest: unit tests,
 # integration tests against the real binary and real peers on loopback, the rule
-# conformance scenarios, and bounded libFuzzer runs of the rule parser and checker and of
-# the event decoder.
+# conformance scenarios, and bounded libFuzzer runs of the rule language (parse, check,
+# compile, evaluate, format) and of the event decoder.
 # Usage: deploy/test.sh            (from anywhere; builds in build/test and build/fuzz)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,8 +12,8 @@ jobs=${JOBS:-2}
 deploy/install-deps.sh test
 
 # The fuzz targets need clang's libFuzzer runtime: a separate, small build of the rule
-# language front end and of the event path, run for a bounded time by the CTest tests
-# `rules_fuzz` and `event_fuzz`.
+# language and of the event path, run for a bounded time by the CTest tests `rules_fuzz`
+# and `event_fuzz`.
 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DREDFLAG_BUILD_FUZZ=ON \
   -DREDFLAG_BUILD_TESTS=OFF -DREDFLAG_BUILD_BENCH=OFF >/dev/null
 cmake --build build/fuzz -j"$jobs" --target rules_fuzz event_fuzz

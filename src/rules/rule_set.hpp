@@ -70,7 +70,13 @@ struct evaluation {
     std::vector<double> scores;                  // per score: NaN when null
     std::vector<std::int16_t> bands;             // per score: index into its bands, -1 "unknown"
     std::vector<std::uint16_t> classes;          // per classify: index into its labels
-    std::vector<std::uint32_t> runtime_errors;   // per rule: attribute type mismatches met
+    // Per rule, for redflag_rule_evaluations_total and redflag_rule_runtime_errors_total:
+    // 1 when its condition was computed by this evaluation, 0 when it was reused; and the
+    // runtime errors met computing it (rules-language.md: an account.attributes value of
+    // the wrong type for what it meets, which makes that comparison false), 0 when reused.
+    // The errors of the lets, scores and classifications it reads count for it.
+    std::vector<std::uint8_t> evaluated;
+    std::vector<std::uint32_t> runtime_errors;
     // The earliest instant after `now` at which a condition, score or class may change
     // with no new event (a window's edge passing an event, a `since` crossing a
     // threshold); timestamp_max when none. The engine's timer wheel wakes the account

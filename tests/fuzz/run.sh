@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs the rules_fuzz libFuzzer target for a bounded time; exits non-zero on a crash,
-# a sanitizer report or a broken formatter promise (the reproducer is left in BUILD_DIR
-# as fuzz-crash-*).
+# Runs the rules_fuzz libFuzzer target (the whole rule pipeline: parse, check, compile,
+# evaluate, format) for a bounded time; exits non-zero on a crash, a sanitizer report or
+# a broken promise (the reproducer is left in BUILD_DIR as fuzz-crash-*).
 #   usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 set -eu
 if [ $# -ne 2 ]; then
@@ -19,11 +19,11 @@ if [ ! -x "$target" ]; then
 fi
 
 # The working corpus grows across runs; the seeds are the checked-in corpus and every
-# .rules file of the tests and of the shipped rules.
+# .rules file of the tests, of the shipped rules and of the conformance scenarios.
 corpus="$build/fuzz-corpus"
 mkdir -p "$corpus"
 seeds="$here/corpus"
-for d in "$source_dir/tests/rules/data" "$source_dir/rules"; do
+for d in "$source_dir/tests/rules/data" "$source_dir/rules" "$source_dir/../shared/conformance"; do
   [ -d "$d" ] && seeds="$seeds $d"
 done
 

@@ -1,6 +1,8 @@
 #include "rules/compile/compiler.hpp"
 
 #include "model/schema.hpp"
+#include "rules/builtins.hpp"
+#include "rules/compile/depth.hpp"
 #include "rules/eval/evaluator.hpp"
 
 #include <algorithm>
@@ -19,25 +21,6 @@ struct overloaded : Ts... {
 };
 template <typename... Ts>
 overloaded(Ts...) -> overloaded<Ts...>;
-
-// The builtin a call names, for calls the checker left unresolved.
-ast::builtin builtin_named(std::string_view name) {
-    using b = ast::builtin;
-    static constexpr std::pair<std::string_view, b> table[] = {
-        {"count", b::count},   {"sum", b::sum},         {"avg", b::avg},
-        {"min", b::min},       {"max", b::max},         {"first", b::first},
-        {"last", b::last},     {"distinct", b::distinct}, {"rate", b::rate},
-        {"any", b::any},       {"all", b::all},         {"since", b::since},
-        {"changed", b::changed}, {"previous", b::previous}, {"now", b::now},
-        {"abs", b::abs},       {"clamp", b::clamp},     {"round", b::round},
-        {"floor", b::floor},   {"ceil", b::ceil},       {"pct_change", b::pct_change},
-        {"days", b::days},     {"coalesce", b::coalesce}, {"lower", b::lower},
-        {"upper", b::upper},   {"contains", b::contains}, {"starts_with", b::starts_with},
-    };
-    for (const auto& [n, fn] : table)
-        if (n == name) return fn;
-    return b::unresolved;
-}
 
 ast::template_format format_named(std::string_view name) {
     using f = ast::template_format;
@@ -397,51 +380,38 @@ private:
         return &n;
     }
 
+    // A call, as the builtin table (rules/builtins.hpp) says: min, max and count over a
+    // stream or collection are aggregates, over values scalar functions.
     const node* call(const ast::expr& e, const ast::call& c) {
         using b = ast::builtin;
-        b fn = c.fn == b::unresolved ? builtin_named(c.name.value) : c.fn;
+        const builtin_spec* spec = c.fn == b::unresolved ? find_builtin(c.name.value) : find_builtin(c.fn);
+        if (!spec) return error(e, "unknown function " + c.name.value);
+        if (c.fn == b::min_of || c.fn == b::max_of) return scalar(e, c, spec->over_values);
         bool stream_arg = !c.args.empty() && is_source(*c.args[0]);
-        switch (fn) {
-            case b::count: return stream_arg ? aggregate(e, c, op::count) : scalar(e, c, op::count_of);
-            case b::min: return stream_arg ? aggregate(e, c, op::min) : scalar(e, c, op::min_of);
-            case b::max: return stream_arg ? aggregate(e, c, op::max) : scalar(e, c, op::max_of);
-            case b::min_of: return scalar(e, c, op::min_of);
-            case b::max_of: return scalar(e, c, op::max_of);
-            case b::sum: return aggregate(e, c, op::sum);
-            case b::avg: return aggregate(e, c, op::avg);
-            case b::first: return aggregate(e, c, op::first);
-            case b::last: return aggregate(e, c, op::last);
-            case b::distinct: return aggregate(e, c, op::distinct);
-            case b::rate: return aggregate(e, c, op::rate);
-            case b::any: return aggregate(e, c, op::any);
-            case b::all: return aggregate(e, c, op::all);
-            case b::since: {
-                if (c.args.empty()) return error(e, "since() needs an argument");
-                if (stream_arg) {
-                    node& n = make(op::since_stream, e);
-                    source(*c.args[0], n.source_);
-                    return &n;
-                }
-                return scalar(e, c, op::since_value);
-            }
-            case b::changed: return account_field_arg(e, c, op::changed);
-            case b::previous: return account_field_arg(e, c, op::previous);
-            case b::now: return &make(op::now, e);
-            case b::abs: return scalar(e, c, op::abs);
-            case b::clamp: return scalar(e, c, op::clamp);
-            case b::round: return scalar(e, c, op::round);
-            case b::floor: return scalar(e, c, op::floor);
-            case b::ceil: return scalar(e, c, op::ceil);
-            case b::pct_change: return scalar(e, c, op::pct_change);
-            case b::days: return scalar(e, c, op::days);
-            case b::coalesce: return scalar(e, c, op::coalesce_fn);
-            case b::lower: return scalar(e, c, op::lower);
-            case b::upper: return scalar(e, c, op::upper);
-            case b::contains: return scalar(e, c, op::contains);
-            case b::starts_with: return scalar(e, c, op::starts_with);
-            case b::unresolved: break;
+        switch (spec->family) {
+            case builtin_family::aggregate:
+                if (spec->over_values != op::constant && !stream_arg) return scalar(e, c, spec->over_values);
+                return aggregate(e, c, spec->over_source);
+            case builtin_family::quantifier: return aggregate(e, c, spec->over_source);
+            case builtin_family::history: return history(e, c, *spec, stream_arg);
+            case builtin_family::scalar: return scalar(e, c, spec->over_values);
         }
         return error(e, "unknown function " + c.name.value);
+    }
+
+    const node* history(const ast::expr& e, const ast::call& c, const builtin_spec& spec, bool stream_arg) {
+        switch (spec.fn) {
+            case ast::builtin::since: {
+                if (c.args.empty()) return error(e, "since() needs an argument");
+                if (!stream_arg) return scalar(e, c, spec.over_values);
+                node& n = make(spec.over_source, e);
+                source(*c.args[0], n.source_);
+                return &n;
+            }
+            case ast::builtin::changed:
+            case ast::builtin::previous: return account_field_arg(e, c, spec.over_source);
+            default: return &make(spec.over_values, e);  // now
+        }
     }
 
 public:
@@ -478,9 +448,16 @@ alert_severity severity_named(std::string_view s) {
     return alert_severity::medium;
 }
 
+// Adds `slot` and every slot it reads, directly or not, to `out` (with a stack: chains of
+// lets may be long).
 void close_over(std::uint32_t slot, const std::vector<std::set<std::uint32_t>>& direct, std::set<std::uint32_t>& out) {
-    if (!out.insert(slot).second) return;
-    for (std::uint32_t d : direct[slot]) close_over(d, direct, out);
+    std::vector<std::uint32_t> todo{slot};
+    while (!todo.empty()) {
+        std::uint32_t s = todo.back();
+        todo.pop_back();
+        if (!out.insert(s).second) continue;
+        todo.insert(todo.end(), direct[s].begin(), direct[s].end());
+    }
 }
 
 }  // namespace
@@ -491,6 +468,10 @@ compile_result compiler::build(ast::program program) {
     const ast::program& src = set->source_;
     eval::program& code = set->code_;
     compile_result result;
+
+    // First how deep evaluation goes: what follows walks along references.
+    result.problems = depth_meter(src).problems();
+    if (has_errors(result.problems)) return result;
 
     // Slots first, so that references compile to indices before their targets do.
     code.lets.assign(src.lets.size(), nullptr);
@@ -588,6 +569,7 @@ evaluation compiled_rule_set::make_evaluation() const {
     e.scores.assign(code_.scores.size(), 0);
     e.bands.assign(code_.scores.size(), -1);
     e.classes.assign(code_.classifies.size(), 0);
+    e.evaluated.assign(code_.rules.size(), 0);
     e.runtime_errors.assign(code_.rules.size(), 0);
     e.item_next.assign(code_.rules.size() + code_.scores.size() + code_.classifies.size(), timestamp_max);
     e.components.assign(code_.component_count, component_memo{});
@@ -599,6 +581,7 @@ void compiled_rule_set::evaluate(const model::account_state& account, timestamp 
     const std::size_t items = code_.rules.size() + code_.scores.size() + code_.classifies.size();
     if (out.conditions.size() != code_.rules.size() || out.scores.size() != code_.scores.size() ||
         out.classes.size() != code_.classifies.size() || out.runtime_errors.size() != code_.rules.size() ||
+        out.evaluated.size() != code_.rules.size() ||
         out.bands.size() != code_.scores.size() || out.item_next.size() != items ||
         out.components.size() != code_.component_count)
         out = make_evaluation();  // not made by make_evaluation(): allocate once
@@ -674,6 +657,8 @@ public:
 template_compile_result compile_message(const ast::message_template& message, std::string_view origin,
                                         const compiled_rule_set* names) {
     template_compile_result result;
+    result.problems = depth_meter(names ? names->source() : empty_source()).template_problems(message, std::string(origin));
+    if (has_errors(result.problems)) return result;
     auto t = std::make_unique<template_impl>();
     t->code_ = names ? &names->code() : &empty_program();
     compiler c(names ? names->source() : empty_source(), *t->code_, t->nodes_, result.problems);

@@ -365,6 +365,7 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
     for (std::size_t r = 0; r < rule_count; ++r) {
         if (reusable(r, program_.rule_inputs[r])) {
             out.conditions[r] = previous->conditions[r];
+            out.evaluated[r] = 0;
             out.runtime_errors[r] = 0;  // counted when it was computed
             reused(r);
             continue;
@@ -377,6 +378,7 @@ void evaluator::evaluate_all(evaluation& out, const previous_evaluation* previou
             for (std::uint32_t slot : rule.depends_on)
                 if (frame_.state[slot] == 2) errors += frame_.own_errors[slot];
             out.runtime_errors[r] = errors;
+            out.evaluated[r] = 1;
         });
     }
     errors_ = 0;
@@ -874,13 +876,14 @@ value evaluator::scalar_fn(const node& n) {
             value v = arg(0);
             if (v.k == kind::number) return moving(value::number(std::fabs(v.num)), v.time_dependent());
             if (v.k == kind::duration) return moving(value::of_duration(duration{v.ms < 0 ? -v.ms : v.ms}), v.time_dependent());
+            mistyped(v);
             return value::null();
         }
         case op::clamp: {
             value x = arg(0), lo = arg(1), hi = arg(2);
             if (x.is_null() || lo.is_null() || hi.is_null()) return value::null();
             if (x.k != lo.k || x.k != hi.k || !orderable(x.k)) {
-                if (x.dynamic) mismatch();
+                if (x.dynamic || lo.dynamic || hi.dynamic) mismatch();
                 return value::null();
             }
             bool nonlinear = x.time_dependent() || lo.time_dependent() || hi.time_dependent();
@@ -900,12 +903,20 @@ value evaluator::scalar_fn(const node& n) {
         }
         case op::pct_change: {
             value now_v = arg(0), old = arg(1);
-            if (now_v.k != kind::number || old.k != kind::number || old.num == 0) return value::null();
+            if (now_v.k != kind::number || old.k != kind::number) {
+                mistyped(now_v, kind::number);
+                mistyped(old, kind::number);
+                return value::null();
+            }
+            if (old.num == 0) return value::null();
             return moving(value::number((now_v.num - old.num) / old.num), now_v.time_dependent() || old.time_dependent());
         }
         case op::days: {
             value v = arg(0);
-            if (v.k != kind::duration) return value::null();
+            if (v.k != kind::duration) {
+                mistyped(v);
+                return value::null();
+            }
             return with_time(value::number(static_cast<double>(v.ms) / ms_per_day), v.slope / ms_per_day, v.nonlinear);
         }
         case op::coalesce_fn:
@@ -928,7 +939,10 @@ value evaluator::scalar_fn(const node& n) {
         case op::lower:
         case op::upper: {
             value v = arg(0);
-            if (v.k != kind::string) return value::null();
+            if (v.k != kind::string) {
+                mistyped(v);
+                return value::null();
+            }
             std::string_view copy = scratch_copy(v.str);
             std::string& s = frame_.scratch[frame_.scratch_used - 1];
             for (char& c : s)
@@ -939,15 +953,21 @@ value evaluator::scalar_fn(const node& n) {
         case op::contains: {
             value a = arg(0), b = arg(1);
             if (a.is_null() || b.is_null()) return value::boolean(false);
-            if (b.k != kind::string) return value::boolean(false);
+            if (b.k != kind::string || (a.k != kind::string && a.k != kind::list)) {
+                if (a.k != kind::list) mistyped(a, kind::string);
+                mistyped(b, kind::string);
+                return value::boolean(false);
+            }
             if (a.k == kind::string) return value::boolean(a.str.find(b.str) != std::string_view::npos);
-            if (a.k == kind::list)
-                return value::boolean(std::find(a.list->begin(), a.list->end(), b.str) != a.list->end());
-            return value::boolean(false);
+            return value::boolean(std::find(a.list->begin(), a.list->end(), b.str) != a.list->end());
         }
         case op::starts_with: {
             value a = arg(0), b = arg(1);
-            if (a.k != kind::string || b.k != kind::string) return value::boolean(false);
+            if (a.k != kind::string || b.k != kind::string) {
+                mistyped(a, kind::string);
+                mistyped(b, kind::string);
+                return value::boolean(false);
+            }
             return value::boolean(a.str.substr(0, b.str.size()) == b.str);
         }
         default: return value::null();

@@ -19,6 +19,7 @@
 #include "rules/rule_set.hpp"
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,11 @@ private:
     void note_crossing(const value& a, const value& b);
     void fallback() { note(now_ + tick_); }
     void mismatch() { ++errors_; }
+    // A value a function cannot take: a runtime error when it came from account.attributes
+    // (typed at run time) with another kind than `wanted` (any other kind when none).
+    void mistyped(const value& v, std::optional<kind> wanted = std::nullopt) {
+        if (v.dynamic && !v.is_null() && (!wanted || v.k != *wanted)) mismatch();
+    }
     // A value used as a condition: only `true` holds; an attribute that is not a bool
     // (typed at run time) is a mismatch.
     bool holds(const value& v) {

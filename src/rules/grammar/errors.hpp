@@ -3,14 +3,18 @@
 // fails to match, so the parser reports what was expected at the first character where
 // it was not found. The parser (rules/parse) turns that exception into a diagnostic.
 //
-// `control` also bounds the nesting of expressions (parentheses, unary operators, calls),
-// so that hostile input cannot exhaust the stack: past max_depth it raises
-// "expression nested too deeply".
+// `control` also bounds the nesting of expressions, so that hostile input cannot exhaust
+// the stack: the constructs through which the grammar recurses (parentheses, lists, calls,
+// `where`, `if`, `not`, unary minus) are counted while they are open, and past
+// rules::max_nesting it raises a too_deep error. Each of them adds a level to the tree the
+// parser builds, so nothing the tree's own bound (parse/parser.cpp) accepts is refused.
 #pragma once
 
 #include "rules/grammar/grammar.hpp"
+#include "rules/limits.hpp"
 
 #include <cstddef>
+#include <string>
 
 namespace redflag::rules::grammar {
 
@@ -78,8 +82,17 @@ struct errors {
 
 // Counts the nesting of expressions during one parse; passed to pegtl::parse as a state.
 struct depth_guard {
-    static constexpr std::size_t max_depth = 150;
+    static constexpr std::size_t max_depth = max_nesting;
     std::size_t depth = 0;
+};
+
+// Raised when an expression nests deeper than max_depth; a parse_error, so that callers
+// that only know those still report it, with its position.
+struct too_deep : parse_error {
+    template <typename ParseInput>
+    explicit too_deep(const ParseInput& in)
+        : parse_error("expression nested too deeply: more than " + std::to_string(depth_guard::max_depth) + " levels",
+                      in) {}
 };
 
 namespace detail {
@@ -105,7 +118,7 @@ struct nesting_control : must_if<errors>::control<Rule> {
     template <typename ParseInput, typename... States>
     static void start(const ParseInput& in, States&... st) {
         if (auto* g = detail::find_guard(st...)) {
-            if (g->depth >= depth_guard::max_depth) throw parse_error("expression nested too deeply", in);
+            if (g->depth >= depth_guard::max_depth) throw too_deep(in);
             ++g->depth;
         }
         base::start(in, st...);
@@ -132,8 +145,14 @@ private:
     }
 };
 
-template <> struct control<expression> : nesting_control<expression> {};
-template <> struct control<unary_expr> : nesting_control<unary_expr> {};
-template <> struct control<not_expr> : nesting_control<not_expr> {};
+// The recursive constructs. (Not `expression` itself: PEGTL's parse tree calls the control
+// only for the rules it stores, and these are stored.)
+template <> struct control<parenthesized> : nesting_control<parenthesized> {};
+template <> struct control<list_literal> : nesting_control<list_literal> {};
+template <> struct control<call> : nesting_control<call> {};
+template <> struct control<where_clause> : nesting_control<where_clause> {};
+template <> struct control<negation> : nesting_control<negation> {};
+template <> struct control<logical_not> : nesting_control<logical_not> {};
+template <> struct control<conditional> : nesting_control<conditional> {};
 
 }  // namespace redflag::rules::grammar

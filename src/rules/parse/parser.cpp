@@ -2,6 +2,7 @@
 
 #include "rules/grammar/errors.hpp"
 #include "rules/grammar/grammar.hpp"
+#include "rules/limits.hpp"
 
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
@@ -35,7 +36,14 @@ using selector = pt::selector<
                            g::classify_case, g::default_case, g::classify_item, g::classify_close>,
     pt::fold_one::on<g::product, g::sum, g::coalescing, g::comparison, g::conjunction, g::disjunction>>;
 
-constexpr std::size_t max_tree_depth = 400;
+// The tree's own bound: operator chains (`a + b + c ...`) are parsed by a loop, not by
+// recursion, but build a tree as deep as they are long.
+constexpr std::size_t max_tree_depth = max_nesting;
+
+std::string too_deep_message() {
+    return "expression nested too deeply: more than " + std::to_string(max_nesting) + " levels";
+}
+constexpr const char* too_deep_hint = "name parts of it with let, or use in [...] for long chains of or";
 
 // Byte offsets of a text → 1-based line and column (in code points, so that the caret
 // of a rendered diagnostic lines up under multi-byte characters).
@@ -126,7 +134,7 @@ private:
 
     ast::expr_ptr finish(ast::expr_ptr e, std::size_t depth) {
         if (depth > max_tree_depth) {
-            if (!too_deep_reported_) report(e->pos, "parse", "expression nested too deeply");
+            if (!too_deep_reported_) report(e->pos, "too-deep", too_deep_message(), too_deep_hint);
             too_deep_reported_ = true;
             auto pos = e->pos;
             forget(*e);
@@ -535,7 +543,9 @@ void split_template(ast::message_template& tpl, const std::vector<std::size_t>* 
                     if (root && !root->children.empty()) part.expression = b.expression(*root->children.front());
                 } catch (const pegtl::parse_error& e) {
                     std::size_t at = i + 1 + (e.positions().empty() ? 0 : e.positions().front().byte);
-                    b.report(pos_at(at), "parse", std::string(e.message()));
+                    const bool deep = dynamic_cast<const g::too_deep*>(&e) != nullptr;
+                    b.report(pos_at(at), deep ? "too-deep" : "parse", std::string(e.message()),
+                             deep ? too_deep_hint : "");
                 }
             }
         }
@@ -649,7 +659,8 @@ parse_result parse_file(std::string path, std::string text) {
                 shown = t.size();
                 while (shown > 0 && (t[shown - 1] == '\n' || t[shown - 1] == '\r')) --shown;
             }
-            b.report(lines.at(shown), "parse", std::string(e.message()));
+            const bool deep = dynamic_cast<const g::too_deep*>(&e) != nullptr;
+            b.report(lines.at(shown), deep ? "too-deep" : "parse", std::string(e.message()), deep ? too_deep_hint : "");
             auto next = resume_point(t, offset, at);
             if (!next) break;
             offset = *next;

@@ -423,3 +423,74 @@ TEST(Checker, lets_are_checked_in_dependency_order_across_files) {
     EXPECT_TRUE(c.problems.empty()) << messages(c.problems);
     EXPECT_EQ(first_rule(c).when->type, ast::value_type::boolean);
 }
+
+// A let is checked before the items that read it without recursing along the chain:
+// 20,000 lets each reading the next (defined after it) crashed the checker's stack.
+TEST(Checker, a_long_chain_of_lets_read_before_they_are_defined_is_checked_without_recursion) {
+    constexpr int n = 20'000;
+    std::string text;
+    for (int i = 0; i < n; ++i) text += "let l" + std::to_string(i) + " = l" + std::to_string(i + 1) + " + 1d\n";
+    text += "let l" + std::to_string(n) + " = 1d\n" + rule("l0 > 2d and l7 > x");
+    auto c = check_text(text);
+    // How deep evaluating it goes is the compiler's to refuse (compile/depth.hpp).
+    EXPECT_EQ(messages(c.problems), std::to_string(n + 3) + ":25 unknown name x\n");
+    ASSERT_EQ(c.program.lets.size(), static_cast<std::size_t>(n + 1));
+    EXPECT_EQ(c.program.lets[0].item->value->type, ast::value_type::duration);
+    EXPECT_EQ(c.program.lets[n / 2].item->value->type, ast::value_type::duration);
+}
+
+TEST(Checker, problems_inside_a_let_retried_after_its_dependencies_are_reported_once) {
+    // b is read by a before it is checked: a's first walk is undone and redone, so its
+    // own problems (including those check_rest finds after a bad arity) appear once.
+    auto c = check_text("let a = abs(b, nope) + b\nlet b = 1\n" + rule("a > 0"));
+    EXPECT_EQ(messages(c.problems), "1:9 abs takes 1 argument, got 2\n1:16 unknown name nope\n");
+}
+
+TEST(Checker, a_long_cycle_names_its_ends_and_its_length) {
+    constexpr int n = 5'000;
+    std::string text;
+    for (int i = 0; i < n; ++i) text += "let c" + std::to_string(i) + " = c" + std::to_string((i + 1) % n) + "\n";
+    auto c = check_text(text);
+    ASSERT_EQ(c.problems.size(), 1u);
+    EXPECT_EQ(c.problems[0].code, "cycle");
+    EXPECT_EQ(c.problems[0].message,
+              "cycle: c0 -> c1 -> c2 -> c3 -> c4 -> c5 -> c6 -> c7 -> c8 -> c9 -> c10 -> c11 -> c12 -> c13 -> ... -> "
+              "c4998 -> c4999 -> c0 (5000 names)");
+}
+
+// The parser never builds a tree deeper than rules::max_nesting; one built another way is
+// refused by the checker rather than walked off the end of the stack.
+TEST(Checker, a_tree_deeper_than_the_bound_is_refused_not_walked) {
+    constexpr int levels = 100'000;
+    ast::program program;
+    ast::source_file file;
+    file.path = "built.rules";
+    file.text = "rule r {\n  when x\n}\n";
+    ast::rule_item r;
+    r.name = {"r", {1, 6}};
+    auto leaf = std::make_unique<ast::expr>();
+    leaf->node = ast::bool_literal{true};
+    leaf->pos = {2, 8};
+    ast::expr_ptr top = std::move(leaf);
+    for (int i = 0; i < levels; ++i) {
+        auto e = std::make_unique<ast::expr>();
+        e->pos = {2, 8};
+        e->node = ast::unary{ast::unary_op::logical_not, std::move(top)};
+        top = std::move(e);
+    }
+    r.when = std::move(top);
+    file.items.emplace_back(std::move(r));
+    program.files.push_back(std::move(file));
+    auto problems = check::check(program, {});
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].code, "too-deep");
+    EXPECT_EQ(problems[0].line, 2u);
+    EXPECT_EQ(problems[0].column, 8u);
+    // Taken apart from the top: destroying it recursively would overflow the stack too.
+    ast::expr_ptr e = std::move(std::get<ast::rule_item>(program.files[0].items[0]).when);
+    while (e) {
+        auto* u = std::get_if<ast::unary>(&e->node);
+        ast::expr_ptr next = u ? std::move(u->operand) : nullptr;
+        e = std::move(next);
+    }
+}

@@ -775,3 +775,68 @@ rule r12 {
 
 }  // namespace
 }  // namespace redflag::rules
+
+namespace redflag::rules {
+namespace {
+
+// evaluation::evaluated and runtime_errors, per rule: what the engine counts.
+TEST(RuleSet, evaluations_say_which_rules_were_computed_and_which_met_runtime_errors) {
+    auto rules = load_text(R"(
+rule tier_check {
+  when account.attributes.tier > 3
+}
+rule answers {
+  when count(nps, 30d) > 0
+}
+)");
+    ASSERT_TRUE(rules);
+    history h;
+    h.add(event_type::account, t0, {{"attributes", json::object{{"tier", "gold"}}}});
+    auto s = h.at(t0);
+    evaluation full = rules->make_evaluation();
+    rules->evaluate(s, t0, minute, full);
+    EXPECT_EQ(full.evaluated, (std::vector<std::uint8_t>{1, 1}));
+    EXPECT_EQ(full.runtime_errors, (std::vector<std::uint32_t>{1, 0}));
+
+    // Nothing changed and nothing is due: both reused, nothing counted again.
+    previous_evaluation previous{0, full.conditions, full.scores, full.bands, full.classes, full.item_next,
+                                 full.components};
+    evaluation again = rules->make_evaluation();
+    rules->evaluate(s, t0 + hour, minute, again, &previous);
+    EXPECT_EQ(again.evaluated, (std::vector<std::uint8_t>{0, 0}));
+    EXPECT_EQ(again.runtime_errors, (std::vector<std::uint32_t>{0, 0}));
+    EXPECT_EQ(again.conditions, full.conditions);
+}
+
+// Every function that meets an attribute of a kind it cannot take counts it, not only
+// comparisons and arithmetic (these gave null or false silently).
+TEST(RuleSet, functions_given_a_mistyped_attribute_count_a_runtime_error) {
+    const char* conditions[] = {
+        "abs(account.attributes.tier) > 1",          "days(account.attributes.tier) > 1",
+        "lower(account.attributes.n) == \"x\"",      "upper(account.attributes.n) == \"X\"",
+        "contains(account.attributes.n, \"a\")",     "contains(\"abc\", account.attributes.n)",
+        "starts_with(account.attributes.n, \"a\")", "pct_change(account.attributes.tier, 2) > 0",
+        "clamp(1, account.attributes.tier, 2) > 0",
+    };
+    history h;
+    h.add(event_type::account, t0, {{"attributes", json::object{{"tier", "gold"}, {"n", 7}}}});
+    auto s = h.at(t0);
+    for (const char* when : conditions) {
+        auto rules = load_text(std::string("rule r {\n  when ") + when + "\n}\n");
+        ASSERT_TRUE(rules) << when;
+        evaluation e = rules->make_evaluation();
+        rules->evaluate(s, t0, minute, e);
+        EXPECT_EQ(e.conditions[0], 0) << when;
+        EXPECT_EQ(e.runtime_errors[0], 1u) << when;
+    }
+    // Of the right kind, or absent (null), they are no error.
+    auto fine = load_text("rule r {\n  when abs(account.attributes.n) > 1 and days(account.attributes.none ?? 1d) > 0\n}\n");
+    ASSERT_TRUE(fine);
+    evaluation e = fine->make_evaluation();
+    fine->evaluate(s, t0, minute, e);
+    EXPECT_EQ(e.conditions[0], 1);
+    EXPECT_EQ(e.runtime_errors[0], 0u);
+}
+
+}  // namespace
+}  // namespace redflag::rules

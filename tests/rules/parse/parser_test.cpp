@@ -252,7 +252,8 @@ TEST(Parser, very_long_chains_are_refused_not_a_crash) {
     for (int i = 0; i < 3000; ++i) chain += " + 1";
     auto r = parse::parse_file("t.rules", "let x = " + chain + "\n");
     ASSERT_EQ(r.problems.size(), 1u);
-    EXPECT_EQ(r.problems[0].message, "expression nested too deeply");
+    EXPECT_EQ(r.problems[0].code, "too-deep");
+    EXPECT_EQ(r.problems[0].message, "expression nested too deeply: more than 256 levels");
 }
 
 TEST(Parser, an_error_on_an_items_first_line_does_not_loop) {
