@@ -303,11 +303,12 @@ int run_serve(const std::optional<std::string>& config_path) {
     store_options.event_retention = cfg.storage.retention;
     store_options.block_cache_bytes = cfg.storage.cache_bytes;
     store_options.write_buffer_bytes = cfg.storage.memtable_bytes;
-    // Alert records are history: once an alert is over it expires with the events, after
-    // storage.retention. (Outbox records do not yet: the dispatcher rebuilds its
-    // Alertmanager re-post set at start from each alert's latest firing record, which a
-    // long-firing alert must keep.)
+    // Alert records and notification records are history: once an alert is over, or a
+    // notification's delivery final, they expire with the events, after storage.retention.
+    // (The Alertmanager re-post set is kept apart from the outbox, so a long-firing alert
+    // stays re-posted.)
     store_options.expiry[static_cast<std::size_t>(store::column::alerts)] = alerts::alert_record_expired;
+    store_options.expiry[static_cast<std::size_t>(store::column::outbox)] = delivery::outbox_record_expired;
     std::string error;
     auto storage = store::store::open(store_options, error);
     if (!storage) {

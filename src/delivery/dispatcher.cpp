@@ -138,13 +138,17 @@ private:
     void apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now);
     bool settle_without_sending(outbox_entry& e, timestamp now);
     void finish(entry_it it);
-    void persist(const outbox_entry& e, const std::string* thread_ts = nullptr);
+    // What a persisted outcome does to the channel's stored re-post set (repost_key).
+    enum class repost_change { none, keep, forget };
+    void persist(const outbox_entry& e, const std::string* thread_ts = nullptr,
+                 repost_change repost = repost_change::none);
+    void forget_reposts(const std::vector<std::string>& alerts);
     duration backoff(std::uint32_t attempts);
     std::string thread_of(const std::string& alert_id);
     void pace();
     void publish_count();
     bool reposts() const { return sender_ && sender_->resend_interval() > duration::zero(); }
-    void posted(const outbox_entry& e, entry_it it, timestamp now);
+    bool posted(const outbox_entry& e, entry_it it, timestamp now);
 
     dispatcher& d_;
     const std::string name_;
@@ -260,10 +264,17 @@ std::string dispatcher::worker::thread_of(const std::string& alert_id) {
     return ts;
 }
 
-void dispatcher::worker::persist(const outbox_entry& e, const std::string* thread_ts) {
+void dispatcher::worker::persist(const outbox_entry& e, const std::string* thread_ts, repost_change repost) {
     store::write_batch batch(d_.store_);
     batch.put(store::column::outbox, e.storage_key, serialize(e));
     if (thread_ts) batch.put(store::column::meta, thread_key(name_, e.n.alert_id), *thread_ts);
+    // The alert's recovery, once final here (sent, dead or silenced), ends it in the stored
+    // re-post set as finish() ends it in memory.
+    if (reposts() && e.n.kind == notice_kind::resolved && is_final(e.outcome)) repost = repost_change::forget;
+    if (repost == repost_change::keep)
+        batch.put(store::column::meta, repost_key(name_, e.n.alert_id), serialize_repost(e));
+    else if (repost == repost_change::forget)
+        batch.del(store::column::meta, repost_key(name_, e.n.alert_id));
     // A failed write leaves the record as it was: after a restart the entry is tried
     // again (a duplicate the idempotency key lets receivers drop).
     if (auto st = d_.store_.write(batch); !st.ok())
@@ -318,19 +329,32 @@ bool dispatcher::worker::settle_without_sending(outbox_entry& e, timestamp now) 
     return false;
 }
 
-void dispatcher::worker::posted(const outbox_entry& e, entry_it it, timestamp now) {
-    if (!reposts() || (e.n.kind != notice_kind::firing && e.n.kind != notice_kind::repeat)) return;
+void dispatcher::worker::forget_reposts(const std::vector<std::string>& alerts) {
+    if (alerts.empty()) return;
+    store::write_batch batch(d_.store_);
+    for (const auto& alert : alerts) batch.del(store::column::meta, repost_key(name_, alert));
+    // A failed write leaves the keys: after a restart their alerts are re-posted once more,
+    // and the re-post round finds them over again.
+    if (auto st = d_.store_.write(batch); !st.ok())
+        spdlog::error("channel {}: forgetting {} ended alerts of the re-post set: {}", name_, alerts.size(),
+                      st.message());
+}
+
+bool dispatcher::worker::posted(const outbox_entry& e, entry_it it, timestamp now) {
+    if (!reposts() || (e.n.kind != notice_kind::firing && e.n.kind != notice_kind::repeat)) return false;
     // A recovery already waiting behind it ends the alert: nothing to keep alive.
     for (auto next = std::next(it); next != entries_.end() && same_alert(next, it); ++next)
-        if (next->second.kind == notice_kind::resolved) return;
+        if (next->second.kind == notice_kind::resolved) return false;
     if (firing_.empty() && (!next_resend_ || *next_resend_ < now)) next_resend_ = now + sender_->resend_interval();
     firing_.insert_or_assign(e.n.alert_id, e.n);
+    return true;
 }
 
 void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now) {
     using outcome = send_result::outcome;
     ++e.attempts;
     const std::string* new_thread = nullptr;
+    auto repost = repost_change::none;
     switch (r.result) {
         case outcome::sent: {
             e.outcome = delivery_outcome::sent;
@@ -343,7 +367,7 @@ void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& 
                 threads_[e.n.alert_id] = r.thread_ts;
                 new_thread = &r.thread_ts;
             }
-            posted(e, it, now);
+            if (posted(e, it, now)) repost = repost_change::keep;
             break;
         }
         case outcome::permanent:
@@ -364,7 +388,7 @@ void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& 
             break;
         }
     }
-    persist(e, new_thread);
+    persist(e, new_thread, repost);
     if (is_final(e.outcome)) {
         finish(it);
     } else {
@@ -460,6 +484,7 @@ void dispatcher::worker::process_resend(timestamp now) {
     }
     flush();
     for (const auto& alert : ended) firing_.erase(alert);
+    forget_reposts(ended);
     if (failures)
         spdlog::warn("channel {}: {} of the re-posts of {} firing alerts failed, next round at {}: {}", name_, failures,
                      firing_.size(), format_rfc3339(*next_resend_), last_error);
@@ -542,9 +567,25 @@ store::status dispatcher::load(const std::vector<std::string>& channels, const s
     auto wanted = [](const std::vector<std::string>& names, std::string_view name) {
         return std::find(names.begin(), names.end(), name) != names.end();
     };
-    // For a re-posting channel, an alert's latest firing/repeat record sent, unless a
-    // `resolved` record follows it. Keys come in alert order, then transition order, so
-    // an alert's records are seen together and in order.
+    // A re-posting channel's stored re-post set first (repost_key); then, from the outbox,
+    // an alert's latest firing/repeat record sent, unless a `resolved` record follows it:
+    // the records that have not expired yet agree with the set, and data written before
+    // the set was kept is still read this way. Keys come in alert order, then transition
+    // order, so an alert's records are seen together and in order.
+    for (const auto& channel : reposting) {
+        auto read = store_.for_each_prefix(store::column::meta, repost_prefix(channel),
+                                           [&](std::string_view, std::string_view value) {
+                                               std::string why;
+                                               if (auto e = parse_repost(value, &why))
+                                                   out[channel].posted.insert_or_assign(e->n.alert_id, e->n);
+                                               else {
+                                                   ++unreadable;
+                                                   spdlog::warn("skipping an unreadable re-post record: {}", why);
+                                               }
+                                               return true;
+                                           });
+        if (!read.ok()) return read;
+    }
     auto st = store_.for_each_prefix(store::column::outbox, "", [&](std::string_view key, std::string_view value) {
         auto parts = split_outbox_key(key);
         if (!parts) {

@@ -91,6 +91,52 @@ std::string thread_key(std::string_view channel, std::string_view alert_id) {
     return k;
 }
 
+std::string repost_prefix(std::string_view channel) {
+    std::string k = "repost";
+    k.push_back('\0');
+    k.append(channel);
+    k.push_back('\0');
+    return k;
+}
+
+std::string repost_key(std::string_view channel, std::string_view alert_id) {
+    std::string k = repost_prefix(channel);
+    k.append(alert_id);
+    return k;
+}
+
+// The outbox key's length (4 bytes, little-endian), the key, then the record as stored.
+std::string serialize_repost(const outbox_entry& e) {
+    std::string v;
+    auto size = static_cast<std::uint32_t>(e.storage_key.size());
+    for (int i = 0; i < 4; ++i) v.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+    v.append(e.storage_key);
+    v.append(serialize(e));
+    return v;
+}
+
+std::optional<outbox_entry> parse_repost(std::string_view value, std::string* error) {
+    if (value.size() < 4) {
+        if (error) *error = "re-post record shorter than its header";
+        return std::nullopt;
+    }
+    std::uint32_t size = 0;
+    for (int i = 0; i < 4; ++i) size |= std::uint32_t(static_cast<std::uint8_t>(value[i])) << (8 * i);
+    if (value.size() - 4 < size) {
+        if (error) *error = "re-post record shorter than its key";
+        return std::nullopt;
+    }
+    return parse_entry(value.substr(4, size), value.substr(4 + size), error);
+}
+
+bool outbox_record_expired(std::string_view key, std::string_view value, timestamp horizon) {
+    auto parts = split_outbox_key(key);
+    if (!parts || parts->at >= horizon) return false;
+    if (auto head = peek_record(value)) return is_final(head->outcome);
+    auto e = parse_entry(key, value);  // a first-version (JSON) record
+    return e && is_final(e->outcome);
+}
+
 std::optional<outbox_key_parts> split_outbox_key(std::string_view k) {
     outbox_key_parts p;
     auto first = k.find('\0');

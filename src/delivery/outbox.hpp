@@ -1,7 +1,8 @@
 // The durable outbox (RocksDB column `outbox`): one record per (notification, channel),
 // written by the engine in the same write batch as the alert transition that caused it
 // and updated by the dispatcher after every attempt. Delivered, dead and silenced records
-// stay: they are the alert's notification history that GET /v1/alerts/{id} shows.
+// stay for storage.retention (outbox_record_expired): they are the alert's notification
+// history that GET /v1/alerts/{id} shows.
 //
 // Key layout (column `outbox`):
 //   alert-id '\0' at-millis(8, big-endian) notification-key '\0' channel
@@ -72,6 +73,22 @@ std::string outbox_key(const notification& n);
 std::string alert_prefix(std::string_view alert_id);
 // Column `meta`: the Slack thread of an alert on a channel.
 std::string thread_key(std::string_view channel, std::string_view alert_id);
+
+// Column `meta`: the re-post set of a channel that re-posts firing alerts (Alertmanager),
+// one key per alert holding the latest firing or repeat notification sent there (its outbox
+// key and record). It is written with that record's outcome and deleted with the alert's
+// final recovery, so the set survives a restart on its own and outbox records can expire
+// (outbox_record_expired) while an alert fires for longer than the retention.
+std::string repost_key(std::string_view channel, std::string_view alert_id);
+std::string repost_prefix(std::string_view channel);
+std::string serialize_repost(const outbox_entry& e);
+std::optional<outbox_entry> parse_repost(std::string_view value, std::string* error = nullptr);
+
+// The expiry rule of column `outbox` (store::options::expiry): a record whose outcome is
+// final (sent, dead, silenced) and whose transition is older than `horizon` goes; records
+// still to deliver (pending, retry) never do, nor do unreadable ones (they are reported at
+// start instead).
+bool outbox_record_expired(std::string_view key, std::string_view value, timestamp horizon);
 
 // The parts of a storage key; nullopt for a malformed one.
 struct outbox_key_parts {

@@ -536,6 +536,51 @@ TEST_F(RepostTest, the_firing_set_is_rebuilt_from_the_outbox_and_posted_at_start
     EXPECT_EQ(keys(next_round(c, *after)), (std::vector<std::string>{"a1-1:firing", "a3-2:repeat"}));
 }
 
+// The outbox records of a long-firing alert expire after storage.retention
+// (outbox_record_expired); the re-post set is stored apart from them and survives that.
+TEST_F(RepostTest, the_firing_set_survives_the_expiry_of_every_outbox_record) {
+    settable_clock c(t0);
+    auto p = pager();
+    start({{"pager", p}}, &c);
+    for (std::string a : {"a1", "a2", "a3"}) record_alert(a, alerts::alert_state::firing);
+    d_->enqueue(store_.write({make_notification("a1", 1, notice_kind::firing, "pager", t0, t0),
+                              make_notification("a2", 1, notice_kind::firing, "pager", t0, t0),
+                              make_notification("a3", 1, notice_kind::firing, "pager", t0, t0)}));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 3; }));
+    // a2 recovers with a notice; a3 resolves silently and a re-post round finds it over.
+    d_->enqueue(store_.write({make_notification("a2", 2, notice_kind::resolved, "pager", t0 + 1s, t0)}));
+    ASSERT_TRUE(eventually([&] { return final_in_store("a2", 2); }));
+    record_alert("a3", alerts::alert_state::resolved, t0 + 2s);
+    EXPECT_EQ(keys(next_round(c, *p)), (std::vector<std::string>{"a1-1:firing", "a3-1:resolved"}));
+    ASSERT_TRUE(eventually([&] { return d_->reposting("pager") == 1; }));
+    d_->stop();
+    d_.reset();
+    // Compaction drops every record (all final) once they are older than the retention.
+    std::vector<std::string> expired;
+    ASSERT_TRUE(store_.get()
+                    .for_each_prefix(store::column::outbox, "",
+                                     [&](std::string_view key, std::string_view value) {
+                                         if (outbox_record_expired(key, value, t0 + 400 * day))
+                                             expired.emplace_back(key);
+                                         return true;
+                                     })
+                    .ok());
+    ASSERT_EQ(expired.size(), 4u);
+    {
+        store::write_batch batch(store_.get());
+        for (const auto& key : expired) batch.del(store::column::outbox, key);
+        ASSERT_TRUE(store_.get().write(batch).ok());
+    }
+    store_.reopen();
+
+    auto after = pager();
+    d_ = make_dispatcher(c);
+    ASSERT_TRUE(d_->start({{"pager", after, std::nullopt}}).ok());
+    ASSERT_TRUE(eventually([&] { return after->resend_count() >= 1; }));
+    EXPECT_EQ(keys(after->resends()[0]), (std::vector<std::string>{"a1-1:firing"}));
+    EXPECT_EQ(d_->reposting("pager"), 1u);
+}
+
 TEST_F(RepostTest, a_channel_without_resend_keeps_no_set) {
     settable_clock c(t0);
     auto hook = std::make_shared<fake_sender>();

@@ -152,3 +152,44 @@ TEST(Outbox, history_shows_outcome_attempts_error_and_sent_at) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Outbox, a_repost_record_round_trips_and_rejects_truncation) {
+    auto e = make_entry(make_notification("a1", 2, notice_kind::repeat, "pager", t0, t0 + 5ms));
+    e.outcome = delivery_outcome::sent;
+    e.attempts = 1;
+    e.sent_at = t0 + 1s;
+    auto stored = serialize_repost(e);
+    std::string why;
+    auto back = parse_repost(stored, &why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(*back, e);
+    EXPECT_FALSE(parse_repost(stored.substr(0, 3), &why));
+    EXPECT_FALSE(parse_repost(stored.substr(0, 4 + e.storage_key.size() - 1), &why));
+    EXPECT_FALSE(parse_repost(std::string("\xff\xff\xff\xff", 4) + "x", &why));
+    // One channel's set is one prefix; another channel's keys are outside it.
+    EXPECT_TRUE(repost_key("pager", "a1").starts_with(repost_prefix("pager")));
+    EXPECT_FALSE(repost_key("pager2", "a1").starts_with(repost_prefix("pager")));
+}
+
+// Only final records expire, by the instant of their transition (in the key).
+TEST(Outbox, a_record_expires_once_final_and_older_than_the_horizon) {
+    auto e = make_entry(make_notification("a1", 1, notice_kind::firing, "slack", t0, t0));
+    const auto horizon = t0 + 1h;
+    for (auto outcome : {delivery_outcome::pending, delivery_outcome::retry})
+        for (auto h : {t0, horizon}) {
+            e.outcome = outcome;
+            EXPECT_FALSE(outbox_record_expired(e.storage_key, serialize(e), h)) << name_of(outcome);
+        }
+    for (auto outcome : {delivery_outcome::sent, delivery_outcome::dead, delivery_outcome::silenced}) {
+        e.outcome = outcome;
+        EXPECT_TRUE(outbox_record_expired(e.storage_key, serialize(e), horizon)) << name_of(outcome);
+        EXPECT_TRUE(outbox_record_expired(e.storage_key, serialize_json(e), horizon)) << name_of(outcome);
+        EXPECT_FALSE(outbox_record_expired(e.storage_key, serialize(e), t0)) << name_of(outcome);  // not older
+    }
+    EXPECT_FALSE(outbox_record_expired("no separator", serialize(e), horizon));
+    EXPECT_FALSE(outbox_record_expired(e.storage_key, "garbage", horizon));
+}
+
+}  // namespace
