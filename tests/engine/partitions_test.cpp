@@ -13,6 +13,8 @@
 #include "cluster/publisher.hpp"
 #include "cluster/stream.hpp"
 #include "metrics/engine_metrics.hpp"
+#include "alerts/notify.hpp"
+#include "delivery/outbox.hpp"
 #include "model/codec.hpp"
 #include "rules/rule_set.hpp"
 #include "store/store.hpp"
@@ -253,6 +255,67 @@ TEST_F(PartitionsTest, after_a_failed_write_the_partition_takes_no_events_until_
     a_.parts->flush(p);
     EXPECT_EQ(a_.parts->applied_sequence(p), 3u);
     EXPECT_EQ(answers(a_, acct), 3u);
+}
+
+// Only the owner notifies: alerts of accounts whose partition is not owned (never
+// acquired, or dropped) get no outbox records.
+TEST_F(PartitionsTest, alerts_of_partitions_not_owned_send_no_notifications) {
+    auto loaded = rules::load_sources({{"n.rules", std::string(rules_text).replace(
+                                                      std::string(rules_text).find("severity high"), 13,
+                                                      "severity high\n  notify   hook")}});
+    ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
+    rules_ = loaded.rules;
+    auto made = alerts::notification_builder::make("", {{"hook", "webhook", ""}}, rules_);
+    ASSERT_TRUE(made.errors.empty()) << made.errors.front();
+    struct recording_sink final : delivery::outbox_sink {
+        std::mutex mu;
+        std::size_t refs = 0;
+        void enqueue(std::vector<delivery::outbox_ref> r) override {
+            std::lock_guard lock(mu);
+            refs += r.size();
+        }
+        std::size_t count() {
+            std::lock_guard lock(mu);
+            return refs;
+        }
+    } sink;
+
+    // As serve does: the delivery before the shards start.
+    store::options o;
+    o.path = (fs::path(dir_) / "n").string();
+    o.clock = &clock_;
+    std::string error;
+    a_.store = store::store::open(o, error);
+    ASSERT_TRUE(a_.store) << error;
+    a_.metrics = std::make_unique<metrics::engine_metrics>();
+    engine::service_options so;
+    so.shards = 2;
+    a_.service = std::make_unique<engine::service>(so, *a_.store, clock_, *a_.metrics, rules_);
+    a_.parts = std::make_unique<engine::partitions>(*a_.service, partition_count);
+    a_.service->set_delivery(made.builder, &sink);
+    ASSERT_TRUE(a_.service->recover(error)) << error;
+    a_.service->start();
+
+    const int p = 6;
+    a_.parts->apply(p, 1, nps(account_in(p, 0), "e1", 1), stored_ns());  // p is owned from now on
+    a_.parts->flush(p);
+    ASSERT_EQ(active_alerts(a_, account_in(p, 0)).size(), 1u);
+    EXPECT_EQ(sink.count(), 1u);
+
+    // The same alert for accounts of a partition dropped and of one never owned, through
+    // the engine directly: recorded, not notified.
+    a_.parts->drop(p);
+    auto submit = [&](const std::string& account) {
+        std::promise<void> done;
+        auto e = model::decode_event_json(nps(account, "x", 1));
+        a_.service->submit({*e}, [&](engine::ingest_outcome) { done.set_value(); });
+        done.get_future().wait();
+    };
+    submit(account_in(p, 1));
+    submit(account_in(p + 1, 0));
+    EXPECT_EQ(active_alerts(a_, account_in(p, 1)).size(), 1u);
+    EXPECT_EQ(active_alerts(a_, account_in(p + 1, 0)).size(), 1u);
+    EXPECT_EQ(sink.count(), 1u);
 }
 
 TEST_F(PartitionsTest, the_shard_count_must_divide_the_partitions) {
