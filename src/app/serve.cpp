@@ -168,7 +168,7 @@ public:
         // before the server takes events (serve_cluster.hpp).
         if (config_.cluster) {
             cluster_ = std::make_unique<cluster_node>(*config_.cluster, *service_, *metrics_.registry(),
-                                                      config_.engine.snapshot_interval);
+                                                      config_.engine.snapshot_interval, dispatcher_.get());
             if (!cluster_->connect(error)) return false;
         }
         service_->start();

@@ -83,9 +83,12 @@ void publishing_sink::publish(std::vector<model::event>& batch, engine::ingest_o
 }
 
 cluster_node::cluster_node(cluster::options o, engine::service& service, prometheus::Registry& registry,
-                           duration snapshot_interval)
+                           duration snapshot_interval, delivery::outbox_sink* outbox)
     : options_(std::move(o)), service_(service), snapshot_interval_(snapshot_interval), metrics_(registry) {
-    if (options_.roles.engine) partitions_ = std::make_unique<engine::partitions>(service_, options_.partitions);
+    if (options_.roles.engine) {
+        partitions_ = std::make_unique<engine::partitions>(service_, options_.partitions);
+        partitions_->set_outbox_sink(outbox);
+    }
 }
 
 cluster_node::~cluster_node() { stop(); }

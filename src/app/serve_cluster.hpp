@@ -66,8 +66,9 @@ public:
 
 class cluster_node {
 public:
+    // `outbox`: where restored partitions' undelivered notifications go (the dispatcher).
     cluster_node(cluster::options o, engine::service& service, prometheus::Registry& registry,
-                 duration snapshot_interval);
+                 duration snapshot_interval, delivery::outbox_sink* outbox);
     ~cluster_node();
 
     // Before the engine starts: the partitions seam (it decides which accounts notify).

@@ -2,6 +2,7 @@
 
 #include "alerts/record.hpp"
 #include "cluster/stream.hpp"
+#include "delivery/outbox.hpp"
 #include "model/codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -166,6 +167,11 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
         cluster::partition_snapshot out;
         out.sequence = applied_sequence(partition);
         out.bytes.assign(snapshot_magic);
+        std::uint32_t accounts = 0;
+        engine.for_each_account([&](const account_record& record) {
+            accounts += cluster::partition_of(record.state.id, count_) == partition ? 1 : 0;
+        });
+        put_u32(out.bytes, accounts);
         std::string state;
         engine.for_each_account([&](const account_record& record) {
             if (cluster::partition_of(record.state.id, count_) != partition) return;
@@ -186,6 +192,31 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
                 out.bytes += bytes;
             }
         });
+        // Undelivered notifications of the partition's accounts (pending or to retry), so
+        // that the next owner sends them: at least once across a failover, same keys.
+        std::string records;
+        std::uint32_t undelivered = 0;
+        auto st = service_.storage().for_each_prefix(store::column::outbox, "", [&](std::string_view key, std::string_view value) {
+            auto head = delivery::peek_record(value);
+            if (head && delivery::is_final(head->outcome)) return true;
+            auto entry = delivery::parse_entry(key, value);
+            if (!entry || delivery::is_final(entry->outcome) ||
+                cluster::partition_of(entry->n.account, count_) != partition)
+                return true;
+            put_u32(records, static_cast<std::uint32_t>(key.size()));
+            records += key;
+            put_u32(records, static_cast<std::uint32_t>(value.size()));
+            records += value;
+            ++undelivered;
+            return true;
+        });
+        if (!st.ok()) {
+            done.set_value(cluster::status::error(cluster::status::code::unavailable,
+                                                  "reading the outbox for a snapshot: " + st.message()));
+            return;
+        }
+        put_u32(out.bytes, undelivered);
+        out.bytes += records;
         done.set_value(std::move(out));
     });
     return f.get();
@@ -195,7 +226,9 @@ cluster::status partitions::restore(int partition, std::uint64_t sequence, std::
     reader in(bytes);
     if (!in.literal(snapshot_magic)) return corrupt(partition, "not a version 1 engine snapshot");
     std::vector<service::account_image> accounts;
-    while (!in.done()) {
+    std::uint32_t account_count = 0;
+    if (!in.u32(account_count)) return corrupt(partition, "truncated");
+    for (std::uint32_t a = 0; a < account_count; ++a) {
         std::string_view state_bytes;
         std::uint32_t alert_count = 0;
         if (!in.chunk(state_bytes) || !in.u32(alert_count)) return corrupt(partition, "truncated");
@@ -212,12 +245,27 @@ cluster::status partitions::restore(int partition, std::uint64_t sequence, std::
             records.push_back(std::move(*r));
         }
     }
+    std::uint32_t outbox_count = 0;
+    std::vector<std::pair<std::string_view, std::string_view>> outbox;
+    std::vector<delivery::outbox_ref> refs;
+    if (!in.u32(outbox_count)) return corrupt(partition, "truncated");
+    for (std::uint32_t i = 0; i < outbox_count; ++i) {
+        std::string_view key, value;
+        if (!in.chunk(key) || !in.chunk(value)) return corrupt(partition, "truncated");
+        std::string why;
+        auto entry = delivery::parse_entry(key, value, &why);
+        if (!entry) return corrupt(partition, "outbox record: " + why);
+        outbox.emplace_back(key, value);
+        refs.push_back(delivery::ref_of(*entry));
+    }
+    if (!in.done()) return corrupt(partition, "bytes after the outbox records");
     if (service_.stopping()) return cluster::status::error(cluster::status::code::unavailable, "the engine is stopping");
     std::promise<store::status> done;
     auto f = done.get_future();
     service_.restore_accounts(
         shard_of(partition), std::move(accounts),
-        [partition, sequence](store::write_batch& batch) {
+        [partition, sequence, &outbox](store::write_batch& batch) {
+            for (const auto& [key, value] : outbox) batch.put(store::column::outbox, key, value);
             batch.put(store::column::meta, applied_key(partition), u64_bytes(sequence));
         },
         [&done](const store::status& st) { done.set_value(st); });
@@ -226,6 +274,7 @@ cluster::status partitions::restore(int partition, std::uint64_t sequence, std::
     auto& flags = flags_[static_cast<std::size_t>(partition)];
     flags.broken = false;
     flags.owned = true;
+    if (outbox_sink_ && !refs.empty()) outbox_sink_->enqueue(std::move(refs));  // durable now: deliver them
     return {};
 }
 

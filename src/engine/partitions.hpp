@@ -13,15 +13,20 @@
 //                        it is dropped and acquired again.
 //   flush(p)             waits for a call on the shard: every earlier event is committed
 //   snapshot(p)          on the shard between rounds: applied[p] and, for each account of
-//                        p, its state and active alert records (format below)
-//   restore(p, seq, b)   writes the accounts, their alerts and applied[p] = seq in one
-//                        batch, then the core takes them and reschedules their wakes
+//                        p, its state and active alert records; the undelivered outbox
+//                        records of p's accounts (format below)
+//   restore(p, seq, b)   writes the accounts, their alerts, the outbox records and
+//                        applied[p] = seq in one batch, then the core takes them and
+//                        reschedules their wakes, and the outbox sink gets the records
+//                        (same keys: at least once across a failover)
 //   drop(p)              p is no longer owned: its accounts' alert events get no outbox
 //                        records (only the owner notifies). The accounts stay in the
 //                        core's memory (the core cannot forget one yet).
 //
-// Snapshot bytes, version 1: "RFP1", then per account: u32 length + model::encode_state,
-// u32 alert count, and per alert u32 length + alerts::encode_record. Big-endian lengths.
+// Snapshot bytes, version 1: "RFP1", u32 account count, then per account: u32 length +
+// model::encode_state, u32 alert count, and per alert u32 length + alerts::encode_record;
+// then u32 outbox record count, and per record u32 length + key, u32 length + value (as
+// stored). Big-endian. The outbox section is a scan of the outbox column per snapshot.
 //
 // Thread-safety: every call from any thread; calls for one partition as the runner
 // makes them (apply in order from one delivery thread).
@@ -59,6 +64,8 @@ public:
     std::uint64_t undecodable() const { return undecodable_.load(); }
 
     static std::string applied_key(int partition);
+    // Where restored undelivered notifications go (the dispatcher); null: nowhere.
+    void set_outbox_sink(delivery::outbox_sink* sink) { outbox_sink_ = sink; }
 
 private:
     struct partition_flags {
@@ -72,6 +79,7 @@ private:
     const std::size_t shards_;
     std::unique_ptr<partition_flags[]> flags_;
     std::atomic<std::uint64_t> undecodable_{0};
+    delivery::outbox_sink* outbox_sink_ = nullptr;
 };
 
 }  // namespace redflag::engine

@@ -55,7 +55,9 @@ struct instance {
         parts.reset();
         if (service) service->stop();
         service.reset();
-        if (store) EXPECT_TRUE(store->close().ok());
+        if (store) {
+            EXPECT_TRUE(store->close().ok());
+        }
         store.reset();
     }
 };
@@ -141,6 +143,45 @@ protected:
                 for (const auto& a : r->alerts.active()) ids.push_back(a.id + ":" + std::string(alerts::name_of(a.state)));
             return ids;
         });
+    }
+
+    struct recording_sink final : delivery::outbox_sink {
+        std::mutex mu;
+        std::size_t refs = 0;
+        void enqueue(std::vector<delivery::outbox_ref> r) override {
+            std::lock_guard lock(mu);
+            refs += r.size();
+        }
+        std::size_t count() {
+            std::lock_guard lock(mu);
+            return refs;
+        }
+    };
+    // An instance whose low_nps alerts notify channel "hook" into `sink` (which delivers
+    // nothing: the records stay pending), wired as serve does.
+    void open_with_delivery(instance& in, const std::string& name, recording_sink& sink) {
+        std::string text = rules_text;
+        text.replace(text.find("severity high"), 13, "severity high\n  notify   hook");
+        auto loaded = rules::load_sources({{"n.rules", text}});
+        ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
+        rules_ = loaded.rules;
+        auto made = alerts::notification_builder::make("", {{"hook", "webhook", ""}}, rules_);
+        ASSERT_TRUE(made.errors.empty()) << made.errors.front();
+        store::options o;
+        o.path = (fs::path(dir_) / name).string();
+        o.clock = &clock_;
+        std::string error;
+        in.store = store::store::open(o, error);
+        ASSERT_TRUE(in.store) << error;
+        in.metrics = std::make_unique<metrics::engine_metrics>();
+        engine::service_options so;
+        so.shards = 2;
+        in.service = std::make_unique<engine::service>(so, *in.store, clock_, *in.metrics, rules_);
+        in.parts = std::make_unique<engine::partitions>(*in.service, partition_count);
+        in.parts->set_outbox_sink(&sink);
+        in.service->set_delivery(made.builder, &sink);
+        ASSERT_TRUE(in.service->recover(error)) << error;
+        in.service->start();
     }
 
     std::string dir_;
@@ -260,41 +301,8 @@ TEST_F(PartitionsTest, after_a_failed_write_the_partition_takes_no_events_until_
 // Only the owner notifies: alerts of accounts whose partition is not owned (never
 // acquired, or dropped) get no outbox records.
 TEST_F(PartitionsTest, alerts_of_partitions_not_owned_send_no_notifications) {
-    auto loaded = rules::load_sources({{"n.rules", std::string(rules_text).replace(
-                                                      std::string(rules_text).find("severity high"), 13,
-                                                      "severity high\n  notify   hook")}});
-    ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
-    rules_ = loaded.rules;
-    auto made = alerts::notification_builder::make("", {{"hook", "webhook", ""}}, rules_);
-    ASSERT_TRUE(made.errors.empty()) << made.errors.front();
-    struct recording_sink final : delivery::outbox_sink {
-        std::mutex mu;
-        std::size_t refs = 0;
-        void enqueue(std::vector<delivery::outbox_ref> r) override {
-            std::lock_guard lock(mu);
-            refs += r.size();
-        }
-        std::size_t count() {
-            std::lock_guard lock(mu);
-            return refs;
-        }
-    } sink;
-
-    // As serve does: the delivery before the shards start.
-    store::options o;
-    o.path = (fs::path(dir_) / "n").string();
-    o.clock = &clock_;
-    std::string error;
-    a_.store = store::store::open(o, error);
-    ASSERT_TRUE(a_.store) << error;
-    a_.metrics = std::make_unique<metrics::engine_metrics>();
-    engine::service_options so;
-    so.shards = 2;
-    a_.service = std::make_unique<engine::service>(so, *a_.store, clock_, *a_.metrics, rules_);
-    a_.parts = std::make_unique<engine::partitions>(*a_.service, partition_count);
-    a_.service->set_delivery(made.builder, &sink);
-    ASSERT_TRUE(a_.service->recover(error)) << error;
-    a_.service->start();
+    recording_sink sink;
+    open_with_delivery(a_, "n", sink);
 
     const int p = 6;
     a_.parts->apply(p, 1, nps(account_in(p, 0), "e1", 1), stored_ns());  // p is owned from now on
@@ -316,6 +324,41 @@ TEST_F(PartitionsTest, alerts_of_partitions_not_owned_send_no_notifications) {
     EXPECT_EQ(active_alerts(a_, account_in(p, 1)).size(), 1u);
     EXPECT_EQ(active_alerts(a_, account_in(p + 1, 0)).size(), 1u);
     EXPECT_EQ(sink.count(), 1u);
+    a_.stop();  // before the sink goes
+}
+
+// A notification not yet delivered when the partition moves is in the snapshot: the new
+// owner stores it under the same key and hands it to its dispatcher.
+TEST_F(PartitionsTest, undelivered_notifications_move_with_the_snapshot) {
+    recording_sink sink_a, sink_b;
+    open_with_delivery(a_, "a", sink_a);
+    open_with_delivery(b_, "b", sink_b);
+    const int p = 4;
+    a_.parts->apply(p, 1, nps(account_in(p), "e1", 1), stored_ns());
+    a_.parts->flush(p);
+    ASSERT_EQ(sink_a.count(), 1u);
+    std::vector<std::string> keys;
+    ASSERT_TRUE(a_.store->for_each_prefix(store::column::outbox, "", [&](std::string_view k, std::string_view) {
+        keys.emplace_back(k);
+        return true;
+    }).ok());
+    ASSERT_EQ(keys.size(), 1u);
+
+    auto snap = a_.parts->snapshot(p);
+    ASSERT_TRUE(snap.ok()) << snap.error().message();
+    auto st = b_.parts->restore(p, snap.value().sequence, snap.value().bytes);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(sink_b.count(), 1u);
+    auto stored = b_.store->get(store::column::outbox, keys[0]);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_TRUE(stored.value().has_value());
+    // Another partition's snapshot carries none of it.
+    auto other = a_.parts->snapshot(p + 1);
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE(b_.parts->restore(p + 1, other.value().sequence, other.value().bytes).ok());
+    EXPECT_EQ(sink_b.count(), 1u);
+    a_.stop();  // before the sinks go
+    b_.stop();
 }
 
 TEST_F(PartitionsTest, the_shard_count_must_divide_the_partitions) {
