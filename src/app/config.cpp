@@ -447,7 +447,7 @@ void read_cluster(reader& r, const YAML::Node& n, config& c) {
     if (!r.mapping(n, "cluster",
                    {"nats", "name", "partitions", "replicas", "node", "roles", "credentials", "user", "password", "token",
                     "tls", "lease_ttl", "renew_interval", "publish_timeout", "duplicate_window", "stream_max_age",
-                    "consumer_heartbeat", "snapshot_chunk"}))
+                    "consumer_heartbeat", "snapshot_chunk", "start_timeout"}))
         return;
     cluster::options o;
     if (n["nats"]) r.read_list(n["nats"], "cluster.nats", o.nats);
@@ -513,6 +513,8 @@ void read_cluster(reader& r, const YAML::Node& n, config& c) {
     if (o.consumer_heartbeat < duration{100}) r.error(n["consumer_heartbeat"], "cluster.consumer_heartbeat must be at least 100ms");
     if (n["snapshot_chunk"]) r.read_bytes(n["snapshot_chunk"], "cluster.snapshot_chunk", o.snapshot_chunk_bytes);
     if (o.snapshot_chunk_bytes < 1024) r.error(n["snapshot_chunk"], "cluster.snapshot_chunk must be at least 1KiB");
+    if (n["start_timeout"]) r.read(n["start_timeout"], "cluster.start_timeout", o.start_timeout);
+    if (o.start_timeout < seconds_ms) r.error(n["start_timeout"], "cluster.start_timeout must be at least 1s");
     c.cluster = std::move(o);
 }
 
@@ -613,7 +615,14 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             r.error(n["level"], "log.level must be one of trace, debug, info, warn, error, critical, off");
         if (c.log.format != "text" && c.log.format != "json") r.error(n["format"], "log.format must be text or json");
     }
-    if (auto n = root["cluster"]; n && !n.IsNull()) read_cluster(r, n, c);
+    if (auto n = root["cluster"]; n && !n.IsNull()) {
+        read_cluster(r, n, c);
+        // A partition's accounts must share one shard (src/cluster/README.md, the seams).
+        if (c.cluster && c.cluster->partitions % c.engine.threads != 0)
+            r.error(n["partitions"] ? n["partitions"] : n,
+                    "cluster.partitions (" + std::to_string(c.cluster->partitions) + ") must be a multiple of engine.threads (" +
+                        std::to_string(c.engine.threads) + "), so that each partition's accounts share one engine thread");
+    }
 }
 
 }  // namespace

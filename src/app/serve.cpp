@@ -4,6 +4,7 @@
 #include "app/config.hpp"
 #include "alerts/notify.hpp"
 #include "app/logging.hpp"
+#include "app/serve_cluster.hpp"
 #include "app/server_options.hpp"
 #include "app/systemd_notify.hpp"
 #include "delivery/channels/make_sender.hpp"
@@ -114,7 +115,10 @@ public:
         options.pause_shards = std::getenv("REDFLAG_DEBUG_PAUSE_SHARDS") != nullptr;
         kpi_ = std::make_unique<kpi::hub>(kpi_settings(config_), *metrics_.registry(), options.shards);
         options.kpi = kpi_.get();
-        metrics_.on_scrape([this] { kpi_->refresh_metrics(); });
+        metrics_.on_scrape([this] {
+            kpi_->refresh_metrics();
+            if (cluster_) cluster_->sample_metrics();
+        });
         hooks_ = std::make_unique<ingest::adapters::hook_state>(config_.adapters, options.shards);
         options.observer = hooks_->observer();  // external_ids, durable with their account events
         service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, rules);
@@ -160,14 +164,24 @@ public:
             error = "reading the vendor hooks' external ids and unmatched events: " + st.message();
             return false;
         }
+        // Cluster mode (issue 17): the partitions seam before the shards run, and NATS
+        // before the server takes events (serve_cluster.hpp).
+        if (config_.cluster) {
+            cluster_ = std::make_unique<cluster_node>(*config_.cluster, *service_, *metrics_.registry(),
+                                                      config_.engine.snapshot_interval, dispatcher_.get());
+            if (!cluster_->connect(error)) return false;
+        }
         service_->start();
         auto server_options = server_options_from(config_);
         server_options.hooks = hooks_->registry();  // resolving through the external-ids index, keeping unmatched events
-        server_ = std::make_unique<http::server>(server_options, *service_, *management_, metrics_, clock_);
+        engine::ingest_sink& sink = cluster_ ? *cluster_->ingest() : *service_;
+        server_ = std::make_unique<http::server>(server_options, sink, *management_, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
             return false;
         }
+        if (cluster_ && !cluster_->start_engine("http://" + config_.listen_host + ":" + std::to_string(server_->port()), error))
+            return false;
         ready_ = true;
         metrics_.config_loaded(clock_.now());
         spdlog::info("listening on {}:{}", config_.listen_host, server_->port());
@@ -179,6 +193,7 @@ public:
         if (server_) server_->stop();
         queries_.join();
         if (hooks_) hooks_->stop();  // its releases submit to the engine
+        if (cluster_) cluster_->stop();  // releases the leases: flushes and snapshots through the running engine
         if (service_) service_->stop();
         if (dispatcher_) dispatcher_->stop();  // after the shards: their last hand-offs are taken
         if (store_) {
@@ -245,7 +260,10 @@ public:
         boost::asio::post(queries_, [this] { reload(); });
     }
 
-    void refresh_gauges() { metrics_.store_size_bytes().Set(double(store_->approximate_size_bytes())); }
+    void refresh_gauges() {
+        metrics_.store_size_bytes().Set(double(store_->approximate_size_bytes()));
+        if (cluster_) cluster_->sample_metrics();
+    }
 
     bool ready() const override { return ready_ && service_->writable().ok(); }
     std::string not_ready_reason() const override {
@@ -262,6 +280,7 @@ private:
     std::unique_ptr<kpi::hub> kpi_;  // before service_: its shards report to the hub's trackers
     std::unique_ptr<ingest::adapters::hook_state> hooks_;  // before service_: the engine's batch observer
     std::unique_ptr<engine::service> service_;
+    std::unique_ptr<cluster_node> cluster_;  // cluster mode only; after service_: stopped before it
     std::unique_ptr<alerts::silence_registry> silences_;
     std::unique_ptr<alerts::record_status> alert_status_;  // the dispatcher's question: still firing?
     std::unique_ptr<delivery::dispatcher> dispatcher_;

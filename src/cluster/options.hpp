@@ -71,6 +71,9 @@ struct options {
     // Snapshots larger than this are stored in several chunks (and always in chunks that
     // fit the servers' max_payload).
     std::uint64_t snapshot_chunk_bytes = 512 * 1024;
+    // How long `serve` retries connecting and opening the stream and buckets at start
+    // (while the NATS cluster elects its leaders) before it gives up and exits 2.
+    duration start_timeout = 30 * seconds_ms;
 
     std::string stream_name() const { return name + "_events"; }
     std::string subject_prefix() const { return name + ".events."; }

@@ -8,7 +8,17 @@ namespace redflag::cluster {
 
 partition_runner::partition_runner(connection& c, const options& o, snapshot_store& snapshots,
                                    partition_engine& engine, duration snapshot_interval)
-    : connection_(c), options_(o), snapshots_(snapshots), engine_(engine), snapshot_interval_(snapshot_interval) {}
+    : connection_(c),
+      options_(o),
+      snapshots_(snapshots),
+      engine_(engine),
+      snapshot_interval_(snapshot_interval),
+      pending_(std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(std::max(1, o.partitions)))) {}
+
+std::uint64_t partition_runner::pending(int partition) const {
+    if (partition < 0 || partition >= options_.partitions) return 0;
+    return pending_[static_cast<std::size_t>(partition)].load();
+}
 
 partition_runner::~partition_runner() { stop(); }
 
@@ -165,6 +175,7 @@ bool partition_runner::try_start(int partition) {
     auto consumer = partition_consumer::start(connection_, options_, partition, applied + 1,
                                               [this](const consumed_message& m) {
                                                   engine_.apply(m.partition, m.sequence, m.data, m.stored_ns);
+                                                  pending_[static_cast<std::size_t>(m.partition)].store(m.pending);
                                               });
     if (!consumer) {
         spdlog::warn("cluster {}: {}", options_.node, consumer.error().message());

@@ -96,6 +96,9 @@ public:
     std::uint64_t restores() const { return restores_.load(); }          // snapshots restored
     std::uint64_t snapshots_written() const { return snapshots_written_.load(); }
     std::uint64_t snapshot_failures() const { return snapshot_failures_.load(); }
+    // The partition's consumer lag: messages still to come after the last one applied, as
+    // the server counted when delivering it (0 before any delivery).
+    std::uint64_t pending(int partition) const;
 
 private:
     enum class phase { queued, starting, running };
@@ -130,6 +133,7 @@ private:
     std::atomic<std::uint64_t> restores_{0};
     std::atomic<std::uint64_t> snapshots_written_{0};
     std::atomic<std::uint64_t> snapshot_failures_{0};
+    std::unique_ptr<std::atomic<std::uint64_t>[]> pending_;  // by partition
 };
 
 }  // namespace redflag::cluster

@@ -85,6 +85,11 @@ void service::stop() {
 }
 
 void service::submit(std::vector<model::event> batch, std::function<void(ingest_outcome)> done) {
+    enqueue(std::move(batch), std::nullopt, std::move(done));
+}
+
+void service::enqueue(std::vector<model::event> batch, std::optional<sequenced> how,
+                      std::function<void(ingest_outcome)> done) {
     if (batch.empty()) {
         done(ingest_outcome{});
         return;
@@ -111,6 +116,10 @@ void service::submit(std::vector<model::event> batch, std::function<void(ingest_
     }
     auto r = std::make_shared<request>();
     r->done = std::move(done);
+    if (how) {
+        r->evaluate_at = how->evaluate_at;
+        r->stage = std::move(how->stage);
+    }
     int count = 0;
     for (const auto& p : parts) count += p.empty() ? 0 : 1;
     r->remaining = count;

@@ -26,6 +26,7 @@
 
 #include "core/time.hpp"
 #include "alerts/notify.hpp"
+#include "alerts/record.hpp"
 #include "engine/batch_observer.hpp"
 #include "delivery/outbox.hpp"
 #include "engine/core.hpp"
@@ -108,6 +109,32 @@ public:
     };
     void post_write(std::string_view account, write_call call);
 
+    // Cluster mode (engine/partitions.hpp, issue 17); unused in the single-process mode.
+    // A request of events read from the cluster's stream: evaluated at `evaluate_at` (the
+    // stream's timestamp; the core never goes back from its shard time), and `stage`, run
+    // on the shard thread when its round's batch is built and before its events are
+    // applied, either adds records to that batch (the partition's applied stream sequence:
+    // written whether its events are new or duplicates) or answers false to keep the
+    // request out of the round (answered `failed`). Admission as submit().
+    struct sequenced {
+        timestamp evaluate_at{};
+        std::function<bool(store::write_batch&)> stage;
+    };
+    void submit(std::vector<model::event> batch, sequenced how, std::function<void(ingest_outcome)> done);
+    // Runs `f` on shard `index` after its current round (what it sees is committed).
+    void post_shard(std::size_t index, std::function<void(core&)> f);
+    // Puts back accounts (a cluster partition's snapshot), all of shard `index`: on that
+    // shard, one batch with each account's state as its snapshot, its alert records and
+    // what `extra` adds; once written the core takes them (their wakes rescheduled). `done`
+    // gets the write's status, on the shard thread.
+    using account_image = std::pair<model::account_state, std::vector<alerts::alert_record>>;
+    void restore_accounts(std::size_t index, std::vector<account_image> accounts,
+                          std::function<void(store::write_batch&)> extra, std::function<void(const store::status&)> done);
+    // Which accounts this instance sends notifications for (cluster mode: the partitions
+    // it owns); alert events of the others get no outbox records. Set before start(); unset:
+    // every account.
+    void set_notification_owner(std::function<bool(std::string_view account)> owns) { notifies_for_ = std::move(owns); }
+
     // OK while the store takes writes; else why not (a full disk), for readiness.
     store::status writable() { return store_.writable(); }
     // Runs `f` on every shard; `done` after the last.
@@ -117,6 +144,7 @@ public:
     // How many accounts recover() found (snapshots and dirty marks), before start().
     std::size_t recovered_accounts() const;
     int shard_count() const { return static_cast<int>(shards_.size()); }
+    bool stopping() const { return stopping_.load(); }
     store::store& storage() { return store_; }
 
 private:
@@ -157,6 +185,7 @@ private:
     void hand_off_outbox(shard& s);
     void snapshot_dirty(shard& s, bool all);
     void finish(const std::shared_ptr<request>& r);
+    void enqueue(std::vector<model::event> batch, std::optional<sequenced> how, std::function<void(ingest_outcome)> done);
 
     service_options options_;
     store::store& store_;
@@ -167,6 +196,7 @@ private:
     std::shared_ptr<const alerts::notification_builder> builder_;  // guarded by rules_mutex_
     std::atomic<std::uint64_t> builder_generation_{0};               // bumped with builder_
     delivery::outbox_sink* outbox_sink_ = nullptr;                   // set before start()
+    std::function<bool(std::string_view)> notifies_for_;             // set before start()
     std::vector<std::unique_ptr<shard>> shards_;
     std::atomic<bool> stopping_{false};
 };

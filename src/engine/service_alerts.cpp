@@ -53,7 +53,8 @@ void service::put_alert_events(shard& s, store::write_batch& batch) {
         batch.put(store::column::alerts, e.record.id, alerts::encode_record(alerts::make_record(e, record ? &record->state : nullptr)));
         // Its notifications, in the same batch: no transition without them.
         if (s.builder && rules && e.record.rule_index < rules->rules().size() &&
-            rules->rules()[e.record.rule_index].name == e.record.rule) {
+            rules->rules()[e.record.rule_index].name == e.record.rule &&
+            (!notifies_for_ || notifies_for_(e.record.account))) {
             if (s.builder->build(e, rules->rules()[e.record.rule_index], record ? &record->state : nullptr,
                                  created_at, s.notification, s.targets))
                 delivery::put_records(s.notification, s.targets, batch, s.outbox, s.record_scratch);

@@ -18,6 +18,9 @@ struct service::request {
     std::mutex mutex;
     ingest_outcome outcome;
     std::function<void(ingest_outcome)> done;
+    // Cluster mode only (service::sequenced): the evaluation instant and the batch hook.
+    std::optional<timestamp> evaluate_at;
+    std::function<bool(store::write_batch&)> stage;
 };
 
 struct service::shard {

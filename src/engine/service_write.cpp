@@ -48,6 +48,7 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
             std::lock_guard lock(r->mutex);
             r->outcome.status = for_now ? ingest_outcome::status::unavailable : ingest_outcome::status::failed;
             r->outcome.error = "storing the events failed: " + st.message();
+            if (for_now) r->outcome.error += "; the store takes no writes until it has space again";
         }
     }
     for (auto& [events, r] : work) {
@@ -94,6 +95,13 @@ bool service::apply_work(shard& s, std::vector<shard::work_item>& work, store::w
     std::size_t probe = 0;
     std::string key;
     for (auto& [events, r] : work) {
+        if (r->stage && !r->stage(batch)) {  // cluster mode: the partition refuses it
+            probe += events.size();
+            std::lock_guard lock(r->mutex);
+            r->outcome.status = ingest_outcome::status::failed;
+            r->outcome.error = "the partition takes no events after a failed write";
+            continue;
+        }
         std::size_t a = 0, d = 0;
         std::array<std::size_t, model::event_type_count> a_type{}, d_type{};
         for (auto& e : events) {
@@ -114,9 +122,9 @@ bool service::apply_work(shard& s, std::vector<shard::work_item>& work, store::w
                 batch.mark_dirty(e.account);
                 s.dirty.push_back(e.account);
             }
-            // Evaluated at the wall clock: an event stamped in the future must not
-            // drag the shard's time (and every `since`) forward.
-            engine.apply(e, now);
+            // Evaluated at the wall clock (cluster mode: the stream's timestamp): an event
+            // stamped in the future must not drag the shard's time (and every `since`) forward.
+            engine.apply(e, r->evaluate_at.value_or(now));
             ++a;
             ++a_type[type];
         }

@@ -145,7 +145,8 @@ private:
             case status::invalid:
                 return finish(m, request_outcome::invalid, start, respond, error_response(400, outcome.error));
             case status::unavailable: {
-                auto res = error_response(503, outcome.error + "; the store takes no writes until it has space again: retry after " +
+                // The error says why (a full disk; in cluster mode, the stream did not acknowledge).
+                auto res = error_response(503, outcome.error + ": retry after " +
                                                    std::to_string(retry_after.count()) + " s");
                 res.set(beast_http::field::retry_after, std::to_string(retry_after.count()));
                 return finish(m, request_outcome::unavailable, start, respond, std::move(res));

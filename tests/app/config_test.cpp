@@ -324,3 +324,14 @@ TEST(Config, cluster_mistakes_are_reported_with_their_place) {
     auto window = parse_config("cluster: {node: a, publish_timeout: 30s, duplicate_window: 10s}\n", "c.yaml", fake_env({}));
     EXPECT_TRUE(any_error_contains(window, "cluster.duplicate_window must be at least cluster.publish_timeout"));
 }
+
+TEST(Config, the_engine_threads_must_divide_the_cluster_partitions) {
+    auto bad = parse_config("engine: {threads: 3}\ncluster: {node: a, partitions: 64}\n", "c.yaml", fake_env({}));
+    EXPECT_TRUE(any_error_contains(bad, "c.yaml:2:32: cluster.partitions (64) must be a multiple of engine.threads (3)"));
+    auto good = parse_config("engine: {threads: 4}\ncluster: {node: a, partitions: 64, start_timeout: 5s}\n", "c.yaml",
+                             fake_env({}));
+    ASSERT_TRUE(good.value) << good.errors.front();
+    EXPECT_EQ(good.value->cluster->start_timeout, std::chrono::seconds(5));
+    EXPECT_TRUE(any_error_contains(parse_config("cluster: {node: a, start_timeout: 0s}\n", "c.yaml", fake_env({})),
+                                   "cluster.start_timeout must be at least 1s"));
+}
