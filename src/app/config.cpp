@@ -593,7 +593,12 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             for (const auto& entry : n) read_adapter(r, entry.first.Scalar(), entry.second, c);
         }
     }
-    if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics"})) {
+    if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics", "cost"})) {
+        if (auto cost = n["cost"]; cost && r.mapping(cost, "kpi.cost", {"csm_hourly", "support_hourly"})) {
+            if (cost["csm_hourly"]) r.read_number(cost["csm_hourly"], "kpi.cost.csm_hourly", c.kpi.csm_hourly);
+            if (cost["support_hourly"])
+                r.read_number(cost["support_hourly"], "kpi.cost.support_hourly", c.kpi.support_hourly);
+        }
         if (n["currency"]) r.read(n["currency"], "kpi.currency", c.kpi.currency);
         if (n["gross_margin"]) r.read_ratio(n["gross_margin"], "kpi.gross_margin", c.kpi.gross_margin);
         if (n["per_account_metrics"]) r.read(n["per_account_metrics"], "kpi.per_account_metrics", c.kpi.per_account_metrics);

@@ -93,6 +93,9 @@ struct config {
         double gross_margin = 0.8;
         std::map<std::string, double> stack;  // product → list price per seat and month
         bool per_account_metrics = false;
+        // kpi.cost: the hourly cost of a CSM's and of support's time (cost to serve).
+        double csm_hourly = 0;
+        double support_hourly = 0;
     } kpi;
 
     struct log_section {

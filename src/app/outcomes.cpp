@@ -259,12 +259,13 @@ outcomes_observer::account_track& outcomes_observer::track(const std::string& ac
 }
 
 void outcomes_observer::on_event(const model::event& e) {
+    if (!first_event_ || e.at < *first_event_) first_event_ = e.at;
+    if (!last_event_ || e.at > *last_event_) last_event_ = e.at;
+    if (model::is_company(e.account)) return;  // company-level (spend): no customer account
     auto& account = track(e.account, e.at);
     // Only contract events: movements (churn, contraction) are all the report needs, and
     // account_state classifies them as the engine does, out-of-order events included.
     if (e.type == model::event_type::contract) account.contracts.apply(e);
-    if (!first_event_ || e.at < *first_event_) first_event_ = e.at;
-    if (!last_event_ || e.at > *last_event_) last_event_ = e.at;
 }
 
 void outcomes_observer::on_alert(const alerts::alert_event& e) {

@@ -68,6 +68,8 @@ kpi::settings kpi_settings(const config& c) {
     s.gross_margin = c.kpi.gross_margin;
     s.stack.assign(c.kpi.stack.begin(), c.kpi.stack.end());
     s.per_account_metrics = c.kpi.per_account_metrics;
+    s.csm_hourly = c.kpi.csm_hourly;
+    s.support_hourly = c.kpi.support_hourly;
     return s;
 }
 

@@ -195,7 +195,9 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
     record.evaluated_at = at;
     ++evaluations_;
     ++stats_.evaluations;
-    if (!rules_) {
+    // The company's internal account (model::company_account: spend) is no customer: no
+    // rule reads it and it raises no alert; the observer still sees it (the KPIs' spend).
+    if (!rules_ || model::is_company(record.state.id)) {
         record.next_change = timestamp_max;
         observe(index, at);
         reschedule(index, at);
@@ -392,6 +394,8 @@ bool core::acknowledge(std::string_view account, std::string_view alert_id, aler
     journal(index, false);
     auto& record = accounts_[index];
     if (!record.alerts.acknowledge(alert_id, std::move(ack), events_)) return false;
+    // The KPIs count acknowledgements (redflag_alert_ack_seconds, redflag_alerts_unacked).
+    observe(index, record.evaluated_at.value_or(now_));
     reschedule(index, record.evaluated_at.value_or(now_));
     return true;
 }

@@ -396,10 +396,19 @@ item_outcome decode_event(json::value& value, std::size_t index, const decode_op
         check.add("type", "is required");
     }
     bool account_ok = false;
-    if (envelope.account && !envelope.account->is_null())
+    const bool company_level = outcome.type && model::is_company_level(*outcome.type);
+    if (company_level) {
+        // Company-level: no customer account; stored under the internal company account.
+        if (envelope.account && !envelope.account->is_null())
+            check.add("account", "must be absent: " + std::string(model::name_of(*outcome.type)) +
+                                     " is company-level, not per account");
+        else
+            account_ok = true;
+    } else if (envelope.account && !envelope.account->is_null()) {
         account_ok = check.text(*envelope.account, text_kind::id, "account");
-    else
+    } else {
         check.add("account", "is required");
+    }
     const bool id_given = envelope.id && !envelope.id->is_null() && check.text(*envelope.id, text_kind::id, "id");
     bool at_given = false;
     timestamp at{};
@@ -447,7 +456,7 @@ item_outcome decode_event(json::value& value, std::size_t index, const decode_op
         for (const auto& spec : specs)
             if (auto it = object->find(spec.name); it != object->end() && it->value().is_null()) object->stable_erase(it);
     std::string id = id_given ? std::string(envelope.id->get_string()) : std::string();
-    std::string account(envelope.account->get_string());
+    std::string account = company_level ? std::string(model::company_account) : std::string(envelope.account->get_string());
     // Move-constructed, so the fields keep the parsed object's storage (no copy).
     out.emplace(model::event{*outcome.type, std::move(account), std::move(id), at, !id_given, std::move(*object)});
     if (!id_given && options.derive_ids) out->id = content_id(*out, at_given);

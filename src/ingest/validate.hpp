@@ -6,7 +6,8 @@
 //
 // The rules:
 //  - `type` is one of the event types; `account` and `id` are ids (below); `at` is an
-//    RFC 3339 timestamp;
+//    RFC 3339 timestamp; a company-level type (`spend`) has no `account` and gets
+//    model::company_account;
 //  - each type-specific field has its kind, range and allowed values; required fields
 //    are present;
 //  - strings are valid UTF-8 of 1..max_string characters (Unicode code points) and hold

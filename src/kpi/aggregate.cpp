@@ -34,6 +34,10 @@ double ratio(double numerator, double denominator) { return denominator == 0 ? n
 
 void cell::add(const contribution& c, std::int64_t sign, const settings& config) {
     accounts += sign;
+    if (c.new_in_quarter) {
+        new_accounts += sign;
+        new_accounts_mrr += sign * c.mrr;
+    }
     accounts_by_status[static_cast<std::size_t>(c.status)] += sign;
     mrr += sign * c.mrr;
     if (c.in_cohort()) {
@@ -55,6 +59,11 @@ void cell::add(const contribution& c, std::int64_t sign, const settings& config)
     csat_sum += sign * c.csat_sum;
     csat_count += sign * c.csat_count;
     for (std::size_t i = 0; i < open_tickets.size(); ++i) open_tickets[i] += sign * c.open_tickets[i];
+    alerts_unacked += sign * c.unacked;
+    for (std::size_t i = 0; i < activities.size(); ++i) activities[i] += sign * c.activities[i];
+    csm_minutes += sign * c.csm_minutes;
+    support_minutes += sign * c.support_minutes;
+    for (std::size_t i = 0; i < goals.size(); ++i) goals[i] += sign * c.goals[i];
     if (c.ttfv_seconds >= 0) {
         ttfv_buckets[ttfv_bucket(c.ttfv_seconds)] += sign;
         ttfv_seconds += sign * c.ttfv_seconds;
@@ -96,6 +105,13 @@ void cell::merge(const cell& o) {
     add_arrays(ttfv_buckets, o.ttfv_buckets);
     ttfv_seconds += o.ttfv_seconds;
     ttfv_count += o.ttfv_count;
+    alerts_unacked += o.alerts_unacked;
+    new_accounts += o.new_accounts;
+    new_accounts_mrr += o.new_accounts_mrr;
+    add_arrays(activities, o.activities);
+    csm_minutes += o.csm_minutes;
+    support_minutes += o.support_minutes;
+    add_arrays(goals, o.goals);
     renewal_arr_near += o.renewal_arr_near;
     renewal_arr_far += o.renewal_arr_far;
     add_vectors(has_product, o.has_product);
@@ -104,6 +120,10 @@ void cell::merge(const cell& o) {
 
 void aggregate::add(const contribution& c, std::int64_t sign, const settings& config) {
     if (!c.present) return;
+    if (c.company) {  // no account: its spend only
+        for (const auto& [segment, amount] : c.spend) spend_[segment] += sign * amount;
+        return;
+    }
     const auto k = key(c.csm, c.segment, c.band);
     cells_[k].add(c, sign, config);
     for (auto id : c.score_bands) score_bands_[item(k, id)] += sign;
@@ -130,12 +150,32 @@ void aggregate::count_first_value(const contribution& previous, const contributi
     ++reached.count;
 }
 
+void aggregate::count_acked(const contribution& previous, const contribution& c) {
+    if (!c.present || c.acked.empty()) return;
+    for (const auto& a : c.acked) {
+        if (previous.present && std::find(previous.acked.begin(), previous.acked.end(), a) != previous.acked.end())
+            continue;
+        auto& into = acked_[key(c.csm, c.segment, c.band)];
+        const auto bucket = std::lower_bound(ack_bucket_seconds.begin(), ack_bucket_seconds.end(), double(a.seconds));
+        ++into.buckets[static_cast<std::size_t>(bucket - ack_bucket_seconds.begin())];
+        into.seconds += a.seconds;
+        ++into.count;
+    }
+}
+
 void aggregate::merge(const aggregate& other) {
     for (const auto& [k, c] : other.cells_) cells_[k].merge(c);
     for (const auto& [k, n] : other.score_bands_) score_bands_[k] += n;
     for (const auto& [k, n] : other.class_labels_) class_labels_[k] += n;
     for (const auto& [k, n] : other.alerts_) add_arrays(alerts_[k], n);
     for (const auto& [k, n] : other.fired_) fired_[k] += n;
+    for (const auto& [k, m] : other.spend_) spend_[k] += m;
+    for (const auto& [k, r] : other.acked_) {
+        auto& into = acked_[k];
+        add_arrays(into.buckets, r.buckets);
+        into.seconds += r.seconds;
+        into.count += r.count;
+    }
     for (const auto& [k, r] : other.reached_first_value_) {
         auto& into = reached_first_value_[k];
         add_arrays(into.buckets, r.buckets);
@@ -149,6 +189,12 @@ std::int64_t aggregate::sum_of(const std::unordered_map<std::uint64_t, std::int6
     for (const auto& [k, v] : items)
         if (id_of_item(k) == id) n += v;
     return n;
+}
+
+money aggregate::total_spend() const {
+    money sum = 0;
+    for (const auto& [segment, m] : spend_) sum += m;
+    return sum;
 }
 
 cell aggregate::total() const {
@@ -200,6 +246,27 @@ double csat_average(const cell& c) { return ratio(double(c.csat_sum), double(c.c
 double alignment(const cell& c, std::size_t product) {
     const std::int64_t has = product < c.has_product.size() ? c.has_product[product] : 0;
     return ratio(double(has), double(c.active));
+}
+
+double cac(money spend, const cell& c) { return ratio(from_money(spend), double(c.new_accounts)); }
+
+double ltv_cac_ratio(money spend, const cell& c, double gross_margin) {
+    return ltv(c, gross_margin) / cac(spend, c);
+}
+
+double cac_payback_months(money spend, const cell& c, double gross_margin) {
+    if (c.new_accounts == 0) return nan;
+    const double monthly_margin = from_money(c.new_accounts_mrr) / double(c.new_accounts) * gross_margin;
+    return ratio(cac(spend, c), monthly_margin);
+}
+
+double cost_to_serve(const cell& c, const settings& config) {
+    return double(c.csm_minutes) / 1000.0 * config.csm_hourly / 60.0 +
+           double(c.support_minutes) / 1000.0 * config.support_hourly / 60.0;
+}
+
+double cost_to_serve_ratio(const cell& c, const settings& config) {
+    return ratio(cost_to_serve(c, config), 3.0 * from_money(c.mrr));
 }
 
 }  // namespace redflag::kpi

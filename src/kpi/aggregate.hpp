@@ -44,6 +44,18 @@ struct cell {
     std::array<std::int64_t, ttfv_bucket_days.size() + 1> ttfv_buckets{};  // not cumulative; last is +Inf
     std::int64_t ttfv_seconds = 0, ttfv_count = 0;
 
+    // Acquisition (90 days): accounts whose first MRR > 0 is in the window, their MRR now.
+    std::int64_t new_accounts = 0;
+    money new_accounts_mrr = 0;
+
+    // Alerts firing for over a day without an ack (CSM scorecard).
+    std::int64_t alerts_unacked = 0;
+
+    // Team and cost to serve (90 days), goals now.
+    std::array<std::int64_t, activity_kind_names.size()> activities{};
+    milli_minutes csm_minutes = 0, support_minutes = 0;
+    std::array<std::int64_t, goal_status_names.size()> goals{};
+
     // Renewals (ARR of active accounts).
     money renewal_arr_near = 0, renewal_arr_far = 0;
 
@@ -69,6 +81,9 @@ public:
     // (`previous` had none), in `c`'s cell. Only ever adds, once per account (per process):
     // the cumulative histogram redflag_time_to_first_value_seconds.
     void count_first_value(const contribution& previous, const contribution& c);
+    // Observes, in `c`'s cell, the firing → first ack time of each alert of `c` that
+    // `previous` did not have acknowledged. Only ever adds: redflag_alert_ack_seconds.
+    void count_acked(const contribution& previous, const contribution& c);
     void merge(const aggregate& other);
 
     static std::uint64_t key(label_id csm, label_id segment, label_id band) {
@@ -96,6 +111,15 @@ public:
         std::int64_t seconds = 0, count = 0;
     };
     const std::unordered_map<std::uint64_t, first_values>& reached_first_value() const { return reached_first_value_; }
+    // Alerts acknowledged, per cell (monotonic; count_acked).
+    struct ack_times {
+        std::array<std::int64_t, ack_bucket_seconds.size() + 1> buckets{};  // not cumulative; last is +Inf
+        std::int64_t seconds = 0, count = 0;
+    };
+    const std::unordered_map<std::uint64_t, ack_times>& acked() const { return acked_; }
+    // Acquisition spend of the last 90 days per segment label (the company's contribution).
+    const std::unordered_map<label_id, money>& spend() const { return spend_; }
+    money total_spend() const;
     // Every cell added together.
     cell total() const;
     // An item count summed over every cell (tests).
@@ -108,6 +132,8 @@ private:
     std::unordered_map<std::uint64_t, std::array<std::int64_t, 2>> alerts_;
     std::unordered_map<std::uint64_t, std::int64_t> fired_;
     std::unordered_map<std::uint64_t, first_values> reached_first_value_;
+    std::unordered_map<label_id, money> spend_;
+    std::unordered_map<std::uint64_t, ack_times> acked_;
 };
 
 // The derived KPIs, exactly as metrics.md defines them. A ratio whose denominator is 0 is
@@ -123,5 +149,16 @@ double ltv(const cell& c, double gross_margin);  // ARPA × margin ÷ revenue ch
 double nps_score(const std::array<std::int64_t, 3>& answers);  // %promoters − %detractors
 double csat_average(const cell& c);
 double alignment(const cell& c, std::size_t product);  // active with product ÷ active
+// Acquisition over 90 days. CAC = spend ÷ new accounts (NaN without new accounts);
+// LTV:CAC = ltv ÷ CAC; CAC payback (months) = CAC ÷ (mean MRR now of the new accounts ×
+// gross margin), NaN when that is 0.
+double cac(money spend, const cell& c);
+double ltv_cac_ratio(money spend, const cell& c, double gross_margin);
+double cac_payback_months(money spend, const cell& c, double gross_margin);
+// Cost to serve over 90 days (currency): CSM minutes × csm_hourly ÷ 60 + support
+// minutes × support_hourly ÷ 60.
+double cost_to_serve(const cell& c, const settings& config);
+// cost_to_serve ÷ (3 × MRR now): the 90-day cost against the quarter's revenue.
+double cost_to_serve_ratio(const cell& c, const settings& config);
 
 }  // namespace redflag::kpi

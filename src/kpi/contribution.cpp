@@ -27,6 +27,26 @@ std::size_t milestone_name_index() {
     return i;
 }
 
+std::size_t spend_amount_index() {
+    static const std::size_t i = field_index(event_type::spend, "amount");
+    return i;
+}
+std::size_t spend_segment_index() {
+    static const std::size_t i = field_index(event_type::spend, "segment");
+    return i;
+}
+std::size_t activity_kind_index() {
+    static const std::size_t i = field_index(event_type::activity, "kind");
+    return i;
+}
+std::size_t activity_minutes_index() {
+    static const std::size_t i = field_index(event_type::activity, "minutes");
+    return i;
+}
+std::size_t ticket_minutes_index() {
+    static const std::size_t i = field_index(event_type::ticket, "handle_minutes");
+    return i;
+}
 const std::vector<model::stream_record>& stream(const model::account_state& s, event_type t) {
     return s.streams[static_cast<std::size_t>(t)];
 }
@@ -71,6 +91,12 @@ std::size_t priority_index(std::string_view p) {
     for (std::size_t i = 0; i + 1 < ticket_priority_names.size(); ++i)
         if (ticket_priority_names[i] == p) return i;
     return ticket_priority_names.size() - 1;
+}
+
+std::size_t activity_index(std::string_view kind) {
+    for (std::size_t i = 0; i + 1 < activity_kind_names.size(); ++i)
+        if (activity_kind_names[i] == kind) return i;
+    return activity_kind_names.size() - 1;
 }
 
 std::string pair_key(std::string_view a, std::string_view b) {
@@ -121,7 +147,7 @@ void alert_entries(std::span<const alerts::alert> active, const rule_layout& lay
             // layout: looked up by name (rare).
             id = labels.alert.get(pair_key(a.rule, rules::severity_names[static_cast<std::size_t>(a.severity)]));
         }
-        out.push_back({id, a.state == alerts::alert_state::firing});
+        out.push_back({id, a.state == alerts::alert_state::firing, a.acknowledged()});
     }
 }
 
@@ -131,11 +157,40 @@ double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t) {
     return it == movements.begin() ? 0.0 : std::prev(it)->after;
 }
 
+namespace {
+
+// The company's contribution: spend of the last 90 days per segment.
+timestamp contribute_company(const model::account_state& s, timestamp now, label_caches& labels, contribution& out) {
+    next_instant next(now);
+    out = contribution{};
+    out.present = true;
+    out.company = true;
+    out.at = now;
+    const timestamp quarter_ago = before(now, acquisition_window);
+    for (const auto& r : stream(s, event_type::spend)) {
+        next.offer(r.at);
+        next.offer(after(r.at, acquisition_window));
+        if (r.at <= quarter_ago || r.at > now) continue;
+        const auto segment = text(r.values[spend_segment_index()]);
+        const label_id id = labels.segment.get(segment.empty() ? std::string_view("none") : segment);
+        auto it = std::lower_bound(out.spend.begin(), out.spend.end(), id,
+                                   [](const auto& entry, label_id key) { return entry.first < key; });
+        if (it == out.spend.end() || it->first != id) it = out.spend.insert(it, {id, 0});
+        it->second += to_money(std::max(0.0, number(r.values[spend_amount_index()])));
+    }
+    return next.value();
+}
+
+}  // namespace
+
 timestamp contribute(const account_input& account, timestamp now, const settings& config, const rule_layout& layout,
                      label_caches& labels, const contribution& previous, contribution& out) {
     const auto& s = account.state;
+    if (model::is_company(s.id)) return contribute_company(s, now, labels, out);
     next_instant next(now);
     out.present = true;
+    out.company = false;
+    out.spend.clear();
     out.at = now;
 
     // Dimensions.
@@ -165,6 +220,8 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     out.moved_in_month.fill(0);
     out.moved_total.fill(0);
     bool churn_in_month = false;
+    const timestamp acquisition_start = before(now, acquisition_window);
+    out.new_in_quarter = false;
     for (const auto& m : moves) {
         const money amount = to_money(std::abs(m.after - m.before));
         const auto kind = static_cast<std::size_t>(m.kind);
@@ -173,7 +230,9 @@ timestamp contribute(const account_input& account, timestamp now, const settings
         next.offer(m.at);
         next.offer(after(m.at, churn_window));
         next.offer(after(m.at, cohort_window));
+        next.offer(after(m.at, acquisition_window));
         if (m.at > now) continue;
+        if (m.kind == movement_kind::new_business && m.at > acquisition_start) out.new_in_quarter = true;
         out.moved_total[kind] += amount;
         if (m.at > month_ago) {
             out.moved_in_month[kind] += amount;
@@ -220,6 +279,28 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     }
     if (out.ttfv_seconds < 0 && previous.present) out.ttfv_seconds = previous.ttfv_seconds;
 
+    // Team and cost to serve over 90 days.
+    out.activities.fill(0);
+    out.csm_minutes = 0;
+    for (const auto& r : stream(s, event_type::activity)) {
+        next.offer(r.at);
+        next.offer(after(r.at, voice_window));
+        if (r.at <= quarter_ago || r.at > now) continue;
+        ++out.activities[activity_index(text(r.values[activity_kind_index()]))];
+        out.csm_minutes += to_milli_minutes(std::max(0.0, number(r.values[activity_minutes_index()])));
+    }
+    out.support_minutes = 0;
+    for (const auto& r : stream(s, event_type::ticket)) {
+        if (is_null(r.values[ticket_minutes_index()])) continue;
+        next.offer(r.at);
+        next.offer(after(r.at, voice_window));
+        if (r.at <= quarter_ago || r.at > now) continue;
+        out.support_minutes += to_milli_minutes(std::max(0.0, number(r.values[ticket_minutes_index()])));
+    }
+    timestamp goals_change = timestamp_max;
+    out.goals = model::count_goals(s, now, goals_change).by_status;
+    next.offer(goals_change);
+
     // Renewals within (now, now + 30d] and (now, now + 90d], of active accounts.
     out.renews_within_near = out.renews_within_far = false;
     if (const auto* renewal = std::get_if<timestamp>(&s.get(model::profile_field::renewal_at))) {
@@ -262,11 +343,23 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     // Alerts: the active ones, and those that started firing at this very instant.
     alert_entries(account.alerts, layout, labels, out.alerts);
     out.fired.clear();
+    out.unacked = 0;
+    out.acked.clear();
     std::size_t entry = 0;
     for (const auto& a : account.alerts) {
         if (!a.active()) continue;
         const label_id id = out.alerts[entry++].rule_severity;
         if (a.state == alerts::alert_state::firing && a.firing_since == now) out.fired.push_back(id);
+        if (a.state != alerts::alert_state::firing || !a.firing_since) continue;
+        if (a.acknowledged()) {
+            const auto first = a.acks.front().at;
+            out.acked.push_back({id, first, std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(
+                                                                             first - *a.firing_since).count())});
+        } else {
+            const timestamp overdue = after(*a.firing_since, unacked_after);
+            if (overdue <= now) ++out.unacked;
+            else next.offer(overdue);
+        }
     }
     return next.value();
 }

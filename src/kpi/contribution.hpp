@@ -26,6 +26,7 @@
 #include "core/time.hpp"
 #include "kpi/labels.hpp"
 #include "model/account_state.hpp"
+#include "model/goals.hpp"
 #include "rules/rule_set.hpp"
 
 #include <array>
@@ -49,6 +50,7 @@ inline constexpr duration voice_window = 90 * day;
 inline constexpr duration cohort_window = 365 * day;
 inline constexpr duration renewal_near = 30 * day;
 inline constexpr duration renewal_far = 90 * day;
+inline constexpr duration acquisition_window = 90 * day;  // spend, new accounts, CAC
 
 // redflag_accounts{status}: the profile's status when it is one of events.md's values;
 // otherwise "active" while MRR > 0, else "none".
@@ -68,6 +70,20 @@ constexpr nps_category category_of_nps(double score) {
 
 inline constexpr std::size_t movement_kinds = model::movement_kind_names.size();
 
+// redflag_activities_90d{kind}: events.md's activity kinds, and "other" for anything else
+// a stored log might hold.
+inline constexpr std::array<std::string_view, 7> activity_kind_names{"meeting", "call",     "email", "qbr",
+                                                                     "training", "note", "other"};
+
+// redflag_goals{status}: model/goals.hpp says what each status means.
+using model::goal_status;
+using model::goal_status_names;
+
+// Minutes (activity `minutes`, ticket `handle_minutes`) are kept in thousandths of a
+// minute, integers like money, so that sums of contributions do not drift.
+using milli_minutes = std::int64_t;
+inline milli_minutes to_milli_minutes(double minutes) { return static_cast<milli_minutes>(std::llround(minutes * 1000.0)); }
+
 // Time to first value: upper bounds of the buckets, in days. Exposed in seconds as
 // redflag_time_to_first_value_seconds (metrics.md names it ..._days, but Prometheus's
 // naming rules, which `promtool check metrics` enforces, want the base unit).
@@ -82,6 +98,9 @@ struct settings {
     bool per_account_metrics = false;
     std::size_t per_account_limit = 5000;
     std::size_t label_cap = 1000;  // distinct values per label before "other"
+    // Cost to serve (kpi.cost): what an hour of a CSM's and of support's time costs.
+    double csm_hourly = 0;
+    double support_hourly = 0;
 };
 inline constexpr std::size_t max_stack_products = 64;
 
@@ -112,12 +131,33 @@ struct rule_layout {
 struct alert_entry {
     label_id rule_severity = 0;  // label_tables::alert id
     bool firing = false;         // else pending
+    bool acknowledged = false;   // so that an ack alone changes the contribution
     friend bool operator==(const alert_entry&, const alert_entry&) = default;
+};
+
+// The CSM scorecard's alert parts: redflag_alerts_unacked counts alerts firing for over
+// a day without an acknowledgement; redflag_alert_ack_seconds observes, once per alert,
+// the time from firing to its first ack (buckets in seconds: 5 min to 7 days).
+inline constexpr duration unacked_after = day;
+inline constexpr std::array<double, 9> ack_bucket_seconds{300, 900, 3600, 4 * 3600, 12 * 3600, 86400,
+                                                          2 * 86400, 4 * 86400, 7 * 86400};
+
+// An acknowledged firing alert: when it was first acknowledged, and after how long.
+struct acked_alert {
+    label_id rule_severity = 0;
+    timestamp first_ack{};
+    std::int64_t seconds = 0;  // firing_since → first ack, 0 when acked before firing
+    friend bool operator==(const acked_alert&, const acked_alert&) = default;
 };
 
 struct contribution {
     bool present = false;  // false: contributes nothing (never computed)
     timestamp at{};        // the evaluation instant it was computed at
+    // The company's internal account (model::company_account): counts as no account and
+    // contributes only `spend`.
+    bool company = false;
+    // Company only: acquisition spend of the last 90 days per segment label (sorted by id).
+    std::vector<std::pair<label_id, money>> spend;
 
     // Dimensions.
     label_id csm = 0, segment = 0, band = 0;
@@ -133,6 +173,8 @@ struct contribution {
     bool churned_in_month = false;  // active 30 days ago and a churn movement since
     std::array<money, movement_kinds> moved_in_month{};  // |after - before| by kind
     std::array<money, movement_kinds> moved_total{};     // every movement ever, by kind
+    // Acquisition: first MRR > 0 (the `new` movement) in the last 90 days.
+    bool new_in_quarter = false;
 
     // Voice of the customer.
     std::array<std::uint16_t, 3> nps{};  // answers in 90 days by category
@@ -140,6 +182,14 @@ struct contribution {
     std::uint16_t csat_count = 0;
     std::array<std::uint16_t, ticket_priority_names.size()> open_tickets{};
     std::int64_t ttfv_seconds = -1;  // signed_at (or first seen) → first_value; -1 none
+
+    // Team and cost to serve over 90 days: activities by kind, the minutes of the
+    // activities (CSM time) and of ticket handling (support time).
+    std::array<std::uint16_t, activity_kind_names.size()> activities{};
+    milli_minutes csm_minutes = 0;
+    milli_minutes support_minutes = 0;
+    // Success-plan goals by status now (goal_status).
+    std::array<std::uint16_t, goal_status_names.size()> goals{};
 
     // Renewals: ARR renewing within 30 days counts in both spans.
     bool renews_within_near = false;  // renewal_at in (now, now + 30d]
@@ -159,6 +209,10 @@ struct contribution {
     // redflag_book_alerts_fired_total by aggregate::count_fired, outside the
     // subtract-and-add of contributions (a counter never goes down).
     std::vector<label_id> fired;
+    // Firing for over `unacked_after` without an ack; and the acknowledged active alerts
+    // (aggregate::count_acked observes each once).
+    std::uint16_t unacked = 0;
+    std::vector<acked_alert> acked;
 
     // Per-account metrics: value (MRR now) and effort (score `effort`, NaN when null).
     double effort = std::numeric_limits<double>::quiet_NaN();

@@ -17,6 +17,10 @@ const std::string& name_of(const std::vector<std::string>& names, label_id id) {
     return id < names.size() ? names[id] : unknown;
 }
 
+prometheus::Histogram::BucketBoundaries ack_boundaries() {
+    return prometheus::Histogram::BucketBoundaries(ack_bucket_seconds.begin(), ack_bucket_seconds.end());
+}
+
 prometheus::Histogram::BucketBoundaries ttfv_boundaries() {
     prometheus::Histogram::BucketBoundaries bounds;
     for (double days : ttfv_bucket_days) bounds.push_back(days * 86400.0);
@@ -80,6 +84,17 @@ kpi_metrics::kpi_metrics(const metrics::kpi_families& f, const settings& config)
       csat_responses_(*f.csat_responses),
       stack_accounts_(*f.stack_accounts),
       book_alerts_(*f.book_alerts),
+      acquisition_spend_(*f.acquisition_spend),
+      new_accounts_(*f.new_accounts),
+      new_accounts_mrr_(*f.new_accounts_mrr),
+      cac_(*f.cac),
+      ltv_cac_(*f.ltv_cac),
+      cac_payback_(*f.cac_payback),
+      alerts_unacked_(*f.alerts_unacked),
+      activities_(*f.activities),
+      goals_(*f.goals),
+      cost_to_serve_(*f.cost_to_serve),
+      cost_to_serve_ratio_(*f.cost_to_serve_ratio),
       all_gauges_{&accounts_,         &mrr_,           &arr_,            &nrr_,
                   &csm_nrr_,          &grr_,           &csm_grr_,        &logo_churn_,
                   &revenue_churn_,    &quick_ratio_,   &ltv_,            &nps_,
@@ -87,13 +102,17 @@ kpi_metrics::kpi_metrics(const metrics::kpi_families& f, const settings& config)
                   &opportunity_,      &alignment_,     &score_,          &classification_,
                   &active_accounts_,  &cohort_arr_then_, &cohort_arr_now_, &cohort_arr_retained_,
                   &mrr_month_ago_,    &active_month_ago_, &churned_month_, &moved_month_,
-                  &csat_sum_,         &csat_responses_, &stack_accounts_, &book_alerts_},
+                  &csat_sum_,         &csat_responses_, &stack_accounts_, &book_alerts_,
+                  &activities_,       &goals_,         &cost_to_serve_,  &cost_to_serve_ratio_,
+                  &acquisition_spend_, &new_accounts_, &new_accounts_mrr_, &cac_,
+                  &ltv_cac_,          &cac_payback_,    &alerts_unacked_},
       gross_margin_(&f.gross_margin->Add({})),
       movements_(f.movements),
       book_alerts_fired_(f.book_alerts_fired),
       ttfv_(f.ttfv),
       account_value_(f.account_value),
-      account_effort_(f.account_effort) {
+      account_effort_(f.account_effort),
+      alert_ack_(f.alert_ack) {
     gross_margin_->Set(config.gross_margin);
     for (std::size_t k = 0; k < movement_kinds; ++k)
         movement_counters_[k] = &movements_->Add({{"kind", std::string(model::movement_kind_names[k])}});
@@ -151,6 +170,16 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
         csat_responses_.set(dims, double(c.csat_count));
         for (std::size_t i = 0; i < ticket_priority_names.size(); ++i)
             tickets_open_.set(with(dims, "priority", std::string(ticket_priority_names[i])), double(c.open_tickets[i]));
+        // Acquisition.
+        new_accounts_.set(dims, double(c.new_accounts));
+        new_accounts_mrr_.set(dims, from_money(c.new_accounts_mrr));
+        // Team and cost to serve.
+        alerts_unacked_.set(dims, double(c.alerts_unacked));
+        for (std::size_t i = 0; i < activity_kind_names.size(); ++i)
+            activities_.set(with(dims, "kind", std::string(activity_kind_names[i])), double(c.activities[i]));
+        for (std::size_t i = 0; i < goal_status_names.size(); ++i)
+            goals_.set(with(dims, "status", std::string(goal_status_names[i])), double(c.goals[i]));
+        cost_to_serve_.set(dims, cost_to_serve(c, config_));
         // Renewals and stack.
         renewal_arr_.set(with(dims, "within", "30d"), from_money(c.renewal_arr_near));
         renewal_arr_.set(with(dims, "within", "90d"), from_money(c.renewal_arr_far));
@@ -185,6 +214,13 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
     revenue_churn_.set({}, revenue_churn(total));
     quick_ratio_.set({}, quick_ratio(total));
     ltv_.set({}, ltv(total, config_.gross_margin));
+    cost_to_serve_ratio_.set({}, cost_to_serve_ratio(total, config_));
+    for (const auto& [segment, amount] : merged.spend())
+        acquisition_spend_.set({{"segment", name_of(segments, segment)}}, from_money(amount));
+    const money spend = merged.total_spend();
+    cac_.set({}, cac(spend, total));
+    ltv_cac_.set({}, ltv_cac_ratio(spend, total, config_.gross_margin));
+    cac_payback_.set({}, cac_payback_months(spend, total, config_.gross_margin));
     for (std::size_t p = 0; p < products; ++p) alignment_.set({{"product", config_.stack[p].first}}, alignment(total, p));
 
     const auto score_names = labels.score_band.names();
@@ -246,6 +282,18 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
             increments[i] = double(reached.buckets[i] - child.exposed.buckets[i]);
         child.histogram->ObserveMultiple(increments, double(reached.seconds - child.exposed.seconds));
         child.exposed = reached;
+    }
+
+    // Alert acknowledgement times: cumulative, each alert observed once at its first ack.
+    for (const auto& [k, acked] : merged.acked()) {
+        auto& child = ack_children_[k];
+        if (!child.histogram) child.histogram = &alert_ack_->Add(dims_of(k), ack_boundaries());
+        if (acked.count <= child.exposed.count) continue;
+        std::vector<double> increments(acked.buckets.size());
+        for (std::size_t i = 0; i < increments.size(); ++i)
+            increments[i] = double(acked.buckets[i] - child.exposed.buckets[i]);
+        child.histogram->ObserveMultiple(increments, double(acked.seconds - child.exposed.seconds));
+        child.exposed = acked;
     }
 }
 

@@ -76,6 +76,9 @@ private:
     // The additive parts of the ratios, per (csm, segment, health_band).
     gauge_children active_accounts_, cohort_arr_then_, cohort_arr_now_, cohort_arr_retained_, mrr_month_ago_,
         active_month_ago_, churned_month_, moved_month_, csat_sum_, csat_responses_, stack_accounts_, book_alerts_;
+    // Acquisition, team and efficiency (issue 16).
+    gauge_children acquisition_spend_, new_accounts_, new_accounts_mrr_, cac_, ltv_cac_, cac_payback_, alerts_unacked_,
+        activities_, goals_, cost_to_serve_, cost_to_serve_ratio_;
     std::vector<gauge_children*> all_gauges_;
     prometheus::Gauge* gross_margin_;
     prometheus::Family<prometheus::Counter>* movements_;
@@ -98,6 +101,13 @@ private:
     std::map<std::uint64_t, ttfv_child> ttfv_children_;
     prometheus::Family<prometheus::Gauge>* account_value_;
     prometheus::Family<prometheus::Gauge>* account_effort_;
+    // redflag_alert_ack_seconds, per cell, cumulative like the first-value histogram.
+    struct ack_child {
+        prometheus::Histogram* histogram = nullptr;
+        aggregate::ack_times exposed;
+    };
+    prometheus::Family<prometheus::Histogram>* alert_ack_;
+    std::map<std::uint64_t, ack_child> ack_children_;
 };
 
 }  // namespace redflag::kpi

@@ -14,8 +14,10 @@ shard_tracker::shard_tracker(hub& owner) : hub_(owner), labels_(owner.labels_) {
 
 shard_tracker::inputs shard_tracker::inputs_of(const model::account_state& state) {
     using model::event_type;
-    static constexpr std::array<event_type, 6> read{event_type::account, event_type::contract, event_type::ticket,
-                                                    event_type::nps,     event_type::csat,     event_type::milestone};
+    // Every type whose records a contribution reads (contribution.cpp).
+    static constexpr std::array<event_type, 9> read{event_type::account,  event_type::contract, event_type::ticket,
+                                                    event_type::nps,      event_type::csat,     event_type::milestone,
+                                                    event_type::activity, event_type::goal,     event_type::spend};
     inputs in;
     for (std::size_t i = 0; i < read.size(); ++i)
         in.records[i] = static_cast<std::uint32_t>(state.streams[static_cast<std::size_t>(read[i])].size());
@@ -83,10 +85,13 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     aggregate_.add(scratch_, +1, config);
     aggregate_.count_fired(previous, scratch_);
     aggregate_.count_first_value(previous, scratch_);
+    aggregate_.count_acked(previous, scratch_);
     std::swap(previous, scratch_);  // scratch_ keeps the old vectors' capacity for next time
     changed_ = true;
 
-    if (hub_.per_account_series()) update_series(index, account.state.id, previous);
+    if (hub_.per_account_series()) {
+        if (!previous.company) update_series(index, account.state.id, previous);  // the company is no account
+    }
     else if (!series_dropped_ && !series_.empty()) drop_series();
     return next;
 }

@@ -77,7 +77,7 @@ private:
     // record changes them), the first event's instant, the rule layout, and the instant
     // the contribution changes with time.
     struct inputs {
-        std::array<std::uint32_t, 6> records{};
+        std::array<std::uint32_t, 9> records{};
         timestamp first_seen{};
         timestamp next_change = timestamp_min;
         std::uint32_t layout = 0;

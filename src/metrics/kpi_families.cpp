@@ -44,6 +44,21 @@ kpi_families register_kpi_families(prometheus::Registry& r, const std::string& c
     f.csat_responses = &gauge(r, "redflag_csat_responses", "CSAT answers of the last 90 days (CSAT average denominator)");
     f.stack_accounts = &gauge(r, "redflag_stack_accounts", "Active accounts that have the product (stack alignment numerator)");
     f.book_alerts = &gauge(r, "redflag_book_alerts", "Pending and firing alerts by rule, severity and the account's current CSM, segment and health band");
+    f.acquisition_spend = &gauge(r, "redflag_acquisition_spend_90d", "Acquisition spend of the last 90 days (" + currency + ") by the segment it was spent on (none when not given)");
+    f.new_accounts = &gauge(r, "redflag_new_accounts_90d", "Accounts whose first MRR above 0 is in the last 90 days, by CSM, segment and health band");
+    f.new_accounts_mrr = &gauge(r, "redflag_new_accounts_mrr_90d", "MRR now (" + currency + ") of the accounts new in the last 90 days (CAC payback denominator)");
+    f.cac = &gauge(r, "redflag_cac", "Customer acquisition cost: acquisition spend / new accounts, last 90 days (" + currency + ")");
+    f.ltv_cac = &gauge(r, "redflag_ltv_cac_ratio", "redflag_ltv / redflag_cac");
+    f.cac_payback = &gauge(r, "redflag_cac_payback_months", "CAC / (mean MRR now of the new accounts x gross margin), in months");
+    f.alerts_unacked = &gauge(r, "redflag_alerts_unacked", "Alerts firing for over a day without an acknowledgement, by the account's CSM, segment and health band");
+    f.alert_ack = &prometheus::BuildHistogram()
+                       .Name("redflag_alert_ack_seconds")
+                       .Help("Time from an alert's firing to its first acknowledgement, observed once per alert, by the account's CSM, segment and health band then")
+                       .Register(r);
+    f.activities = &gauge(r, "redflag_activities_90d", "Activities of the last 90 days by kind and the account's CSM, segment and health band");
+    f.goals = &gauge(r, "redflag_goals", "Success-plan goals by status (missed includes open goals past due), CSM, segment and health band");
+    f.cost_to_serve = &gauge(r, "redflag_cost_to_serve_90d", "Cost to serve over 90 days (" + currency + "): activity minutes x kpi.cost.csm_hourly / 60 + ticket handle_minutes x kpi.cost.support_hourly / 60");
+    f.cost_to_serve_ratio = &gauge(r, "redflag_cost_to_serve_ratio", "Cost to serve over 90 days / (3 x MRR now of active accounts)");
     f.gross_margin = &gauge(r, "redflag_gross_margin_ratio", "kpi.gross_margin, the margin LTV uses");
     f.movements = &prometheus::BuildCounter()
                        .Name("redflag_mrr_movement_total")

@@ -385,8 +385,18 @@ private:
         const auto* status = as_string(find_member(e.fields, "status"));
         const auto* priority = as_string(find_member(e.fields, "priority"));
         const auto* subject = as_string(find_member(e.fields, "subject"));
+        // The earliest first response any event of the ticket names (a later event may
+        // repeat it, or a late one correct it downwards).
+        std::optional<timestamp> first_response;
+        if (const auto* v = find_member(e.fields, "first_response_at"); v && v->is_string())
+            first_response = parse_rfc3339(v->get_string());
+        auto take_first_response = [&](ticket_state& t) {
+            if (first_response && (!t.first_response_at || *first_response < *t.first_response_at))
+                t.first_response_at = first_response;
+        };
         if (it == tickets.end() || it->id != *id) {
             ticket_state t;
+            take_first_response(t);
             t.id = std::string(*id);
             t.status = status ? std::string(*status) : std::string("open");
             t.priority = priority ? std::string(*priority) : std::string("normal");
@@ -397,6 +407,7 @@ private:
             return;
         }
         auto& t = *it;
+        take_first_response(t);
         if (e.at >= t.updated_at) {
             if (status) t.status = std::string(*status);
             if (priority) t.priority = std::string(*priority);

@@ -67,6 +67,7 @@ struct ticket_state {
     std::string subject;
     timestamp opened_at{}; // the first event of this ticket
     timestamp updated_at{};
+    std::optional<timestamp> first_response_at;  // the earliest `first_response_at` sent
     bool is_open() const { return status == "open" || status == "pending"; }
 };
 

@@ -1,4 +1,4 @@
-// Binary layout of an account_state, version 1 (all integers are LEB128 varints, signed
+// Binary layout of an account_state, version 2 (all integers are LEB128 varints, signed
 // ones zigzag-encoded; times are milliseconds; times in sorted vectors are deltas from the
 // previous element):
 //
@@ -10,10 +10,15 @@
 //   15 × history            count, then (delta at, before scalar, after scalar)...
 //   attributes              count, then (key string, scalar)...
 //   users                   count, then (id, email, name, role, active byte, first_seen, optional last_seen)...
-//   tickets                 count, then (id, status, priority, subject, opened_at, updated_at)...
+//   tickets                 count, then (id, status, priority, subject, opened_at, updated_at,
+//                           optional first_response_at)...
 //   usage                   count, then (metric, count, then (delta at, number sum, count)...)...
-//   9 × stream              count, then (delta at, value count, scalars...)...
-//   9 × latest_of_type      optional time
+//   11 × stream             count, then (delta at, value count, scalars...)...
+//   11 × latest_of_type     optional time
+//
+// Version 1 is the same with 9 streams and 9 latest_of_type (before `goal` and `spend`)
+// and tickets without first_response_at; it decodes with those streams empty and no
+// first responses.
 //   movements               count, then (delta at, kind byte, number before, number after)...
 //
 // A time delta is varint(zigzag(seconds) << 1) when it is whole seconds, else
@@ -342,6 +347,7 @@ void encode_state(const account_state& s, std::string& out) {
         timestamp prev{};
         w.time_delta(t.opened_at, prev);
         w.time_delta(t.updated_at, prev);
+        w.optional_time(t.first_response_at);
     }
     w.varint(s.usage.size());
     for (const auto& [metric, series] : s.usage) {
@@ -387,7 +393,10 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
         return false;
     };
     if (bytes.size() < 4 || std::memcmp(bytes.data(), magic, sizeof magic) != 0) return failed("not an encoded account state", 0);
-    if (static_cast<std::uint8_t>(bytes[3]) != state_codec_version) return failed("unsupported version", 3);
+    const auto version = static_cast<std::uint8_t>(bytes[3]);
+    if (version != state_codec_version && version != 1) return failed("unsupported version", 3);
+    // Version 1 had the types before `goal` only.
+    const std::size_t stream_types = version == 1 ? static_cast<std::size_t>(event_type::goal) : event_type_count;
     reader r(bytes.substr(4));
     s = account_state{};
     r.string(s.id);
@@ -432,6 +441,7 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
         timestamp prev{};
         t.opened_at = r.time_delta(prev);
         t.updated_at = r.time_delta(prev);
+        if (version >= 2) t.first_response_at = r.optional_time();
     }
     for (auto n = r.count(); n > 0 && r.ok(); --n) {
         auto metric = r.string();
@@ -446,7 +456,7 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
             p.count = static_cast<std::uint32_t>(c);
         }
     }
-    for (std::size_t type = 0; type < event_type_count; ++type) {
+    for (std::size_t type = 0; type < stream_types; ++type) {
         auto& stream = s.streams[type];
         stream.resize(r.count());
         const auto expected = stream_field_count(static_cast<event_type>(type));
@@ -460,7 +470,7 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
             for (std::size_t i = 0; i < n && r.ok(); ++i) rec.values[i] = r.value();
         }
     }
-    for (auto& t : s.latest_of_type) t = r.optional_time();
+    for (std::size_t type = 0; type < stream_types; ++type) s.latest_of_type[type] = r.optional_time();
     s.movements.resize(r.count());
     timestamp prev{};
     for (auto& m : s.movements) {

@@ -21,7 +21,8 @@ namespace redflag::model {
 
 // The first bytes of every encoded state: a magic "RFS" and the format version. Decoding
 // accepts only versions it knows (currently 1).
-inline constexpr std::uint8_t state_codec_version = 1;
+// 2: eleven streams (event types `goal`, `spend`); version 1 states (nine streams) still decode.
+inline constexpr std::uint8_t state_codec_version = 2;
 
 // Appends the encoding of `state` to `out` (so a caller can prefix its own header).
 void encode_state(const account_state& state, std::string& out);

@@ -13,11 +13,12 @@
 
 namespace redflag::model {
 
-enum class event_type : std::uint8_t { account, contract, usage, user, ticket, nps, csat, activity, milestone };
-inline constexpr std::size_t event_type_count = 9;
+// New types are appended (the state codec and stored states index streams by type).
+enum class event_type : std::uint8_t { account, contract, usage, user, ticket, nps, csat, activity, milestone, goal, spend };
+inline constexpr std::size_t event_type_count = 11;
 
 inline constexpr std::array<std::string_view, event_type_count> event_type_names{
-    "account", "contract", "usage", "user", "ticket", "nps", "csat", "activity", "milestone"};
+    "account", "contract", "usage", "user", "ticket", "nps", "csat", "activity", "milestone", "goal", "spend"};
 
 constexpr std::string_view name_of(event_type t) { return event_type_names[static_cast<std::size_t>(t)]; }
 
@@ -26,6 +27,16 @@ constexpr std::optional<event_type> event_type_from(std::string_view name) {
         if (event_type_names[i] == name) return static_cast<event_type>(i);
     return std::nullopt;
 }
+
+// Company-level events (`spend`: acquisition spend) belong to no customer account. The
+// decoder gives them this internal account, so that they are stored, deduplicated (ids
+// are scoped per account), recovered and replayed exactly like account events, in one
+// shard. A control character keeps it apart from every valid account id (ids hold none,
+// ingest/validate.hpp); the store keys it (only NUL is refused). The engine evaluates
+// no rules on it and the KPIs count it as no account (engine/core, kpi/contribution).
+inline constexpr std::string_view company_account = "\x1f" "company";
+constexpr bool is_company_level(event_type t) { return t == event_type::spend; }
+inline bool is_company(std::string_view account) { return account == company_account; }
 
 // The members of an event object that are not fields: they are the event's own members
 // (type, account, id, at).

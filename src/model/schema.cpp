@@ -8,6 +8,7 @@ constexpr std::string_view contract_statuses[] = {"active", "cancel_requested", 
 constexpr std::string_view ticket_statuses[] = {"open", "pending", "solved", "closed"};
 constexpr std::string_view ticket_priorities[] = {"low", "normal", "high", "urgent"};
 constexpr std::string_view activity_kinds[] = {"meeting", "call", "email", "qbr", "training", "note"};
+constexpr std::string_view goal_statuses[] = {"open", "achieved", "missed", "dropped"};
 
 using k = field_kind;
 
@@ -52,6 +53,12 @@ const field_spec ticket_fields[] = {
     {"status", k::string, true, {}, {}, ticket_statuses},
     {"priority", k::string, false, {}, {}, ticket_priorities},
     {"subject", k::string},
+    // Minutes support spent on the ticket since its previous event (an increment, so a
+    // window sums them; cost to serve).
+    {"handle_minutes", k::number, false, 0.0, max_minutes},
+    // When the customer first got an answer (first-response time is from the ticket's
+    // first event to it).
+    {"first_response_at", k::time},
 };
 const field_spec nps_fields[] = {
     {"score", k::integer, true, 0.0, 10.0},
@@ -67,15 +74,31 @@ const field_spec activity_fields[] = {
     {"kind", k::string, true, {}, {}, activity_kinds},
     {"by", k::string},
     {"note", k::string},
+    {"minutes", k::number, false, 0.0, max_minutes},  // time spent by `by` (cost to serve)
 };
 const field_spec milestone_fields[] = {
     {"name", k::string, true},
     {"note", k::string},
 };
 
+// A success-plan goal, upserted by goal_id: its latest event (by `at`) holds its state.
+const field_spec goal_fields[] = {
+    {"goal_id", k::string, true, {}, {}, {}, true, text_kind::id},
+    {"title", k::string},
+    {"due_at", k::time},
+    {"status", k::string, true, {}, {}, goal_statuses},
+};
+
+// Acquisition spend, company-level (no account): CAC.
+const field_spec spend_fields[] = {
+    {"amount", k::number, true, 0.0, max_spend},
+    {"category", k::string, true},  // sales | marketing | any other string
+    {"segment", k::string},         // the segment it was spent to win, if known
+};
+
 const std::span<const field_spec> all_fields[event_type_count] = {
-    account_fields, contract_fields, usage_fields, user_fields,    ticket_fields,
-    nps_fields,     csat_fields,     activity_fields, milestone_fields,
+    account_fields, contract_fields, usage_fields,     user_fields,      ticket_fields, nps_fields,
+    csat_fields,    activity_fields, milestone_fields, goal_fields,      spend_fields,
 };
 
 }  // namespace

@@ -56,6 +56,13 @@ inline constexpr double max_seats = 1'000'000;      // seats (account and contra
 inline constexpr double max_headcount = 10'000'000; // employees
 inline constexpr double max_locations = 1'000'000;  // locations
 inline constexpr double max_usage = 1e12;           // |value| of one usage event (not summed as money)
+// Minutes of one activity or ticket event (activity `minutes`, ticket `handle_minutes`):
+// at most a year (525,600). Summed as doubles over 90 days per account and priced by the
+// hourly cost (cost to serve), so no overflow bound applies beyond staying finite.
+inline constexpr double max_minutes = 525'600;
+// One spend event's amount (currency units). Summed over 90 days in int64 thousandths:
+// 9.22e18 / (1e9 x 1e3) = 9.2 million events at the bound before a sum could overflow.
+inline constexpr double max_spend = 1'000'000'000;
 
 // The type-specific fields of `type`, in a fixed order. The common fields (type,
 // account, id, at) are not listed.

@@ -194,6 +194,7 @@ TEST(OutcomesObserver, gathers_firings_and_movements_during_a_replay) {
     ASSERT_EQ(in.rules.size(), 2u);
     EXPECT_FALSE(in.rules[0].lagging);
     EXPECT_TRUE(in.rules[1].lagging);
+    // The log's company-level spend event is no account.
     ASSERT_EQ(in.accounts.size(), 2u);
     EXPECT_EQ(in.accounts[0].id, "acme");
     EXPECT_EQ(in.accounts[0].churns, std::vector<timestamp>{*parse_rfc3339("2026-03-15T10:00:00Z")});

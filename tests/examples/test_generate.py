@@ -22,7 +22,7 @@ GENERATOR = os.path.normpath(os.path.join(HERE, "..", "..", "examples", "generat
 
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
-TYPES = {"account", "contract", "usage", "user", "ticket", "nps", "csat", "activity", "milestone"}
+TYPES = {"account", "contract", "usage", "user", "ticket", "nps", "csat", "activity", "milestone", "goal", "spend"}
 COMMON = {"id", "type", "account", "at"}
 FIELDS = {
     "account": {"name", "csm", "csm_email", "segment", "plan", "industry", "status", "seats",
@@ -30,15 +30,18 @@ FIELDS = {
     "contract": {"mrr", "seats", "products", "renewal_at", "status"},
     "usage": {"metric", "value", "user_id"},
     "user": {"user_id", "email", "name", "role", "active"},
-    "ticket": {"ticket_id", "status", "priority", "subject"},
+    "ticket": {"ticket_id", "status", "priority", "subject", "handle_minutes", "first_response_at"},
     "nps": {"score", "respondent", "comment"},
     "csat": {"score", "ticket_id", "comment"},
-    "activity": {"kind", "by", "note"},
+    "activity": {"kind", "by", "note", "minutes"},
     "milestone": {"name", "note"},
+    "goal": {"goal_id", "title", "due_at", "status"},
+    "spend": {"amount", "category", "segment"},
 }
 REQUIRED = {"contract": {"mrr"}, "usage": {"metric"}, "user": {"user_id"},
             "ticket": {"ticket_id", "status"}, "nps": {"score"}, "csat": {"score"},
-            "activity": {"kind"}, "milestone": {"name"}}
+            "activity": {"kind"}, "milestone": {"name"}, "goal": {"goal_id", "status"},
+            "spend": {"amount", "category"}}
 SMALL = ["--accounts", "40", "--months", "6", "--start", "2026-01-01"]
 
 
@@ -70,7 +73,10 @@ def validate(e):
     if t not in TYPES:
         return ["unknown type %r" % t]
     out = []
-    if not (isinstance(e.get("account"), str) and 1 <= len(e["account"]) <= 200):
+    if t == "spend":  # company-level: no account
+        if "account" in e:
+            out.append("spend must not name an account")
+    elif not (isinstance(e.get("account"), str) and 1 <= len(e["account"]) <= 200):
         out.append("account must be a string of 1..200 chars")
     extra = set(e) - COMMON - FIELDS[t]
     if extra:
@@ -144,6 +150,22 @@ def validate(e):
         s("by")
     elif t == "milestone":
         s("name")
+    elif t == "goal":
+        s("goal_id")
+        s("title")
+        ts("due_at")
+        one_of("status", ["open", "achieved", "missed", "dropped"])
+    elif t == "spend":
+        if not (is_num(e.get("amount")) and e["amount"] >= 0):
+            out.append("spend amount must be a number >= 0")
+        s("category")
+        s("segment")
+    if t == "activity" and "minutes" in e and not (is_num(e["minutes"]) and 0 <= e["minutes"] <= 525600):
+        out.append("activity minutes must be a number from 0 to 525600")
+    if t == "ticket":
+        ts("first_response_at")
+        if "handle_minutes" in e and not (is_num(e["handle_minutes"]) and 0 <= e["handle_minutes"] <= 525600):
+            out.append("handle_minutes must be a number from 0 to 525600")
     return out
 
 
@@ -235,7 +257,8 @@ class GeneratedWorld(unittest.TestCase):
     def by_account(self):
         out = {}
         for e in self.events:
-            out.setdefault(e["account"], []).append(e)
+            if e["type"] != "spend":  # company-level
+                out.setdefault(e["account"], []).append(e)
         return out
 
     def test_every_account_starts_with_its_profile_and_users(self):
@@ -290,6 +313,34 @@ class GeneratedWorld(unittest.TestCase):
                     first.setdefault(e["ticket_id"], e["status"])
             for tid, status in first.items():
                 self.assertEqual(status, "open", tid)
+
+    def test_first_responses_follow_the_opening_and_goals_are_due_after_they_are_set(self):
+        for acc, evs in self.by_account().items():
+            opened, goals = {}, {}
+            for e in evs:
+                if e["type"] == "ticket":
+                    opened.setdefault(e["ticket_id"], e["at"])
+                    if "first_response_at" in e:
+                        self.assertLessEqual(opened[e["ticket_id"]], e["first_response_at"], e)
+                        self.assertLessEqual(e["first_response_at"], e["at"], e)
+                if e["type"] == "goal" and e["status"] == "open":
+                    self.assertLess(e["at"], e["due_at"], e)
+                    goals[e["goal_id"]] = e
+        solved = [e for e in self.events if e["type"] == "ticket" and e["status"] == "solved"]
+        self.assertTrue(solved and all("handle_minutes" in e for e in solved))
+        self.assertTrue(all("minutes" in e for e in self.events if e["type"] == "activity"))
+        statuses = {e["status"] for e in self.events if e["type"] == "goal"}
+        self.assertEqual(statuses, {"open", "achieved", "missed", "dropped"})
+
+    def test_spend_is_weekly_per_segment_and_category(self):
+        spend = [e for e in self.events if e["type"] == "spend"]
+        pairs = {(e["segment"], e["category"]) for e in spend}
+        self.assertEqual(pairs, {(s, c) for s in ("smb", "mid_market", "enterprise") for c in ("marketing", "sales")})
+        weeks = {e["at"][:10] for e in spend}
+        self.assertEqual(len(spend), 6 * len(weeks))
+        self.assertTrue(all(parse_time(e["at"]).weekday() == 0 for e in spend))
+        # 6 months: 25 to 27 Mondays.
+        self.assertTrue(25 <= len(weeks) <= 27, len(weeks))
 
     def test_weekends_are_quieter_than_weekdays(self):
         wk, we = [], []
@@ -392,6 +443,10 @@ class Validator(unittest.TestCase):
             {"type": "user", "account": "a", "user_id": "u", "active": "yes"},
             {"type": "refund", "account": "a"},
             {"type": "milestone", "account": "", "name": "x"},
+            {"type": "spend", "account": "a", "amount": 5, "category": "sales"},
+            {"type": "spend", "amount": -5, "category": "sales"},
+            {"type": "goal", "account": "a", "goal_id": "g", "status": "done"},
+            {"type": "activity", "account": "a", "kind": "call", "minutes": -1},
         ]
         for e in bad:
             self.assertNotEqual(validate(e), [], e)

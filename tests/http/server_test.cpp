@@ -104,7 +104,7 @@ TEST_F(Server, invalid_events_get_400_with_every_problem_and_nothing_is_submitte
     ASSERT_EQ(res.result_int(), 400);
     auto expected = boost::json::parse(R"({"error": "invalid events", "details": [
         {"index": 1, "field": "score", "message": "must be an integer from 0 to 10"},
-        {"index": 2, "field": "type", "message": "must be one of account, contract, usage, user, ticket, nps, csat, activity, milestone"}]})");
+        {"index": 2, "field": "type", "message": "must be one of account, contract, usage, user, ticket, nps, csat, activity, milestone, goal, spend"}]})");
     EXPECT_EQ(body_json(res), expected);
     EXPECT_TRUE(sink_.batches().empty());
     EXPECT_EQ(ingested(model::event_type::nps, metrics::event_outcome::rejected), 2);

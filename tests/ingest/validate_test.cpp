@@ -72,7 +72,7 @@ TEST(Validate, missing_at_is_the_receive_time_and_missing_id_is_derived) {
 
 TEST(Validate, common_fields) {
     EXPECT_EQ(problems_of(R"({"account": "a"})"), (std::vector{p(0, "type", "is required")}));
-    const std::string types = "must be one of account, contract, usage, user, ticket, nps, csat, activity, milestone";
+    const std::string types = "must be one of account, contract, usage, user, ticket, nps, csat, activity, milestone, goal, spend";
     EXPECT_EQ(problems_of(R"({"type": "invoice", "account": "a"})"), (std::vector{p(0, "type", types)}));
     EXPECT_EQ(problems_of(R"({"type": 3, "account": "a"})"), (std::vector{p(0, "type", types)}));
     EXPECT_EQ(problems_of(R"({"type": "milestone", "name": "x"})"), (std::vector{p(0, "account", "is required")}));
@@ -215,6 +215,68 @@ TEST(Validate, activity_type) {
     EXPECT_EQ(problems_of(R"({"type": "activity", "account": "a", "kind": "lunch"})"),
               (std::vector{p(0, "kind", "must be one of meeting, call, email, qbr, training, note")}));
     EXPECT_EQ(problems_of(R"({"type": "activity", "account": "a"})"), (std::vector{p(0, "kind", "is required")}));
+}
+
+TEST(Validate, ticket_handle_minutes_and_first_response_at) {
+    EXPECT_TRUE(problems_of(R"({"type": "ticket", "account": "a", "ticket_id": "t", "status": "solved",
+        "handle_minutes": 12.5, "first_response_at": "2026-11-02T09:00:00Z"})").empty());
+    EXPECT_TRUE(problems_of(R"({"type": "ticket", "account": "a", "ticket_id": "t", "status": "open", "handle_minutes": 0})").empty());
+    EXPECT_EQ(problems_of(R"({"type": "ticket", "account": "a", "ticket_id": "t", "status": "open", "handle_minutes": -1})"),
+              (std::vector{p(0, "handle_minutes", "must be a number from 0 to 525600")}));
+    EXPECT_EQ(problems_of(R"({"type": "ticket", "account": "a", "ticket_id": "t", "status": "open", "handle_minutes": "5"})"),
+              (std::vector{p(0, "handle_minutes", "must be a number from 0 to 525600")}));
+    EXPECT_EQ(problems_of(R"({"type": "ticket", "account": "a", "ticket_id": "t", "status": "open", "first_response_at": "soon"})"),
+              (std::vector{p(0, "first_response_at", "must be an RFC 3339 timestamp, e.g. 2026-11-02T09:00:00Z")}));
+}
+
+TEST(Validate, activity_minutes) {
+    EXPECT_TRUE(problems_of(R"({"type": "activity", "account": "a", "kind": "call", "minutes": 45})").empty());
+    EXPECT_EQ(problems_of(R"({"type": "activity", "account": "a", "kind": "call", "minutes": -0.5})"),
+              (std::vector{p(0, "minutes", "must be a number from 0 to 525600")}));
+    EXPECT_EQ(problems_of(R"({"type": "activity", "account": "a", "kind": "call", "minutes": 525601})"),
+              (std::vector{p(0, "minutes", "must be a number from 0 to 525600")}));
+}
+
+TEST(Validate, goal_type) {
+    auto r = run(R"({"type": "goal", "account": "a", "at": "2026-11-01T00:00:00Z", "goal_id": "g-1",
+        "title": "Roll out to EMEA", "due_at": "2026-12-31T00:00:00Z", "status": "open"})");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.events[0].type, model::event_type::goal);
+    for (std::string status : {"open", "achieved", "missed", "dropped"})
+        EXPECT_TRUE(problems_of(R"({"type": "goal", "account": "a", "goal_id": "g", "status": ")" + status + R"("})").empty())
+            << status;
+    EXPECT_EQ(problems_of(R"({"type": "goal", "account": "a"})"),
+              (std::vector{p(0, "goal_id", "is required"), p(0, "status", "is required")}));
+    EXPECT_EQ(problems_of(R"({"type": "goal", "account": "a", "goal_id": "g", "status": "done"})"),
+              (std::vector{p(0, "status", "must be one of open, achieved, missed, dropped")}));
+    EXPECT_EQ(problems_of(R"({"type": "goal", "account": "a", "goal_id": "g", "status": "open", "due_at": "Friday"})"),
+              (std::vector{p(0, "due_at", "must be an RFC 3339 timestamp, e.g. 2026-11-02T09:00:00Z")}));
+    EXPECT_EQ(problems_of(R"({"type": "goal", "account": "a", "goal_id": "g\u0000", "status": "open"})"),
+              (std::vector{p(0, "goal_id", "must not contain control characters (U+0000 at character 2)")}));
+}
+
+TEST(Validate, spend_is_company_level) {
+    auto r = run(R"({"type": "spend", "id": "s-1", "at": "2026-11-01T00:00:00Z", "amount": 12000.5,
+        "category": "marketing", "segment": "smb"})");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.events[0].type, model::event_type::spend);
+    EXPECT_EQ(r.events[0].account, model::company_account);
+    EXPECT_TRUE(model::is_company(r.events[0].account));
+    EXPECT_TRUE(problems_of(R"({"type": "spend", "amount": 0, "category": "events"})").empty());
+    EXPECT_EQ(problems_of(R"({"type": "spend", "account": "acme", "amount": 5, "category": "sales"})"),
+              (std::vector{p(0, "account", "must be absent: spend is company-level, not per account")}));
+    EXPECT_EQ(problems_of(R"({"type": "spend"})"),
+              (std::vector{p(0, "amount", "is required"), p(0, "category", "is required")}));
+    EXPECT_EQ(problems_of(R"({"type": "spend", "amount": -1, "category": "sales"})"),
+              (std::vector{p(0, "amount", "must be a number from 0 to 1000000000")}));
+    EXPECT_EQ(problems_of(R"({"type": "spend", "amount": 1e10, "category": "sales"})"),
+              (std::vector{p(0, "amount", "must be a number from 0 to 1000000000")}));
+    // Without `id`, spend gets a content id like any event, so a redelivery is a duplicate.
+    auto a = run(R"({"type": "spend", "at": "2026-11-01T00:00:00Z", "amount": 5, "category": "sales"})");
+    auto b = run(R"({"type": "spend", "at": "2026-11-01T00:00:00Z", "amount": 5, "category": "sales"})");
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a.events[0].id, b.events[0].id);
+    EXPECT_EQ(a.events[0].id.substr(0, 2), "h:");
 }
 
 TEST(Validate, milestone_type) {

@@ -95,6 +95,7 @@ kpi:
   currency: USD
   gross_margin: 80%%
   stack: {backup: 9, email_security: 6, archiving: 4, phishing_training: 3}
+  cost: {csm_hourly: 90, support_hourly: 45}
 channels:
   local: {type: webhook, url: "http://127.0.0.1:%d/hook", format: redflag}
 """ % cls.receiver.server_address[1]
@@ -110,6 +111,19 @@ channels:
                                             {"Content-Type": "application/x-ndjson"})
             assert status == 202, (status, body)
         cls.events = len(lines)
+        # Acknowledge one firing alert, as a CSM would, so that the scorecard's time to
+        # acknowledge has an observation (redflag_alert_ack_seconds).
+        deadline = time.time() + 60
+        while True:
+            status, body = cls.service.json("GET", "/v1/alerts?state=firing")
+            assert status == 200, (status, body)
+            if body["alerts"] or time.time() > deadline:
+                break
+            time.sleep(1)
+        assert body["alerts"], "no alert fired on the generated world"
+        status, body = cls.service.json("POST", "/v1/alerts/%s/ack" % body["alerts"][0]["id"],
+                                        {"by": "dana", "comment": "on it"})
+        assert status == 200, (status, body)
         # Shards publish KPIs within about a second of their last work (kpi/hub.hpp):
         # wait until the KPIs stop moving, and for the first notification.
         deadline = time.time() + 60
@@ -205,8 +219,36 @@ channels:
             self.assertIn("Not filtered by csm, segment or health_band", panel.get("description", ""), panel["title"])
             self.assertTrue(all("channel" in e for e in exprs), panel["title"])
 
+    def test_acquisition_team_and_cost_to_serve_follow_the_world(self):
+        """The families of issue 16 on the generated world: weekly spend per segment,
+        CAC from spend and new accounts, cost to serve from minutes, activities and goals;
+        the company-level spend is no account (redflag_accounts adds up to the world's)."""
+        text = self.service.metrics()
+
+        def total(name, **match):
+            return sum(value for labels, value in samples(text, name)
+                       if all(labels.get(k) == v for k, v in match.items()))
+
+        spend = {labels["segment"]: value for labels, value in samples(text, "redflag_acquisition_spend_90d")}
+        self.assertEqual(set(spend), {"smb", "mid_market", "enterprise"})
+        self.assertTrue(all(v > 0 for v in spend.values()), spend)
+        new = total("redflag_new_accounts_90d")
+        if new:
+            self.assertAlmostEqual(metric_value(text, "redflag_cac"), sum(spend.values()) / new, places=6)
+        self.assertGreater(total("redflag_cost_to_serve_90d"), 0)
+        self.assertAlmostEqual(metric_value(text, "redflag_cost_to_serve_ratio"),
+                               total("redflag_cost_to_serve_90d") / (3 * total("redflag_mrr")), places=9)
+        self.assertGreater(total("redflag_activities_90d"), 0)
+        self.assertGreater(total("redflag_goals"), 0)
+        self.assertEqual(total("redflag_accounts"), ACCOUNTS)
+
     def test_promtool_check_metrics_reports_nothing(self):
         text = self.service.metrics()
+        # The families of issue 16 are in what promtool checks.
+        for name in ("redflag_acquisition_spend_90d", "redflag_new_accounts_90d", "redflag_cac",
+                     "redflag_ltv_cac_ratio", "redflag_cac_payback_months", "redflag_cost_to_serve_90d",
+                     "redflag_cost_to_serve_ratio", "redflag_activities_90d", "redflag_goals"):
+            self.assertIn("\n# TYPE %s gauge\n" % name, text)
         check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
         self.assertEqual(check.returncode, 0, check.stdout.decode() + check.stderr.decode())
         self.assertEqual(check.stdout.decode() + check.stderr.decode(), "")

@@ -208,3 +208,59 @@ TEST(Hub, per_account_series_and_their_limit) {
 
 }  // namespace
 }  // namespace redflag::kpi
+
+namespace redflag::kpi {
+namespace {
+
+// An event of a type the contribution reads (activity, goal, spend) is seen at the next
+// evaluation, not skipped as "only scores may differ"; and the families of issue 16 reach
+// the Prometheus text: spend by segment, CAC, cost to serve, activities, goals.
+TEST(Hub, activities_goals_and_spend_reach_the_text) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    settings config;
+    config.csm_hourly = 60;  // 1 per minute
+    hub h(config, *registry, 1);
+    auto ana = make_account("a1", "Ana", 1000, 80);
+    auto new_one = make_account("n1", "Ana", 0, 80);
+    auto c = testing::make_event(event_type::contract, ago(10), {{"mrr", 300}});
+    c.account = "n1";
+    new_one.state.apply(c);
+    report(h.tracker(0), 0, ana, now);
+    report(h.tracker(0), 1, new_one, now);
+    evaluated_account company;
+    company.state.id = std::string(model::company_account);
+    report(h.tracker(0), 2, company, now);
+
+    // Later events of the account, at the same instant's evaluation grid.
+    auto add = [&](evaluated_account& a, event_type type, boost::json::object fields) {
+        auto e = testing::make_event(type, ago(1), std::move(fields));
+        e.account = a.state.id;
+        a.state.apply(e);
+    };
+    add(ana, event_type::activity, {{"kind", "call"}, {"minutes", 45}});
+    add(ana, event_type::goal, {{"goal_id", "g"}, {"status", "open"}, {"due_at", "2026-05-01T00:00:00Z"}});
+    add(company, event_type::spend, {{"amount", 900}, {"category", "sales"}, {"segment", "smb"}});
+    report(h.tracker(0), 0, ana, now);
+    report(h.tracker(0), 2, company, now);
+    h.tracker(0).publish(true);
+    h.refresh_metrics();
+    const auto text = metrics::serialize_text(*registry);
+    const std::string dims = R"(csm="Ana",health_band="green",segment="smb")";
+    EXPECT_EQ(sample(text, R"(redflag_activities_90d{csm="Ana",health_band="green",kind="call",segment="smb"})"), 1) << text;
+    // 45 minutes × 60 / 60.
+    EXPECT_EQ(sample(text, R"(redflag_cost_to_serve_90d{)" + dims + "}"), 45);
+    // The goal was due a month before now: missed.
+    EXPECT_EQ(sample(text, R"(redflag_goals{)" + dims + R"(,status="missed"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_acquisition_spend_90d{segment="smb"})"), 900);
+    EXPECT_EQ(sample(text, R"(redflag_new_accounts_90d{)" + dims + "}"), 1);
+    // CAC = 900 / 1 new account; payback = 900 / (300 × 0.8) = 3.75 months.
+    EXPECT_EQ(sample(text, "redflag_cac"), 900);
+    EXPECT_EQ(sample(text, "redflag_cac_payback_months"), 3.75);
+    // Cost to serve ratio = 45 / (3 × (1000 + 300)).
+    EXPECT_DOUBLE_EQ(sample(text, "redflag_cost_to_serve_ratio"), 45.0 / 3900.0);
+    // The company is no account.
+    EXPECT_EQ(sample(text, R"(redflag_accounts{)" + dims + R"(,status="active"})"), 2);
+}
+
+}  // namespace
+}  // namespace redflag::kpi

@@ -272,6 +272,69 @@ TEST(EventJson, rejects_malformed_input) {
     }
 }
 
+// A version 1 state (nine streams, before the `goal` and `spend` types) decodes with empty
+// streams for them, and is written back as version 2. The bytes are spelled out: "RFS", version,
+// id "a", no first_seen, latest_at 0, 15 null profile fields with two zero times each,
+// 15 empty histories, no attributes, users, tickets or usage, N empty streams, N
+// latest_of_type (the milestone one set to 0 ms, the rest absent), no movements.
+TEST(StateCodec, version_1_state_without_the_goal_stream_still_decodes) {
+    auto bytes_of = [](char version, std::size_t types) {
+        std::string b = "RFS";
+        b += version;
+        b += std::string("\x01" "a", 2);
+        b += std::string(2, '\0');       // first_seen absent, latest_at 0
+        b += std::string(15 * 3, '\0');  // profile
+        b += std::string(15, '\0');      // histories
+        b += std::string(4, '\0');       // attributes, users, tickets, usage
+        b += std::string(types, '\0');   // streams
+        for (std::size_t t = 0; t < types; ++t)
+            b += t == static_cast<std::size_t>(event_type::milestone) ? std::string("\x01\x00", 2) : std::string(1, '\0');
+        b += '\0';  // movements
+        return b;
+    };
+    std::string error;
+    auto v1 = decode_state(bytes_of('\x01', 9), &error);
+    ASSERT_TRUE(v1) << error;
+    EXPECT_EQ(v1->id, "a");
+    EXPECT_EQ(v1->latest_of_type[static_cast<std::size_t>(event_type::milestone)], from_millis(0));
+    EXPECT_FALSE(v1->latest_of_type[static_cast<std::size_t>(event_type::goal)]);
+    EXPECT_TRUE(v1->streams[static_cast<std::size_t>(event_type::goal)].empty());
+    EXPECT_EQ(encode_state(*v1), bytes_of('\x02', 11));
+    // Nine streams under version 2 are short: refused, not misread.
+    EXPECT_FALSE(decode_state(bytes_of('\x02', 9), &error));
+}
+
+TEST(StateCodec, goal_records_round_trip) {
+    account_state s;
+    s.apply(make_event(event_type::goal, t0,
+                       {{"goal_id", "g-1"}, {"title", "Roll out to EMEA"}, {"due_at", "2027-01-01T00:00:00Z"}, {"status", "open"}},
+                       "a"));
+    auto d = decode_state(encode_state(s));
+    ASSERT_TRUE(d);
+    const auto& goals = d->streams[static_cast<std::size_t>(event_type::goal)];
+    ASSERT_EQ(goals.size(), 1u);
+    EXPECT_EQ(goals[0].values, s.streams[static_cast<std::size_t>(event_type::goal)][0].values);
+    EXPECT_EQ(d->latest_of_type[static_cast<std::size_t>(event_type::goal)], t0);
+}
+
+TEST(StateCodec, ticket_first_response_round_trips_and_the_earliest_wins) {
+    account_state s;
+    s.apply(make_event(event_type::ticket, t0, {{"ticket_id", "t1"}, {"status", "open"}}, "a"));
+    s.apply(make_event(event_type::ticket, t0 + hour,
+                       {{"ticket_id", "t1"}, {"status", "pending"}, {"first_response_at", "2026-01-01T00:45:00Z"}}, "a"));
+    // A later event naming a later first response does not move it.
+    s.apply(make_event(event_type::ticket, t0 + 2 * hour,
+                       {{"ticket_id", "t1"}, {"status", "open"}, {"first_response_at", "2026-01-01T01:30:00Z"}}, "a"));
+    s.apply(make_event(event_type::ticket, t0, {{"ticket_id", "t2"}, {"status", "open"}}, "a"));
+    ASSERT_EQ(s.tickets.size(), 2u);
+    EXPECT_EQ(s.tickets[0].first_response_at, *parse_rfc3339("2026-01-01T00:45:00Z"));
+    EXPECT_FALSE(s.tickets[1].first_response_at);
+    auto d = decode_state(encode_state(s));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->tickets[0].first_response_at, s.tickets[0].first_response_at);
+    EXPECT_FALSE(d->tickets[1].first_response_at);
+}
+
 TEST(StateCodec, memory_per_account) {
     // Heap bytes held by decoded states (what the engine keeps per account after loading
     // snapshots), for the 1 GiB target of 100,000 accounts.

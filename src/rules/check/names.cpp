@@ -26,7 +26,7 @@ constexpr item_field_spec user_item_fields[] = {
 };
 constexpr item_field_spec ticket_item_fields[] = {
     {"id", value_type::string},      {"status", value_type::string},  {"priority", value_type::string},
-    {"subject", value_type::string}, {"opened_at", value_type::time},
+    {"subject", value_type::string}, {"opened_at", value_type::time}, {"first_response_at", value_type::time},
 };
 constexpr item_field_spec product_item_fields[] = {{"product", value_type::string}};
 
@@ -113,6 +113,7 @@ value_type checker::check_path(ast::expr& e, ast::path& p) {
         if (auto t = scoped_field(p)) return *t;
     if (head == "account" && segs.size() > 1) return account_path(e, p);
     if (auto type = model::event_type_from(head)) return stream_path(e, p, *type);
+    if (head == "goals" && segs.size() == 2) return goals_path(e, p);
     if (segs.size() == 1) {
         for (std::size_t i = 0; i < std::size(collection_names); ++i) {
             if (collection_names[i] != head) continue;
@@ -190,6 +191,18 @@ value_type checker::account_path(ast::expr& e, ast::path& p) {
             r.field = *f;
             return profile_type(*f);
         }
+    }
+    return unknown_name(e, p);
+}
+
+// goals.overdue, goals.achieved: the account's success-plan goals now (model/goals.hpp).
+value_type checker::goals_path(ast::expr& e, ast::path& p) {
+    const std::string& field = p.segments[1].value;
+    for (std::uint32_t i = 0; i < std::size(goals_field_names); ++i) {
+        if (goals_field_names[i] != field) continue;
+        p.ref.kind = ast::ref_kind::goals;
+        p.ref.sub = i;
+        return value_type::number;
     }
     return unknown_name(e, p);
 }
@@ -333,6 +346,7 @@ std::vector<std::string> checker::global_names() const {
     all.emplace_back("account.arr");
     all.emplace_back("account.first_seen");
     all.emplace_back("account.attributes");
+    for (auto g : goals_field_names) all.push_back("goals." + std::string(g));
     for (auto t : model::event_type_names) {
         all.emplace_back(t);
         auto type = *model::event_type_from(t);

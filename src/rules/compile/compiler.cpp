@@ -65,6 +65,7 @@ std::uint32_t ticket_field(std::string_view key) {
     if (key == "priority") return priority;
     if (key == "subject") return subject;
     if (key == "opened_at") return opened_at;
+    if (key == "first_response_at") return first_response_at;
     return 0xFFFFFFFF;
 }
 
@@ -246,6 +247,11 @@ private:
             case k::account_id: return &make(op::account_id, e);
             case k::account_arr: return &make(op::account_arr, e);
             case k::account_first_seen: return &make(op::account_first_seen, e);
+            case k::goals: {
+                node& n = make(op::goals_count, e);
+                n.sub_ = r.sub;
+                return &n;
+            }
             case k::account_attribute: {
                 node& n = make(op::account_attribute, e);
                 n.key_ = r.key;

@@ -1,5 +1,6 @@
 #include "rules/eval/evaluator.hpp"
 
+#include "model/goals.hpp"
 #include "rules/eval/format.hpp"
 
 #include <algorithm>
@@ -433,6 +434,8 @@ value evaluator::field_of(const item& it, std::uint32_t field) const {
                 case ticket_fields::priority: return nonempty_string(t.priority);
                 case ticket_fields::subject: return nonempty_string(t.subject);
                 case ticket_fields::opened_at: return value::of_time(t.opened_at);
+                case ticket_fields::first_response_at:
+                    return t.first_response_at ? value::of_time(*t.first_response_at) : value::null();
                 default: return value::null();
             }
         }
@@ -987,6 +990,13 @@ value evaluator::eval(const node& n) {
         case op::account_first_seen:
             return account_.first_seen ? value::of_time(*account_.first_seen) : value::null();
         case op::account_attribute: return attribute(n);
+        case op::goals_count: {
+            // Changes with no new event when an open goal's due_at passes: noted.
+            timestamp next;
+            const auto goals = model::count_goals(account_, now_, next);
+            note(next);
+            return value::number(n.sub_ == 0 ? goals.overdue : goals.of(model::goal_status::achieved));
+        }
         case op::let_ref: return let(n.index_);
         case op::score_value: return score(n.index_);
         case op::score_band: {

@@ -31,6 +31,7 @@ enum class op : std::uint8_t {
     account_arr,
     account_first_seen,
     account_attribute,   // key_
+    goals_count,         // sub_: goal_counts::overdue (0) or by_status[achieved] (1)
     // cached items
     let_ref,             // index_
     score_value,         // index_
@@ -72,7 +73,7 @@ enum class source_kind : std::uint8_t {
 // Field indices of items that are not stream records (item_field's sub_).
 inline constexpr std::uint32_t field_at = 0xFFFF;  // `at` of a record or usage point
 namespace user_fields { enum : std::uint32_t { id, email, name, role, active, first_seen, last_seen }; }
-namespace ticket_fields { enum : std::uint32_t { id, status, priority, subject, opened_at }; }
+namespace ticket_fields { enum : std::uint32_t { id, status, priority, subject, opened_at, first_response_at }; }
 namespace usage_fields { enum : std::uint32_t { metric, value, user_id }; }  // per schema order
 inline constexpr std::uint32_t product_item = 0;
 

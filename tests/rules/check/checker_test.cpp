@@ -228,6 +228,21 @@ TEST(Checker, where_names_are_the_event_fields_and_shadow_lets) {
     EXPECT_EQ(bad.problems[0].hint, "did you mean priority?");
 }
 
+TEST(Checker, goals_are_numbers_and_reserved) {
+    auto c = check_text(rule("goals.overdue > 0 and goals.achieved >= 2 and count(goal where status == \"open\", 90d) > 0"));
+    EXPECT_TRUE(c.problems.empty()) << messages(c.problems);
+    auto typo = check_text(rule("goals.overdu > 0"));
+    ASSERT_EQ(typo.problems.size(), 1u);
+    EXPECT_EQ(typo.problems[0].message, "unknown name goals.overdu");
+    EXPECT_EQ(typo.problems[0].hint, "did you mean goals.overdue?");
+    auto type = check_text(rule("goals.overdue > 1d"));
+    EXPECT_FALSE(type.problems.empty());
+    auto reserved = check_text("let goals = 1\n" + rule("goals > 0"));
+    ASSERT_FALSE(reserved.problems.empty());
+    EXPECT_EQ(reserved.problems[0].message,
+              "goals is the account's goals (goals.overdue, goals.achieved) and cannot be redefined");
+}
+
 TEST(Checker, collections) {
     auto c = check_text(rule("any(users where role == \"admin\" and since(last_seen ?? first_seen) > 14d) and "
                              "count(tickets where priority == \"urgent\") > 2 and all(products where product != \"x\")"));

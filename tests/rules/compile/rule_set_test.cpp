@@ -308,6 +308,37 @@ TEST(RuleSet, conformance_usage_drop_holds_from_day_31) {
 
 // --- expressions through the whole pipeline --------------------------------------------
 
+TEST(RuleSet, goals_overdue_and_achieved) {
+    auto rules = load_text(R"(
+rule overdue {
+  when goals.overdue >= 1
+}
+rule two_achieved {
+  when goals.achieved == 2
+}
+)");
+    ASSERT_TRUE(rules);
+    history h;
+    const auto due = [](duration d) { return format_rfc3339(t0 + d); };
+    h.add(event_type::goal, t0, {{"goal_id", "a"}, {"status", "open"}, {"due_at", due(10 * day)}});
+    h.add(event_type::goal, t0, {{"goal_id", "b"}, {"status", "open"}, {"due_at", due(20 * day)}});
+    h.add(event_type::goal, t0, {{"goal_id", "c"}, {"status", "achieved"}});
+    h.add(event_type::goal, t0 + 5 * day, {{"goal_id", "b"}, {"status", "achieved"}});
+    // Day 5: a is open and not yet due; b and c achieved.
+    result r = run(*rules, h.at(t0 + 5 * day), t0 + 5 * day);
+    EXPECT_FALSE(r.firing("overdue"));
+    EXPECT_TRUE(r.firing("two_achieved"));
+    EXPECT_EQ(r.e.next_change, t0 + 10 * day);  // a's due date: the clock alone will fire it
+    // Day 10: a is due (due_at itself is past due).
+    r = run(*rules, h.at(t0 + 10 * day), t0 + 10 * day);
+    EXPECT_TRUE(r.firing("overdue"));
+    // Achieving a clears it; achieved now counts three.
+    h.add(event_type::goal, t0 + 11 * day, {{"goal_id", "a"}, {"status", "achieved"}});
+    r = run(*rules, h.at(t0 + 11 * day), t0 + 11 * day);
+    EXPECT_FALSE(r.firing("overdue"));
+    EXPECT_FALSE(r.firing("two_achieved"));
+}
+
 TEST(RuleSet, account_fields_derived_values_and_history) {
     auto rules = load_text(R"(
 rule arr_is_twelve_mrr {
