@@ -74,7 +74,7 @@ TEST(Silences, matchers_parse_like_alertmanagers_and_name_the_bad_one) {
     ASSERT_TRUE(plain) << error;
     EXPECT_EQ(plain->op, match_op::not_equal);
     EXPECT_EQ(plain->text(), R"(segment!="smb")");
-    auto escaped = parse_matcher(R"(team="a "b" \ c")", error);
+    auto escaped = parse_matcher(R"(team="a \"b\" \\ c")", error);
     ASSERT_TRUE(escaped) << error;
     EXPECT_EQ(escaped->value, R"(a "b" \ c)");
     EXPECT_EQ(parse_matcher(escaped->text(), error)->value, escaped->value);  // round trip
