@@ -9,7 +9,7 @@ build_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   tao-pegtl-dev librocksdb-dev prometheus-cpp-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
-  libnats-dev
+  libnats-dev libre2-dev
   curl
 )
 test_packages=(

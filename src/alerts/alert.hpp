@@ -74,6 +74,18 @@ struct alert {
     std::optional<timestamp> last_notified;
     std::uint32_t notifications = 0;
 
+    // Inhibition (`inhibited_by`): the name of the rule whose firing alert for the same
+    // account holds this alert's notifications back, empty when none; and whether its
+    // firing notice was held and not sent yet (it goes out when the inhibition ends while
+    // the alert still fires, like Alertmanager: it was never sent).
+    std::string inhibited_by;
+    bool held = false;
+    // Escalation (`escalate after D to CHANNEL`): the instant an unacknowledged firing
+    // alert notifies the escalation channel (unset without escalation, after an ack, once
+    // escalated and once resolved), and whether it did.
+    std::optional<timestamp> escalate_at;
+    bool escalated = false;
+
     // The rule's index in the engine's current rule set; runtime only, not persisted.
     std::uint32_t rule_index = 0;
 

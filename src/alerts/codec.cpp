@@ -89,6 +89,11 @@ json::object to_json(const alert& a) {
     put_optional(o, "next_repeat", a.next_repeat);
     put_optional(o, "last_notified", a.last_notified);
     o["notifications"] = a.notifications;
+    o["inhibited"] = !a.inhibited_by.empty();
+    if (!a.inhibited_by.empty()) o["inhibited_by"] = a.inhibited_by;
+    if (a.held) o["held"] = true;
+    put_optional(o, "escalate_at", a.escalate_at);
+    if (a.escalated) o["escalated"] = true;
     return o;
 }
 
@@ -121,6 +126,16 @@ std::optional<alert> alert_from_json(const json::value& v, std::string* error) {
     a.resolved_at = r.time("resolved_at", false);
     a.next_repeat = r.time("next_repeat", false);
     a.last_notified = r.time("last_notified", false);
+    a.inhibited_by = r.string("inhibited_by", false);
+    a.escalate_at = r.time("escalate_at", false);
+    auto flag = [&](std::string_view key) {
+        const auto* v = r.member(key);
+        if (v == nullptr || v->is_null()) return false;
+        if (!v->is_bool()) r.fail(key, "expected true or false");
+        return v->is_bool() && v->get_bool();
+    };
+    a.held = flag("held");
+    a.escalated = flag("escalated");
     if (const auto* n = r.member("notifications")) {
         if (n->is_uint64()) a.notifications = static_cast<std::uint32_t>(n->get_uint64());
         else if (n->is_int64() && n->get_int64() >= 0) a.notifications = static_cast<std::uint32_t>(n->get_int64());

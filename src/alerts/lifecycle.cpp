@@ -50,6 +50,9 @@ void alert_set::start_firing(alert& a, const rules::rule_definition& rule, times
         auto interval = repeats.repeat_interval(a.rule_index, now);
         if (interval && *interval > duration::zero()) a.next_repeat = now + *interval;
     }
+    a.escalate_at.reset();
+    if (rule.escalate_after > duration::zero() && !rule.escalate_to.empty() && !a.acknowledged() && !a.escalated)
+        a.escalate_at = now + rule.escalate_after;
 }
 
 void alert_set::evaluate(std::size_t rule_index, const rules::rule_definition& rule, std::string_view account,
@@ -104,6 +107,7 @@ void alert_set::evaluate(std::size_t rule_index, const rules::rule_definition& r
             a->state = alert_state::resolved;
             a->resolved_at = now;
             a->next_repeat.reset();
+            a->escalate_at.reset();
             if (rule.resolve_notify) ++a->notifications;
             emit(event_kind::transition, alert_state::firing, alert_state::resolved, now, rule.resolve_notify, *a,
                  out);
@@ -122,6 +126,59 @@ void alert_set::evaluate(std::size_t rule_index, const rules::rule_definition& r
             a->next_repeat.reset();
         emit(event_kind::repeat_due, alert_state::firing, alert_state::firing, now, true, *a, out);
     }
+    // Escalation: once, durable with the record (escalate_at is cleared by it).
+    if (a->escalate_at && !a->acknowledged() && *a->escalate_at <= now) {
+        a->escalate_at.reset();
+        a->escalated = true;
+        ++a->notifications;
+        emit(event_kind::escalation_due, alert_state::firing, alert_state::firing, now, true, *a, out);
+    }
+}
+
+void alert_set::apply_inhibitions(std::span<const rules::rule_definition> rules, timestamp now, std::size_t first_new,
+                                  std::vector<alert_event>& out) {
+    // The first rule named in `rule_index`'s inhibited_by that fires now, if any.
+    auto inhibitor = [&](std::uint32_t rule_index) -> const std::string* {
+        if (rule_index >= rules.size()) return nullptr;
+        for (std::uint32_t i : rules[rule_index].inhibitors) {
+            const alert* other = find(i);
+            if (other && other->state == alert_state::firing) return &rules[i].name;
+        }
+        return nullptr;
+    };
+    const std::size_t end = out.size();
+    for (std::size_t i = first_new; i < end; ++i) {
+        auto& e = out[i];
+        if (!e.notify) continue;
+        const std::string* by = inhibitor(e.record.rule_index);
+        alert* a = find_mutable(e.record.rule_index);
+        if (a && a->id != e.record.id) a = nullptr;
+        if (e.kind == event_kind::transition && e.to == alert_state::resolved && e.record.held) {
+            e.notify = false;  // its firing was never sent: neither is its recovery
+        } else if (by) {
+            e.notify = false;
+            e.record.inhibited_by = *by;
+            if (e.kind == event_kind::transition && e.to == alert_state::firing) e.record.held = true;
+            if (a) {
+                a->inhibited_by = e.record.inhibited_by;
+                a->held = a->held || e.record.held;
+            }
+        }
+    }
+    for (auto& a : active_) {
+        if (a.state != alert_state::firing) continue;
+        const std::string* by = inhibitor(a.rule_index);
+        if ((by ? *by : std::string()) == a.inhibited_by) continue;
+        a.inhibited_by = by ? *by : std::string();
+        if (!by && a.held) {
+            a.held = false;
+            a.last_notified = now;
+            ++a.notifications;
+            emit(event_kind::released, alert_state::firing, alert_state::firing, now, true, a, out);
+        } else {
+            emit(event_kind::inhibition, alert_state::firing, alert_state::firing, now, false, a, out);
+        }
+    }
 }
 
 timestamp alert_set::next_deadline(std::span<const rules::rule_definition> rules) const {
@@ -134,6 +191,7 @@ timestamp alert_set::next_deadline(std::span<const rules::rule_definition> rules
         } else if (a.state == alert_state::firing) {
             if (a.cleared_since) earliest = std::min(earliest, *a.cleared_since + rule.keep_firing_for);
             if (a.next_repeat && !a.acknowledged()) earliest = std::min(earliest, *a.next_repeat);
+            if (a.escalate_at && !a.acknowledged()) earliest = std::min(earliest, *a.escalate_at);
         }
     }
     return earliest;
@@ -145,6 +203,7 @@ bool alert_set::acknowledge(std::string_view alert_id, acknowledgement ack, std:
         timestamp at = ack.at;
         a.acks.push_back(std::move(ack));
         a.next_repeat.reset();
+        a.escalate_at.reset();
         emit(event_kind::acknowledged, a.state, a.state, at, false, a, out);
         return true;
     }
@@ -160,6 +219,7 @@ void alert_set::resolve_silently(std::size_t rule_index, timestamp at, std::vect
     a->state = to;
     if (to == alert_state::resolved) a->resolved_at = at;
     a->next_repeat.reset();
+    a->escalate_at.reset();
     emit(event_kind::transition, from, to, at, false, *a, out);
     erase(rule_index);
 }

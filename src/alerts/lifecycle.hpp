@@ -8,7 +8,10 @@
 //  - firing → resolved once the condition has been false for `keep_firing_for`
 //    (at once with the default 0); true again before that keeps it firing;
 //  - true again after resolving starts a new alert, with a new id;
-//  - while firing and not acknowledged, a "repeat due" event every `repeat`.
+//  - while firing and not acknowledged, a "repeat due" event every `repeat`;
+//  - while firing and not acknowledged `escalate after` long, one "escalation due";
+//  - while a rule named in `inhibited_by` fires for the account, the alert's
+//    notifications are held (apply_inhibitions, after every rule is evaluated).
 // Every change comes out as an alert_event, so the caller can store it with the event
 // that caused it and hand the notifying ones to delivery.
 //
@@ -33,8 +36,12 @@ enum class event_kind : std::uint8_t {
     transition,    // from → to
     repeat_due,    // a firing, unacknowledged alert's `repeat` interval has passed
     acknowledged,  // someone acked it (record.acks.back())
+    escalation_due,  // a firing alert nobody acked within `escalate after`: notify `escalate to`
+    inhibition,      // the rule inhibiting it changed (record.inhibited_by; empty: none)
+    released,        // its inhibition ended while it fires: its held firing notice goes out
 };
-inline constexpr std::string_view event_kind_names[] = {"transition", "repeat_due", "acknowledged"};
+inline constexpr std::string_view event_kind_names[] = {"transition", "repeat_due", "acknowledged",
+                                                        "escalation_due", "inhibition", "released"};
 
 struct alert_event {
     event_kind kind = event_kind::transition;
@@ -77,6 +84,16 @@ public:
     // Acknowledges the active alert `alert_id`: records the ack and stops its repeats.
     // Appends an `acknowledged` event. False when no active alert has that id.
     bool acknowledge(std::string_view alert_id, acknowledgement ack, std::vector<alert_event>& out);
+
+    // Inhibition, once every rule of the account was evaluated at `now`: the events from
+    // `first_new` on that would notify while a rule named in their rule's `inhibited_by`
+    // fires for the account are held (notify false; a held firing notice is remembered in
+    // alert::held, and the recovery of an alert whose firing was never sent is dropped);
+    // a firing alert whose inhibitor changed gets an `inhibition` event (stored, shown in
+    // the API), and one whose inhibition ended with its firing notice held a `released`
+    // event that notifies.
+    void apply_inhibitions(std::span<const rules::rule_definition> rules, timestamp now, std::size_t first_new,
+                           std::vector<alert_event>& out);
 
     // Ends every active alert silently at `at` (pending → inactive, firing → resolved,
     // notify false): for rules that are gone after a reload.

@@ -40,10 +40,18 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
     else if (e.kind == event_kind::repeat_due && e.notify) kind = notice_kind::repeat;
     else if (e.kind == event_kind::transition && e.notify && e.to == alert_state::resolved) kind = notice_kind::resolved;
     else if (e.kind == event_kind::acknowledged && !e.record.acks.empty()) kind = notice_kind::acknowledged;
-    if (!kind || rule.notify.empty()) return false;
+    // A firing notice held by an inhibition goes out when it ends: the firing notice.
+    else if (e.kind == event_kind::released && e.notify) kind = notice_kind::firing;
+    // An escalation is a firing notice to the escalation channel alone, titled as such.
+    const bool escalation = e.kind == event_kind::escalation_due && e.notify && !rule.escalate_to.empty();
+    if (escalation) kind = notice_kind::firing;
+    const std::vector<std::string> escalation_channel = escalation ? std::vector<std::string>{rule.escalate_to}
+                                                                   : std::vector<std::string>{};
+    const auto& channels = escalation ? escalation_channel : rule.notify;
+    if (!kind || channels.empty()) return false;
 
     const auto& a = e.record;
-    for (const auto& channel : rule.notify) {
+    for (const auto& channel : channels) {
         auto it = channels_.find(channel);
         if (it == channels_.end()) {
             // The checker refuses rules naming unknown channels; a channel removed by a
@@ -79,6 +87,7 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
     base.rule = a.rule;
     base.severity = alerts::name_of(a.severity);
     base.title = rule.title.empty() ? rule.name : rule.title;
+    if (escalation) base.title = "Escalated: " + base.title;
     base.message = e.message;
     base.labels = rule.labels;
     base.at = e.at;
@@ -88,6 +97,7 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
     base.account_name = a.account;
     base.csm.clear();
     base.csm_email.clear();
+    base.segment.clear();
     base.account_url.clear();
     if (account) {
         auto text = [&](model::profile_field f) -> const std::string* {
@@ -96,6 +106,7 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
         if (auto* name = text(model::profile_field::name); name && !name->empty()) base.account_name = *name;
         if (auto* csm = text(model::profile_field::csm)) base.csm = *csm;
         if (auto* email = text(model::profile_field::csm_email)) base.csm_email = *email;
+        if (auto* segment = text(model::profile_field::segment)) base.segment = *segment;
         if (account_url_) base.account_url = account_url_->render(*account, e.at);
     }
     base.created_at = created_at;

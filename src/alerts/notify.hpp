@@ -6,6 +6,10 @@
 //   transition → firing (notify)      kind firing,       key "<alert id>-<sequence>"
 //   repeat due (notify)               kind repeat,       key "<alert id>-<sequence>"
 //   firing → resolved (notify)        kind resolved,     key "<alert id>-<sequence>"
+//   released (inhibition ended)       kind firing,       key "<alert id>-<sequence>"
+//   escalation due                    kind firing,       key "<alert id>-<sequence>",
+//                                     to the rule's `escalate to` channel only, the
+//                                     title prefixed "Escalated: "
 //   acknowledged                      kind acknowledged, key "<alert id>-ack-<n>",
 //                                     only for channels that thread (type `slack`): a
 //                                     Slack thread shows the ack; webhooks, incoming

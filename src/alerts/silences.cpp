@@ -4,6 +4,9 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include <re2/re2.h>
+
+#include <cctype>
 #include <random>
 
 namespace redflag::alerts {
@@ -38,11 +41,175 @@ std::string random_id() {
 
 }  // namespace
 
+namespace matching {
+class compiled_regex {
+public:
+    explicit compiled_regex(const std::string& pattern) : re_(anchored(pattern), options()) {}
+    bool ok() const { return re_.ok(); }
+    const std::string& error() const { return re_.error(); }
+    bool full_match(const std::string& text) const { return RE2::FullMatch(text, re_); }
+
+private:
+    static std::string anchored(const std::string& p) { return "^(?:" + p + ")$"; }
+    static RE2::Options options() {
+        RE2::Options o;
+        o.set_log_errors(false);
+        o.set_max_mem(1 << 20);  // a pathological pattern fails to compile, not to run
+        return o;
+    }
+    RE2 re_;
+};
+}  // namespace matching
+
+namespace {
+
+// The notification's value for a matcher name (see silences.hpp).
+const std::string& matched_value(const notification& n, const std::string& name) {
+    static const std::string empty;
+    if (name == "rule") return n.rule;
+    if (name == "account") return n.account;
+    if (name == "account_name") return n.account_name;
+    if (name == "severity") return n.severity;
+    if (name == "csm") return n.csm_email.empty() ? n.csm : n.csm_email;
+    if (name == "segment") return n.segment;
+    for (const auto& [k, v] : n.labels)
+        if (k == name) return v;
+    return empty;
+}
+
+constexpr std::size_t max_matcher_length = 1024;
+
+}  // namespace
+
+bool matcher::matches(const notification& n) const {
+    const std::string& v = matched_value(n, name);
+    switch (op) {
+        case match_op::equal: return v == value;
+        case match_op::not_equal: return v != value;
+        case match_op::regex: return regex && regex->full_match(v);
+        case match_op::not_regex: return regex && !regex->full_match(v);
+    }
+    return false;
+}
+
+std::string matcher::text() const {
+    std::string out = name;
+    out += match_op_names[static_cast<std::size_t>(op)];
+    out += '"';
+    for (char c : value) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+std::optional<matcher> parse_matcher(std::string_view text, std::string& error) {
+    auto quoted = [&](std::string_view what) { return "matcher " + json::serialize(json::string(text)) + ": " + std::string(what); };
+    if (text.size() > max_matcher_length) {
+        error = "matcher longer than " + std::to_string(max_matcher_length) + " characters";
+        return std::nullopt;
+    }
+    std::size_t i = 0;
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) ++i;
+    if (i == 0) {
+        error = quoted("expected a name (rule, account, csm, segment, severity, account_name or a label) first");
+        return std::nullopt;
+    }
+    matcher m;
+    m.name = std::string(text.substr(0, i));
+    auto rest = text.substr(i);
+    if (rest.starts_with("=~")) m.op = match_op::regex;
+    else if (rest.starts_with("!~")) m.op = match_op::not_regex;
+    else if (rest.starts_with("!=")) m.op = match_op::not_equal;
+    else if (rest.starts_with("=")) m.op = match_op::equal;
+    else {
+        error = quoted("expected =, !=, =~ or !~ after " + m.name);
+        return std::nullopt;
+    }
+    rest.remove_prefix(m.op == match_op::equal ? 1 : 2);
+    if (rest.starts_with('"')) {
+        std::string value;
+        std::size_t j = 1;
+        bool closed = false;
+        for (; j < rest.size(); ++j) {
+            if (rest[j] == '\\' && j + 1 < rest.size()) {
+                value += rest[++j];
+            } else if (rest[j] == '"') {
+                closed = true;
+                break;
+            } else {
+                value += rest[j];
+            }
+        }
+        if (!closed || j + 1 != rest.size()) {
+            error = quoted(closed ? "unexpected text after the closing quote" : "the value's closing quote is missing");
+            return std::nullopt;
+        }
+        m.value = std::move(value);
+    } else {
+        if (rest.find_first_of("\" \t") != std::string_view::npos) {
+            error = quoted("a value with spaces or quotes must be in double quotes");
+            return std::nullopt;
+        }
+        m.value = std::string(rest);
+    }
+    if (m.op == match_op::regex || m.op == match_op::not_regex) {
+        auto re = std::make_shared<matching::compiled_regex>(m.value);
+        if (!re->ok()) {
+            error = quoted("invalid regular expression: " + re->error());
+            return std::nullopt;
+        }
+        m.regex = std::move(re);
+    }
+    return m;
+}
+
+namespace {
+
+// "matchers": an array of matcher strings; nullopt with the error naming the bad one.
+std::optional<std::vector<matcher>> matchers_member(const json::object& o, std::string& error) {
+    std::vector<matcher> out;
+    auto* v = o.if_contains("matchers");
+    if (!v || v->is_null()) return out;
+    if (!v->is_array()) {
+        error = "body field \"matchers\" must be an array of strings such as \"csm=~\\\".*@acme.com\\\"\"";
+        return std::nullopt;
+    }
+    if (v->get_array().size() > 32) {
+        error = "body field \"matchers\" holds more than 32 matchers";
+        return std::nullopt;
+    }
+    std::size_t index = 0;
+    for (const auto& item : v->get_array()) {
+        if (!item.is_string()) {
+            error = "body field \"matchers\"[" + std::to_string(index) + "] must be a string";
+            return std::nullopt;
+        }
+        std::string why;
+        auto m = parse_matcher(item.get_string(), why);
+        if (!m) {
+            error = "body field \"matchers\"[" + std::to_string(index) + "]: " + why;
+            return std::nullopt;
+        }
+        out.push_back(std::move(*m));
+        ++index;
+    }
+    return out;
+}
+
+}  // namespace
+
 json::object to_json(const silence& s, timestamp now) {
     json::object o;
     o["id"] = s.id;
     if (!s.rule.empty()) o["rule"] = s.rule;
     if (!s.account.empty()) o["account"] = s.account;
+    if (!s.matchers.empty()) {
+        json::array matchers;
+        for (const auto& m : s.matchers) matchers.push_back(json::string(m.text()));
+        o["matchers"] = std::move(matchers);
+    }
     o["until"] = format_rfc3339(s.until);
     o["reason"] = s.reason;
     o["by"] = s.by;
@@ -67,6 +234,8 @@ std::optional<silence> silence_from_json(const json::value& v, std::string* erro
     auto by = text_member(o, "by", why, false);
     auto until = text_member(o, "until", why, true);
     auto created = text_member(o, "created_at", why, true);
+    std::optional<std::vector<matcher>> matchers;
+    if (why.empty()) matchers = matchers_member(o, why);
     if (!why.empty()) return fail(why);
     auto until_t = parse_rfc3339(*until);
     auto created_t = parse_rfc3339(*created);
@@ -74,6 +243,7 @@ std::optional<silence> silence_from_json(const json::value& v, std::string* erro
     s.id = *id;
     s.rule = *rule;
     s.account = *account;
+    s.matchers = std::move(*matchers);
     s.reason = *reason;
     s.by = *by;
     s.until = *until_t;
@@ -83,13 +253,13 @@ std::optional<silence> silence_from_json(const json::value& v, std::string* erro
 
 std::optional<silence> silence_from_request(const json::value& body, timestamp now, std::string& error) {
     if (!body.is_object()) {
-        error = "the body must be a JSON object: {\"rule\"?, \"account\"?, \"until\", \"reason\", \"by\"}";
+        error = "the body must be a JSON object: {\"rule\"?, \"account\"?, \"matchers\"?, \"until\", \"reason\", \"by\"}";
         return std::nullopt;
     }
     const auto& o = body.get_object();
     for (const auto& member : o) {
         auto k = member.key();
-        if (k != "rule" && k != "account" && k != "until" && k != "reason" && k != "by") {
+        if (k != "rule" && k != "account" && k != "matchers" && k != "until" && k != "reason" && k != "by") {
             error = "unknown body field \"" + std::string(k) + "\"";
             return std::nullopt;
         }
@@ -101,8 +271,10 @@ std::optional<silence> silence_from_request(const json::value& body, timestamp n
     auto reason = text_member(o, "reason", error, false);
     auto by = text_member(o, "by", error, true);
     if (!error.empty()) return std::nullopt;
-    if (rule->empty() && account->empty()) {
-        error = "a silence needs a \"rule\", an \"account\" or both";
+    auto matchers = matchers_member(o, error);
+    if (!matchers) return std::nullopt;
+    if (rule->empty() && account->empty() && matchers->empty()) {
+        error = "a silence needs a \"rule\", an \"account\" or \"matchers\"";
         return std::nullopt;
     }
     if (by->empty()) {
@@ -120,6 +292,7 @@ std::optional<silence> silence_from_request(const json::value& body, timestamp n
     }
     s.rule = std::move(*rule);
     s.account = std::move(*account);
+    s.matchers = std::move(*matchers);
     s.until = *until_t;
     s.reason = std::move(*reason);
     s.by = std::move(*by);

@@ -5,9 +5,16 @@
 //
 // Semantics:
 //  - a silence matches a notification when each field it sets equals the
-//    notification's (`rule` the rule's name, `account` the account id) and it is active
-//    (created_at <= now < until). At least one of rule and account is required: a
-//    silence of everything is more likely a mistake than a wish.
+//    notification's (`rule` the rule's name, `account` the account id), every one of its
+//    `matchers` matches, and it is active (created_at <= now < until). At least one of
+//    rule, account and matchers is required: a silence of everything is more likely a
+//    mistake than a wish.
+//  - matchers are Alertmanager's: `NAME OP "VALUE"` with OP one of = != =~ !~; a regex
+//    is RE2 syntax, fully anchored (`=~".*@acme.com"` matches the whole value), linear in
+//    time whatever the pattern. NAME is `rule`, `account`, `account_name`, `severity`,
+//    `csm` (the CSM's email, or the csm field when the account has no csm_email),
+//    `segment`, or any alert label (a label the alert lacks is the empty string, so
+//    `team!="emea"` matches alerts without a team).
 //  - silences are checked by the dispatcher when a notification is due, not when the
 //    engine writes it: a silence created later still holds back notifications already
 //    waiting (retries, digests). A held-back notification is final, outcome `silenced`
@@ -26,6 +33,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,10 +43,36 @@ namespace redflag::alerts {
 
 using delivery::notification;
 
+namespace matching {
+class compiled_regex;  // RE2, kept out of this header
+}
+
+enum class match_op : std::uint8_t { equal, not_equal, regex, not_regex };
+inline constexpr std::string_view match_op_names[] = {"=", "!=", "=~", "!~"};
+
+struct matcher {
+    std::string name;
+    match_op op = match_op::equal;
+    std::string value;
+    std::shared_ptr<const matching::compiled_regex> regex;  // for =~ and !~
+
+    bool matches(const notification& n) const;
+    // Canonical text: name, operator, value in double quotes with \ and " escaped.
+    std::string text() const;
+    friend bool operator==(const matcher& a, const matcher& b) {
+        return a.name == b.name && a.op == b.op && a.value == b.value;
+    }
+};
+
+// Parses `csm=~".*@acme.com"` (the value may be unquoted when it has no spaces or
+// quotes); nullopt with what is wrong (an unknown operator, a bad regex: RE2's message).
+std::optional<matcher> parse_matcher(std::string_view text, std::string& error);
+
 struct silence {
     std::string id;  // 32 hex digits
     std::string rule;
     std::string account;
+    std::vector<matcher> matchers;  // all must match
     timestamp until{};
     std::string reason;
     std::string by;
@@ -46,7 +80,11 @@ struct silence {
 
     bool active(timestamp now) const { return created_at <= now && now < until; }
     bool matches(const notification& n) const {
-        return (rule.empty() || rule == n.rule) && (account.empty() || account == n.account);
+        if (!rule.empty() && rule != n.rule) return false;
+        if (!account.empty() && account != n.account) return false;
+        for (const auto& m : matchers)
+            if (!m.matches(n)) return false;
+        return true;
     }
     friend bool operator==(const silence&, const silence&) = default;
 };

@@ -267,6 +267,8 @@ struct expectation {
     std::size_t order = 0;
     std::optional<std::set<alert_key>> firing;
     std::optional<std::set<alert_key>> pending;
+    std::optional<std::set<alert_key>> inhibited;  // firing alerts held by `inhibited_by`
+    std::optional<std::set<alert_key>> escalated;  // active alerts that escalated
     std::vector<score_expectation> scores;
     std::vector<class_expectation> classes;
 };
@@ -299,13 +301,15 @@ std::set<alert_key> read_alert_set(const YAML::Node& node, const rules::rule_set
 }
 
 expectation read_expectation(const YAML::Node& node, timestamp start, const rules::rule_set& rules) {
-    allow_keys(node, {"at", "firing", "pending", "scores", "classes"}, "an expectation");
+    allow_keys(node, {"at", "firing", "pending", "inhibited", "escalated", "scores", "classes"}, "an expectation");
     if (!node["at"]) fail(node, "an expectation needs at");
     expectation x;
     x.at_text = scalar_text(node["at"], "at");
     x.at = read_instant(node["at"], start, "at");
     if (node["firing"]) x.firing = read_alert_set(node["firing"], rules, "firing");
     if (node["pending"]) x.pending = read_alert_set(node["pending"], rules, "pending");
+    if (node["inhibited"]) x.inhibited = read_alert_set(node["inhibited"], rules, "inhibited");
+    if (node["escalated"]) x.escalated = read_alert_set(node["escalated"], rules, "escalated");
     if (const auto& scores = node["scores"]) {
         if (!scores.IsSequence()) fail(scores, "scores must be a list of {account, score, value, band}");
         for (const auto& item : scores) {
@@ -470,17 +474,23 @@ bool run_one(const test_file& file, const test_case& tc, const std::shared_ptr<c
         core.clear_events();
 
         std::vector<std::string> lines;
-        std::set<alert_key> firing, pending;
+        std::set<alert_key> firing, pending, inhibited, escalated;
         core.for_each_account([&](const engine::account_record& a) {
             for (const auto& alert : a.alerts.active()) {
                 auto& set = alert.state == alerts::alert_state::firing ? firing : pending;
                 set.insert({alert.rule, alert.account});
+                if (!alert.inhibited_by.empty()) inhibited.insert({alert.rule, alert.account});
+                if (alert.escalated) escalated.insert({alert.rule, alert.account});
             }
         });
         if (x.firing && *x.firing != firing)
             lines.push_back("firing: expected " + render(*x.firing) + ", actual " + render(firing));
         if (x.pending && *x.pending != pending)
             lines.push_back("pending: expected " + render(*x.pending) + ", actual " + render(pending));
+        if (x.inhibited && *x.inhibited != inhibited)
+            lines.push_back("inhibited: expected " + render(*x.inhibited) + ", actual " + render(inhibited));
+        if (x.escalated && *x.escalated != escalated)
+            lines.push_back("escalated: expected " + render(*x.escalated) + ", actual " + render(escalated));
         for (const auto& s : x.scores) {
             auto actual = core.score(s.account, s.score);
             std::string label = "score " + s.score + " of " + s.account;

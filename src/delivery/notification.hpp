@@ -54,6 +54,7 @@ struct notification {
     std::string account_name;  // profile `name`, or the id when unset
     std::string csm;
     std::string csm_email;
+    std::string segment;       // profile `segment` (silence matchers)
     std::string account_url;   // `ui.account_url` rendered for this account; empty when unset
 
     // For `acknowledged`.

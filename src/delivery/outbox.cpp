@@ -185,6 +185,7 @@ json::object to_json(const notification& n) {
     o["account_name"] = n.account_name;
     o["csm"] = n.csm;
     o["csm_email"] = n.csm_email;
+    if (!n.segment.empty()) o["segment"] = n.segment;
     o["account_url"] = n.account_url;
     if (!n.ack_by.empty()) o["ack_by"] = n.ack_by;
     if (!n.ack_comment.empty()) o["ack_comment"] = n.ack_comment;
@@ -233,6 +234,7 @@ std::optional<notification> notification_from_json(const json::value& v, std::st
     n.account_name = r.text("account_name");
     n.csm = r.text("csm");
     n.csm_email = r.text("csm_email");
+    n.segment = r.text("segment");
     n.account_url = r.text("account_url");
     n.ack_by = r.text("ack_by");
     n.ack_comment = r.text("ack_comment");
@@ -329,6 +331,8 @@ void put_content(std::string& out, const notification& n) {
     put_string(out, n.account_url);
     put_string(out, n.ack_by);
     put_string(out, n.ack_comment);
+    // Appended last, and only when set: records written before it existed end here.
+    if (!n.segment.empty()) put_string(out, n.segment);
 }
 
 // Reads the binary form; any overrun sets `bad` and yields zeros, checked once at the end.
@@ -419,6 +423,7 @@ std::optional<outbox_entry> parse_binary(std::string_view key, std::string_view 
     n.account_url = c.text();
     n.ack_by = c.text();
     n.ack_comment = c.text();
+    if (!c.in.empty()) n.segment = c.text();
     if (c.bad) return failed("truncated record");
     if (!c.in.empty()) return failed("trailing bytes after the record");
     return e;

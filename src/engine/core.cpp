@@ -232,6 +232,7 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
             if (condition || record.alerts.has(i))
                 record.alerts.evaluate(i, definitions[i], record.state.id, condition, at, repeats, events_);
         }
+        record.alerts.apply_inhibitions(definitions, at, first_new, events_);
     }
     if (options_.render_messages) {
         for (std::size_t i = first_new; i < events_.size(); ++i) {

@@ -36,6 +36,17 @@ struct rule_definition {
     bool resolve_notify = true;       // `resolve notify` (the default) or `resolve silent`
     bool has_repeat = false;
     std::vector<std::pair<std::string, std::string>> labels;
+    // `inhibited_by [a, b]`: the names, and their indices in the same rule set. While an
+    // alert of one of them fires for the account, this rule's notifications are held.
+    std::vector<std::string> inhibited_by;
+    std::vector<std::uint32_t> inhibitors;
+    // `escalate after D to CHANNEL`: a firing alert nobody acknowledged within D notifies
+    // CHANNEL once. Zero duration: no escalation.
+    duration escalate_after{0};
+    std::string escalate_to;
+    // `snooze_wake_if EXPR` in canonical text (rules/format), empty when none: the wake_if
+    // a snooze of this rule's alerts uses when the caller gives none.
+    std::string snooze_wake_if;
     std::string file;
     std::uint32_t line = 0;
     // A hash of the rule's canonical text: on reload, alerts of rules whose fingerprint
@@ -121,6 +132,16 @@ public:
         return std::nullopt;
     }
 
+    // The rule's `snooze_wake_if` expression as text (canonical form), for a snooze of
+    // one of its alerts that gives no wake_if of its own (the Slack snooze buttons);
+    // nullopt when the rule does not exist or has none. The text compiles against this
+    // set like any wake_if; snooze_wake_if_holds evaluates the compiled clause directly.
+    std::optional<std::string> default_wake_if(std::string_view rule_name) const {
+        auto i = find_rule(rule_name);
+        if (!i || rules()[*i].snooze_wake_if.empty()) return std::nullopt;
+        return rules()[*i].snooze_wake_if;
+    }
+
     // Sized for this set: evaluate() will not allocate when given it.
     virtual evaluation make_evaluation() const = 0;
 
@@ -141,6 +162,13 @@ public:
     // The rule's `repeat` evaluated at `now`; nullopt when it has none or it is null.
     virtual std::optional<duration> repeat_interval(std::size_t rule, const model::account_state& account,
                                                     timestamp now) const = 0;
+
+    // The rule's `snooze_wake_if` evaluated on the account at `now` (null counts as
+    // false); nullopt when the rule has none.
+    virtual std::optional<bool> snooze_wake_if_holds(std::size_t /*rule*/, const model::account_state& /*account*/,
+                                                     timestamp /*now*/) const {
+        return std::nullopt;
+    }
 };
 
 // A template outside rule files, e.g. an email channel's `to: "{account.csm_email}"`:

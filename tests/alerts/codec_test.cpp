@@ -36,6 +36,36 @@ TEST(AlertCodec, round_trips_every_member) {
     EXPECT_EQ(*back, a);
 }
 
+TEST(AlertCodec, inhibition_and_escalation_survive_a_round_trip_and_show) {
+    auto a = full_alert();
+    a.inhibited_by = "cancellation_requested";
+    a.held = true;
+    a.escalate_at = t0 + 5 * day;
+    std::string error;
+    auto back = parse_alert(serialize(a), &error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(*back, a);
+    auto o = to_json(a);
+    EXPECT_EQ(o.at("inhibited"), true);
+    EXPECT_EQ(o.at("inhibited_by"), "cancellation_requested");
+    EXPECT_EQ(o.at("escalate_at"), "2026-01-06T00:00:00Z");
+    a.escalate_at.reset();
+    a.escalated = true;
+    a.inhibited_by.clear();
+    a.held = false;
+    back = parse_alert(serialize(a), &error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(*back, a);
+    o = to_json(a);
+    EXPECT_EQ(o.at("inhibited"), false);
+    EXPECT_EQ(o.at("escalated"), true);
+    EXPECT_FALSE(o.contains("inhibited_by"));
+    auto bad = to_json(a);
+    bad["escalated"] = "yes";
+    EXPECT_FALSE(alert_from_json(bad, &error));
+    EXPECT_NE(error.find("escalated"), std::string::npos) << error;
+}
+
 TEST(AlertCodec, writes_readable_json) {
     auto o = to_json(full_alert());
     EXPECT_EQ(o.at("state").as_string(), "firing");

@@ -265,3 +265,118 @@ TEST(AlertId, stable_hex_and_distinct_per_rule_account_and_start) {
 
 }  // namespace
 }  // namespace redflag::alerts
+
+namespace redflag::alerts {
+namespace {
+
+// Two rules of one account, evaluated like the engine does: every rule, then inhibitions.
+struct pair_harness {
+    std::vector<rules::rule_definition> rules;
+    fixed_repeats repeats{std::nullopt};
+    alert_set set;
+    std::vector<alert_event> out;
+
+    pair_harness() {
+        rules::rule_definition risk = make_rule();
+        risk.name = "churn_risk";
+        risk.inhibited_by = {"cancellation_requested"};
+        risk.inhibitors = {1};
+        rules::rule_definition cancel = make_rule();
+        cancel.name = "cancellation_requested";
+        rules = {risk, cancel};
+    }
+    // The events of this evaluation.
+    std::vector<alert_event> at(timestamp t, bool risk, bool cancel) {
+        std::size_t first = out.size();
+        set.evaluate(0, rules[0], "acme", risk, t, repeats, out);
+        set.evaluate(1, rules[1], "acme", cancel, t, repeats, out);
+        set.apply_inhibitions(rules, t, first, out);
+        return {out.begin() + static_cast<std::ptrdiff_t>(first), out.end()};
+    }
+    static int notifying(const std::vector<alert_event>& events, std::size_t rule) {
+        int n = 0;
+        for (const auto& e : events) n += e.notify && e.record.rule_index == rule;
+        return n;
+    }
+};
+
+TEST(Lifecycle, inhibited_alert_changes_state_but_holds_its_firing_notice_until_the_inhibitor_resolves) {
+    pair_harness h;
+    h.at(t0, false, true);  // the inhibitor fires first
+    auto started = h.at(t0 + hour, true, true);
+    ASSERT_EQ(started.size(), 1u);
+    EXPECT_EQ(started[0].to, alert_state::firing);
+    EXPECT_FALSE(started[0].notify);
+    EXPECT_EQ(started[0].record.inhibited_by, "cancellation_requested");
+    EXPECT_TRUE(started[0].record.held);
+    ASSERT_NE(h.set.find(0), nullptr);
+    EXPECT_EQ(h.set.find(0)->inhibited_by, "cancellation_requested");
+
+    EXPECT_TRUE(h.at(t0 + 2 * hour, true, true).empty());  // nothing while both fire
+
+    auto released = h.at(t0 + 3 * hour, true, false);  // the inhibitor resolves
+    EXPECT_EQ(pair_harness::notifying(released, 1), 1);  // its own recovery
+    ASSERT_EQ(pair_harness::notifying(released, 0), 1);
+    const auto& r = released.back();
+    EXPECT_EQ(r.kind, event_kind::released);
+    EXPECT_TRUE(r.notify);
+    EXPECT_TRUE(r.record.inhibited_by.empty());
+    EXPECT_FALSE(r.record.held);
+    EXPECT_EQ(r.record.notifications, 2u);  // a fresh sequence number for its key
+    EXPECT_TRUE(h.at(t0 + 4 * hour, true, false).empty());  // once
+}
+
+TEST(Lifecycle, an_alert_resolving_while_held_sends_no_recovery_and_a_late_inhibitor_holds_the_rest) {
+    pair_harness h;
+    h.at(t0, true, true);  // both start in one evaluation: the inhibition holds whatever the order
+    ASSERT_NE(h.set.find(0), nullptr);
+    EXPECT_TRUE(h.set.find(0)->held);
+    auto resolved = h.at(t0 + hour, false, true);
+    ASSERT_EQ(resolved.size(), 1u);
+    EXPECT_EQ(resolved[0].to, alert_state::resolved);
+    EXPECT_FALSE(resolved[0].notify);
+
+    // Announced before the inhibitor fired: stays announced, later notices are held and
+    // the inhibition shows (an `inhibition` event stores it).
+    pair_harness late;
+    auto first = late.at(t0, true, false);
+    EXPECT_EQ(pair_harness::notifying(first, 0), 1);
+    auto later = late.at(t0 + hour, true, true);
+    ASSERT_EQ(later.back().kind, event_kind::inhibition);
+    EXPECT_EQ(later.back().record.inhibited_by, "cancellation_requested");
+    EXPECT_FALSE(later.back().record.held);
+    auto recovery = late.at(t0 + 2 * hour, false, true);
+    EXPECT_EQ(pair_harness::notifying(recovery, 0), 0);
+}
+
+TEST(Lifecycle, escalation_notifies_once_after_the_duration_unless_acknowledged) {
+    rules::rule_definition r = make_rule();
+    r.escalate_after = 3 * day;
+    r.escalate_to = "leadership";
+    harness h{r};
+    h.at(t0, true);
+    ASSERT_NE(h.current(), nullptr);
+    EXPECT_EQ(h.current()->escalate_at, t0 + 3 * day);
+    EXPECT_EQ(h.set.next_deadline(std::span(&h.rule, 1)), t0 + 3 * day);
+    h.at(t0 + 3 * day - minute, true);
+    EXPECT_EQ(h.out.size(), 1u);
+    h.at(t0 + 3 * day, true);
+    ASSERT_EQ(h.out.size(), 2u);
+    EXPECT_EQ(h.out[1].kind, event_kind::escalation_due);
+    EXPECT_TRUE(h.out[1].notify);
+    EXPECT_TRUE(h.out[1].record.escalated);
+    EXPECT_FALSE(h.out[1].record.escalate_at);
+    h.at(t0 + 10 * day, true);
+    EXPECT_EQ(h.out.size(), 2u);  // never twice
+    EXPECT_EQ(h.set.next_deadline(std::span(&h.rule, 1)), timestamp_max);
+
+    harness acked{r};
+    acked.at(t0, true);
+    ASSERT_TRUE(acked.set.acknowledge(acked.current()->id, {"ana@acme.com", "on it", t0 + day}, acked.out));
+    EXPECT_FALSE(acked.current()->escalate_at);
+    acked.at(t0 + 5 * day, true);
+    for (const auto& e : acked.out) EXPECT_NE(e.kind, event_kind::escalation_due);
+}
+
+}  // namespace
+}  // namespace redflag::alerts

@@ -156,3 +156,67 @@ TEST(NotificationBuilder, reports_template_errors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Notify, a_released_inhibition_sends_the_firing_notice_to_the_rules_channels) {
+    auto b = builder();
+    auto e = firing_event();
+    e.kind = alerts::event_kind::released;
+    e.from = e.to = alerts::alert_state::firing;
+    e.record.notifications = 2;
+    auto st = acme();
+    std::vector<notification> out;
+    b->build(e, usage_drop(), &st, t0, out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].kind, notice_kind::firing);
+    EXPECT_EQ(out[0].key, e.record.id + "-2");
+    EXPECT_EQ(out[0].title, "Usage dropped");
+    e.notify = false;  // held again: nothing
+    out.clear();
+    b->build(e, usage_drop(), &st, t0, out);
+    EXPECT_TRUE(out.empty());
+}
+
+TEST(Notify, an_escalation_goes_to_the_escalation_channel_alone_titled_as_such) {
+    auto b = builder();
+    auto e = firing_event();
+    e.kind = alerts::event_kind::escalation_due;
+    e.from = e.to = alerts::alert_state::firing;
+    e.record.notifications = 3;
+    auto rule = usage_drop();
+    rule.escalate_after = std::chrono::hours(72);
+    rule.escalate_to = "hook";
+    auto st = acme();
+    std::vector<notification> out;
+    b->build(e, rule, &st, t0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].channel, "hook");
+    EXPECT_EQ(out[0].kind, notice_kind::firing);
+    EXPECT_EQ(out[0].title, "Escalated: Usage dropped");
+    EXPECT_EQ(out[0].key, e.record.id + "-3");
+    // An inhibition change notifies nothing.
+    e.kind = alerts::event_kind::inhibition;
+    e.notify = false;
+    out.clear();
+    b->build(e, rule, &st, t0, out);
+    EXPECT_TRUE(out.empty());
+}
+
+TEST(Notify, the_accounts_segment_rides_on_the_notification) {
+    auto b = builder();
+    auto st = acme();
+    model::event seg;
+    seg.type = model::event_type::account;
+    seg.account = "acme";
+    seg.id = "p2";
+    seg.at = t0 - std::chrono::hours(1);
+    seg.fields = boost::json::object{{"segment", "enterprise"}};
+    st.apply(seg);
+    std::vector<notification> out;
+    b->build(firing_event(), usage_drop(), &st, t0, out);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out[0].segment, "enterprise");
+}
+
+}  // namespace

@@ -35,8 +35,10 @@ TEST(Silences, validates_a_request) {
     EXPECT_NE(error.find("future"), std::string::npos) << error;
     EXPECT_FALSE(from(R"({"account":"acme","until":"2026-11-03T00:00:00Z"})", error));
     EXPECT_NE(error.find("by"), std::string::npos) << error;
-    EXPECT_FALSE(from(R"({"account":"acme","until":"2026-11-03T00:00:00Z","by":"dana","matchers":[]})", error));
+    EXPECT_FALSE(from(R"({"account":"acme","until":"2026-11-03T00:00:00Z","by":"dana","matchers":"csm=x"})", error));
     EXPECT_NE(error.find("matchers"), std::string::npos) << error;
+    EXPECT_FALSE(from(R"({"account":"acme","until":"2026-11-03T00:00:00Z","by":"dana","matcher":[]})", error));
+    EXPECT_NE(error.find("unknown body field \"matcher\""), std::string::npos) << error;
     EXPECT_FALSE(from(R"({"account":7,"until":"2026-11-03T00:00:00Z","by":"dana"})", error));
 }
 
@@ -58,6 +60,95 @@ TEST(Silences, match_on_every_field_they_set_while_active) {
     EXPECT_TRUE(s.active(t0 + 59min));
     EXPECT_FALSE(s.active(t0 + 1h));
     EXPECT_FALSE(s.active(t0 - 1s));
+}
+
+TEST(Silences, matchers_parse_like_alertmanagers_and_name_the_bad_one) {
+    std::string error;
+    auto m = parse_matcher(R"(csm=~".*@acme.com")", error);
+    ASSERT_TRUE(m) << error;
+    EXPECT_EQ(m->name, "csm");
+    EXPECT_EQ(m->op, match_op::regex);
+    EXPECT_EQ(m->value, ".*@acme.com");
+    EXPECT_EQ(m->text(), R"(csm=~".*@acme.com")");
+    auto plain = parse_matcher("segment!=smb", error);
+    ASSERT_TRUE(plain) << error;
+    EXPECT_EQ(plain->op, match_op::not_equal);
+    EXPECT_EQ(plain->text(), R"(segment!="smb")");
+    auto escaped = parse_matcher(R"(team="a \"b\" \\ c")", error);
+    ASSERT_TRUE(escaped) << error;
+    EXPECT_EQ(escaped->value, R"(a "b" \ c)");
+    EXPECT_EQ(parse_matcher(escaped->text(), error)->value, escaped->value);  // round trip
+
+    EXPECT_FALSE(parse_matcher(R"(csm=~"(unclosed")", error));
+    EXPECT_NE(error.find("invalid regular expression"), std::string::npos) << error;
+    EXPECT_NE(error.find("(unclosed"), std::string::npos) << error;  // names the matcher
+    EXPECT_FALSE(parse_matcher("csm~x", error));
+    EXPECT_NE(error.find("expected =, !=, =~ or !~"), std::string::npos) << error;
+    EXPECT_FALSE(parse_matcher(R"(=~"x")", error));
+    EXPECT_FALSE(parse_matcher(R"(csm="x)", error));
+    EXPECT_FALSE(parse_matcher("csm=a b", error));
+    EXPECT_FALSE(parse_matcher(std::string(2000, 'a') + "=b", error));
+
+    auto body = from(R"({"matchers":["csm=~\".*@acme.com\"","csm=~\"(\""],"until":"2026-11-03T00:00:00Z","by":"dana"})", error);
+    EXPECT_FALSE(body);
+    EXPECT_NE(error.find("\"matchers\"[1]"), std::string::npos) << error;
+    auto ok = from(R"({"matchers":["csm=~\".*@acme.com\""],"until":"2026-11-03T00:00:00Z","by":"dana"})", error);
+    ASSERT_TRUE(ok) << error;
+    ASSERT_EQ(ok->matchers.size(), 1u);
+}
+
+TEST(Silences, matchers_are_anchored_and_read_csm_segment_and_labels) {
+    silence s;
+    s.created_at = t0;
+    s.until = t0 + 1h;
+    std::string error;
+    s.matchers.push_back(*parse_matcher(R"(csm=~".*@acme.com")", error));
+    auto n = make_notification("a1", 1, notice_kind::firing, "slack", t0, t0);
+    n.csm = "Ana";
+    n.csm_email = "ana@acme.com";
+    EXPECT_TRUE(s.matches(n));
+    n.csm_email = "ana@acme.com.evil.io";  // anchored: the whole value must match
+    EXPECT_FALSE(s.matches(n));
+    n.csm_email.clear();
+    n.csm = "bob@acme.com";  // no csm_email: the csm field
+    EXPECT_TRUE(s.matches(n));
+
+    silence labels;
+    labels.matchers = {*parse_matcher("segment=enterprise", error), *parse_matcher(R"(team!~"emea|apac")", error)};
+    n.segment = "enterprise";
+    n.labels = {{"team", "amer"}};
+    EXPECT_TRUE(labels.matches(n));
+    n.labels = {{"team", "emea"}};
+    EXPECT_FALSE(labels.matches(n));
+    n.labels.clear();  // a missing label is the empty string
+    EXPECT_TRUE(labels.matches(n));
+    n.segment = "smb";
+    EXPECT_FALSE(labels.matches(n));
+}
+
+TEST(Silences, matchers_survive_a_restart) {
+    temp_store db;
+    std::string error;
+    {
+        silence_registry r(db.get());
+        silence s;
+        s.matchers = {*parse_matcher(R"(csm=~".*@acme.com")", error)};
+        s.until = t0 + 2h;
+        s.created_at = t0;
+        s.by = "dana";
+        ASSERT_TRUE(r.create(s).ok());
+    }
+    db.reopen();
+    silence_registry r(db.get());
+    ASSERT_TRUE(r.load().ok());
+    ASSERT_EQ(r.list().size(), 1u);
+    EXPECT_EQ(r.list()[0].matchers.at(0).text(), R"(csm=~".*@acme.com")");
+    EXPECT_EQ(to_json(r.list()[0], t0).at("matchers").at(0), R"(csm=~".*@acme.com")");
+    auto n = make_notification("a1", 1, notice_kind::firing, "slack", t0, t0);
+    n.csm_email = "zoe@acme.com";
+    EXPECT_TRUE(r.silenced_by(n, t0 + 1h));
+    n.csm_email = "zoe@beta.io";
+    EXPECT_FALSE(r.silenced_by(n, t0 + 1h));
 }
 
 TEST(Silences, are_stored_expired_and_loaded_again) {

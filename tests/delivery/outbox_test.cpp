@@ -29,6 +29,25 @@ TEST(Outbox, an_entry_round_trips_through_its_stored_form) {
     EXPECT_EQ(*back, e);
 }
 
+TEST(Outbox, the_segment_is_kept_and_records_without_it_still_read) {
+    auto n = make_notification("a1", 1, notice_kind::firing, "slack", t0, t0);
+    n.ack_comment = "last field before the segment";
+    auto plain = make_entry(n);
+    auto without = serialize(plain);
+    n.segment = "enterprise";
+    auto e = make_entry(n);
+    auto with = serialize(e);
+    EXPECT_EQ(with.substr(0, without.size()), without);  // appended: older records are a prefix
+    std::string why;
+    auto back = parse_entry(e.storage_key, with, &why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(back->n.segment, "enterprise");
+    auto old = parse_entry(plain.storage_key, without, &why);
+    ASSERT_TRUE(old) << why;
+    EXPECT_EQ(old->n.segment, "");
+    EXPECT_EQ(old->n.ack_comment, "last field before the segment");
+}
+
 TEST(Outbox, first_version_json_records_are_still_read) {
     auto n = make_notification("a1", 2, notice_kind::resolved, "pager", t0, t0 + 5ms);
     n.resolved_at = t0;

@@ -216,6 +216,14 @@ struct rule_item {
     std::string keep_firing_for_text;
     std::optional<located<std::string>> resolve;    // "notify" | "silent", checked after parsing
     std::vector<label> labels;
+    // `inhibited_by [a, b]`: rule names, checked after parsing (known, not itself, no cycle).
+    std::vector<located<std::string>> inhibited_by;
+    // `escalate after DURATION to CHANNEL`.
+    std::optional<located<duration>> escalate_after;
+    std::string escalate_after_text;
+    std::optional<located<std::string>> escalate_to;  // checked against the config like notify
+    // `snooze_wake_if EXPR`: a bool over the account, the default wake_if of a snooze.
+    expr_ptr snooze_wake_if;
     position close;  // of the closing brace
 };
 

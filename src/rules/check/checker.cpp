@@ -77,6 +77,7 @@ void checker::run(ast::program& program, const check_options& options) {
         }
     }
     check_cycles();
+    check_inhibition_cycles(program);
 }
 
 void checker::run_template(ast::message_template& tpl, const std::string& origin) {

@@ -100,6 +100,9 @@ private:
     void forget_types(ast::expr& e, std::size_t depth = 0);
     void check_rule(ast::rule_item& rule, const check_options& options);
     void check_channels(const ast::rule_item& rule, const check_options& options);
+    void check_channel_name(const ast::located<std::string>& ch, const check_options& options);
+    void check_inhibitor_names(const ast::rule_item& rule);
+    void check_inhibition_cycles(const ast::program& program);
     void check_score_item(ast::score_item& score);
     void check_components(ast::score_item& score);
     void check_bands(ast::score_item& score);

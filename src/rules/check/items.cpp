@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <map>
 #include <set>
 #include <type_traits>
 
@@ -223,6 +225,85 @@ void checker::check_rule(ast::rule_item& rule, const check_options& options) {
         keys.push_back(l.key.value);
     }
     if (rule.message) check_template_parts(*rule.message);
+    check_inhibitor_names(rule);
+    if (rule.escalate_after && rule.escalate_after->value <= duration::zero())
+        report(rule.escalate_after->pos, "invalid-value", "escalate after must be longer than 0", "e.g. escalate after 3d to leadership");
+    if (rule.escalate_to) check_channel_name(*rule.escalate_to, options);
+    if (rule.snooze_wake_if) check_bool(*rule.snooze_wake_if, "snooze_wake_if");
+}
+
+// `inhibited_by`: each name a rule of the loaded files, not the rule itself, named once.
+// Cycles among rules are found once every rule is known (check_inhibition_cycles).
+void checker::check_inhibitor_names(const ast::rule_item& rule) {
+    std::vector<std::string> seen;
+    for (const auto& name : rule.inhibited_by) {
+        if (std::find(seen.begin(), seen.end(), name.value) != seen.end()) {
+            report(name.pos, "duplicate-inhibitor", "rule " + name.value + " is named twice in inhibited_by");
+            continue;
+        }
+        seen.push_back(name.value);
+        if (name.value == rule.name.value) {
+            report(name.pos, "self-inhibition", "rule " + rule.name.value + " cannot be inhibited by itself",
+                   "a rule's own alert would hold back its own notifications forever");
+        } else if (!rule_names_.count(name.value)) {
+            std::vector<std::string> all;
+            for (const auto& [n, f] : rule_names_) all.push_back(n);
+            report(name.pos, "unknown-rule", "unknown rule " + name.value + " in inhibited_by", did_you_mean(name.value, all));
+        }
+    }
+}
+
+// A cycle of inhibitions (a inhibited_by b, b inhibited_by a) would let each alert hold
+// back the other's notifications: both stay silent. Reported once per cycle, at the
+// inhibited_by entry of its first rule in load order.
+void checker::check_inhibition_cycles(const ast::program& program) {
+    const std::size_t n = program.rules.size();
+    std::map<std::string_view, std::size_t> index;
+    for (std::size_t i = 0; i < n; ++i) index.emplace(program.rules[i].item->name.value, i);
+    // edges[i]: (target rule, the entry naming it)
+    std::vector<std::vector<std::pair<std::size_t, const ast::located<std::string>*>>> edges(n);
+    for (std::size_t i = 0; i < n; ++i)
+        for (const auto& name : program.rules[i].item->inhibited_by)
+            if (auto it = index.find(name.value); it != index.end() && it->second != i)
+                edges[i].emplace_back(it->second, &name);
+    std::vector<std::uint8_t> color(n, 0);  // 0 white, 1 on the stack, 2 done
+    struct frame {
+        std::size_t rule;
+        std::size_t next = 0;
+    };
+    for (std::size_t start = 0; start < n; ++start) {
+        if (color[start]) continue;
+        std::vector<frame> frames{{start}};
+        color[start] = 1;
+        while (!frames.empty()) {
+            auto& top = frames.back();
+            if (top.next >= edges[top.rule].size()) {
+                color[top.rule] = 2;
+                frames.pop_back();
+                continue;
+            }
+            auto [to, entry] = edges[top.rule][top.next++];
+            if (color[to] == 0) {
+                color[to] = 1;
+                frames.push_back({to});
+            } else if (color[to] == 1) {
+                auto first = std::find_if(frames.begin(), frames.end(), [&](const frame& f) { return f.rule == to; });
+                std::string path;
+                for (auto f = first; f != frames.end(); ++f) path += program.rules[f->rule].item->name.value + " -> ";
+                path += program.rules[to].item->name.value;
+                // The cycle's first rule in load order, and its entry on the cycle.
+                auto lowest = std::min_element(first, frames.end(), [](const frame& a, const frame& b) { return a.rule < b.rule; });
+                const auto* at = entry;
+                for (const auto& [target, e] : edges[lowest->rule]) {
+                    bool next_on_cycle = std::next(lowest) != frames.end() ? target == std::next(lowest)->rule : target == to;
+                    if (next_on_cycle) { at = e; break; }
+                }
+                enter_file(program.rules[lowest->rule].file);
+                report(at->pos, "inhibition-cycle", "inhibition cycle: " + path,
+                       "rules that inhibit each other would hold back each other's notifications");
+            }
+        }
+    }
 }
 
 void checker::check_channels(const ast::rule_item& rule, const check_options& options) {
@@ -231,14 +312,17 @@ void checker::check_channels(const ast::rule_item& rule, const check_options& op
         if (std::find(seen_channels.begin(), seen_channels.end(), ch.value) != seen_channels.end())
             report(ch.pos, "duplicate-channel", "channel " + ch.value + " is named twice");
         seen_channels.push_back(ch.value);
-        if (options.channels && !options.channels->count(ch.value)) {
-            std::vector<std::string> all(options.channels->begin(), options.channels->end());
-            std::string hint = did_you_mean(ch.value, all);
-            if (hint.empty())
-                hint = all.empty() ? "the config defines no channels" : "channels in the config: " + join(all);
-            report(ch.pos, "unknown-channel", "unknown channel " + ch.value, hint);
-        }
+        check_channel_name(ch, options);
     }
+}
+
+// A channel a rule names (notify, escalate): with a config given, one it defines.
+void checker::check_channel_name(const ast::located<std::string>& ch, const check_options& options) {
+    if (!options.channels || options.channels->count(ch.value)) return;
+    std::vector<std::string> all(options.channels->begin(), options.channels->end());
+    std::string hint = did_you_mean(ch.value, all);
+    if (hint.empty()) hint = all.empty() ? "the config defines no channels" : "channels in the config: " + join(all);
+    report(ch.pos, "unknown-channel", "unknown channel " + ch.value, hint);
 }
 
 // ----------------------------------------------------------------- scores

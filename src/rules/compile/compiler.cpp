@@ -4,6 +4,7 @@
 #include "rules/builtins.hpp"
 #include "rules/compile/depth.hpp"
 #include "rules/eval/evaluator.hpp"
+#include "rules/format/formatter.hpp"
 
 #include <algorithm>
 #include <set>
@@ -540,6 +541,11 @@ compile_result compiler::build(ast::program program) {
         for (const auto& ch : item.notify) def.notify.push_back(ch.value);
         def.resolve_notify = !item.resolve || item.resolve->value != "silent";
         def.has_repeat = item.repeat != nullptr;
+        for (const auto& n : item.inhibited_by) def.inhibited_by.push_back(n.value);
+        if (item.escalate_after && item.escalate_to) {
+            def.escalate_after = item.escalate_after->value;
+            def.escalate_to = item.escalate_to->value;
+        }
         for (const auto& l : item.labels) def.labels.emplace_back(l.key.value, l.value.value);
         def.file = ref.file < src.files.size() ? src.files[ref.file].path : std::string{};
         def.line = item.pos.line;
@@ -548,6 +554,10 @@ compile_result compiler::build(ast::program program) {
         std::set<std::uint32_t> deps;
         if (item.when) r.when = c.expr(*item.when, &deps);
         if (item.repeat) r.repeat = c.expr(*item.repeat);
+        if (item.snooze_wake_if) {
+            r.snooze_wake_if = c.expr(*item.snooze_wake_if);
+            def.snooze_wake_if = format::format_expr(*item.snooze_wake_if);
+        }
         if (item.message) {
             r.has_message = true;
             r.message = c.message(*item.message);
@@ -558,6 +568,13 @@ compile_result compiler::build(ast::program program) {
         r.depends_on.assign(closure.begin(), closure.end());
         code.rules.push_back(std::move(r));
         set->rules_.push_back(std::move(def));
+    }
+    // inhibited_by names → indices, now that every rule has one (the checker refused
+    // unknown names, so a miss here is skipped rather than trusted).
+    for (auto& def : set->rules_) {
+        for (const auto& n : def.inhibited_by)
+            for (std::size_t i = 0; i < set->rules_.size(); ++i)
+                if (set->rules_[i].name == n) def.inhibitors.push_back(static_cast<std::uint32_t>(i));
     }
     eval::analyze_inputs(code);
     if (!has_errors(result.problems)) result.rules = std::move(set);
@@ -628,6 +645,14 @@ std::optional<duration> compiled_rule_set::repeat_interval(std::size_t rule, con
     // A repeat of zero or less would re-notify on every evaluation: treated as none.
     if (v.k != eval::kind::duration || v.ms <= 0) return std::nullopt;
     return duration{v.ms};
+}
+
+std::optional<bool> compiled_rule_set::snooze_wake_if_holds(std::size_t rule, const model::account_state& account,
+                                                             timestamp now) const {
+    if (rule >= code_.rules.size() || !code_.rules[rule].snooze_wake_if) return std::nullopt;
+    eval::frame_lease lease;
+    eval::evaluator ev(code_, account, now, duration{0}, lease.get());
+    return eval::truthy(ev.eval(*code_.rules[rule].snooze_wake_if));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ public:
                                timestamp now) const override;
     std::optional<duration> repeat_interval(std::size_t rule, const model::account_state& account,
                                             timestamp now) const override;
+    std::optional<bool> snooze_wake_if_holds(std::size_t rule, const model::account_state& account,
+                                             timestamp now) const override;
 
     // The checked AST the set was compiled from, and its compiled form.
     const ast::program& source() const { return source_; }

@@ -227,6 +227,7 @@ diagnostics depth_meter::problems() const {
         std::vector<const ast::expr*> roots;
         if (r.item->when) roots.push_back(r.item->when.get());
         if (r.item->repeat) roots.push_back(r.item->repeat.get());
+        if (r.item->snooze_wake_if) roots.push_back(r.item->snooze_wake_if.get());
         if (r.item->message)
             for (const auto& part : r.item->message->parts)
                 if (part.expression) roots.push_back(part.expression.get());

@@ -65,6 +65,22 @@ public:
             str(l.key.value);
             str(l.value.value);
         }
+        // Later clauses hash only when present, so that rules without them keep the
+        // fingerprints they had before the clauses existed (and their alerts on upgrade).
+        if (!r.inhibited_by.empty()) {
+            tag('i');
+            u64(r.inhibited_by.size());
+            for (const auto& n : r.inhibited_by) str(n.value);
+        }
+        if (r.escalate_after) {
+            tag('e');
+            u64(static_cast<std::uint64_t>(r.escalate_after->value.count()));
+            str(r.escalate_to ? r.escalate_to->value : std::string{});
+        }
+        if (r.snooze_wake_if) {
+            tag('w');
+            expr(r.snooze_wake_if.get());
+        }
     }
 
 private:

@@ -143,6 +143,7 @@ struct message_part {
 struct compiled_rule {
     const node* when = nullptr;
     const node* repeat = nullptr;
+    const node* snooze_wake_if = nullptr;
     bool has_message = false;
     std::vector<message_part> message;
     std::string title;

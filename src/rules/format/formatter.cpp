@@ -225,6 +225,9 @@ void format_rule(printer& p, const ast::rule_item& rule) {
     if (rule.keep_firing_for) lines.push_back(rule.keep_firing_for->pos.line);
     if (rule.resolve) lines.push_back(rule.resolve->pos.line);
     if (!rule.labels.empty()) lines.push_back(rule.labels.front().key.pos.line);
+    if (!rule.inhibited_by.empty()) lines.push_back(rule.inhibited_by.front().pos.line);
+    if (rule.escalate_after) lines.push_back(rule.escalate_after->pos.line);
+    if (rule.snooze_wake_if) lines.push_back(rule.snooze_wake_if->pos.line);
     p.claim(std::move(lines));
     p.unit("", "rule " + rule.name.value + " {", rule.pos.line, true);
     auto field = [&](std::string_view keyword, const std::string& value, std::uint32_t line) {
@@ -252,6 +255,16 @@ void format_rule(printer& p, const ast::rule_item& rule) {
         text += " }";
         field("labels", text, rule.labels.front().key.pos.line);
     }
+    if (!rule.inhibited_by.empty()) {
+        std::string names;
+        for (const auto& n : rule.inhibited_by) names += (names.empty() ? "" : ", ") + n.value;
+        field("inhibited_by", "[" + names + "]", rule.inhibited_by.front().pos.line);
+    }
+    if (rule.escalate_after && rule.escalate_to)
+        field("escalate", "after " + rule.escalate_after_text + " to " + rule.escalate_to->value,
+              rule.escalate_after->pos.line);
+    if (rule.snooze_wake_if)
+        field("snooze_wake_if", expr_text(rule.snooze_wake_if.get()), rule.snooze_wake_if->pos.line);
     p.unit("", "}", rule.close.line);
 }
 
@@ -437,6 +450,13 @@ std::string dump_tree(const ast::source_file& file) {
                     if (i.keep_firing_for) out += " keep=" + std::to_string(i.keep_firing_for->value.count());
                     if (i.resolve) out += " resolve=" + i.resolve->value;
                     for (const auto& l : i.labels) out += " label=" + l.key.value + ":" + quote(l.value.value);
+                    for (const auto& n : i.inhibited_by) out += " inhibited_by=" + n.value;
+                    if (i.escalate_after) out += " escalate=" + std::to_string(i.escalate_after->value.count());
+                    if (i.escalate_to) out += " escalate_to=" + i.escalate_to->value;
+                    if (i.snooze_wake_if) {
+                        out += " snooze_wake_if=";
+                        dump(out, i.snooze_wake_if.get());
+                    }
                 } else if constexpr (std::is_same_v<T, ast::score_item>) {
                     out += "score " + i.name.value;
                     for (const auto& c : i.components) {

@@ -1,7 +1,8 @@
 // The formatter behind `redflag fmt`: prints a parsed rule file in canonical layout, the
 // one of the spec's complete example: items separated by one blank line; 2-space indent
 // inside braces; rule fields in a fixed order (title, when, for, severity, notify,
-// message, repeat, keep_firing_for, resolve, labels) with keywords padded so values line
+// message, repeat, keep_firing_for, resolve, labels, inhibited_by, escalate,
+// snooze_wake_if) with keywords padded so values line
 // up; component, band and classify labels padded to align; each expression on one line
 // with single spaces around operators; literals as written (70%, 1d12h); parentheses as
 // written.

@@ -65,6 +65,11 @@ struct kw_repeat : TAO_PEGTL_KEYWORD("repeat") {};
 struct kw_keep_firing_for : TAO_PEGTL_KEYWORD("keep_firing_for") {};
 struct kw_resolve : TAO_PEGTL_KEYWORD("resolve") {};
 struct kw_labels : TAO_PEGTL_KEYWORD("labels") {};
+struct kw_inhibited_by : TAO_PEGTL_KEYWORD("inhibited_by") {};
+struct kw_escalate : TAO_PEGTL_KEYWORD("escalate") {};
+struct kw_snooze_wake_if : TAO_PEGTL_KEYWORD("snooze_wake_if") {};
+struct kw_after : TAO_PEGTL_KEYWORD("after") {};  // only inside `escalate`
+struct kw_to : TAO_PEGTL_KEYWORD("to") {};        // only inside `escalate`
 
 // ---------------------------------------------------------------- literals
 struct digits : plus<digit> {};
@@ -184,6 +189,24 @@ struct repeat_field : seq<kw_repeat, skip, must<expected_expression>> {};
 struct keep_firing_for_field : seq<kw_keep_firing_for, skip, must<expected_duration>> {};
 struct resolve_field : seq<kw_resolve, skip, must<field_word>> {};
 
+// `inhibited_by [a, b]`: rule names, checked after parsing.
+struct expected_open_bracket : one<'['> {};
+struct inhibitor_name : identifier {};
+struct next_inhibitor : inhibitor_name {};
+struct inhibitors_close : one<']'> {};
+struct inhibited_by_field
+    : seq<kw_inhibited_by, skip, must<expected_open_bracket>, skip, must<inhibitor_name>,
+          star<skip, one<','>, skip, must<next_inhibitor>>, skip, must<inhibitors_close>> {};
+
+// `escalate after DURATION to CHANNEL`.
+struct expected_after : kw_after {};
+struct expected_to : kw_to {};
+struct escalate_channel : channel_name {};
+struct escalate_field : seq<kw_escalate, skip, must<expected_after>, skip, must<expected_duration>, skip,
+                            must<expected_to>, skip, must<escalate_channel>> {};
+
+struct snooze_wake_if_field : seq<kw_snooze_wake_if, skip, must<expected_expression>> {};
+
 struct label_key : identifier {};
 struct label : seq<label_key, skip, must<expected_equals>, skip, must<expected_string>> {};
 struct next_label : label {};
@@ -195,7 +218,8 @@ struct labels_field
           must<labels_close>> {};
 
 struct rule_field : sor<title_field, when_field, for_field, severity_field, notify_field, message_field, repeat_field,
-                        keep_firing_for_field, resolve_field, labels_field> {};
+                        keep_firing_for_field, resolve_field, labels_field, inhibited_by_field, escalate_field,
+                        snooze_wake_if_field> {};
 struct rule_close : one<'}'> {};
 struct rule_name : name {};
 struct rule_item : seq<kw_rule, skip, must<rule_name>, skip, must<expected_open_brace>, skip,

@@ -26,12 +26,12 @@ using selector = pt::selector<
                           g::string_literal, g::expected_string, g::true_literal, g::false_literal, g::null_literal,
                           g::path_head, g::path_segment, g::function_name, g::mul_op, g::add_op, g::coalesce_op,
                           g::compare_op, g::in_op, g::let_name, g::rule_name, g::field_word, g::channel_name,
-                          g::next_channel, g::label_key, g::component_name, g::weight, g::band_name, g::threshold,
+                          g::next_channel, g::inhibitor_name, g::next_inhibitor, g::escalate_channel, g::label_key, g::component_name, g::weight, g::band_name, g::threshold,
                           g::score_name, g::case_label, g::default_label, g::classify_name>,
     pt::remove_content::on<g::list_literal, g::parenthesized, g::path, g::window, g::where_clause, g::call,
                            g::negation, g::logical_not, g::conditional, g::let_item, g::rule_item, g::title_field,
                            g::when_field, g::for_field, g::severity_field, g::notify_field, g::message_field,
-                           g::repeat_field, g::keep_firing_for_field, g::resolve_field, g::labels_field, g::label,
+                           g::repeat_field, g::keep_firing_for_field, g::resolve_field, g::labels_field, g::inhibited_by_field, g::escalate_field, g::snooze_wake_if_field, g::label,
                            g::next_label, g::rule_close, g::component, g::band, g::score_item, g::score_close,
                            g::classify_case, g::default_case, g::classify_item, g::classify_close>,
     pt::fold_one::on<g::product, g::sum, g::coalescing, g::comparison, g::conjunction, g::disjunction>>;
@@ -379,6 +379,17 @@ ast::rule_item builder::rule(const pt::node& n) {
             }
         } else if (f.is_type<g::resolve_field>()) {
             if (once(f, "resolve")) item.resolve = text_of(*f.children.at(0), *this);
+        } else if (f.is_type<g::inhibited_by_field>()) {
+            if (once(f, "inhibited_by"))
+                for (const auto& c : f.children) item.inhibited_by.push_back(text_of(*c, *this));
+        } else if (f.is_type<g::escalate_field>()) {
+            if (once(f, "escalate")) {
+                item.escalate_after = {duration_value(*f.children.at(0)), pos_of(*f.children.at(0))};
+                item.escalate_after_text = f.children.at(0)->string();
+                item.escalate_to = text_of(*f.children.at(1), *this);
+            }
+        } else if (f.is_type<g::snooze_wake_if_field>()) {
+            if (once(f, "snooze_wake_if")) item.snooze_wake_if = to_expr(*f.children.at(0));
         } else if (f.is_type<g::labels_field>()) {
             if (once(f, "labels"))
                 for (const auto& l : f.children)

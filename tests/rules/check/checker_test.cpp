@@ -509,3 +509,56 @@ TEST(Checker, a_tree_deeper_than_the_bound_is_refused_not_walked) {
         e = std::move(next);
     }
 }
+
+// ----------------------------------------------------------------- issue 13 clauses
+
+TEST(Checker, inhibited_by_names_known_rules_not_itself) {
+    auto c = check_text(
+        "rule churned {\n  when true\n}\n"
+        "rule risk {\n  when true\n  inhibited_by [churnd, risk, churned, churned]\n}\n");
+    EXPECT_EQ(messages(c.problems),
+              "6:17 unknown rule churnd in inhibited_by\n"
+              "6:25 rule risk cannot be inhibited by itself\n"
+              "6:40 rule churned is named twice in inhibited_by\n");
+    EXPECT_EQ(c.problems.at(0).hint, "did you mean churned?");
+}
+
+TEST(Checker, inhibited_by_sees_rules_of_other_files) {
+    auto c = check_files({{"a.rules", "rule risk {\n  when true\n  inhibited_by [churned]\n}\n"},
+                          {"b.rules", "rule churned {\n  when true\n}\n"}});
+    EXPECT_TRUE(c.problems.empty()) << messages(c.problems);
+}
+
+TEST(Checker, inhibition_cycles_are_reported_once_at_their_first_rule) {
+    auto c = check_files({{"a.rules",
+                           "rule a {\n  when true\n  inhibited_by [b]\n}\n"
+                           "rule b {\n  when true\n  inhibited_by [x, c]\n}\n"
+                           "rule x {\n  when true\n}\n"},
+                          {"b.rules", "rule c {\n  when true\n  inhibited_by [a]\n}\n"}});
+    ASSERT_EQ(c.problems.size(), 1u) << messages(c.problems);
+    EXPECT_EQ(c.problems[0].file, "a.rules");
+    EXPECT_EQ(messages(c.problems), "3:17 inhibition cycle: a -> b -> c -> a\n");
+}
+
+TEST(Checker, escalate_channel_checked_against_the_config) {
+    const std::string text = "rule r {\n  when true\n  escalate after 3d to leadershp\n}\n";
+    EXPECT_TRUE(check_text(text).problems.empty());
+    check::check_options options;
+    options.channels = std::set<std::string>{"leadership", "cs_red_flags"};
+    auto c = check_text(text, options);
+    EXPECT_EQ(messages(c.problems), "3:24 unknown channel leadershp\n");
+    EXPECT_EQ(c.problems.at(0).hint, "did you mean leadership?");
+    auto zero = check_text("rule r {\n  when true\n  escalate after 0d to leadership\n}\n");
+    EXPECT_EQ(messages(zero.problems), "3:18 escalate after must be longer than 0\n");
+}
+
+TEST(Checker, snooze_wake_if_is_a_bool_over_the_account) {
+    auto ok = check_text("rule r {\n  when true\n  snooze_wake_if account.mrr < 100 or account.renewal_at - now() < 30d\n}\n");
+    EXPECT_TRUE(ok.problems.empty()) << messages(ok.problems);
+    auto bad = check_text("rule r {\n  when true\n  snooze_wake_if account.mrr + 1\n}\n");
+    EXPECT_EQ(messages(bad.problems), "3:18 snooze_wake_if needs a bool, not number\n");
+    auto unknown = check_text("rule r {\n  when true\n  snooze_wake_if acount.mrr < 3\n}\n");
+    ASSERT_EQ(unknown.problems.size(), 1u) << messages(unknown.problems);
+    EXPECT_EQ(unknown.problems[0].line, 3u);
+    EXPECT_EQ(unknown.problems[0].column, 18u);
+}

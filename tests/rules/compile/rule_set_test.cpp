@@ -871,3 +871,59 @@ TEST(RuleSet, functions_given_a_mistyped_attribute_count_a_runtime_error) {
 
 }  // namespace
 }  // namespace redflag::rules
+
+namespace redflag::rules {
+namespace {
+
+TEST(RuleSet, issue_13_clauses_compile_into_the_definitions) {
+    auto rules = load_text(R"(
+rule churned {
+  when account.status == "churned"
+}
+rule risk {
+  when account.seats < 10
+  inhibited_by [churned, cancellation_requested]
+  escalate after 3d to leadership
+  snooze_wake_if account.mrr < 100 or account.renewal_at - now() < 30d
+}
+rule cancellation_requested {
+  when account.contract_status == "cancellation_requested"
+}
+)");
+    ASSERT_TRUE(rules);
+    const rule_definition& d = rules->rules()[1];
+    EXPECT_EQ(d.inhibited_by, (std::vector<std::string>{"churned", "cancellation_requested"}));
+    EXPECT_EQ(d.inhibitors, (std::vector<std::uint32_t>{0, 2}));
+    EXPECT_EQ(d.escalate_after, 3 * day);
+    EXPECT_EQ(d.escalate_to, "leadership");
+    EXPECT_EQ(rules->default_wake_if("risk"), "account.mrr < 100 or account.renewal_at - now() < 30d");
+    EXPECT_EQ(rules->default_wake_if("churned"), std::nullopt);
+    EXPECT_EQ(rules->default_wake_if("nope"), std::nullopt);
+    EXPECT_TRUE(rules->rules()[0].inhibitors.empty());
+    EXPECT_EQ(rules->rules()[0].escalate_after, duration::zero());
+
+    history h;
+    h.add(event_type::contract, t0, {{"mrr", 500}, {"renewal_at", "2026-03-15T00:00:00Z"}});
+    auto s = h.at(t0);
+    EXPECT_EQ(rules->snooze_wake_if_holds(1, s, t0), false);
+    EXPECT_EQ(rules->snooze_wake_if_holds(1, s, t0 + 50 * day), true);  // renewal within 30 days
+    EXPECT_EQ(rules->snooze_wake_if_holds(0, s, t0), std::nullopt);
+}
+
+TEST(RuleSet, issue_13_clauses_change_the_fingerprint_only_when_present) {
+    auto fp = [](const std::string& text) {
+        auto rules = load_text(text);
+        return rules ? rules->rules()[*rules->find_rule("r")].fingerprint : 0;
+    };
+    const std::string other = "rule o {\n when true\n}\n";
+    auto plain = fp(other + "rule r {\n when true\n}");
+    EXPECT_EQ(plain, 6648322025789888354ULL);  // unchanged by the new clauses' existence
+    EXPECT_NE(plain, fp(other + "rule r {\n when true\n inhibited_by [o]\n}"));
+    EXPECT_NE(plain, fp(other + "rule r {\n when true\n escalate after 1d to x\n}"));
+    EXPECT_NE(fp(other + "rule r {\n when true\n escalate after 1d to x\n}"),
+              fp(other + "rule r {\n when true\n escalate after 2d to x\n}"));
+    EXPECT_NE(plain, fp(other + "rule r {\n when true\n snooze_wake_if true\n}"));
+}
+
+}  // namespace
+}  // namespace redflag::rules

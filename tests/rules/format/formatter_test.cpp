@@ -98,3 +98,23 @@ TEST(Formatter, comments_inside_lists_and_multi_line_fields_survive) {
         EXPECT_NE(out.find(c), std::string::npos) << c << "\n" << out;
     EXPECT_EQ(out.substr(0, out.find('\n', out.find('\n') + 1)), "rule r {\n  when     a and b  # one");
 }
+
+TEST(Formatter, issue_13_clauses_round_trip) {
+    const std::string messy =
+        "rule risk {\n"
+        "  snooze_wake_if   account.mrr<100 or(health_low)\n"
+        "  escalate   after  1d12h   to   leadership\n"
+        "  inhibited_by[ churned ,cancellation_requested ]\n"
+        "  when true\n"
+        "}\n";
+    const std::string canonical =
+        "rule risk {\n"
+        "  when     true\n"
+        "  inhibited_by [churned, cancellation_requested]\n"
+        "  escalate after 1d12h to leadership\n"
+        "  snooze_wake_if account.mrr < 100 or (health_low)\n"
+        "}\n";
+    EXPECT_EQ(fmt(messy), canonical);
+    expect_stable(messy);
+    expect_stable(canonical);
+}

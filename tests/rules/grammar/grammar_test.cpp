@@ -107,9 +107,24 @@ TEST(Grammar, items) {
     EXPECT_TRUE(matches_all<g::file>(""));
     EXPECT_EQ(error_of<g::file>("rule r {\n  when a b\n}"),
               "expected a rule field (title, when, for, severity, notify, message, repeat, keep_firing_for, resolve, "
-              "labels) or } @10");
+              "labels, inhibited_by, escalate, snooze_wake_if) or } @10");
     EXPECT_EQ(error_of<g::file>("let usage = 1"), "expected a name after let (reserved words cannot be names) @5");
     EXPECT_EQ(error_of<g::file>("alert x {}"), "expected let, rule, score or classify @1");
+}
+
+TEST(Grammar, inhibition_escalation_and_snooze_clauses) {
+    EXPECT_TRUE(matches_all<g::file>("rule r {\n  when a\n  inhibited_by [b, c_2]\n  escalate after 1d12h to lead-ers\n"
+                                     "  snooze_wake_if x < 3\n}\n"));
+    EXPECT_EQ(error_of<g::file>("rule r {\n  inhibited_by b\n}"),
+              "expected [ and a list of rule names, e.g. inhibited_by [churned] @16");
+    EXPECT_EQ(error_of<g::file>("rule r {\n  inhibited_by [b c]\n}"), "expected , or ] in inhibited_by @19");
+    EXPECT_EQ(error_of<g::file>("rule r {\n  inhibited_by [b,]\n}"), "expected a rule name after , @19");
+    EXPECT_EQ(error_of<g::file>("rule r {\n  escalate 3d to x\n}"),
+              "expected after, as in escalate after 3d to leadership @12");
+    EXPECT_EQ(error_of<g::file>("rule r {\n  escalate after 3d x\n}"),
+              "expected to and a channel name, as in escalate after 3d to leadership @21");
+    EXPECT_EQ(error_of<g::file>("rule r {\n  escalate after soon to x\n}"), "expected a duration such as 2d or 1d12h @18");
+    EXPECT_EQ(error_of<g::file>("rule r {\n  snooze_wake_if\n}"), "expected an expression @1");
 }
 
 TEST(Grammar, deep_nesting_is_refused_not_a_crash) {
