@@ -33,8 +33,10 @@ enum class event_kind : std::uint8_t {
     transition,    // from → to
     repeat_due,    // a firing, unacknowledged alert's `repeat` interval has passed
     acknowledged,  // someone acked it (record.acks.back())
+    snoozed,       // someone snoozed it (record.snoozes.back())
+    woke,          // its snooze's wake_if turned true: notifies once (record.snoozes.back().woke_why)
 };
-inline constexpr std::string_view event_kind_names[] = {"transition", "repeat_due", "acknowledged"};
+inline constexpr std::string_view event_kind_names[] = {"transition", "repeat_due", "acknowledged", "snoozed", "woke"};
 
 struct alert_event {
     event_kind kind = event_kind::transition;
@@ -77,6 +79,18 @@ public:
     // Acknowledges the active alert `alert_id`: records the ack and stops its repeats.
     // Appends an `acknowledged` event. False when no active alert has that id.
     bool acknowledge(std::string_view alert_id, acknowledgement ack, std::vector<alert_event>& out);
+
+    // Snoozes the firing alert `alert_id`: its repeats are held until `s.until` (a repeat
+    // due meanwhile goes out at `until`, unless acked). Appends a `snoozed` event. False
+    // when no firing alert has that id.
+    bool snooze(std::string_view alert_id, alerts::snooze s, std::vector<alert_event>& out);
+
+    // Ends the snooze of the firing alert `alert_id` early because `why` (its wake_if
+    // turned true): notifies once (a `woke` event, notify true, counted like a repeat)
+    // and its repeats resume from `now` unless it was acked. False when there is no
+    // such alert or it is not snoozed at `now`.
+    bool wake(std::string_view alert_id, const rules::rule_definition& rule, timestamp now, std::string why,
+              const repeat_source& repeats, std::vector<alert_event>& out);
 
     // Ends every active alert silently at `at` (pending → inactive, firing → resolved,
     // notify false): for rules that are gone after a reload.

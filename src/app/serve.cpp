@@ -7,6 +7,7 @@
 #include "app/server_options.hpp"
 #include "app/systemd_notify.hpp"
 #include "delivery/channels/make_sender.hpp"
+#include "delivery/channels/slack_users.hpp"
 #include "delivery/dispatcher.hpp"
 #include "alerts/silences.hpp"
 #include "engine/service.hpp"
@@ -248,6 +249,13 @@ public:
     void refresh_gauges() { metrics_.store_size_bytes().Set(double(store_->approximate_size_bytes())); }
 
     bool ready() const override { return ready_ && service_->writable().ok(); }
+    // On the query thread, like reload(), which is the only writer of config_.channels.
+    std::string slack_user_email(const std::string& channel, const std::string& user_id) override {
+        auto it = config_.channels.find(channel);
+        if (it == config_.channels.end() || it->second.type != "slack") return {};
+        return delivery::channels::slack_user_email(it->second, user_id);
+    }
+
     std::string not_ready_reason() const override {
         if (!ready_) return "starting or stopping";
         if (auto st = service_->writable(); !st.ok()) return "the store takes no writes: " + st.message();
