@@ -380,7 +380,10 @@ std::optional<outbox_entry> parse_binary(std::string_view key, std::string_view 
     n.account_url = c.text();
     n.ack_by = c.text();
     n.ack_comment = c.text();
-    if (!c.bad && !c.in.empty() && c.byte() == 1) n.snoozed_until = c.time();
+    if (!c.bad && !c.in.empty()) {
+        if (c.byte() != 1) return failed("trailing bytes after the record");
+        n.snoozed_until = c.time();
+    }
     if (c.bad) return failed("truncated record");
     if (!c.in.empty()) return failed("trailing bytes after the record");
     return e;

@@ -17,9 +17,9 @@ std::shared_ptr<const rule_set> names() {
 let busy = count(tickets where priority == "urgent") > 2
 rule urgent { when count(tickets where priority == "urgent") > 0 }
 score health {
-  component calm weight 1 = 100 - count(tickets) * 10
-  band red < 40
-  band green
+  component calm weight 1 = 1 - count(tickets) / 10
+  band green >= 40
+  band red
 }
 )"}});
     EXPECT_TRUE(r.rules) << render_text(r.problems);
@@ -60,7 +60,7 @@ TEST(Condition, errors_point_inside_the_expression) {
     for (const auto& b : std::vector<bad>{
              {"count(tickets) + 1", 1, 1, "must be true or false, not number"},
              {"health.score < 30 or nope > 1", 1, 22, "nope"},
-             {"count(tickets) > 0 and\n  since(activity) > 5", 2, 3, "duration"},
+             {"count(tickets) > 0 and\n  since(activity) > 5", 2, 21, "cannot compare duration with number"},
              {"health.score <", 1, 15, ""},
              {"busy or {x}", 1, 9, "unexpected '{'"},
              {"   ", 1, 1, "empty"},

@@ -66,10 +66,11 @@ TEST(Render, an_interactive_slack_card_has_the_ack_and_snooze_buttons) {
     EXPECT_EQ(elements->at(2).at("text").at("text"), "Snooze 1d");
     EXPECT_EQ(elements->at(3).at("action_id"), "redflag_snooze_7d");
     EXPECT_EQ(elements->at(3).at("text").at("text"), "Snooze 7d");
-    for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(elements->at(i).at("value"), n.alert_id);
+    for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(elements->at(i).at("value").as_string(), n.alert_id);
     // Not interactive (an incoming webhook): no buttons of ours.
     auto plain = boost::json::serialize(render_slack(n, {}, false, false).blocks);
-    EXPECT_EQ(plain.find("redflag_"), std::string::npos);
+    EXPECT_EQ(plain.find("\"action_id\":\"redflag_"), std::string::npos);
+    EXPECT_NE(plain.find("open_account"), std::string::npos);
 }
 
 TEST(Render, the_card_rewritten_after_a_change_tells_the_state) {
@@ -78,7 +79,7 @@ TEST(Render, the_card_rewritten_after_a_change_tells_the_state) {
     EXPECT_EQ(acked.blocks[0].at("text").at("text"), ":eyes: Acknowledged: Usage dropped");
     auto acked_text = boost::json::serialize(acked.blocks);
     EXPECT_NE(acked_text.find("Acknowledged by liam"), std::string::npos);
-    EXPECT_EQ(acked_text.find("redflag_"), std::string::npos);  // nothing left to click
+    EXPECT_EQ(acked_text.find("\"action_id\":\"redflag_"), std::string::npos);  // nothing left to click
 
     auto n = sample_notification(notice_kind::snoozed);
     n.ack_by = "jane@example.com";
