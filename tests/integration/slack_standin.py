@@ -16,7 +16,7 @@ the way Slack documents them, and records what it was sent:
   ``not_authed``/``invalid_auth``, ``channel_not_found`` (not a channel id a message was
   posted to), ``message_not_found`` (no message with that ts in that channel; also for
   ids set with ``forget_message``), ``no_text``. Successful updates are recorded in
-  ``updates`` and change the stored message.
+  ``updates`` (``messages`` keeps each message as posted).
 - ``GET|POST /api/users.info?user=ID`` (bearer): ``{"ok": true, "user": {"id", "team_id",
   "name", "deleted", "is_bot", "real_name", "profile": {"email", "real_name"}}}`` or
   ``{"ok": false, "error": "user_not_found"}``; the user's email is the one given in
@@ -347,9 +347,7 @@ class SlackStandIn:
                 return self._api_error(request, "POST", path, "message_not_found")
             if not update.get("text") and not update.get("blocks"):
                 return self._api_error(request, "POST", path, "no_text")
-            self._updates.append(update)
-            target[0]["text"] = update.get("text", "")
-            target[0]["blocks"] = update.get("blocks", [])
+            self._updates.append(update)  # `messages` keeps what was posted; `updates` what changed it
         self._api_ok(request, "POST", path, {
             "channel": channel, "ts": ts, "text": update.get("text", ""),
             "message": {"type": "message", "text": update.get("text", ""), "blocks": update.get("blocks", [])}})
