@@ -47,7 +47,25 @@ struct acknowledgement {
     std::string by;
     std::string comment;
     timestamp at{};
+    // The idempotency key of the request that made it, when it came with one (a Slack
+    // click: "slack:<user id>:<action_ts>"), so a retried delivery acts once. May be empty.
+    std::string key;
     friend bool operator==(const acknowledgement&, const acknowledgement&) = default;
+};
+
+// A snooze: the alert's notifications (its repeats) are held until `until`. `wake_if`,
+// when not empty, is the rule-language expression that ends it early (kept as text; the
+// engine compiles it). `woke_at`/`woke_why` are set when it ended early.
+struct snooze {
+    timestamp until{};
+    std::string by;
+    std::string comment;
+    std::string wake_if;
+    timestamp at{};
+    std::string key;  // as acknowledgement::key
+    std::optional<timestamp> woke_at;
+    std::string woke_why;
+    friend bool operator==(const snooze&, const snooze&) = default;
 };
 
 struct alert {
@@ -65,6 +83,7 @@ struct alert {
 
     std::vector<transition> transitions;     // oldest first
     std::vector<acknowledgement> acks;       // oldest first; any ack stops repeats
+    std::vector<snooze> snoozes;             // oldest first; the last one holds repeats while in force
 
     // Repeat bookkeeping for delivery: the instant the next repeat notice is due (unset
     // when the rule has no `repeat`, after an ack, and once resolved), the last instant a
@@ -90,6 +109,21 @@ struct alert {
     std::uint32_t rule_index = 0;
 
     bool acknowledged() const { return !acks.empty(); }
+    // The snooze in force at `now` (the last one, before its `until`, not woken), or null.
+    const snooze* snoozed_at(timestamp now) const {
+        if (snoozes.empty()) return nullptr;
+        const auto& s = snoozes.back();
+        return (s.until > now && !s.woke_at) ? &s : nullptr;
+    }
+    // Whether a request with idempotency key `key` (not empty) already acted on this alert.
+    bool acted_on(std::string_view key) const {
+        if (key.empty()) return false;
+        for (const auto& k : acks)
+            if (k.key == key) return true;
+        for (const auto& s : snoozes)
+            if (s.key == key) return true;
+        return false;
+    }
     bool active() const { return state == alert_state::pending || state == alert_state::firing; }
 
     friend bool operator==(const alert&, const alert&) = default;

@@ -83,9 +83,26 @@ json::object to_json(const alert& a) {
         transitions.push_back(json::object{{"from", name_of(t.from)}, {"to", name_of(t.to)}, {"at", time_text(t.at)}});
     o["transitions"] = std::move(transitions);
     json::array acks;
-    for (const auto& k : a.acks)
-        acks.push_back(json::object{{"by", k.by}, {"comment", k.comment}, {"at", time_text(k.at)}});
+    for (const auto& k : a.acks) {
+        json::object ack{{"by", k.by}, {"comment", k.comment}, {"at", time_text(k.at)}};
+        if (!k.key.empty()) ack["key"] = k.key;
+        acks.push_back(std::move(ack));
+    }
     o["acks"] = std::move(acks);
+    if (!a.snoozes.empty()) {
+        json::array snoozes;
+        for (const auto& s : a.snoozes) {
+            json::object z{{"until", time_text(s.until)}, {"by", s.by}, {"comment", s.comment}, {"at", time_text(s.at)}};
+            if (!s.wake_if.empty()) z["wake_if"] = s.wake_if;
+            if (!s.key.empty()) z["key"] = s.key;
+            if (s.woke_at) {
+                z["woke_at"] = time_text(*s.woke_at);
+                z["woke_why"] = s.woke_why;
+            }
+            snoozes.push_back(std::move(z));
+        }
+        o["snoozes"] = std::move(snoozes);
+    }
     put_optional(o, "next_repeat", a.next_repeat);
     put_optional(o, "last_notified", a.last_notified);
     o["notifications"] = a.notifications;
@@ -175,12 +192,39 @@ std::optional<alert> alert_from_json(const json::value& v, std::string* error) {
                 acknowledgement entry;
                 entry.by = ack.string("by");
                 entry.comment = ack.string("comment", false);
+                entry.key = ack.string("key", false);
                 if (auto t = ack.time("at", true)) entry.at = *t;
                 if (!ack.problem.empty()) {
                     r.fail("acks", ack.problem);
                     break;
                 }
                 a.acks.push_back(std::move(entry));
+            }
+    }
+    if (const auto* list = r.member("snoozes")) {
+        if (!list->is_array()) r.fail("snoozes", "expected an array");
+        else
+            for (const auto& item : list->get_array()) {
+                const auto* k = item.if_object();
+                if (k == nullptr) {
+                    r.fail("snoozes", "expected {until, by, comment, at}");
+                    break;
+                }
+                reader z{*k, {}};
+                snooze entry;
+                if (auto t = z.time("until", true)) entry.until = *t;
+                entry.by = z.string("by");
+                entry.comment = z.string("comment", false);
+                if (auto t = z.time("at", true)) entry.at = *t;
+                entry.wake_if = z.string("wake_if", false);
+                entry.key = z.string("key", false);
+                entry.woke_at = z.time("woke_at", false);
+                entry.woke_why = z.string("woke_why", false);
+                if (!z.problem.empty()) {
+                    r.fail("snoozes", z.problem);
+                    break;
+                }
+                a.snoozes.push_back(std::move(entry));
             }
     }
     if (!r.problem.empty()) {

@@ -117,6 +117,12 @@ void alert_set::evaluate(std::size_t rule_index, const rules::rule_definition& r
     }
     // Still firing (perhaps within keep_firing_for): repeats go on until acked.
     if (a->next_repeat && !a->acknowledged() && *a->next_repeat <= now) {
+        if (const auto* held = a->snoozed_at(now)) {
+            // Snoozed: the repeat waits for the snooze's end (no event: nothing changed
+            // that a restart would lose; it is decided the same way again).
+            a->next_repeat = held->until;
+            return;
+        }
         a->last_notified = now;
         ++a->notifications;
         auto interval = repeats.repeat_interval(rule_index, now);
@@ -205,6 +211,38 @@ bool alert_set::acknowledge(std::string_view alert_id, acknowledgement ack, std:
         a.next_repeat.reset();
         a.escalate_at.reset();
         emit(event_kind::acknowledged, a.state, a.state, at, false, a, out);
+        return true;
+    }
+    return false;
+}
+
+bool alert_set::snooze(std::string_view alert_id, alerts::snooze s, std::vector<alert_event>& out) {
+    for (auto& a : active_) {
+        if (a.id != alert_id || a.state != alert_state::firing) continue;
+        timestamp at = s.at;
+        if (a.next_repeat && *a.next_repeat < s.until) a.next_repeat = s.until;
+        a.snoozes.push_back(std::move(s));
+        emit(event_kind::snoozed, a.state, a.state, at, false, a, out);
+        return true;
+    }
+    return false;
+}
+
+bool alert_set::wake(std::string_view alert_id, const rules::rule_definition& rule, timestamp now, std::string why,
+                     const repeat_source& repeats, std::vector<alert_event>& out) {
+    for (auto& a : active_) {
+        if (a.id != alert_id || a.state != alert_state::firing || !a.snoozed_at(now)) continue;
+        auto& s = a.snoozes.back();
+        s.woke_at = now;
+        s.woke_why = std::move(why);
+        a.last_notified = now;
+        ++a.notifications;
+        a.next_repeat.reset();
+        if (rule.has_repeat && !a.acknowledged()) {
+            auto interval = repeats.repeat_interval(a.rule_index, now);
+            if (interval && *interval > duration::zero()) a.next_repeat = now + *interval;
+        }
+        emit(event_kind::woke, a.state, a.state, now, true, a, out);
         return true;
     }
     return false;

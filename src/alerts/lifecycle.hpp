@@ -39,9 +39,11 @@ enum class event_kind : std::uint8_t {
     escalation_due,  // a firing alert nobody acked within `escalate after`: notify `escalate to`
     inhibition,      // the rule inhibiting it changed (record.inhibited_by; empty: none)
     released,        // its inhibition ended while it fires: its held firing notice goes out
+    snoozed,         // someone snoozed it (record.snoozes.back())
+    woke,            // its snooze's wake_if turned true: notifies once (record.snoozes.back().woke_why)
 };
-inline constexpr std::string_view event_kind_names[] = {"transition", "repeat_due", "acknowledged",
-                                                        "escalation_due", "inhibition", "released"};
+inline constexpr std::string_view event_kind_names[] = {"transition", "repeat_due", "acknowledged", "escalation_due",
+                                                        "inhibition", "released",   "snoozed",      "woke"};
 
 struct alert_event {
     event_kind kind = event_kind::transition;
@@ -94,6 +96,18 @@ public:
     // event that notifies.
     void apply_inhibitions(std::span<const rules::rule_definition> rules, timestamp now, std::size_t first_new,
                            std::vector<alert_event>& out);
+
+    // Snoozes the firing alert `alert_id`: its repeats are held until `s.until` (a repeat
+    // due meanwhile goes out at `until`, unless acked). Appends a `snoozed` event. False
+    // when no firing alert has that id.
+    bool snooze(std::string_view alert_id, alerts::snooze s, std::vector<alert_event>& out);
+
+    // Ends the snooze of the firing alert `alert_id` early because `why` (its wake_if
+    // turned true): notifies once (a `woke` event, notify true, counted like a repeat)
+    // and its repeats resume from `now` unless it was acked. False when there is no
+    // such alert or it is not snoozed at `now`.
+    bool wake(std::string_view alert_id, const rules::rule_definition& rule, timestamp now, std::string why,
+              const repeat_source& repeats, std::vector<alert_event>& out);
 
     // Ends every active alert silently at `at` (pending → inactive, firing → resolved,
     // notify false): for rules that are gone after a reload.

@@ -38,10 +38,12 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
     std::optional<notice_kind> kind;
     if (e.kind == event_kind::transition && e.notify && e.to == alert_state::firing) kind = notice_kind::firing;
     else if (e.kind == event_kind::repeat_due && e.notify) kind = notice_kind::repeat;
+    else if (e.kind == event_kind::woke && e.notify) kind = notice_kind::repeat;  // the message says why
     else if (e.kind == event_kind::transition && e.notify && e.to == alert_state::resolved) kind = notice_kind::resolved;
     else if (e.kind == event_kind::acknowledged && !e.record.acks.empty()) kind = notice_kind::acknowledged;
     // A firing notice held by an inhibition goes out when it ends: the firing notice.
     else if (e.kind == event_kind::released && e.notify) kind = notice_kind::firing;
+    else if (e.kind == event_kind::snoozed && !e.record.snoozes.empty()) kind = notice_kind::snoozed;
     // An escalation is a firing notice to the escalation channel alone, titled as such.
     const bool escalation = e.kind == event_kind::escalation_due && e.notify && !rule.escalate_to.empty();
     if (escalation) kind = notice_kind::firing;
@@ -61,7 +63,7 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
             continue;
         }
         const auto& c = it->second;
-        if (*kind == notice_kind::acknowledged && c.outline.type != "slack") continue;
+        if ((*kind == notice_kind::acknowledged || *kind == notice_kind::snoozed) && c.outline.type != "slack") continue;
         auto& t = targets.emplace_back();
         t.channel = channel;
         if (c.to && account) t.recipient = c.to->render(*account, e.at);
@@ -74,10 +76,16 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
     base.key += '-';
     base.ack_by.clear();
     base.ack_comment.clear();
+    base.snoozed_until.reset();
     if (*kind == notice_kind::acknowledged) {
         base.key += "ack-" + std::to_string(a.acks.size());
         base.ack_by = a.acks.back().by;
         base.ack_comment = a.acks.back().comment;
+    } else if (*kind == notice_kind::snoozed) {
+        base.key += "snooze-" + std::to_string(a.snoozes.size());
+        base.ack_by = a.snoozes.back().by;
+        base.ack_comment = a.snoozes.back().comment;
+        base.snoozed_until = a.snoozes.back().until;
     } else {
         base.key += std::to_string(a.notifications);
     }

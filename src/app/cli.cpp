@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include "app/alerts_cli.hpp"
 #include "app/config.hpp"
 #include "app/import.hpp"
 #include "app/outcomes.hpp"
@@ -16,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -46,7 +48,15 @@ HTTP
   POST /v1/events              events (JSON object, array or NDJSON); 202 once durable
   POST /v1/hooks/VENDOR        a vendor's signed webhook (adapters.VENDOR: stripe, zendesk, ...)
   GET  /v1/accounts/ID, /v1/alerts, /v1/alerts/ID, /v1/silences     the management API
-  POST /v1/alerts/ID/ack, /v1/silences; DELETE /v1/silences/ID; POST /-/reload
+  POST /v1/alerts/ID/ack, /v1/alerts/ID/snooze, /v1/silences; DELETE /v1/silences/ID; POST /-/reload
+  POST /v1/slack/interactions  the Slack card's buttons (signed with a slack channel's signing_secret)
+
+ACTING ON ALERTS (a running service; --url, token from $REDFLAG_TOKEN)
+  redflag alerts --state firing --csm dana@vendor.example
+  redflag ack ID --comment "calling them today"
+  redflag snooze ID --for 7d --wake-if 'count(tickets where priority == "urgent") > 2'
+  redflag silence add --account acme --for 48h --reason "migration weekend"
+  redflag silence list;  redflag silence expire ID
   GET  /metrics (Prometheus), /healthz (liveness), /readyz (readiness)
 
 SIGNALS
@@ -55,8 +65,9 @@ SIGNALS
   answers /readyz, and STOPPING=1 when it stops.
 
 EXIT STATUS
-  0 success; 1 check, test or fmt --check found problems; 2 a usage error, or serve could
-  not start (bad config or rules, store, listener).
+  0 success; 1 check, test or fmt --check found problems, or the service refused or could
+  not be reached (alerts, ack, snooze, silence: its message is printed); 2 a usage error,
+  or serve could not start (bad config or rules, store, listener).
 
 FILES
   /etc/redflag/redflag.yaml    the packaged configuration
@@ -276,6 +287,53 @@ int run_cli(int argc, char** argv) {
     import_cmd->add_option("--batch", import_opts.batch, "events per request (default 1000)");
     import_cmd->add_flag("--dry-run", import_opts.dry_run, "validate and print the events, send nothing");
 
+    // The amtool-like commands (app/alerts_cli.hpp): a running service's alerts and silences.
+    remote_options remote;
+    if (const char* token = std::getenv("REDFLAG_TOKEN"); token && *token) remote.token = token;
+    if (const char* user = std::getenv("USER"); user && *user) remote.by = user;
+    auto remote_flags = [&](CLI::App* sub, bool acts) {
+        sub->add_option("--url", remote.url, "the service (default http://127.0.0.1:8080; token: $REDFLAG_TOKEN)");
+        if (acts) sub->add_option("--by", remote.by, "who acts (default $USER)");
+    };
+    alert_query alerts_query;
+    auto* alerts_cmd = cli.add_subcommand("alerts", "list a running service's alerts, newest first");
+    alerts_cmd->add_option("--state", alerts_query.state, "pending, firing or resolved");
+    alerts_cmd->add_option("--csm", alerts_query.csm, "the owner's name or email");
+    alerts_cmd->add_option("--rule", alerts_query.rule, "a rule's name");
+    alerts_cmd->add_option("--account", alerts_query.account, "an account id");
+    alerts_cmd->add_flag("--json", remote.json, "print the service's JSON");
+    remote_flags(alerts_cmd, false);
+    std::string act_id, act_comment, snooze_for, snooze_wake_if;
+    auto* ack_cmd = cli.add_subcommand("ack", "acknowledge an alert (stops its repeats)");
+    ack_cmd->add_option("id", act_id, "the alert id")->required();
+    ack_cmd->add_option("--comment", act_comment, "why, for the alert's history and Slack thread");
+    remote_flags(ack_cmd, true);
+    auto* snooze_cmd = cli.add_subcommand("snooze", "hold a firing alert's repeats for a while");
+    snooze_cmd->add_option("id", act_id, "the alert id")->required();
+    snooze_cmd->add_option("--for", snooze_for, "how long, such as 7d")->required();
+    snooze_cmd->add_option("--wake-if", snooze_wake_if,
+                           "a condition of the rule language that ends it early, e.g. 'health.score < 30'");
+    snooze_cmd->add_option("--comment", act_comment, "why");
+    remote_flags(snooze_cmd, true);
+    auto* silence_cmd = cli.add_subcommand("silence", "add, list or expire silences");
+    silence_cmd->require_subcommand(1);
+    silence_request silence;
+    auto* silence_add = silence_cmd->add_subcommand("add", "hold back the notifications of matching alerts");
+    silence_add->add_option("--rule", silence.rule, "a rule's name");
+    silence_add->add_option("--account", silence.account, "an account id");
+    silence_add->add_option("--until", silence.until, "the end, RFC 3339");
+    silence_add->add_option("--for", silence.length, "or how long from now, such as 2h");
+    silence_add->add_option("--reason", silence.reason, "why")->required();
+    silence_add->add_flag("--json", remote.json, "print the service's JSON");
+    remote_flags(silence_add, true);
+    auto* silence_list = silence_cmd->add_subcommand("list", "list the silences, newest first");
+    silence_list->add_flag("--json", remote.json, "print the service's JSON");
+    remote_flags(silence_list, false);
+    std::string silence_id;
+    auto* silence_expire = silence_cmd->add_subcommand("expire", "end a silence now");
+    silence_expire->add_option("id", silence_id, "the silence id")->required();
+    remote_flags(silence_expire, false);
+
     auto* version = cli.add_subcommand("version", "print the version");
     std::string help_topic;
     auto* help = cli.add_subcommand("help", "print this manual, or a command's: redflag help COMMAND");
@@ -327,6 +385,16 @@ int run_cli(int argc, char** argv) {
         }
         return run_import(import_opts, std::cout, std::cerr);
     }
+    if (*alerts_cmd) return run_alerts_list(remote, alerts_query, std::cout, std::cerr);
+    if ((*ack_cmd || *snooze_cmd || *silence_add) && remote.by.empty()) {
+        std::cerr << "redflag: say who acts with --by (USER is not set)\n";
+        return 2;
+    }
+    if (*ack_cmd) return run_ack(remote, act_id, act_comment, std::cout, std::cerr);
+    if (*snooze_cmd) return run_snooze(remote, act_id, snooze_for, snooze_wake_if, act_comment, std::cout, std::cerr);
+    if (*silence_add) return run_silence_add(remote, silence, std::cout, std::cerr);
+    if (*silence_list) return run_silence_list(remote, std::cout, std::cerr);
+    if (*silence_expire) return run_silence_expire(remote, silence_id, std::cout, std::cerr);
     if (*version) {
         std::cout << version_text() << "\n";
         return 0;

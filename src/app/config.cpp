@@ -265,7 +265,8 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
     }
     r.read(node["type"], what + " type", ch.type);
     if (ch.type == "slack") {
-        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url"});
+        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url", "signing_secret"});
+        if (node["signing_secret"]) r.read(node["signing_secret"], what + " signing_secret", ch.signing_secret);
         if (node["token"]) r.read(node["token"], what + " token", ch.token);
         if (node["channel"]) r.read(node["channel"], what + " channel", ch.channel);
         if (node["mention_owner"]) r.read(node["mention_owner"], what + " mention_owner", ch.mention_owner);

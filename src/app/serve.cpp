@@ -8,6 +8,7 @@
 #include "app/server_options.hpp"
 #include "app/systemd_notify.hpp"
 #include "delivery/channels/make_sender.hpp"
+#include "delivery/channels/slack_users.hpp"
 #include "delivery/dispatcher.hpp"
 #include "alerts/silences.hpp"
 #include "engine/service.hpp"
@@ -268,6 +269,20 @@ public:
     }
 
     bool ready() const override { return ready_ && service_->writable().ok(); }
+    // On the query thread, like reload(), which is the only writer of config_.channels.
+    std::string slack_user_email(const std::string& channel, const std::string& user_id) override {
+        auto it = config_.channels.find(channel);
+        if (it == config_.channels.end() || it->second.type != "slack") return {};
+        return delivery::channels::slack_user_email(it->second, user_id);
+    }
+
+    // The rule's `snooze_wake_if` clause, for snoozes from Slack buttons.
+    std::string rule_snooze_wake_if(const std::string& rule) override {
+        auto rules = service_->rules();
+        if (!rules) return {};
+        return rules->default_wake_if(rule).value_or(std::string());
+    }
+
     std::string not_ready_reason() const override {
         if (!ready_) return "starting or stopping";
         if (auto st = service_->writable(); !st.ok()) return "the store takes no writes: " + st.message();

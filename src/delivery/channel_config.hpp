@@ -32,6 +32,9 @@ struct channel_config {
     std::string channel;
     bool mention_owner = false;
     std::string api_url = "https://slack.com/api";
+    // The Slack app's signing secret: when set, clicks on the card's buttons are accepted
+    // at POST /v1/slack/interactions (read at start; a reload does not change it).
+    std::string signing_secret;
     // slack_webhook, webhook
     std::string url;
     std::string format = "redflag";  // webhook: redflag | alertmanager

@@ -614,7 +614,8 @@ store::status dispatcher::load(const std::vector<std::string>& channels, const s
         if (reposts) {
             if (e->n.kind == notice_kind::resolved)
                 out[e->n.channel].posted.erase(e->n.alert_id);
-            else if (e->outcome == delivery_outcome::sent && e->n.kind != notice_kind::acknowledged)
+            else if (e->outcome == delivery_outcome::sent && e->n.kind != notice_kind::acknowledged &&
+                     e->n.kind != notice_kind::snoozed)
                 out[e->n.channel].posted.insert_or_assign(e->n.alert_id, e->n);
         }
         if (is_final(e->outcome)) return true;

@@ -26,8 +26,9 @@ namespace redflag::delivery {
 // `repeat` interval passed while firing and unacknowledged; `resolved`: the recovery
 // notice of a rule with `resolve notify`; `acknowledged`: someone acked it (sent as a
 // follow-up only by channels that thread, i.e. `slack`; the others skip it as `sent`).
-enum class notice_kind : std::uint8_t { firing, repeat, resolved, acknowledged };
-inline constexpr std::string_view notice_kind_names[] = {"firing", "repeat", "resolved", "acknowledged"};
+// `snoozed`: someone snoozed it (like `acknowledged`, sent only by channels that thread).
+enum class notice_kind : std::uint8_t { firing, repeat, resolved, acknowledged, snoozed };
+inline constexpr std::string_view notice_kind_names[] = {"firing", "repeat", "resolved", "acknowledged", "snoozed"};
 constexpr std::string_view name_of(notice_kind k) { return notice_kind_names[static_cast<std::size_t>(k)]; }
 
 struct notification {
@@ -57,9 +58,11 @@ struct notification {
     std::string segment;       // profile `segment` (silence matchers)
     std::string account_url;   // `ui.account_url` rendered for this account; empty when unset
 
-    // For `acknowledged`.
+    // For `acknowledged` and `snoozed`: who and why.
     std::string ack_by;
     std::string ack_comment;
+    // For `snoozed`: until when its notifications are held.
+    std::optional<timestamp> snoozed_until;
 
     // Email: the channel's `to` template rendered for this account; empty for other types.
     std::string recipient;

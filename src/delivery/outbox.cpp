@@ -189,6 +189,7 @@ json::object to_json(const notification& n) {
     o["account_url"] = n.account_url;
     if (!n.ack_by.empty()) o["ack_by"] = n.ack_by;
     if (!n.ack_comment.empty()) o["ack_comment"] = n.ack_comment;
+    if (n.snoozed_until) o["snoozed_until"] = time_text(*n.snoozed_until);
     if (!n.recipient.empty()) o["recipient"] = n.recipient;
     o["created_at"] = time_text(n.created_at);
     return o;
@@ -238,6 +239,7 @@ std::optional<notification> notification_from_json(const json::value& v, std::st
     n.account_url = r.text("account_url");
     n.ack_by = r.text("ack_by");
     n.ack_comment = r.text("ack_comment");
+    n.snoozed_until = r.time("snoozed_until");
     n.recipient = r.text("recipient");
     n.created_at = r.time("created_at").value_or(n.at);
     if (!r.problem.empty()) {
@@ -331,8 +333,13 @@ void put_content(std::string& out, const notification& n) {
     put_string(out, n.account_url);
     put_string(out, n.ack_by);
     put_string(out, n.ack_comment);
-    // Appended last, and only when set: records written before it existed end here.
-    if (!n.segment.empty()) put_string(out, n.segment);
+    // Optional tails, appended last: records written before they existed end earlier. The
+    // segment is written whenever a later tail follows, so the tails stay in order.
+    if (!n.segment.empty() || n.snoozed_until) put_string(out, n.segment);
+    if (n.snoozed_until) {
+        out.push_back(1);
+        put_i64(out, to_millis(*n.snoozed_until));
+    }
 }
 
 // Reads the binary form; any overrun sets `bad` and yields zeros, checked once at the end.
@@ -424,6 +431,10 @@ std::optional<outbox_entry> parse_binary(std::string_view key, std::string_view 
     n.ack_by = c.text();
     n.ack_comment = c.text();
     if (!c.in.empty()) n.segment = c.text();
+    if (!c.bad && !c.in.empty()) {
+        if (c.byte() != 1) return failed("trailing bytes after the record");
+        n.snoozed_until = c.time();
+    }
     if (c.bad) return failed("truncated record");
     if (!c.in.empty()) return failed("trailing bytes after the record");
     return e;

@@ -1,5 +1,7 @@
 #include "engine/core.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -232,17 +234,55 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
             if (condition || record.alerts.has(i))
                 record.alerts.evaluate(i, definitions[i], record.state.id, condition, at, repeats, events_);
         }
+        wake_snoozed(record.alerts, record.state, at, repeats);
+        // After the wakes, so that a woken alert's notice is held like any while inhibited.
         record.alerts.apply_inhibitions(definitions, at, first_new, events_);
     }
     if (options_.render_messages) {
         for (std::size_t i = first_new; i < events_.size(); ++i) {
             auto& e = events_[i];
-            if (e.kind == alerts::event_kind::acknowledged) continue;
+            if (e.kind == alerts::event_kind::acknowledged || e.kind == alerts::event_kind::snoozed) continue;
             e.message = rules_->render_message(e.record.rule_index, record.state, e.at);
+            if (e.kind == alerts::event_kind::woke && !e.record.snoozes.empty())
+                e.message = "Woke from snooze: " + e.record.snoozes.back().woke_why +
+                            (e.message.empty() ? std::string() : ". " + e.message);
         }
     }
     observe(index, at);
     reschedule(index, at);
+}
+
+const rules::condition* core::wake_condition(const std::string& text) {
+    if (wake_rules_ != rules_) {
+        wake_conditions_.clear();
+        wake_rules_ = rules_;
+    }
+    auto it = wake_conditions_.find(text);
+    if (it == wake_conditions_.end()) {
+        auto compiled = rules::compile_condition(text, "wake_if", rules_.get());
+        if (!compiled.compiled)
+            spdlog::warn("a snooze's wake_if \"{}\" no longer compiles against the rules ({}); it will not wake early",
+                         text, compiled.problems.empty() ? "?" : compiled.problems.front().message);
+        // Bounded: snoozes with distinct conditions are few; a flood must not grow it without end.
+        if (wake_conditions_.size() >= 10000) wake_conditions_.clear();
+        it = wake_conditions_.emplace(text, std::shared_ptr<const rules::condition>(std::move(compiled.compiled))).first;
+    }
+    return it->second.get();
+}
+
+void core::wake_snoozed(alerts::alert_set& alerts, const model::account_state& state, timestamp at,
+                        const alerts::repeat_source& repeats) {
+    if (!rules_) return;
+    auto definitions = rules_->rules();
+    for (const auto& a : alerts.active()) {
+        const auto* snooze = a.snoozed_at(at);
+        if (!snooze || snooze->wake_if.empty() || a.rule_index >= definitions.size()) continue;
+        const auto* condition = wake_condition(snooze->wake_if);
+        if (!condition || !condition->holds(state, at)) continue;
+        std::string id = a.id;  // wake() changes the alert
+        // wake() changes the alert's fields in place, never the set: the walk goes on.
+        alerts.wake(id, definitions[a.rule_index], at, "wake_if " + snooze->wake_if + " turned true", repeats, events_);
+    }
 }
 
 void core::observe(std::uint32_t index, timestamp at) {
@@ -397,6 +437,16 @@ bool core::acknowledge(std::string_view account, std::string_view alert_id, aler
     if (!record.alerts.acknowledge(alert_id, std::move(ack), events_)) return false;
     // The KPIs count acknowledgements (redflag_alert_ack_seconds, redflag_alerts_unacked).
     observe(index, record.evaluated_at.value_or(now_));
+    reschedule(index, record.evaluated_at.value_or(now_));
+    return true;
+}
+
+bool core::snooze(std::string_view account, std::string_view alert_id, alerts::snooze s) {
+    std::uint32_t index = lookup(account);
+    if (index == account_index::none) return false;
+    journal(index, false);
+    auto& record = accounts_[index];
+    if (!record.alerts.snooze(alert_id, std::move(s), events_)) return false;
     reschedule(index, record.evaluated_at.value_or(now_));
     return true;
 }

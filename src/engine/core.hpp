@@ -27,6 +27,7 @@
 #include "engine/timer_wheel.hpp"
 #include "model/account_state.hpp"
 #include "model/event.hpp"
+#include "rules/expression.hpp"
 #include "rules/rule_set.hpp"
 
 #include <chrono>
@@ -38,6 +39,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace redflag::engine {
@@ -159,6 +161,9 @@ public:
     // Records an ack of an active alert of `account`, stopping its repeats. False when
     // there is no such active alert.
     bool acknowledge(std::string_view account, std::string_view alert_id, alerts::acknowledgement ack);
+    // Snoozes the firing alert `alert_id` of `account` (alerts::alert_set::snooze). False
+    // when the account or a firing alert of that id is unknown.
+    bool snooze(std::string_view account, std::string_view alert_id, alerts::snooze s);
 
     // Start-up from storage: puts back an account and its active alerts without
     // evaluating it. Alerts are matched to the current rules by name and fingerprint;
@@ -228,6 +233,12 @@ public:
 
 private:
     std::uint32_t find_or_create(std::string_view account);
+    // Wakes the account's snoozed alerts whose wake_if holds at `at` (alerts::alert_set::wake).
+    void wake_snoozed(alerts::alert_set& alerts, const model::account_state& state, timestamp at,
+                      const alerts::repeat_source& repeats);
+    // The compiled wake_if `text` against the current rules (cached; null when it no
+    // longer compiles, e.g. a name a reload removed: it then never wakes, and is logged once).
+    const rules::condition* wake_condition(const std::string& text);
     // Journals the account's alerts (and, with `state`, that an event changed its state)
     // when a round is open and it is not journaled yet.
     void journal(std::uint32_t index, bool state) {
@@ -245,6 +256,10 @@ private:
     timestamp index_time(std::int64_t k) const;
 
     std::shared_ptr<const rules::rule_set> rules_;
+    // wake_if text → compiled against wake_rules_ (cleared when the rule set changes; the
+    // conditions read its names, so it is held while they are).
+    std::shared_ptr<const rules::rule_set> wake_rules_;  // declared first: outlives the conditions
+    std::unordered_map<std::string, std::shared_ptr<const rules::condition>> wake_conditions_;
     core_options options_;
     timestamp now_ = timestamp_min;
     rules::evaluation scratch_;

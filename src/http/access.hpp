@@ -5,6 +5,8 @@
 //   metrics   GET /metrics                          metrics.tokens, when any is set
 //   ingest    POST /v1/events                       ingest.tokens (and ingest.hmac_secret,
 //                                                   checked by the ingest handler: it needs the body)
+//   slack     POST /v1/slack/interactions           Slack's signature under a slack channel's
+//                                                   signing_secret, checked by its handler
 //   read      GET of the management API             api.read_tokens or api.write_tokens
 //   write     ack, silences, POST /-/reload         api.write_tokens
 //
@@ -22,6 +24,7 @@
 #pragma once
 
 #include "http/router.hpp"
+#include "http/slack_interactions.hpp"
 
 #include <optional>
 #include <string>
@@ -38,6 +41,7 @@ struct access_policy {
     std::vector<std::string> write_tokens;    // api.write_tokens: reads and writes
     bool api_insecure = false;                // api.insecure: the management API open without tokens
     std::vector<std::string> metrics_tokens;  // metrics.tokens: empty leaves /metrics open
+    std::vector<slack_secret> slack_secrets;  // channels.NAME.signing_secret of `type: slack` channels
 };
 
 struct refusal {

@@ -21,6 +21,11 @@ enum class api_route {
     list_alerts,     // GET    /v1/alerts?state=&rule=&account=&csm=
     get_alert,       // GET    /v1/alerts/{id}
     ack_alert,       // POST   /v1/alerts/{id}/ack      {"by": "...", "comment": "..."}
+    snooze_alert,    // POST   /v1/alerts/{id}/snooze   {"for": "7d", "by", "comment"?, "wake_if"?}
+    // A Slack button click, verified and decoded by the server (POST /v1/slack/interactions,
+    // http/slack_interactions.hpp): {"action": "ack"|"snooze", "for"?: "1d", "key",
+    // "user_id", "user_name", "channel"}; {id} is the alert. Acts once per key.
+    slack_action,
     list_silences,   // GET    /v1/silences
     create_silence,  // POST   /v1/silences             {"rule"?, "account"?, "until", "reason", "by"}
     delete_silence,  // DELETE /v1/silences/{id}

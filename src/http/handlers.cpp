@@ -188,6 +188,34 @@ void handle_api(const handler_context& ctx, route_match match, request req, cons
     }
 }
 
+// POST /v1/slack/interactions (http/slack_interactions.hpp): verified here with the raw
+// body, then handed to the api as a slack_action, which acts once per click.
+void handle_slack_interaction(const handler_context& ctx, request req, const respond_fn& respond) {
+    auto verified = verify_slack_signature(ctx.options.access.slack_secrets, req["X-Slack-Request-Timestamp"],
+                                           req["X-Slack-Signature"], req.body(), ctx.clock.now());
+    if (!verified.ok()) return respond(error_response(401, verified.error));
+    auto decoded = decode_slack_interaction(req.body());
+    if (!decoded.error.empty()) return respond(error_response(400, decoded.error));
+    if (!decoded.action) return respond(json_response(200, json::object{{"ok", true}, {"ignored", true}}));
+    const auto& a = *decoded.action;
+    api_request api_req;
+    api_req.route = api_route::slack_action;
+    api_req.id = a.alert_id;
+    json::object body{{"action", a.kind == slack_action_kind::ack ? "ack" : "snooze"},
+                      {"key", a.key()},
+                      {"user_id", a.user_id},
+                      {"user_name", a.user_name},
+                      {"channel", verified.matched ? verified.matched->channel : std::string()}};
+    if (a.kind == slack_action_kind::snooze) body["for"] = a.snooze_for == day ? "1d" : "7d";
+    if (auto retry = req["X-Slack-Retry-Num"]; !retry.empty()) body["retry"] = std::string(retry);
+    api_req.body = std::move(body);
+    try {
+        ctx.api.handle(std::move(api_req), [respond](api_response r) { respond(from_api_response(std::move(r))); });
+    } catch (const std::exception& e) {
+        respond(from_api_response(to_api_failure(std::string("internal error: ") + e.what())));
+    }
+}
+
 }  // namespace
 
 response error_response(unsigned status, std::string_view message) {
@@ -235,6 +263,7 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
         }
         case endpoint::hook: return handle_hook(ctx, match.id, std::move(req), std::move(respond));
         case endpoint::hooks_unmatched: return handle_unmatched_list(ctx, match.query, std::move(respond));
+        case endpoint::slack_interactions: return handle_slack_interaction(ctx, std::move(req), respond);
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
     }
 }

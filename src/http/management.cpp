@@ -3,6 +3,7 @@
 #include "alerts/codec.hpp"
 #include "alerts/queries.hpp"
 #include "http/account_view.hpp"
+#include "rules/expression.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
@@ -28,6 +29,8 @@ void management::handle(api_request request, std::function<void(api_response)> d
                 done(get_alert(request.id));
             });
         case route::ack_alert: return ack_alert(std::move(request), std::move(done));
+        case route::snooze_alert: return snooze_alert(std::move(request), std::move(done));
+        case route::slack_action: return slack_action(std::move(request), std::move(done));
         case route::reload:
             return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
                 const auto* allow_empty = request.param("allow_empty");
@@ -152,31 +155,158 @@ void management::ack_alert(api_request request, std::function<void(api_response)
         }
         if (ack.by.empty()) return done(api_response::error(400, "body field \"by\" is required: who acknowledges"));
         ack.at = clock_.now();
-        std::string account = found.value()->a.account;
-        std::string id = request.id;
-        // Answered once the ack is durable: the shard applies it in its next write
-        // round and answers after that round's write (issue 11: acks were answered
-        // before the write, and a failed write lost them).
-        auto acked = std::make_shared<std::optional<json::value>>();
-        engine::service::write_call call;
-        call.apply = [account, id, ack, acked](engine::core& core) {
-            if (!core.acknowledge(account, id, ack)) return;
-            const auto* record = core.find(account);
-            const auto* alert = record ? record->alerts.find_id(id) : nullptr;
-            *acked = alert ? json::value(alerts::to_json(*alert)) : json::value(json::object{{"id", id}});
-        };
-        call.written = [id, acked, done = std::move(done)](const store::status& st) {
-            if (!*acked)
-                return done(api_response::error(409, "alert \"" + id + "\" is not active: only pending or "
-                                                                             "firing alerts can be acknowledged"));
-            if (!st.ok())
-                return done(api_response::error(st.error_code() == store::status::code::no_space ? 503 : 500,
-                                                      "storing the ack failed, it is not recorded: " + st.message()));
+        act(found.value()->a.account, request.id, std::move(ack), std::nullopt, std::move(done));
+    });
+}
+
+void management::act(std::string account, std::string id, std::optional<alerts::acknowledgement> ack,
+                     std::optional<alerts::snooze> snooze, std::function<void(api_response)> done) {
+    // Answered once durable: the shard applies it in its next write round and answers
+    // after that round's write (issue 11: acks were answered before the write, and a
+    // failed write lost them).
+    struct outcome {
+        std::optional<json::value> alert;
+        bool duplicate = false;
+    };
+    auto result = std::make_shared<outcome>();
+    const bool snoozing = snooze.has_value();
+    engine::service::write_call call;
+    call.apply = [account, id, ack = std::move(ack), snooze = std::move(snooze), result](engine::core& core) {
+        const auto* record = core.find(account);
+        const auto* alert = record ? record->alerts.find_id(id) : nullptr;
+        // The same request again (a Slack retry): acted once, answered as done.
+        const std::string& key = ack ? ack->key : snooze->key;
+        if (alert && alert->acted_on(key)) {
+            result->duplicate = true;
+            result->alert = json::value(alerts::to_json(*alert));
+            return;
+        }
+        bool applied = ack ? core.acknowledge(account, id, *ack) : core.snooze(account, id, *snooze);
+        if (!applied) return;
+        record = core.find(account);
+        alert = record ? record->alerts.find_id(id) : nullptr;
+        result->alert = alert ? json::value(alerts::to_json(*alert)) : json::value(json::object{{"id", id}});
+    };
+    call.written = [id, result, snoozing, done = std::move(done)](const store::status& st) {
+        if (!result->alert)
+            return done(api_response::error(
+                409, snoozing ? "alert \"" + id + "\" is not firing: only firing alerts can be snoozed"
+                              : "alert \"" + id + "\" is not active: only pending or firing alerts can be acknowledged"));
+        if (!result->duplicate && !st.ok())
+            return done(api_response::error(st.error_code() == store::status::code::no_space ? 503 : 500,
+                                            std::string("storing the ") + (snoozing ? "snooze" : "ack") +
+                                                " failed, it is not recorded: " + st.message()));
+        api_response r;
+        if (result->duplicate) result->alert->as_object()["duplicate"] = true;
+        r.body = std::move(*result->alert);
+        done(std::move(r));
+    };
+    service_.post_write(account, std::move(call));
+}
+
+namespace {
+
+// The longest snooze: a year (a longer hold is a silence, or an ack).
+constexpr duration max_snooze = 365 * day;
+
+std::string string_member(const json::object& o, std::string_view key) {
+    if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->as_string());
+    return {};
+}
+
+}  // namespace
+
+void management::snooze_alert(api_request request, std::function<void(api_response)> done) {
+    boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)]() mutable {
+        if (!request.body.is_object())
+            return done(api_response::error(400, "body: expected a JSON object {\"for\": \"7d\", \"by\": ...}"));
+        const auto& body = request.body.as_object();
+        for (const auto& member : body)
+            if (member.key() != "for" && member.key() != "by" && member.key() != "comment" && member.key() != "wake_if")
+                return done(api_response::error(400, "body field \"" + std::string(member.key()) +
+                                                         "\" is unknown: use for, by, comment, wake_if"));
+        auto* length = body.if_contains("for");
+        if (!length || !length->is_string())
+            return done(api_response::error(400, "body field \"for\" is required: how long, such as \"7d\""));
+        auto d = parse_duration(length->as_string());
+        if (!d || *d <= duration::zero() || *d > max_snooze)
+            return done(api_response::error(400, "body field \"for\" must be a duration from 1s to 365d, such as "
+                                                 "\"7d\", not \"" + std::string(length->as_string()) + "\""));
+        alerts::snooze z;
+        z.by = string_member(body, "by");
+        if (z.by.empty()) return done(api_response::error(400, "body field \"by\" is required: who snoozes"));
+        z.comment = string_member(body, "comment");
+        if (auto* wake_if = body.if_contains("wake_if"); wake_if && !wake_if->is_null()) {
+            if (!wake_if->is_string())
+                return done(api_response::error(400, "body field \"wake_if\" must be a condition as a string, such as "
+                                                     "\"health.score < 30\""));
+            z.wake_if = std::string(wake_if->as_string());
+            // Type-checked like a rule's `when`, against the names of the running rules.
+            auto rules = service_.rules();
+            auto compiled = rules::compile_condition(z.wake_if, "wake_if", rules.get());
+            if (!compiled.compiled) {
+                json::array problems;
+                std::string first;
+                for (const auto& d : compiled.problems) {
+                    if (d.level != rules::severity::error) continue;
+                    std::string where = std::to_string(d.line) + ":" + std::to_string(d.column);
+                    if (first.empty()) first = "body field \"wake_if\": " + where + ": " + d.message;
+                    problems.push_back(json::object{{"line", d.line}, {"column", d.column}, {"message", d.message},
+                                                    {"hint", d.hint}});
+                }
+                auto r = api_response::error(400, first.empty() ? "body field \"wake_if\" does not compile" : first);
+                r.body.as_object()["problems"] = std::move(problems);
+                return done(std::move(r));
+            }
+        }
+        z.at = clock_.now();
+        z.until = z.at + *d;
+        auto found = alerts::find_alert(store_, request.id);
+        if (!found.ok())
+            return done(api_response::error(500, "reading the alert failed: " + found.error().message()));
+        if (!found.value()) return done(api_response::error(404, "no alert \"" + request.id + "\""));
+        act(found.value()->a.account, request.id, std::nullopt, std::move(z), std::move(done));
+    });
+}
+
+void management::slack_action(api_request request, std::function<void(api_response)> done) {
+    boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)]() mutable {
+        const auto& body = request.body.as_object();  // built by the server, always an object
+        auto found = alerts::find_alert(store_, request.id);
+        if (!found.ok())
+            return done(api_response::error(500, "reading the alert failed: " + found.error().message()));
+        if (!found.value()) return done(api_response::error(404, "no alert \"" + request.id + "\""));
+        const auto& stored = found.value()->a;
+        const std::string key = string_member(body, "key");
+        if (stored.acted_on(key)) {
+            // A retry of a click already recorded: nothing more to do (and no users.info).
+            auto a = alerts::to_json(*found.value());
+            a["duplicate"] = true;
             api_response r;
-            r.body = std::move(**acked);
-            done(std::move(r));
-        };
-        service_.post_write(account, std::move(call));
+            r.body = std::move(a);
+            return done(std::move(r));
+        }
+        const std::string user_id = string_member(body, "user_id");
+        std::string by = app_.slack_user_email(string_member(body, "channel"), user_id);
+        if (by.empty()) by = "slack:" + user_id;
+        const auto now = clock_.now();
+        if (string_member(body, "action") == "ack") {
+            alerts::acknowledgement ack;
+            ack.by = std::move(by);
+            ack.comment = "from Slack";
+            ack.at = now;
+            ack.key = key;
+            return act(stored.account, request.id, std::move(ack), std::nullopt, std::move(done));
+        }
+        alerts::snooze z;
+        z.by = std::move(by);
+        z.comment = "from Slack";
+        z.at = now;
+        z.until = now + parse_duration(string_member(body, "for")).value_or(day);
+        z.key = key;
+        // The seam for a rule's own `snooze_wake_if` clause (none in the language yet).
+        z.wake_if = app_.rule_snooze_wake_if(stored.rule);
+        act(stored.account, request.id, std::nullopt, std::move(z), std::move(done));
     });
 }
 

@@ -29,6 +29,21 @@ public:
     // http::api's readiness (GET /readyz).
     virtual bool ready() const = 0;
     virtual std::string not_ready_reason() const = 0;
+    // The email of Slack user `user_id`, asked with the bot token of slack channel
+    // `channel` (users.info), for recording who clicked a card's button; empty when it
+    // cannot be found (the click is then recorded as "slack:<user id>"). Called on the
+    // query thread; must give up within a couple of seconds (Slack waits 3).
+    virtual std::string slack_user_email(const std::string& channel, const std::string& user_id) {
+        (void)channel;
+        (void)user_id;
+        return {};
+    }
+    // The default `wake_if` of a rule's snooze (the rule's `snooze_wake_if` clause), for
+    // snoozes from Slack buttons; empty for none.
+    virtual std::string rule_snooze_wake_if(const std::string& rule) {
+        (void)rule;
+        return {};
+    }
 };
 
 class management final : public api {
@@ -48,6 +63,13 @@ private:
     api_response silences(const api_request& request);
     api_response list_alerts(const api_request& request);
     void ack_alert(api_request request, std::function<void(api_response)> done);
+    void snooze_alert(api_request request, std::function<void(api_response)> done);
+    void slack_action(api_request request, std::function<void(api_response)> done);
+    // Applies an ack or a snooze to the active alert `id` of `account` in its shard's next
+    // write round and answers once durable (200 with the alert; 409 when it is not
+    // active, or not firing for a snooze; 200 {"duplicate": true} when `key` acted already).
+    void act(std::string account, std::string id, std::optional<alerts::acknowledgement> ack,
+             std::optional<alerts::snooze> snooze, std::function<void(api_response)> done);
 
     engine::service& service_;
     store::store& store_;

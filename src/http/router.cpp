@@ -30,6 +30,8 @@ constexpr route_entry routes[] = {
     {{"v1", "alerts"}, verb::get, endpoint::api, scope::read, api_route::list_alerts},
     {{"v1", "alerts", id}, verb::get, endpoint::api, scope::read, api_route::get_alert},
     {{"v1", "alerts", id, "ack"}, verb::post, endpoint::api, scope::write, api_route::ack_alert},
+    {{"v1", "alerts", id, "snooze"}, verb::post, endpoint::api, scope::write, api_route::snooze_alert},
+    {{"v1", "slack", "interactions"}, verb::post, endpoint::slack_interactions, scope::slack},
     {{"v1", "silences"}, verb::get, endpoint::api, scope::read, api_route::list_silences},
     {{"v1", "silences"}, verb::post, endpoint::api, scope::write, api_route::create_silence},
     {{"v1", "silences", id}, verb::delete_, endpoint::api, scope::write, api_route::delete_silence},
@@ -62,6 +64,8 @@ std::string_view name_of(api_route route) {
         case api_route::list_alerts: return "list_alerts";
         case api_route::get_alert: return "get_alert";
         case api_route::ack_alert: return "ack_alert";
+        case api_route::snooze_alert: return "snooze_alert";
+        case api_route::slack_action: return "slack_action";
         case api_route::list_silences: return "list_silences";
         case api_route::create_silence: return "create_silence";
         case api_route::delete_silence: return "delete_silence";

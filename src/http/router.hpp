@@ -23,7 +23,7 @@
 
 namespace redflag::http {
 
-enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, api };
+enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, slack_interactions, api };
 
 // Who may call a route; http/access.hpp decides with the configured credentials.
 enum class scope {
@@ -31,6 +31,8 @@ enum class scope {
     metrics,  // GET /metrics: metrics.tokens when set
     ingest,   // POST /v1/events: ingest.tokens, ingest.hmac_secret
     vendor,   // POST /v1/hooks/{vendor}: the vendor's signature, checked by its adapter (adapters.VENDOR.secret)
+    slack,    // POST /v1/slack/interactions: Slack's request signature (a slack channel's signing_secret),
+              // checked by its handler (http/slack_interactions.hpp)
     read,     // the management API's reads: api.read_tokens or api.write_tokens
     write,    // what changes state (ack, silences, reload): api.write_tokens
 };

@@ -21,7 +21,19 @@ alert full_alert() {
     a.cleared_since = t0 + 3 * day + duration{250};
     a.transitions = {{alert_state::inactive, alert_state::pending, t0},
                      {alert_state::pending, alert_state::firing, t0 + 2 * day}};
-    a.acks = {{"ann@example.com", "on it \"now\"", t0 + 2 * day + hour}};
+    a.acks = {{"ann@example.com", "on it \"now\"", t0 + 2 * day + hour, "slack:U1:1700000000.1"}};
+    snooze quiet;
+    quiet.until = t0 + 9 * day;
+    quiet.by = "slack:U2";
+    quiet.comment = "from Slack";
+    quiet.at = t0 + 2 * day;
+    quiet.key = "slack:U2:1700000000.2";
+    snooze woken = quiet;
+    woken.wake_if = "health.score < 30";
+    woken.key.clear();
+    woken.woke_at = t0 + 3 * day;
+    woken.woke_why = "wake_if turned true";
+    a.snoozes = {quiet, woken};
     a.next_repeat = t0 + 9 * day;
     a.last_notified = t0 + 2 * day;
     a.notifications = 3;
@@ -87,6 +99,22 @@ TEST(AlertCodec, minimal_record_has_no_optionals) {
     auto back = parse_alert(serialize(a));
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, a);
+}
+
+TEST(AlertCodec, records_without_snoozes_or_keys_still_read) {
+    auto a = full_alert();
+    a.acks[0].key.clear();
+    a.snoozes.clear();
+    auto o = to_json(a);
+    EXPECT_FALSE(o.contains("snoozes"));
+    EXPECT_FALSE(o.at("acks").as_array()[0].as_object().contains("key"));
+    auto back = parse_alert(serialize(a));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, a);
+    std::string error;
+    EXPECT_FALSE(parse_alert(R"({"id":"x","rule":"r","account":"a","severity":"low","state":"firing",)"
+                             R"("started_at":"2026-01-01T00:00:00Z","snoozes":[{"by":"x"}]})", &error));
+    EXPECT_EQ(error, "snoozes: until: missing");
 }
 
 TEST(AlertCodec, rejects_malformed_records_without_throwing) {

@@ -216,6 +216,73 @@ TEST(Lifecycle, repeats_continue_during_keep_firing_for) {
     EXPECT_EQ(h.out[1].kind, event_kind::repeat_due);
 }
 
+TEST(Lifecycle, a_snooze_holds_repeats_until_it_ends) {
+    harness h{make_rule()};
+    h.rule.has_repeat = true;
+    h.repeats = fixed_repeats(hour);
+    h.at(t0, true);
+    std::string id = h.current()->id;
+    snooze z;
+    z.by = "ann";
+    z.at = t0 + 10 * minute;
+    z.until = t0 + 5 * hour;
+    z.key = "slack:U1:1.2";
+    EXPECT_FALSE(h.set.snooze("nope", z, h.out));
+    ASSERT_TRUE(h.set.snooze(id, z, h.out));
+    ASSERT_EQ(h.out.size(), 2u);
+    EXPECT_EQ(h.out[1].kind, event_kind::snoozed);
+    EXPECT_FALSE(h.out[1].notify);
+    EXPECT_TRUE(h.current()->acted_on("slack:U1:1.2"));
+    EXPECT_FALSE(h.current()->acted_on("slack:U1:9.9"));
+    EXPECT_FALSE(h.current()->acted_on(""));
+    // The repeat due at t0 + 1h waits for the snooze's end; nothing goes out meanwhile.
+    EXPECT_EQ(h.set.next_deadline(std::span(&h.rule, 1)), t0 + 5 * hour);
+    h.at(t0 + hour, true);
+    h.at(t0 + 3 * hour, true);
+    EXPECT_EQ(h.out.size(), 2u);
+    EXPECT_EQ(h.current()->snoozed_at(t0 + 3 * hour), &h.current()->snoozes.back());
+    EXPECT_EQ(h.current()->snoozed_at(t0 + 5 * hour), nullptr);
+    h.at(t0 + 5 * hour, true);  // over: the repeats resume
+    ASSERT_EQ(h.out.size(), 3u);
+    EXPECT_EQ(h.out[2].kind, event_kind::repeat_due);
+    EXPECT_TRUE(h.out[2].notify);
+}
+
+TEST(Lifecycle, wake_ends_a_snooze_early_and_notifies_once) {
+    harness h{make_rule()};
+    h.rule.has_repeat = true;
+    h.repeats = fixed_repeats(hour);
+    h.at(t0, true);
+    std::string id = h.current()->id;
+    snooze z;
+    z.at = t0;
+    z.until = t0 + day;
+    z.wake_if = "health.score < 30";
+    ASSERT_TRUE(h.set.snooze(id, z, h.out));
+    EXPECT_FALSE(h.set.wake(id, h.rule, t0 + day, "late", h.repeats, h.out));  // over by then: nothing to wake
+    ASSERT_TRUE(h.set.wake(id, h.rule, t0 + 2 * hour, "wake_if health.score < 30 turned true", h.repeats, h.out));
+    ASSERT_EQ(h.out.size(), 3u);
+    EXPECT_EQ(h.out[2].kind, event_kind::woke);
+    EXPECT_TRUE(h.out[2].notify);
+    EXPECT_EQ(h.out[2].record.notifications, 2u);
+    EXPECT_EQ(h.current()->snoozes.back().woke_at, t0 + 2 * hour);
+    EXPECT_EQ(h.current()->snoozed_at(t0 + 2 * hour), nullptr);
+    EXPECT_FALSE(h.set.wake(id, h.rule, t0 + 2 * hour, "again", h.repeats, h.out));  // once
+    EXPECT_EQ(h.current()->next_repeat, t0 + 3 * hour);  // repeats resume from the wake
+    h.at(t0 + 3 * hour, true);
+    ASSERT_EQ(h.out.size(), 4u);
+    EXPECT_EQ(h.out[3].kind, event_kind::repeat_due);
+}
+
+TEST(Lifecycle, only_firing_alerts_are_snoozed) {
+    harness h{make_rule(day)};
+    h.at(t0, true);  // pending
+    snooze z;
+    z.until = t0 + day;
+    EXPECT_FALSE(h.set.snooze(h.current()->id, z, h.out));
+    EXPECT_EQ(h.out.size(), 1u);
+}
+
 TEST(Lifecycle, resolve_silently_ends_pending_and_firing_without_notice) {
     harness h{make_rule()};
     h.at(t0, true);

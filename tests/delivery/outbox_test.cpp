@@ -48,6 +48,24 @@ TEST(Outbox, the_segment_is_kept_and_records_without_it_still_read) {
     EXPECT_EQ(old->n.ack_comment, "last field before the segment");
 }
 
+TEST(Outbox, a_snooze_notice_keeps_its_until) {
+    auto n = make_notification("a1", 2, notice_kind::snoozed, "slack", t0, t0 + 5ms);
+    n.ack_by = "slack:U1";
+    n.snoozed_until = t0 + 24h;
+    auto e = make_entry(n);
+    std::string why;
+    auto back = parse_entry(e.storage_key, serialize(e), &why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(back->n.snoozed_until, t0 + 24h);
+    EXPECT_EQ(*back, e);
+    // Without a snooze the record ends where it always did.
+    n.snoozed_until.reset();
+    auto plain = make_entry(n);
+    back = parse_entry(plain.storage_key, serialize(plain), &why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(back->n.snoozed_until, std::nullopt);
+}
+
 TEST(Outbox, first_version_json_records_are_still_read) {
     auto n = make_notification("a1", 2, notice_kind::resolved, "pager", t0, t0 + 5ms);
     n.resolved_at = t0;

@@ -11,6 +11,16 @@ the way Slack documents them, and records what it was sent:
   with a type). A ``thread_ts`` is recorded as given (Slack documents no error for it).
 - ``GET /api/users.lookupByEmail?email=E`` (bearer): ``{"ok": true, "user": {"id": ...}}``
   or ``{"ok": false, "error": "users_not_found"}``.
+- ``POST /api/chat.update`` (JSON body ``{"channel": ID, "ts", "text"?, "blocks"?}``, bearer):
+  ``{"ok": true, "channel": ID, "ts": TS, "text": ..., "message": {...}}``; errors
+  ``not_authed``/``invalid_auth``, ``channel_not_found`` (not a channel id a message was
+  posted to), ``message_not_found`` (no message with that ts in that channel; also for
+  ids set with ``forget_message``), ``no_text``. Successful updates are recorded in
+  ``updates`` (``messages`` keeps each message as posted).
+- ``GET|POST /api/users.info?user=ID`` (bearer): ``{"ok": true, "user": {"id", "team_id",
+  "name", "deleted", "is_bot", "real_name", "profile": {"email", "real_name"}}}`` or
+  ``{"ok": false, "error": "user_not_found"}``; the user's email is the one given in
+  ``users`` (without ``users:read.email`` Slack leaves ``email`` out: ``hide_emails=True``).
 - ``POST /services/T.../B.../X...``: an incoming webhook; ``ok`` (text/plain) or HTTP 400
   ``invalid_payload`` / ``no_text``.
 - Rate limits as Slack applies them: ``set_rate_limit(k, seconds)`` answers the next k
@@ -56,6 +66,10 @@ class SlackStandIn:
         self._messages = []          # chat.postMessage calls that succeeded
         self._webhook_messages = []  # incoming-webhook posts that succeeded
         self._lookups = []           # emails asked of users.lookupByEmail
+        self._updates = []           # chat.update calls that succeeded
+        self._user_infos = []        # user ids asked of users.info
+        self._forgotten = set()      # ts of messages chat.update answers message_not_found for
+        self.hide_emails = False     # users.info without the users:read.email scope
         self._calls = []             # every request: (method, path, status)
         self._rate_limited_calls = 0
         self._retry_after = 1
@@ -177,6 +191,31 @@ class SlackStandIn:
             return list(self._lookups)
 
     @property
+    def updates(self):
+        """Every successful chat.update: the request's JSON."""
+        with self._lock:
+            return copy.deepcopy(self._updates)
+
+    @property
+    def user_infos(self):
+        with self._lock:
+            return list(self._user_infos)
+
+    def forget_message(self, ts):
+        """Make chat.update of message `ts` answer message_not_found (deleted in Slack)."""
+        with self._lock:
+            self._forgotten.add(ts)
+
+    def wait_for_updates(self, count, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = self.updates
+            if len(got) >= count:
+                return got
+            time.sleep(0.02)
+        raise AssertionError("expected %d chat.update calls within %ss, got %d" % (count, timeout, len(got)))
+
+    @property
     def calls(self):
         with self._lock:
             return list(self._calls)
@@ -215,6 +254,13 @@ class SlackStandIn:
             return self._incoming_webhook(request, url.path, body)
         if url.path == "/api/chat.postMessage" and method == "POST":
             return self._post_message(request, url.path, body)
+        if url.path == "/api/chat.update" and method == "POST":
+            return self._update_message(request, url.path, body)
+        if url.path == "/api/users.info":
+            query = dict(urllib.parse.parse_qsl(url.query))
+            if method == "POST":
+                query.update(dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"))))
+            return self._user_info(request, method, url.path, query)
         if url.path == "/api/users.lookupByEmail":
             query = dict(urllib.parse.parse_qsl(url.query))
             if method == "POST":
@@ -280,6 +326,51 @@ class SlackStandIn:
             "channel": self._channel_id(channel), "ts": ts,
             "message": {"type": "message", "subtype": "bot_message", "text": message.get("text", ""),
                         "ts": ts, "blocks": blocks or [], "bot_id": "B0STANDIN"}})
+
+    def _update_message(self, request, path, body):
+        error = self._auth_error(request)
+        if error:
+            return self._api_error(request, "POST", path, error)
+        try:
+            update = json.loads(body)
+        except ValueError:
+            return self._api_error(request, "POST", path, "invalid_json")
+        if not isinstance(update, dict):
+            return self._api_error(request, "POST", path, "json_not_object")
+        channel, ts = update.get("channel"), update.get("ts")
+        with self._lock:
+            posted = [m for m in self._messages if m["channel_id"] == channel]
+            if not channel or not posted:
+                return self._api_error(request, "POST", path, "channel_not_found")
+            target = [m for m in posted if m["ts"] == ts]
+            if not ts or not target or ts in self._forgotten:
+                return self._api_error(request, "POST", path, "message_not_found")
+            if not update.get("text") and not update.get("blocks"):
+                return self._api_error(request, "POST", path, "no_text")
+            self._updates.append(update)  # `messages` keeps what was posted; `updates` what changed it
+        self._api_ok(request, "POST", path, {
+            "channel": channel, "ts": ts, "text": update.get("text", ""),
+            "message": {"type": "message", "text": update.get("text", ""), "blocks": update.get("blocks", [])}})
+
+    def _user_info(self, request, method, path, query):
+        error = self._auth_error(request)
+        if error:
+            return self._api_error(request, method, path, error)
+        user_id = query.get("user")
+        if not user_id:
+            return self._api_error(request, method, path, "invalid_arguments")
+        with self._lock:
+            self._user_infos.append(user_id)
+            emails = [e for e, uid in self.users.items() if uid == user_id]
+        if not emails:
+            return self._api_error(request, method, path, "user_not_found")
+        name = emails[0].split("@")[0]
+        profile = {"real_name": name, "display_name": name}
+        if not self.hide_emails:
+            profile["email"] = emails[0]
+        self._api_ok(request, method, path, {"user": {
+            "id": user_id, "team_id": "T0STANDIN", "name": name, "deleted": False, "is_bot": False,
+            "real_name": name, "profile": profile}})
 
     def _lookup_by_email(self, request, method, path, query):
         error = self._auth_error(request)

@@ -107,8 +107,12 @@ class SlackTest(unittest.TestCase):
         self.assertEqual(len(messages), 4)
         card = messages[0]
         self.assertEqual(card["channel"], "#cs-red-flags")
-        self.assertEqual(card["ts"], first["thread_ts"])
+        # The thread reference the dispatcher stores: the card's ts and the channel id
+        # chat.update needs ("<ts> <channel id>").
+        self.assertEqual(first["thread_ts"], card["ts"] + " " + card["channel_id"])
         self.assertNotIn("thread_ts", card)
+        # The ack and the recovery rewrote the card before replying in its thread.
+        self.assertEqual([(u["channel"], u["ts"]) for u in self.slack.updates], [(card["channel_id"], card["ts"])] * 2)
         self.assertEqual([b["type"] for b in card["blocks"]], ["header", "section", "section", "actions", "context"])
         self.assertIn("Usage dropped", card["blocks"][0]["text"]["text"])
         fields = [f["text"] for f in card["blocks"][1]["fields"]]
@@ -117,7 +121,7 @@ class SlackTest(unittest.TestCase):
         self.assertIn("*Owner*\nJane Doe (jane@example.com)", fields)  # mention_owner is off
         self.assertEqual(card["blocks"][3]["elements"][0]["url"], "https://crm.example.com/accounts/acme")
         self.assertTrue(card["text"].startswith("[HIGH] Acme: Usage dropped"))
-        thread = self.slack.thread(first["thread_ts"])
+        thread = self.slack.thread(card["ts"])
         self.assertEqual([m["text"] for m in thread[1:]],
                          ["Acknowledged by liam: calling them today (Usage dropped, Acme)",
                           "Recovered: Usage dropped, Acme"])

@@ -98,7 +98,12 @@ http_response http_client::get(const std::string& url, const header_list& query,
     return perform(full, nullptr, headers);
 }
 
-http_response http_client::perform(const std::string& url, const std::string* body, const header_list& headers) {
+http_response http_client::del(const std::string& url, const header_list& headers) {
+    return perform(url, nullptr, headers, "DELETE");
+}
+
+http_response http_client::perform(const std::string& url, const std::string* body, const header_list& headers,
+                                   const char* method) {
     http_response response;
     if (!handle_) handle_ = curl_easy_init();
     CURL* curl = static_cast<CURL*>(handle_);
@@ -144,6 +149,7 @@ http_response http_client::perform(const std::string& url, const std::string* bo
     } else {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
+    if (method) curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 
     CURLcode code = curl_easy_perform(curl);
     curl_slist_free_all(header_lines);

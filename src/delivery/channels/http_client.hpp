@@ -54,8 +54,12 @@ public:
     // GET `url` with `query` appended, each name and value percent-encoded.
     http_response get(const std::string& url, const header_list& query, const header_list& headers = {});
 
+    // DELETE `url` (no body).
+    http_response del(const std::string& url, const header_list& headers = {});
+
 private:
-    http_response perform(const std::string& url, const std::string* body, const header_list& headers);
+    http_response perform(const std::string& url, const std::string* body, const header_list& headers,
+                          const char* method = nullptr);
 
     http_options options_;
     void* handle_ = nullptr;  // CURL*, created on first use

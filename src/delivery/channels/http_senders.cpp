@@ -6,6 +6,7 @@
 #include "delivery/channels/render.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
 
 #include <unordered_map>
 
@@ -30,26 +31,65 @@ public:
         : config_(config), options_(options), clock_(clock_of(options)), http_(http_options_of(options)),
           api_url_(without_trailing_slash(config.api_url)) {}
 
-    send_result send(const notification& n, const std::string& thread_ts) override {
+    // `thread` is what this sender returned as thread_ts for the alert's first message:
+    // "<ts> <channel id>" (the channel id chat.postMessage answered, which chat.update
+    // needs), or a bare "<ts>" as stored before cards were updated.
+    send_result send(const notification& n, const std::string& thread) override {
+        auto [thread_ts, channel_id] = split_thread(thread);
         bool wants_mention = config_.mention_owner && !n.csm_email.empty() &&
                              (n.kind == notice_kind::firing || n.kind == notice_kind::repeat);
         std::string mention;
         if (wants_mention)
             if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
 
-        slack_message message = render_slack(n, mention, !thread_ts.empty());
+        // A change of state rewrites the card first: a failure worth retrying retries
+        // before anything is posted, so the thread gets its follow-up once.
+        if (!thread_ts.empty() && (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed ||
+                                   n.kind == notice_kind::resolved)) {
+            send_result updated = update_card(n, thread_ts, channel_id);
+            if (updated.result == send_result::outcome::retry) return updated;
+        }
+
+        slack_message message = render_slack(n, mention, !thread_ts.empty(), true);
         http_response response = http_.post_json(api_url_ + "/chat.postMessage",
                                                  slack_post_body(config_.channel, message, thread_ts), auth());
         json::object reply;
         send_result result = classify_slack(response, clock_.now(), &reply);
         if (result.result == send_result::outcome::sent)
-            if (auto* ts = reply.if_contains("ts"); ts && ts->is_string()) result.thread_ts = ts->as_string();
+            if (auto* ts = reply.if_contains("ts"); ts && ts->is_string()) {
+                result.thread_ts = ts->as_string();
+                if (auto* ch = reply.if_contains("channel"); ch && ch->is_string() && !ch->as_string().empty())
+                    result.thread_ts += " " + std::string(ch->as_string());
+            }
         return result;
     }
 
     duration min_interval() const override { return seconds_ms; }
 
 private:
+    static std::pair<std::string, std::string> split_thread(const std::string& thread) {
+        auto space = thread.find(' ');
+        if (space == std::string::npos) return {thread, {}};
+        return {thread.substr(0, space), thread.substr(space + 1)};
+    }
+
+    // chat.update of the alert's card. A card that cannot be updated (message_not_found,
+    // cant_update_message, a thread stored without its channel id) is logged and left:
+    // the thread reply still tells the news.
+    send_result update_card(const notification& n, const std::string& ts, const std::string& channel_id) {
+        if (channel_id.empty()) {
+            spdlog::warn("channel {}: alert {}: the card's channel id is unknown (posted before card updates); "
+                         "not rewritten", config_.name, n.alert_id);
+            return send_result::ok();
+        }
+        http_response response = http_.post_json(api_url_ + "/chat.update",
+                                                  slack_update_body(channel_id, ts, render_slack_card(n)), auth());
+        send_result result = classify_slack(response, clock_.now(), nullptr);
+        if (result.result == send_result::outcome::permanent)
+            spdlog::warn("channel {}: alert {}: rewriting the card failed: {}", config_.name, n.alert_id, result.error);
+        return result;
+    }
+
     struct cached_user {
         std::string id;  // empty: Slack has no user with that email
         timestamp expires;
@@ -103,7 +143,7 @@ public:
         : config_(config), clock_(clock_of(options)), http_(http_options_of(options)) {}
 
     send_result send(const notification& n, const std::string&) override {
-        if (n.kind == notice_kind::acknowledged) return skipped();
+        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed) return skipped();
         std::string body = slack_post_body({}, render_slack(n, {}, false), {});
         return classify_http(http_.post_json(config_.url, body), clock_.now());
     }
@@ -126,7 +166,7 @@ public:
     }
 
     send_result send(const notification& n, const std::string&) override {
-        if (n.kind == notice_kind::acknowledged) return skipped();
+        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed) return skipped();
         timestamp now = clock_.now();
         header_list headers = headers_;
         headers.emplace_back("Idempotency-Key", n.key);

@@ -40,6 +40,7 @@ std::string_view severity_emoji(const notification& n) {
     switch (n.kind) {
         case notice_kind::resolved: return ":white_check_mark:";
         case notice_kind::acknowledged: return ":eyes:";
+        case notice_kind::snoozed: return ":zzz:";
         default: break;
     }
     if (n.severity == "critical") return ":rotating_light:";
@@ -94,6 +95,11 @@ std::string thread_markdown(const notification& n, std::string_view mention) {
             out = "*Acknowledged by " + slack_escape(n.ack_by.empty() ? "someone" : n.ack_by) + "*";
             if (!n.ack_comment.empty()) out += ": " + slack_escape(n.ack_comment);
             break;
+        case notice_kind::snoozed:
+            out = "*Snoozed by " + slack_escape(n.ack_by.empty() ? "someone" : n.ack_by) + "* until " +
+                  when(n.snoozed_until.value_or(n.at));
+            if (!n.ack_comment.empty()) out += ": " + slack_escape(n.ack_comment);
+            break;
     }
     return out;
 }
@@ -108,6 +114,7 @@ std::string headline(const notification& n) {
         case notice_kind::repeat: return "Still firing: " + n.title;
         case notice_kind::resolved: return "Recovered: " + n.title;
         case notice_kind::acknowledged: return "Acknowledged: " + n.title;
+        case notice_kind::snoozed: return "Snoozed: " + n.title;
     }
     return n.title;
 }
@@ -117,6 +124,12 @@ std::string summary(const notification& n) {
         case notice_kind::resolved: return "Recovered: " + n.title + ", " + n.account_name;
         case notice_kind::acknowledged: {
             std::string out = "Acknowledged by " + (n.ack_by.empty() ? std::string("someone") : n.ack_by);
+            if (!n.ack_comment.empty()) out += ": " + n.ack_comment;
+            return out + " (" + n.title + ", " + n.account_name + ")";
+        }
+        case notice_kind::snoozed: {
+            std::string out = "Snoozed by " + (n.ack_by.empty() ? std::string("someone") : n.ack_by) + " until " +
+                              when(n.snoozed_until.value_or(n.at));
             if (!n.ack_comment.empty()) out += ": " + n.ack_comment;
             return out + " (" + n.title + ", " + n.account_name + ")";
         }
@@ -148,7 +161,64 @@ std::string slack_escape(std::string_view text) {
     return out;
 }
 
-slack_message render_slack(const notification& n, std::string_view owner_mention, bool in_thread) {
+namespace {
+
+json::object action_button(std::string_view text, std::string_view action_id, std::string_view alert_id,
+                           bool primary) {
+    json::object b{{"type", "button"}, {"text", plain_text(text)}, {"action_id", action_id}, {"value", alert_id}};
+    if (primary) b["style"] = "primary";
+    return b;
+}
+
+// The card: header, fields, the state or message, the buttons, the rule and alert id.
+void card_blocks(const notification& n, std::string_view owner_mention, bool interactive, json::array& blocks) {
+    blocks.push_back({{"type", "header"},
+                      {"text", plain_text(truncate_utf8(std::string(severity_emoji(n)) + " " + headline(n),
+                                                        slack_header_max))}});
+    json::array fields;
+    auto field = [&](std::string_view name, const std::string& value) {
+        fields.push_back(mrkdwn(truncate_utf8("*" + std::string(name) + "*\n" + value, slack_field_max)));
+    };
+    field("Severity", slack_escape(capitalised(n.severity)));
+    field("Account", linked_account(n));
+    field("Owner", owner_text(n, owner_mention));
+    if (n.kind == notice_kind::resolved && n.resolved_at)
+        field("Recovered at", when(*n.resolved_at));
+    else
+        field("Firing since", when(n.firing_since));
+    blocks.push_back({{"type", "section"}, {"fields", std::move(fields)}});
+
+    if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed)
+        blocks.push_back(section(thread_markdown(n, {})));
+    else if (!n.message.empty())
+        blocks.push_back(section(slack_escape(n.message)));
+
+    json::array elements;
+    if (is_web_url(n.account_url))
+        elements.push_back(json::object{{"type", "button"},
+                                        {"text", plain_text("Open account")},
+                                        {"url", n.account_url},
+                                        {"action_id", "open_account"}});
+    // What a CSM can still do: a firing card can be acked or snoozed, a snoozed one acked;
+    // an acked or recovered card has nothing left to click.
+    if (interactive && (n.kind == notice_kind::firing || n.kind == notice_kind::repeat ||
+                        n.kind == notice_kind::snoozed)) {
+        elements.push_back(action_button("Acknowledge", slack_action_ack, n.alert_id, true));
+        if (n.kind != notice_kind::snoozed) {
+            elements.push_back(action_button("Snooze 1d", slack_action_snooze_1d, n.alert_id, false));
+            elements.push_back(action_button("Snooze 7d", slack_action_snooze_7d, n.alert_id, false));
+        }
+    }
+    if (!elements.empty())
+        blocks.push_back({{"type", "actions"}, {"block_id", "redflag_actions"}, {"elements", std::move(elements)}});
+    blocks.push_back({{"type", "context"},
+                      {"elements", json::array{mrkdwn("Rule `" + slack_escape(n.rule) + "` \xC2\xB7 alert `" +
+                                                      slack_escape(n.alert_id) + "`")}}});
+}
+
+}  // namespace
+
+slack_message render_slack(const notification& n, std::string_view owner_mention, bool in_thread, bool interactive) {
     slack_message m;
     // The fallback is what Slack shows in notifications: a mention must be in it to ping.
     m.text = summary(n);
@@ -162,39 +232,20 @@ slack_message render_slack(const notification& n, std::string_view owner_mention
         m.blocks.push_back(section(thread_markdown(n, mention_here ? owner_mention : std::string_view{})));
         return m;
     }
-
-    m.blocks.push_back({{"type", "header"},
-                        {"text", plain_text(truncate_utf8(std::string(severity_emoji(n)) + " " + headline(n),
-                                                          slack_header_max))}});
-    json::array fields;
-    auto field = [&](std::string_view name, const std::string& value) {
-        fields.push_back(mrkdwn(truncate_utf8("*" + std::string(name) + "*\n" + value, slack_field_max)));
-    };
-    field("Severity", slack_escape(capitalised(n.severity)));
-    field("Account", linked_account(n));
-    field("Owner", owner_text(n, owner_mention));
-    if (n.kind == notice_kind::resolved && n.resolved_at)
-        field("Recovered at", when(*n.resolved_at));
-    else
-        field("Firing since", when(n.firing_since));
-    m.blocks.push_back({{"type", "section"}, {"fields", std::move(fields)}});
-
-    if (n.kind == notice_kind::acknowledged)
-        m.blocks.push_back(section(thread_markdown(n, {})));
-    else if (!n.message.empty())
-        m.blocks.push_back(section(slack_escape(n.message)));
-
-    if (is_web_url(n.account_url)) {
-        json::object button{{"type", "button"},
-                            {"text", plain_text("Open account")},
-                            {"url", n.account_url},
-                            {"action_id", "open_account"}};
-        m.blocks.push_back({{"type", "actions"}, {"elements", json::array{std::move(button)}}});
-    }
-    m.blocks.push_back({{"type", "context"},
-                        {"elements", json::array{mrkdwn("Rule `" + slack_escape(n.rule) + "` \xC2\xB7 alert `" +
-                                                        slack_escape(n.alert_id) + "`")}}});
+    card_blocks(n, owner_mention, interactive, m.blocks);
     return m;
+}
+
+slack_message render_slack_card(const notification& n) {
+    slack_message m;
+    m.text = slack_escape(truncate_utf8(summary(n), slack_section_max));
+    card_blocks(n, {}, true, m.blocks);
+    return m;
+}
+
+std::string slack_update_body(std::string_view channel_id, std::string_view ts, const slack_message& m) {
+    json::object body{{"channel", channel_id}, {"ts", ts}, {"text", m.text}, {"blocks", m.blocks}};
+    return json::serialize(body);
 }
 
 std::string slack_post_body(std::string_view channel, const slack_message& m, std::string_view thread_ts) {

@@ -51,7 +51,24 @@ struct slack_message {
 // The message for `n`. `owner_mention` is "<@U123>" when the CSM was found in Slack, or
 // empty (the owner is then named as text). `in_thread`: a follow-up posted under the
 // alert's first message, so it is short (one section) instead of the whole card.
-slack_message render_slack(const notification& n, std::string_view owner_mention, bool in_thread);
+// `interactive` (bot-token channels): the card carries the buttons Acknowledge
+// (action_id redflag_ack), Snooze 1d (redflag_snooze_1d) and Snooze 7d
+// (redflag_snooze_7d), each with the alert id as `value`, answered by
+// POST /v1/slack/interactions (http/slack_interactions.hpp).
+slack_message render_slack(const notification& n, std::string_view owner_mention, bool in_thread,
+                           bool interactive = false);
+
+inline constexpr std::string_view slack_action_ack = "redflag_ack";
+inline constexpr std::string_view slack_action_snooze_1d = "redflag_snooze_1d";
+inline constexpr std::string_view slack_action_snooze_7d = "redflag_snooze_7d";
+
+// The alert's first message (its card) as it must read after `n` (acknowledged, snoozed,
+// resolved): the state in the header (a recovered card turns green, an acked one :eyes:,
+// a snoozed one :zzz:), who and until when, and only the buttons that still apply.
+slack_message render_slack_card(const notification& n);
+
+// The chat.update body: {"channel", "ts", "text", "blocks"}.
+std::string slack_update_body(std::string_view channel_id, std::string_view ts, const slack_message& m);
 
 // The chat.postMessage body: {"channel", "text", "blocks", "thread_ts"?, "unfurl_links": false}.
 // `channel` empty leaves it out (incoming webhooks post to their own channel).

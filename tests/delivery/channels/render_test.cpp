@@ -52,6 +52,55 @@ TEST(Render, slack_card_has_header_fields_message_button_and_context) {
     EXPECT_EQ(m.blocks[4].at("type"), "context");
 }
 
+TEST(Render, an_interactive_slack_card_has_the_ack_and_snooze_buttons) {
+    auto n = sample_notification();
+    slack_message m = render_slack(n, {}, false, true);
+    const boost::json::array* elements = nullptr;
+    for (const auto& b : m.blocks)
+        if (b.at("type") == "actions") elements = &b.at("elements").as_array();
+    ASSERT_NE(elements, nullptr);
+    ASSERT_EQ(elements->size(), 4u);  // Open account, Acknowledge, Snooze 1d, Snooze 7d
+    EXPECT_EQ(elements->at(1).at("action_id"), "redflag_ack");
+    EXPECT_EQ(elements->at(1).at("text").at("text"), "Acknowledge");
+    EXPECT_EQ(elements->at(2).at("action_id"), "redflag_snooze_1d");
+    EXPECT_EQ(elements->at(2).at("text").at("text"), "Snooze 1d");
+    EXPECT_EQ(elements->at(3).at("action_id"), "redflag_snooze_7d");
+    EXPECT_EQ(elements->at(3).at("text").at("text"), "Snooze 7d");
+    for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(elements->at(i).at("value").as_string(), n.alert_id);
+    // Not interactive (an incoming webhook): no buttons of ours.
+    auto plain = boost::json::serialize(render_slack(n, {}, false, false).blocks);
+    EXPECT_EQ(plain.find("\"action_id\":\"redflag_"), std::string::npos);
+    EXPECT_NE(plain.find("open_account"), std::string::npos);
+}
+
+TEST(Render, the_card_rewritten_after_a_change_tells_the_state) {
+    using redflag::delivery::notice_kind;
+    auto acked = render_slack_card(sample_notification(notice_kind::acknowledged));
+    EXPECT_EQ(acked.blocks[0].at("text").at("text"), ":eyes: Acknowledged: Usage dropped");
+    auto acked_text = boost::json::serialize(acked.blocks);
+    EXPECT_NE(acked_text.find("Acknowledged by liam"), std::string::npos);
+    EXPECT_EQ(acked_text.find("\"action_id\":\"redflag_"), std::string::npos);  // nothing left to click
+
+    auto n = sample_notification(notice_kind::snoozed);
+    n.ack_by = "jane@example.com";
+    n.snoozed_until = *parse_rfc3339("2026-11-09T09:00:00Z");
+    auto snoozed = render_slack_card(n);
+    EXPECT_EQ(snoozed.blocks[0].at("text").at("text"), ":zzz: Snoozed: Usage dropped");
+    auto snoozed_text = boost::json::serialize(snoozed.blocks);
+    EXPECT_NE(snoozed_text.find("Snoozed by jane@example.com* until 2026-11-09T09:00:00Z"), std::string::npos);
+    EXPECT_NE(snoozed_text.find("redflag_ack"), std::string::npos);
+    EXPECT_EQ(snoozed_text.find("redflag_snooze"), std::string::npos);
+
+    auto recovered = render_slack_card(sample_notification(notice_kind::resolved));
+    EXPECT_EQ(recovered.blocks[0].at("text").at("text"), ":white_check_mark: Recovered: Usage dropped");
+
+    auto body = boost::json::parse(slack_update_body("C123", "1700000000.000100", recovered)).as_object();
+    EXPECT_EQ(body.at("channel"), "C123");
+    EXPECT_EQ(body.at("ts"), "1700000000.000100");
+    EXPECT_EQ(body.at("blocks"), recovered.blocks);
+    EXPECT_FALSE(body.contains("thread_ts"));
+}
+
 TEST(Render, slack_card_without_link_or_mention_names_the_owner) {
     auto n = sample_notification();
     n.account_url.clear();
