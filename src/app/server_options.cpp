@@ -19,6 +19,8 @@ http::server_options server_options_from(const config& c) {
     options.access.write_tokens = c.api.write_tokens;
     options.access.api_insecure = c.api.insecure;
     options.access.metrics_tokens = c.metrics.tokens;
+    options.console.enabled = c.ui.enabled;
+    options.console.secure_cookie = c.ui.secure_cookie;
     if (!c.adapters.empty()) options.hooks = std::make_shared<const ingest::adapters::hook_registry>(c.adapters);
     return options;
 }
