@@ -12,6 +12,7 @@ include(GNUInstallDirs)
 set(redflag_etc /etc/redflag)
 set(redflag_doc ${CMAKE_INSTALL_DATAROOTDIR}/doc/redflag)
 
+# The web console (ui/, with its npm chart library) is compiled into the binary.
 install(TARGETS redflag RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES deploy/redflag.yaml DESTINATION ${redflag_etc} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 file(GLOB shipped_rules CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/rules/*.rules)

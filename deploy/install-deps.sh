@@ -11,6 +11,7 @@ build_packages=(
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
   libnats-dev libre2-dev
   curl
+  npm  # the web console's chart library: `npm ci` in ui/ at build time (ui/package-lock.json)
 )
 test_packages=(
   libgtest-dev libgmock-dev googletest
@@ -18,6 +19,7 @@ test_packages=(
   python3-aiosmtpd prometheus prometheus-alertmanager
   nats-server
   dpkg-dev shellcheck systemd
+  chromium chromium-driver python3-selenium  # the web console's browser tests
 )
 
 wanted=("${build_packages[@]}")

@@ -5,6 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 
 namespace redflag::alerts {
 
@@ -14,18 +18,106 @@ bool matches(const alert_filter& f, const alert_record& r) {
     if (f.rule && r.a.rule != *f.rule) return false;
     if (f.account && r.a.account != *f.account) return false;
     if (f.csm && (!r.profile || (r.profile->csm_email != *f.csm && r.profile->csm != *f.csm))) return false;
+    if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), r.a.state) == f.states.end()) return false;
+    if (f.severity && r.a.severity != *f.severity) return false;
+    if (f.segment && (!r.profile || r.profile->segment != *f.segment)) return false;
     return true;
+}
+
+double arr_of(const alert_record& r) { return r.profile ? r.profile->arr : 0; }
+
+// Whether the record with key (arr, started, id) comes before `p` in p.order.
+bool before(alert_order order, double arr, timestamp started, std::string_view id, const alert_position& p) {
+    if (order == alert_order::arr && arr != p.arr) return arr > p.arr;
+    if (started != p.started_at) return started > p.started_at;
+    return id < p.id;
+}
+
+alert_position position_of(alert_order order, const alert_record& r) {
+    return alert_position{order, arr_of(r), r.a.started_at, r.a.id};
 }
 }  // namespace
 
 store::status list_alerts(const store::store& store, const alert_filter& filter, std::vector<alert_record>& out) {
+    alert_page page;
+    auto st = list_alert_page(store, filter, alert_order::newest, std::nullopt, SIZE_MAX, page);
+    for (auto& r : page.alerts) out.push_back(std::move(r));
+    return st;
+}
+
+std::string encode_cursor(const alert_position& p) {
+    // "<order>:<ARR in hex bits>:<start in ms>:<id>", hex-encoded so it is one opaque token.
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &p.arr, sizeof bits);
+    char head[64];
+    std::snprintf(head, sizeof head, "%c:%016llx:%lld:", p.order == alert_order::arr ? 'a' : 'n',
+                  static_cast<unsigned long long>(bits), static_cast<long long>(to_millis(p.started_at)));
+    std::string text = head + p.id;
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : text) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+std::optional<alert_position> decode_cursor(std::string_view cursor, alert_order order) {
+    if (cursor.empty() || cursor.size() % 2 || cursor.size() > 4096) return std::nullopt;
+    std::string text;
+    for (std::size_t i = 0; i < cursor.size(); i += 2) {
+        unsigned v = 0;
+        auto [end, ec] = std::from_chars(cursor.data() + i, cursor.data() + i + 2, v, 16);
+        if (ec != std::errc{} || end != cursor.data() + i + 2) return std::nullopt;
+        text += static_cast<char>(v);
+    }
+    // order, bits, ms, id
+    if (text.size() < 4 || text[1] != ':' || text[0] != (order == alert_order::arr ? 'a' : 'n')) return std::nullopt;
+    auto second = text.find(':', 2);
+    if (second == std::string::npos) return std::nullopt;
+    auto third = text.find(':', second + 1);
+    if (third == std::string::npos) return std::nullopt;
+    std::uint64_t bits = 0;
+    long long ms = 0;
+    auto parse = [](std::string_view s, auto& value, int base) {
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
+        return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
+    };
+    if (!parse(std::string_view(text).substr(2, second - 2), bits, 16) ||
+        !parse(std::string_view(text).substr(second + 1, third - second - 1), ms, 10))
+        return std::nullopt;
+    alert_position p;
+    p.order = order;
+    std::memcpy(&p.arr, &bits, sizeof bits);
+    if (!std::isfinite(p.arr)) return std::nullopt;
+    p.started_at = from_millis(ms);
+    p.id = text.substr(third + 1);
+    return p;
+}
+
+store::status list_alert_page(const store::store& store, const alert_filter& filter, alert_order order,
+                              const std::optional<alert_position>& after, std::size_t limit, alert_page& out) {
+    // Every matching record after the position, then the first `limit` of them in order:
+    // a partial sort keeps a page cheap even when most alerts match.
+    std::vector<alert_record> found;
     auto st = store.for_each_prefix(store::column::alerts, "", [&](std::string_view, std::string_view value) {
         auto r = decode_record(value);
-        if (r && matches(filter, *r)) out.push_back(std::move(*r));
+        if (!r || !matches(filter, *r)) return true;
+        if (after && (r->a.id == after->id || before(order, arr_of(*r), r->a.started_at, r->a.id, *after)))
+            return true;  // on a page before
+        found.push_back(std::move(*r));
         return true;
     });
     if (!st.ok()) return st;
-    std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.a.started_at > y.a.started_at; });
+    auto less = [order](const alert_record& x, const alert_record& y) {
+        return before(order, arr_of(x), x.a.started_at, x.a.id, position_of(order, y));
+    };
+    const std::size_t n = std::min(limit, found.size());
+    std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end(), less);
+    const bool more = found.size() > n;
+    found.resize(n);
+    out.next = more && n > 0 ? std::optional(position_of(order, found.back())) : std::nullopt;
+    out.alerts = std::move(found);
     return st;
 }
 

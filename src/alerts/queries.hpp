@@ -15,14 +15,45 @@
 
 namespace redflag::alerts {
 
-// GET /v1/alerts?state=&rule=&account=&csm=: each filter given must match; `csm`
-// matches the CSM's e-mail or name.
+// GET /v1/alerts?state=&rule=&account=&csm=&severity=&segment=: each filter given must
+// match; `csm` matches the CSM's e-mail or name; `states` (state=pending,firing) any one.
 struct alert_filter {
     std::optional<alert_state> state;
     std::optional<std::string> rule;
     std::optional<std::string> account;
     std::optional<std::string> csm;
+    std::vector<alert_state> states;  // empty: any
+    std::optional<rules::alert_severity> severity;
+    std::optional<std::string> segment;
 };
+
+// Pages of the list (GET /v1/alerts?limit=&cursor=&sort=): keyset pagination. A page
+// holds the first `limit` matching records after the cursor's position in the order;
+// the cursor names the last record of the previous page by its sort key (ARR, start,
+// id), not by an offset, so alerts that start or resolve between two requests neither
+// repeat nor skip the others (a record whose key changes meanwhile, an account whose
+// ARR moved, may). The cursor is opaque to callers.
+enum class alert_order { newest, arr };  // newest: by start, newest first; arr: highest ARR first, then newest
+
+struct alert_position {
+    alert_order order = alert_order::newest;
+    double arr = 0;
+    timestamp started_at{};
+    std::string id;
+};
+
+std::string encode_cursor(const alert_position& p);
+// nullopt when `cursor` is not one of encode_cursor's, or was made for another order.
+std::optional<alert_position> decode_cursor(std::string_view cursor, alert_order order);
+
+struct alert_page {
+    std::vector<alert_record> alerts;
+    std::optional<alert_position> next;  // set when more records follow
+};
+
+// One page of the matching records in `order` after `after` (nullopt: from the start).
+store::status list_alert_page(const store::store& store, const alert_filter& filter, alert_order order,
+                              const std::optional<alert_position>& after, std::size_t limit, alert_page& out);
 
 // The matching records, newest first (by the instant the alert started). Unreadable
 // records are skipped (recovery counts them).

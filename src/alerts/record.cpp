@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <cmath>
 #include <variant>
 
 namespace redflag::alerts {
@@ -21,6 +22,10 @@ alert_record make_record(const alert_event& e, const model::account_state* accou
         };
         r.profile = account_profile{text(model::profile_field::name), text(model::profile_field::csm),
                                     text(model::profile_field::csm_email)};
+        r.profile->arr = 12 * account->mrr();
+        if (const auto* at = std::get_if<timestamp>(&account->get(model::profile_field::renewal_at)))
+            r.profile->renewal_at = format_rfc3339(*at);
+        r.profile->segment = text(model::profile_field::segment);
     }
     r.message = e.message;
     return r;
@@ -32,6 +37,12 @@ json::object to_json(const alert_record& r) {
         object["account_name"] = r.profile->name;
         object["csm"] = r.profile->csm;
         object["csm_email"] = r.profile->csm_email;
+        // Whole amounts as integers (120000, not 1.2E5).
+        const double arr = r.profile->arr;
+        if (std::isfinite(arr) && arr == std::floor(arr) && std::abs(arr) < 9e15) object["arr"] = static_cast<std::int64_t>(arr);
+        else object["arr"] = arr;
+        if (!r.profile->renewal_at.empty()) object["renewal_at"] = r.profile->renewal_at;
+        if (!r.profile->segment.empty()) object["segment"] = r.profile->segment;
     }
     if (!r.message.empty()) object["message"] = r.message;
     return object;
@@ -57,8 +68,12 @@ std::optional<alert_record> decode_record(std::string_view bytes, std::string* e
         return std::string(it->value().get_string());
     };
     auto name = text("account_name"), csm = text("csm"), csm_email = text("csm_email");
-    if (name || csm || csm_email)
+    if (name || csm || csm_email) {
         r.profile = account_profile{name.value_or(""), csm.value_or(""), csm_email.value_or("")};
+        if (auto it = o.find("arr"); it != o.end() && it->value().is_number()) r.profile->arr = it->value().to_number<double>();
+        r.profile->renewal_at = text("renewal_at").value_or("");
+        r.profile->segment = text("segment").value_or("");
+    }
     r.message = text("message").value_or("");
     return r;
 }

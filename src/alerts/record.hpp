@@ -2,7 +2,8 @@
 // knows its bytes. It is the alert (alerts/alert.hpp, JSON by alerts/codec) plus what the
 // engine knew of the account when it wrote the transition (name, CSM: for the API's
 // filters and readers) and the transition's message. Stored as one JSON object:
-//   to_json(alert) + "account_name","csm","csm_email" (when the account was known)
+//   to_json(alert) + "account_name","csm","csm_email","arr" (when the account was known)
+//                  + "renewal_at","segment" (when the account had them)
 //                  + "message" (when not empty)
 // The API shows the same object (list and get; get adds the notifications' history).
 //
@@ -26,6 +27,9 @@ struct account_profile {
     std::string name;
     std::string csm;
     std::string csm_email;
+    double arr = 0;          // 12 x MRR, for the console's inbox (sort by ARR)
+    std::string renewal_at;  // RFC 3339, or empty
+    std::string segment;
     friend bool operator==(const account_profile&, const account_profile&) = default;
 };
 

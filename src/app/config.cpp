@@ -575,8 +575,10 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
     if (auto n = root["delivery"]; n && r.mapping(n, "delivery", {"max_age"})) {
         if (n["max_age"]) r.read(n["max_age"], "delivery.max_age", c.delivery.max_age);
     }
-    if (auto n = root["ui"]; n && r.mapping(n, "ui", {"account_url"})) {
+    if (auto n = root["ui"]; n && r.mapping(n, "ui", {"account_url", "enabled", "secure_cookie"})) {
         if (n["account_url"]) r.read(n["account_url"], "ui.account_url", c.ui.account_url);
+        if (n["enabled"]) r.read(n["enabled"], "ui.enabled", c.ui.enabled);
+        if (n["secure_cookie"]) r.read(n["secure_cookie"], "ui.secure_cookie", c.ui.secure_cookie);
     }
     if (auto n = root["channels"]) {
         if (n.IsNull()) {

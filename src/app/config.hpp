@@ -81,6 +81,8 @@ struct config {
 
     struct ui_section {
         std::string account_url;
+        bool enabled = true;         // the web console under /ui/ (README "Web console")
+        bool secure_cookie = false;  // mark the console's cookies Secure (TLS terminated in front)
     } ui;
 
     std::map<std::string, channel_config> channels;

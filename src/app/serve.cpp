@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include "app/backtest.hpp"
 #include "alerts/codec.hpp"
 #include "app/config.hpp"
 #include "alerts/notify.hpp"
@@ -11,6 +12,8 @@
 #include "delivery/channels/slack_users.hpp"
 #include "delivery/dispatcher.hpp"
 #include "alerts/silences.hpp"
+#include "engine/history.hpp"
+#include "rules/sources.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
 #include "http/management.hpp"
@@ -258,6 +261,37 @@ public:
         return json::object{{"status", "ok"}, {"rules", rules_count_}, {"diagnostics", diagnostics_json(loaded.problems)}};
     }
 
+    // The playground's check (POST /v1/rules/check): the configured files as they are on
+    // disk now, plus `text`; nothing is swapped.
+    rules::load_result load_with(const std::string& file, const std::string& text) override {
+        rules::load_result result;
+        auto sources = rules::read_sources(config_.rules.paths, result.problems);
+        if (!result.problems.empty()) return result;
+        sources.push_back(rules::source_text{file, text});
+        rules::load_options options;
+        options.channels = channel_names(config_);
+        return rules::load_sources(std::move(sources), options);
+    }
+
+    json::object backtest(const std::string& file, const std::string& text) override {
+        auto checked = load_with(file, text);
+        if (!checked.rules)
+            return json::object{{"ok", false},
+                                {"error", "the rule does not load: " + rules::render_text(checked.problems)}};
+        auto result = run_backtest(*store_, config_.rules.paths, file, text);
+        if (!result.ok) return json::object{{"ok", false}, {"error", result.error}};
+        json::object flagged;
+        for (const auto& def : checked.rules->rules()) {
+            if (def.file != file) continue;
+            json::array accounts;
+            if (auto it = result.flagged.find(def.name); it != result.flagged.end())
+                for (const auto& a : it->second) accounts.emplace_back(a);
+            flagged[def.name] = std::move(accounts);
+        }
+        return json::object{{"ok", true}, {"events", result.events}, {"outcomes", std::move(result.report)},
+                            {"flagged", std::move(flagged)}};
+    }
+
     // Reloads on the query thread, where POST /-/reload runs too, so reloads never overlap.
     void request_reload() {
         boost::asio::post(queries_, [this] { reload(); });
@@ -345,6 +379,8 @@ int run_serve(const std::optional<std::string>& config_path) {
     // stays re-posted.)
     store_options.expiry[static_cast<std::size_t>(store::column::alerts)] = alerts::alert_record_expired;
     store_options.expiry[static_cast<std::size_t>(store::column::outbox)] = delivery::outbox_record_expired;
+    // The daily health points are kept as long as the events (engine/history.hpp).
+    store_options.expiry[static_cast<std::size_t>(store::column::history)] = engine::history::expired;
     std::string error;
     auto storage = store::store::open(store_options, error);
     if (!storage) {

@@ -21,6 +21,8 @@ http::server_options server_options_from(const config& c) {
     options.access.metrics_tokens = c.metrics.tokens;
     for (const auto& [name, ch] : c.channels)
         if (ch.type == "slack" && !ch.signing_secret.empty()) options.access.slack_secrets.push_back({name, ch.signing_secret});
+    options.console.enabled = c.ui.enabled;
+    options.console.secure_cookie = c.ui.secure_cookie;
     if (!c.adapters.empty()) options.hooks = std::make_shared<const ingest::adapters::hook_registry>(c.adapters);
     return options;
 }

@@ -176,6 +176,10 @@ private:
     // delivery (alert_events_durable). write_alert_events does both, keeping the events
     // for the next write when this one fails.
     void put_alert_events(shard& s, store::write_batch& batch);
+    // Puts the round's health history points (engine/history.hpp) into `batch`: every
+    // account's on the day's first round, else those the round's events touched. Returns
+    // the day to remember once the batch is written.
+    std::int64_t put_history(shard& s, store::write_batch& batch, timestamp now);
     void alert_events_durable(shard& s);
     // Rule metrics: the handles of the core's current rule set, and the core's
     // rule_statistics added to them (once per round, never per evaluation).

@@ -4,6 +4,8 @@
 // snapshots). Included by nothing else.
 #pragma once
 
+#include <limits>
+
 #include "engine/service.hpp"
 
 #include <spdlog/spdlog.h>
@@ -53,6 +55,9 @@ struct service::shard {
     std::vector<std::string> unreadable;
     std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_expiry = std::chrono::steady_clock::now();
+    // The UTC day (engine/history.hpp) of the last written round; the first round of another
+    // day writes every account's health point.
+    std::int64_t history_day = std::numeric_limits<std::int64_t>::min();
     std::vector<std::pair<model::account_state, std::vector<alerts::alert>>> recovered;
     std::unique_ptr<account_observer> kpi_observer;  // feeds `kpi`; null without KPIs
     kpi::shard_tracker* kpi = nullptr;

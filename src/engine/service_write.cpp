@@ -1,6 +1,7 @@
 #include "engine/service.hpp"
 
 #include "engine/service_shard.hpp"
+#include "engine/history.hpp"
 #include "model/codec.hpp"
 
 namespace redflag::engine {
@@ -26,10 +27,12 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
         work.clear();
     }
     for (auto& w : writes) w.apply(engine);
+    const auto history_day = put_history(s, batch, now);
     put_alert_events(s, batch);
     auto st = batch.empty() ? store::status{} : store_.write(batch);
     if (st.ok()) {
         engine.commit_round();
+        s.history_day = history_day;
         if (options_.observer) options_.observer->committed(s.index);
         alert_events_durable(s);
         for (std::size_t t = 0; t < model::event_type_count; ++t) {
@@ -57,6 +60,27 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
     }
     for (auto& w : writes) w.written(st);
     publish_rule_statistics(s);  // before calls: a swap of rules zeroes them
+}
+
+std::int64_t service::put_history(shard& s, store::write_batch& batch, timestamp now) {
+    const auto& engine = *s.engine;
+    const auto* rules = engine.rules().get();
+    const auto today = history::day_of(now);
+    if (!rules || rules->scores().empty()) return today;
+    auto put = [&](const account_record& record) {
+        if (!store::store::valid_account(record.state.id)) return;
+        batch.put(store::column::history, history::key(record.state.id, today),
+                  history::encode(history::point_of(record, *rules, now)));
+    };
+    if (s.history_day != today) {
+        // The first round of a day: every account gets its point for the day.
+        engine.for_each_account(put);
+        return today;
+    }
+    // Else the accounts the round's events changed (journaled_meta lists each once).
+    for (const auto& [account, before] : s.meta_journal)
+        if (const auto* record = engine.find(account)) put(*record);
+    return today;
 }
 
 void service::refuse_unkeyable(shard& s, std::vector<shard::work_item>& work) {

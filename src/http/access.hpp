@@ -20,6 +20,14 @@
 // credential is 401 with `WWW-Authenticate: Bearer realm="redflag"`; a token that is not
 // one of the scope's is 403. Comparisons run in constant time (ingest/auth.hpp).
 //
+// The web console (README "Web console") signs in with one of the api tokens at /ui/login
+// and keeps it, hex-encoded, in the cookie `redflag_session` (HttpOnly, SameSite=Strict,
+// Path=/, Secure with ui.secure_cookie). A request without an Authorization header is
+// authorized with that cookie's token as if it were the bearer token. CSRF: a request that
+// changes state (any method but GET and HEAD) authorized by the cookie must also send the
+// header X-CSRF-Token equal to the cookie `redflag_csrf` (double submit: a page of another
+// origin can neither read that cookie nor set the header), else 403.
+//
 // Pure functions, thread-safe; refusals are values.
 #pragma once
 
@@ -53,6 +61,33 @@ struct refusal {
 // Whether a request to a route of `scope` with this Authorization header value may go on:
 // nullopt if it may, else why not. For scope::ingest only the bearer token is checked.
 std::optional<refusal> authorize(const access_policy& policy, scope route_scope, std::string_view authorization);
+
+inline constexpr std::string_view session_cookie = "redflag_session";
+inline constexpr std::string_view csrf_cookie = "redflag_csrf";
+inline constexpr std::string_view csrf_header = "X-CSRF-Token";
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or nullopt.
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
+
+// The Authorization value a request is authorized with: its own header when it has one,
+// else "Bearer <token>" from the session cookie, else "". `refused` is set when the cookie
+// is used for a state-changing request without the matching CSRF header.
+struct request_credentials {
+    std::string authorization;
+    bool from_cookie = false;
+    std::optional<refusal> refused;
+};
+request_credentials credentials_of(std::string_view authorization, std::string_view cookie_header,
+                                   std::string_view csrf_header_value, bool state_changing);
+
+// Whether the console opens for this request's credentials (credentials_of): the
+// management API's read scope lets it in.
+bool console_allows(const access_policy& policy, std::string_view authorization);
+
+// The hex form of bytes (the session cookie holds the token so, as a token may hold
+// characters a cookie may not), and back (nullopt when `hex` is not hex).
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);
 
 // Whether the management API answers without credentials (it has no tokens, and
 // api.insecure is set or nothing else has credentials either).

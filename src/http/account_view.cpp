@@ -60,6 +60,39 @@ json::object event_counts(const model::account_state& s, timestamp now, duration
 
 }  // namespace
 
+namespace {
+
+json::object score_readings(const engine::account_record& record, const rules::rule_set* rules) {
+    json::object scores;
+    if (!rules) return scores;
+    auto defs = rules->scores();
+    for (std::size_t i = 0; i < defs.size() && i < record.scores.size(); ++i) {
+        json::object one;
+        double v = record.scores[i];
+        one["score"] = std::isnan(v) ? json::value(nullptr) : number_to_json(v);
+        auto band = i < record.bands.size() ? record.bands[i] : -1;
+        one["band"] = band >= 0 && static_cast<std::size_t>(band) < defs[i].bands.size() ? defs[i].bands[band]
+                                                                                          : std::string("unknown");
+        scores[defs[i].name] = std::move(one);
+    }
+    return scores;
+}
+
+}  // namespace
+
+json::object account_summary(const engine::account_record& record, const rules::rule_set* rules) {
+    const auto& s = record.state;
+    json::object out;
+    out["id"] = s.id;
+    for (auto f : {model::profile_field::name, model::profile_field::csm, model::profile_field::csm_email,
+                   model::profile_field::segment, model::profile_field::plan, model::profile_field::seats})
+        out[model::name_of(f)] = scalar_to_json(s.get(f));
+    out["arr"] = number_to_json(12 * s.mrr());
+    out["renewal_at"] = scalar_to_json(s.get(model::profile_field::renewal_at));
+    out["scores"] = score_readings(record, rules);
+    return out;
+}
+
 json::object account_view(const engine::account_record& record, const rules::rule_set* rules, timestamp now) {
     const auto& s = record.state;
     json::object out;
@@ -117,18 +150,9 @@ json::object account_view(const engine::account_record& record, const rules::rul
                                        {"last_30d", event_counts(s, now, 30 * day)},
                                        {"last_90d", event_counts(s, now, 90 * day)}};
 
-    json::object scores, classes;
+    json::object classes;
+    json::object scores = score_readings(record, rules);
     if (rules) {
-        auto defs = rules->scores();
-        for (std::size_t i = 0; i < defs.size() && i < record.scores.size(); ++i) {
-            json::object one;
-            double v = record.scores[i];
-            one["score"] = std::isnan(v) ? json::value(nullptr) : number_to_json(v);
-            auto band = i < record.bands.size() ? record.bands[i] : -1;
-            one["band"] = band >= 0 && static_cast<std::size_t>(band) < defs[i].bands.size() ? defs[i].bands[band]
-                                                                                              : std::string("unknown");
-            scores[defs[i].name] = std::move(one);
-        }
         auto cdefs = rules->classifications();
         for (std::size_t i = 0; i < cdefs.size() && i < record.classes.size(); ++i) {
             auto label = record.classes[i];

@@ -18,4 +18,9 @@ boost::json::value number_to_json(double value);
 // `now` anchors the recent event counts (last 7, 30 and 90 days).
 boost::json::object account_view(const engine::account_record& record, const rules::rule_set* rules, timestamp now);
 
+// One row of GET /v1/accounts (the console's accounts list and value/effort scatter):
+// id, name, csm, csm_email, segment, plan, seats, arr, renewal_at, and every score as
+// {"score", "band"}.
+boost::json::object account_summary(const engine::account_record& record, const rules::rule_set* rules);
+
 }  // namespace redflag::http

@@ -18,7 +18,9 @@ namespace redflag::http {
 
 enum class api_route {
     get_account,     // GET    /v1/accounts/{id}
-    list_alerts,     // GET    /v1/alerts?state=&rule=&account=&csm=
+    list_accounts,   // GET    /v1/accounts?q=&sort=arr|health|renewal|name&limit=&cursor=
+    account_history, // GET    /v1/accounts/{id}/history?score=&from=&to=
+    list_alerts,     // GET    /v1/alerts?state=&rule=&account=&csm=&severity=&segment=&sort=&limit=&cursor=
     get_alert,       // GET    /v1/alerts/{id}
     ack_alert,       // POST   /v1/alerts/{id}/ack      {"by": "...", "comment": "..."}
     snooze_alert,    // POST   /v1/alerts/{id}/snooze   {"for": "7d", "by", "comment"?, "wake_if"?}
@@ -29,6 +31,8 @@ enum class api_route {
     list_silences,   // GET    /v1/silences
     create_silence,  // POST   /v1/silences             {"rule"?, "account"?, "until", "reason", "by"}
     delete_silence,  // DELETE /v1/silences/{id}
+    check_rules,     // POST   /v1/rules/check          {"text": "...", "matches": true} (the playground)
+    backtest_rules,  // POST   /v1/rules/backtest       {"text": "..."} (the playground)
     reload,          // POST   /-/reload
 };
 

@@ -1,6 +1,7 @@
 #include "http/handlers.hpp"
 
 #include "http/access.hpp"
+#include "http/console.hpp"
 #include "http/hooks.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -55,7 +56,15 @@ std::optional<std::string> parse_api_body(std::string_view body, json::value& ou
 
 // The refusal of a request the route's credentials do not allow (http/access.hpp), or nullopt.
 std::optional<response> check_access(const handler_context& ctx, scope route_scope, const request& req) {
-    auto refused = authorize(ctx.options.access, route_scope, req[beast_http::field::authorization]);
+    // The console's session cookie stands for the bearer token of the management API
+    // (http/access.hpp); ingest, /metrics and the vendors' hooks take only their own.
+    const bool management = route_scope == scope::read || route_scope == scope::write;
+    const bool state_changing = req.method() != beast_http::verb::get && req.method() != beast_http::verb::head;
+    auto credentials = management ? credentials_of(req[beast_http::field::authorization], req[beast_http::field::cookie],
+                                                   req[csrf_header], state_changing)
+                                  : request_credentials{std::string(req[beast_http::field::authorization]), false, {}};
+    auto refused = credentials.refused ? credentials.refused
+                                       : authorize(ctx.options.access, route_scope, credentials.authorization);
     if (!refused) return std::nullopt;
     auto res = error_response(refused->status, refused->message);
     if (refused->challenge) res.set(beast_http::field::www_authenticate, "Bearer realm=\"redflag\"");
@@ -265,6 +274,8 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
         case endpoint::hooks_unmatched: return handle_unmatched_list(ctx, match.query, std::move(respond));
         case endpoint::slack_interactions: return handle_slack_interaction(ctx, std::move(req), respond);
         case endpoint::api: return handle_api(ctx, std::move(match), std::move(req), respond);
+        case endpoint::console:
+            return respond(console_response(ctx.options.console, ctx.options.access, match.console_path, req));
     }
 }
 

@@ -2,24 +2,57 @@
 
 #include "alerts/codec.hpp"
 #include "alerts/queries.hpp"
+#include "engine/history.hpp"
+#include "http/access.hpp"
 #include "http/account_view.hpp"
 #include "rules/expression.hpp"
+#include "model/account_state.hpp"
+#include "rules/diagnostic.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <charconv>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
 namespace redflag::http {
 namespace json = boost::json;
 
+// The playground's file name in diagnostics and backtests.
+constexpr std::string_view playground_file = "playground.rules";
+
 void management::handle(api_request request, std::function<void(api_response)> done) {
     using route = api_route;
     switch (request.route) {
         case route::get_account: return get_account(std::move(request), std::move(done));
+        case route::list_accounts: return list_accounts(std::move(request), std::move(done));
+        case route::backtest_rules:
+            return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
+                const auto* body = request.body.if_object();
+                const auto* text = body ? body->if_contains("text") : nullptr;
+                if (!text || !text->is_string())
+                    return done(api_response::error(400, "body field \"text\" is required: the rule text to backtest"));
+                api_response r;
+                r.body = app_.backtest(std::string(playground_file), std::string(text->get_string()));
+                if (!r.body.as_object()["ok"].as_bool()) r.status = 400;
+                done(std::move(r));
+            });
+        case route::check_rules:
+            return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)]() mutable {
+                check_rules(std::move(request), std::move(done));
+            });
+        case route::account_history:
+            return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
+                done(account_history(request));
+            });
         case route::list_alerts:
             return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
                 done(list_alerts(request));
@@ -60,6 +93,239 @@ void management::get_account(api_request request, std::function<void(api_respons
         r.body = account_view(*record, core.rules().get(), clock_.now());
         done(std::move(r));
     });
+}
+
+namespace {
+
+// A whole number in [1, max] from query parameter `key`, `fallback` when absent; nullopt
+// and `error` set when it is not one.
+std::optional<std::size_t> limit_param(const api_request& request, std::size_t fallback, std::size_t max,
+                                       std::string& error) {
+    const auto* text = request.param("limit");
+    if (!text) return fallback;
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc{} || end != text->data() + text->size() || n == 0 || n > max) {
+        error = "query parameter limit must be a whole number from 1 to " + std::to_string(max) + ", not \"" + *text + "\"";
+        return std::nullopt;
+    }
+    return n;
+}
+
+// A day given as YYYY-MM-DD or an RFC 3339 instant.
+std::optional<timestamp> day_param(const std::string& text) {
+    if (auto t = parse_rfc3339(text)) return t;
+    return parse_rfc3339(text + "T00:00:00Z");
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The sort key of an account summary (smaller first); missing values last.
+double account_key(const json::object& a, std::string_view sort) {
+    constexpr double last = std::numeric_limits<double>::infinity();
+    if (sort == "arr") return a.at("arr").is_number() ? -a.at("arr").to_number<double>() : last;
+    if (sort == "renewal") {
+        const auto& r = a.at("renewal_at");
+        if (!r.is_string()) return last;
+        auto t = parse_rfc3339(r.get_string());
+        return t ? static_cast<double>(to_millis(*t)) : last;
+    }
+    // health (or another score): lowest first, the accounts at risk on top.
+    const auto* scores = a.at("scores").if_object();
+    const auto* one = scores ? scores->if_contains(sort) : nullptr;
+    const auto* score = one && one->is_object() ? one->get_object().if_contains("score") : nullptr;
+    return score && score->is_number() ? score->to_number<double>() : last;
+}
+
+std::string account_cursor(std::string_view sort, double key, std::string_view id) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &key, sizeof bits);
+    return to_hex(std::string(sort) + ":" + std::to_string(bits) + ":" + std::string(id));
+}
+
+}  // namespace
+
+void management::list_accounts(api_request request, std::function<void(api_response)> done) {
+    std::string sort = "arr";
+    if (const auto* s = request.param("sort")) sort = *s;
+    if (sort != "arr" && sort != "health" && sort != "renewal")
+        return done(api_response::error(400, "query parameter sort must be arr, health or renewal, not \"" + sort + "\""));
+    std::string error;
+    auto limit = limit_param(request, default_account_page, max_account_page, error);
+    if (!limit) return done(api_response::error(400, error));
+    std::optional<std::pair<double, std::string>> after;
+    if (const auto* cursor = request.param("cursor"); cursor && !cursor->empty()) {
+        auto text = from_hex(*cursor);
+        auto first = text ? text->find(':') : std::string::npos;
+        auto second = first == std::string::npos ? std::string::npos : text->find(':', first + 1);
+        std::uint64_t bits = 0;
+        if (second == std::string::npos || text->substr(0, first) != sort ||
+            std::from_chars(text->data() + first + 1, text->data() + second, bits).ec != std::errc{})
+            return done(api_response::error(400, "query parameter cursor is not a next_cursor of this listing (the "
+                                                 "sort must stay the same between pages)"));
+        double key = 0;
+        std::memcpy(&key, &bits, sizeof bits);
+        after.emplace(key, text->substr(second + 1));
+    }
+    const std::string query = lower(request.param("q") ? *request.param("q") : std::string());
+    // Each shard lists its accounts that match, on its own thread; the last one to finish
+    // sorts and answers.
+    struct gathered {
+        std::mutex mutex;
+        std::vector<std::pair<double, json::object>> rows;
+    };
+    auto all = std::make_shared<gathered>();
+    service_.post_all(
+        [all, query, sort](engine::core& core) {
+            std::vector<std::pair<double, json::object>> mine;
+            const auto* rules = core.rules().get();
+            core.for_each_account([&](const engine::account_record& record) {
+                const auto& s = record.state;
+                if (!query.empty()) {
+                    const auto* name = std::get_if<std::string>(&s.get(model::profile_field::name));
+                    if (lower(s.id).find(query) == std::string::npos &&
+                        (!name || lower(*name).find(query) == std::string::npos))
+                        return;
+                }
+                auto row = account_summary(record, rules);
+                mine.emplace_back(account_key(row, sort), std::move(row));
+            });
+            std::lock_guard lock(all->mutex);
+            for (auto& r : mine) all->rows.push_back(std::move(r));
+        },
+        [all, after, limit = *limit, sort, done = std::move(done)] {
+            auto& rows = all->rows;
+            auto id_of = [](const json::object& a) { return std::string_view(a.at("id").get_string()); };
+            auto less = [&](const std::pair<double, json::object>& x, const std::pair<double, json::object>& y) {
+                if (x.first != y.first) return x.first < y.first;
+                return id_of(x.second) < id_of(y.second);
+            };
+            if (after)
+                std::erase_if(rows, [&](const auto& r) {
+                    return r.first < after->first || (r.first == after->first && id_of(r.second) <= after->second);
+                });
+            const std::size_t n = std::min(limit, rows.size());
+            std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(), less);
+            json::array list;
+            for (std::size_t i = 0; i < n; ++i) list.push_back(std::move(rows[i].second));
+            json::object body{{"accounts", std::move(list)}, {"total_after_cursor", rows.size()}};
+            body["next_cursor"] = rows.size() > n ? json::value(account_cursor(sort, rows[n - 1].first,
+                                                                               id_of(body["accounts"].as_array().back().as_object())))
+                                                  : json::value(nullptr);
+            api_response r;
+            r.body = std::move(body);
+            done(std::move(r));
+        });
+}
+
+api_response management::account_history(const api_request& request) {
+    std::optional<timestamp> from, to;
+    for (auto [key, out] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+        if (const auto* text = request.param(key)) {
+            *out = day_param(*text);
+            if (!*out)
+                return api_response::error(400, std::string("query parameter ") + key +
+                                                    " must be a day (YYYY-MM-DD) or an RFC 3339 instant, not \"" +
+                                                    *text + "\"");
+        }
+    }
+    const std::string score = request.param("score") ? *request.param("score") : std::string();
+    json::array points;
+    std::size_t unreadable = 0;
+    auto st = store_.for_each_prefix(store::column::history, engine::history::prefix(request.id),
+                                     [&](std::string_view key, std::string_view value) {
+                                         auto p = engine::history::decode(key, value);
+                                         if (!p) {
+                                             ++unreadable;
+                                             return true;
+                                         }
+                                         if (from && p->day < engine::history::day_of(*from)) return true;
+                                         if (to && p->day > engine::history::day_of(*to)) return true;
+                                         points.push_back(engine::history::to_json(*p, score));
+                                         return true;
+                                     });
+    if (!st.ok()) return api_response::error(500, "reading the history failed: " + st.message());
+    if (unreadable) spdlog::warn("account {}: {} unreadable history points skipped", request.id, unreadable);
+    api_response r;
+    r.body = json::object{{"account", request.id}, {"points", std::move(points)}};
+    return r;
+}
+
+void management::check_rules(api_request request, std::function<void(api_response)> done) {
+    const auto* body = request.body.if_object();
+    const auto* text = body ? body->if_contains("text") : nullptr;
+    if (!text || !text->is_string())
+        return done(api_response::error(400, "body field \"text\" is required: the rule text to check"));
+    const auto* want = body->if_contains("matches");
+    const bool matches = want && want->is_bool() && want->get_bool();
+    auto loaded = app_.load_with(std::string(playground_file), std::string(text->get_string()));
+    // Only the playground's own problems: the running files were checked when they loaded.
+    rules::diagnostics mine;
+    for (const auto& d : loaded.problems)
+        if (d.file == playground_file) mine.push_back(d);
+    json::object out = json::parse(rules::render_json(mine)).as_object();
+    out["ok"] = loaded.rules != nullptr;
+    if (!loaded.rules && mine.empty())
+        out["error"] = "the configured rule files do not load together with this text: " + rules::render_text(loaded.problems);
+    std::vector<std::size_t> candidates;
+    json::array names;
+    if (loaded.rules) {
+        auto defs = loaded.rules->rules();
+        for (std::size_t i = 0; i < defs.size(); ++i)
+            if (defs[i].file == playground_file) {
+                candidates.push_back(i);
+                names.emplace_back(defs[i].name);
+            }
+    }
+    out["rules"] = std::move(names);
+    if (!matches || candidates.empty()) {
+        api_response r;
+        r.body = std::move(out);
+        return done(std::move(r));
+    }
+    // "Matches now": each shard evaluates the candidate set on its accounts' states as they
+    // are, into its own scratch evaluation; no account, alert or notification changes.
+    struct gathered {
+        std::mutex mutex;
+        json::array matched;
+    };
+    auto all = std::make_shared<gathered>();
+    std::shared_ptr<const rules::rule_set> set = loaded.rules;
+    const timestamp now = clock_.now();
+    service_.post_all(
+        [all, set, candidates, now](engine::core& core) {
+            auto scratch = set->make_evaluation();
+            auto defs = set->rules();
+            json::array mine;
+            core.for_each_account([&](const engine::account_record& record) {
+                set->evaluate(record.state, std::max(now, core.now()), core.options().tick, scratch);
+                for (auto i : candidates)
+                    if (i < scratch.conditions.size() && scratch.conditions[i]) {
+                        const auto* name = std::get_if<std::string>(&record.state.get(model::profile_field::name));
+                        mine.push_back(json::object{{"rule", defs[i].name},
+                                                    {"account", record.state.id},
+                                                    {"name", name ? *name : std::string()},
+                                                    {"arr", number_to_json(12 * record.state.mrr())}});
+                    }
+            });
+            std::lock_guard lock(all->mutex);
+            for (auto& m : mine) all->matched.push_back(std::move(m));
+        },
+        [all, out = std::move(out), done = std::move(done)]() mutable {
+            auto& list = all->matched;
+            std::sort(list.begin(), list.end(), [](const json::value& x, const json::value& y) {
+                return std::pair(x.at("rule").get_string(), x.at("account").get_string()) <
+                       std::pair(y.at("rule").get_string(), y.at("account").get_string());
+            });
+            out["matches"] = std::move(list);
+            api_response r;
+            r.body = std::move(out);
+            done(std::move(r));
+        });
 }
 
 api_response management::get_alert(const std::string& id) {
@@ -119,10 +385,19 @@ api_response management::silences(const api_request& request) {
 api_response management::list_alerts(const api_request& request) {
     alerts::alert_filter filter;
     if (const auto* state = request.param("state")) {
-        filter.state = alerts::alert_state_from(*state);
-        if (!filter.state)
-            return api_response::error(400, "query parameter state must be pending, firing or resolved, not \"" +
-                                                      *state + "\"");
+        // One state or several, comma-separated (state=pending,firing).
+        std::string_view rest = *state;
+        while (true) {
+            auto comma = rest.find(',');
+            auto name = rest.substr(0, comma);
+            auto parsed = alerts::alert_state_from(name);
+            if (!parsed || *parsed == alerts::alert_state::inactive)
+                return api_response::error(400, "query parameter state must be pending, firing or resolved (or several, "
+                                                "comma-separated), not \"" + *state + "\"");
+            filter.states.push_back(*parsed);
+            if (comma == std::string_view::npos) break;
+            rest = rest.substr(comma + 1);
+        }
     }
     auto text = [&](std::string_view key) -> std::optional<std::string> {
         if (const auto* v = request.param(key)) return *v;
@@ -131,13 +406,46 @@ api_response management::list_alerts(const api_request& request) {
     filter.rule = text("rule");
     filter.account = text("account");
     filter.csm = text("csm");
-    std::vector<alerts::alert_record> found;
-    auto st = alerts::list_alerts(store_, filter, found);
+    filter.segment = text("segment");
+    if (const auto* severity = request.param("severity")) {
+        filter.severity = alerts::severity_from(*severity);
+        if (!filter.severity)
+            return api_response::error(400, "query parameter severity must be one of the rule severities "
+                                            "(info, low, medium, high, critical), not \"" + *severity + "\"");
+    }
+    auto order = alerts::alert_order::newest;
+    if (const auto* sort = request.param("sort")) {
+        if (*sort == "arr") order = alerts::alert_order::arr;
+        else if (*sort != "newest")
+            return api_response::error(400, "query parameter sort must be newest or arr, not \"" + *sort + "\"");
+    }
+    // Without limit, every matching alert (as before pagination); with it, 1..max_alert_page.
+    std::size_t limit = SIZE_MAX;
+    if (const auto* text_limit = request.param("limit")) {
+        std::size_t n = 0;
+        auto [end, ec] = std::from_chars(text_limit->data(), text_limit->data() + text_limit->size(), n);
+        if (ec != std::errc{} || end != text_limit->data() + text_limit->size() || n == 0 || n > max_alert_page)
+            return api_response::error(400, "query parameter limit must be a whole number from 1 to " +
+                                                std::to_string(max_alert_page) + ", not \"" + *text_limit + "\"");
+        limit = n;
+    }
+    std::optional<alerts::alert_position> after;
+    if (const auto* cursor = request.param("cursor"); cursor && !cursor->empty()) {
+        after = alerts::decode_cursor(*cursor, order);
+        if (!after)
+            return api_response::error(400, "query parameter cursor is not a next_cursor of this listing (the sort "
+                                            "must stay the same between pages)");
+    }
+    alerts::alert_page page;
+    auto st = alerts::list_alert_page(store_, filter, order, after, limit, page);
     if (!st.ok()) return api_response::error(500, "reading alerts failed: " + st.message());
     json::array list;
-    for (const auto& a : found) list.push_back(alerts::to_json(a));
+    for (const auto& a : page.alerts) list.push_back(alerts::to_json(a));
+    json::object body{{"alerts", std::move(list)}};
+    if (page.next) body["next_cursor"] = alerts::encode_cursor(*page.next);
+    else if (limit != SIZE_MAX) body["next_cursor"] = nullptr;
     api_response r;
-    r.body = json::object{{"alerts", std::move(list)}};
+    r.body = std::move(body);
     return r;
 }
 

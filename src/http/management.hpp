@@ -9,6 +9,7 @@
 #include "core/time.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
+#include "rules/rule_set.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "store/store.hpp"
 
@@ -26,6 +27,15 @@ public:
     // Loads the rule files again (POST /-/reload); called on the query thread. Answers
     // {"status": "ok"|"error", ...}; `allow_empty` lets a reload empty the rule set.
     virtual boost::json::object reload(bool allow_empty) = 0;
+    // The configured rule files loaded again together with `text` as one more file named
+    // `file` (the console's playground, POST /v1/rules/check): nothing is swapped, stored
+    // or sent. Called on the query thread.
+    virtual rules::load_result load_with(const std::string& file, const std::string& text) = 0;
+    // The backtest of the playground (POST /v1/rules/backtest): the stored events replayed
+    // through the configured files plus `text` as `file`, as `redflag replay --outcomes`
+    // would. Answers {"ok": true, "outcomes": {...}, "events": N, "flagged": {rule: [account...]}}
+    // or {"ok": false, "error": "..."}. Called on the query thread; changes nothing.
+    virtual boost::json::object backtest(const std::string& file, const std::string& text) = 0;
     // http::api's readiness (GET /readyz).
     virtual bool ready() const = 0;
     virtual std::string not_ready_reason() const = 0;
@@ -46,6 +56,12 @@ public:
     }
 };
 
+// GET /v1/alerts?limit=: the largest page (README "Management API").
+inline constexpr std::size_t max_alert_page = 1000;
+// GET /v1/accounts: the page without limit, and the largest.
+inline constexpr std::size_t default_account_page = 50;
+inline constexpr std::size_t max_account_page = 1000;
+
 class management final : public api {
 public:
     management(engine::service& service, store::store& store, alerts::silence_registry& silences, const clock& clock,
@@ -59,6 +75,9 @@ public:
 
 private:
     void get_account(api_request request, std::function<void(api_response)> done);
+    void list_accounts(api_request request, std::function<void(api_response)> done);
+    api_response account_history(const api_request& request);
+    void check_rules(api_request request, std::function<void(api_response)> done);
     api_response get_alert(const std::string& id);
     api_response silences(const api_request& request);
     api_response list_alerts(const api_request& request);

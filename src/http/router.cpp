@@ -26,7 +26,9 @@ constexpr route_entry routes[] = {
     {{"v1", "events"}, verb::post, endpoint::ingest, scope::ingest},
     {{"v1", "hooks", id}, verb::post, endpoint::hook, scope::vendor},
     {{"v1", "hooks", "unmatched"}, verb::get, endpoint::hooks_unmatched, scope::read},
+    {{"v1", "accounts"}, verb::get, endpoint::api, scope::read, api_route::list_accounts},
     {{"v1", "accounts", id}, verb::get, endpoint::api, scope::read, api_route::get_account},
+    {{"v1", "accounts", id, "history"}, verb::get, endpoint::api, scope::read, api_route::account_history},
     {{"v1", "alerts"}, verb::get, endpoint::api, scope::read, api_route::list_alerts},
     {{"v1", "alerts", id}, verb::get, endpoint::api, scope::read, api_route::get_alert},
     {{"v1", "alerts", id, "ack"}, verb::post, endpoint::api, scope::write, api_route::ack_alert},
@@ -35,6 +37,8 @@ constexpr route_entry routes[] = {
     {{"v1", "silences"}, verb::get, endpoint::api, scope::read, api_route::list_silences},
     {{"v1", "silences"}, verb::post, endpoint::api, scope::write, api_route::create_silence},
     {{"v1", "silences", id}, verb::delete_, endpoint::api, scope::write, api_route::delete_silence},
+    {{"v1", "rules", "check"}, verb::post, endpoint::api, scope::read, api_route::check_rules},
+    {{"v1", "rules", "backtest"}, verb::post, endpoint::api, scope::read, api_route::backtest_rules},
     {{"-", "reload"}, verb::post, endpoint::api, scope::write, api_route::reload},
 };
 
@@ -61,6 +65,8 @@ bool matches(const route_entry& entry, const std::vector<std::string>& path, std
 std::string_view name_of(api_route route) {
     switch (route) {
         case api_route::get_account: return "get_account";
+        case api_route::list_accounts: return "list_accounts";
+        case api_route::account_history: return "account_history";
         case api_route::list_alerts: return "list_alerts";
         case api_route::get_alert: return "get_alert";
         case api_route::ack_alert: return "ack_alert";
@@ -69,6 +75,8 @@ std::string_view name_of(api_route route) {
         case api_route::list_silences: return "list_silences";
         case api_route::create_silence: return "create_silence";
         case api_route::delete_silence: return "delete_silence";
+        case api_route::check_rules: return "check_rules";
+        case api_route::backtest_rules: return "backtest_rules";
         case api_route::reload: return "reload";
     }
     return "unknown";
@@ -85,6 +93,14 @@ route_match match_route(verb method, std::string_view target) {
     std::vector<std::string> path;
     for (auto segment : url->segments()) path.push_back(std::string(segment));
 
+    if (!path.empty() && path[0] == "ui") {
+        // The console answers its own methods and 404s; its auth is a sign-in page, not a 401.
+        match.result = route_match::result::found;
+        match.endpoint = endpoint::console;
+        match.scope = scope::open;
+        match.console_path.assign(path.begin() + 1, path.end());
+        return match;
+    }
     std::string allow;
     for (const auto& entry : routes) {
         std::string segment_id;

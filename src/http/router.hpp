@@ -1,6 +1,6 @@
 // Maps a request's method and target to what should answer it: one of the server's own
 // endpoints (health, readiness, metrics, ingest, vendor hooks whose {id} is the vendor)
-// or an api_route of http/api.hpp. Path
+// or an api_route of http/api.hpp, or the web console (every path under /ui). Path
 // segments and query parameters are percent-decoded (Boost.URL), so an id may hold any
 // character, '/' included ("/v1/accounts/acme%2Fwest" is account "acme/west").
 //
@@ -23,7 +23,7 @@
 
 namespace redflag::http {
 
-enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, slack_interactions, api };
+enum class endpoint { healthz, readyz, metrics, ingest, hook, hooks_unmatched, slack_interactions, api, console };
 
 // Who may call a route; http/access.hpp decides with the configured credentials.
 enum class scope {
@@ -47,6 +47,9 @@ struct route_match {
     std::vector<std::pair<std::string, std::string>> query;
     std::string allow;  // for method_not_allowed: "GET, POST"
     std::string error;  // for bad_target: what was wrong
+    // For endpoint::console (any method, any path under /ui; http/console.hpp decides): the
+    // decoded segments after "ui" ("/ui/" is {""}, "/ui" is {}).
+    std::vector<std::string> console_path;
 };
 
 route_match match_route(boost::beast::http::verb method, std::string_view target);

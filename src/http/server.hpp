@@ -32,6 +32,7 @@
 #include "engine/ingest_sink.hpp"
 #include "http/access.hpp"
 #include "http/api.hpp"
+#include "http/console.hpp"
 #include "ingest/validate.hpp"
 #include "ingest/adapters/registry.hpp"
 #include "metrics/engine_metrics.hpp"
@@ -61,6 +62,7 @@ struct server_options {
     std::size_t max_pipelined = 16;                      // requests in flight per connection
     std::size_t max_events = 10'000;                     // events per batch: more gets 413
     ingest::validation_limits limits{};
+    console_options console;  // the web console under /ui/ (ui.enabled, ui.secure_cookie)
     access_policy access;  // the credentials of ingest, the management API and /metrics
     std::chrono::seconds retry_after{1};  // Retry-After of 503 when the engine is overloaded
     // The vendors' webhook adapters (config `adapters:`), for POST /v1/hooks/{vendor}; none: 404.

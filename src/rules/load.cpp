@@ -1,6 +1,7 @@
 // rules::load, load_sources and compile_template (rule_set.hpp): the pipeline
 // read → parse (rules/parse) → check (rules/check) → compile (rules/compile).
 #include "rules/rule_set.hpp"
+#include "rules/sources.hpp"
 
 #include "rules/check/checker.hpp"
 #include "rules/compile/compiler.hpp"
@@ -35,29 +36,34 @@ bool read_file(const std::filesystem::path& path, std::string& out) {
 
 }  // namespace
 
-load_result load(std::span<const std::string> paths, const load_options& options) {
+std::vector<source_text> read_sources(std::span<const std::string> paths, diagnostics& problems) {
     namespace fs = std::filesystem;
     std::vector<source_text> sources;
-    load_result result;
     for (const std::string& path : paths) {
         std::error_code ec;
         if (fs::is_directory(path, ec)) {
             std::vector<fs::path> files;
             for (const auto& entry : fs::directory_iterator(path, ec))
                 if (entry.path().extension() == ".rules" && !entry.is_directory()) files.push_back(entry.path());
-            if (ec) result.problems.push_back(io_problem(path, "cannot list folder: " + ec.message()));
+            if (ec) problems.push_back(io_problem(path, "cannot list folder: " + ec.message()));
             std::sort(files.begin(), files.end());
             for (const auto& f : files) {
                 source_text s{f.string(), {}};
-                if (!read_file(f, s.text)) result.problems.push_back(io_problem(s.path, "cannot read file"));
+                if (!read_file(f, s.text)) problems.push_back(io_problem(s.path, "cannot read file"));
                 else sources.push_back(std::move(s));
             }
         } else {
             source_text s{path, {}};
-            if (!read_file(path, s.text)) result.problems.push_back(io_problem(path, "cannot read file"));
+            if (!read_file(path, s.text)) problems.push_back(io_problem(path, "cannot read file"));
             else sources.push_back(std::move(s));
         }
     }
+    return sources;
+}
+
+load_result load(std::span<const std::string> paths, const load_options& options) {
+    load_result result;
+    auto sources = read_sources(paths, result.problems);
     if (has_errors(result.problems)) return result;
     return load_sources(std::move(sources), options);
 }

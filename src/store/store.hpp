@@ -14,6 +14,7 @@
 //   external_ids, unmatched          opaque bytes of the vendor hooks (ingest/adapters/
 //             hook_codec.hpp): which account a vendor's customer is, and the events
 //             of customers not known yet
+//   history   opaque bytes of the accounts' daily health points (engine/history.hpp)
 //
 // The store knows no semantics: it keeps bytes under keys. Events and snapshots are
 // encoded by their owner (model/codec.hpp) before they are handed over, and decoded by
@@ -69,11 +70,12 @@ class Cache;
 namespace redflag::store {
 
 enum class column : std::uint8_t {
-    events, dedup, accounts, dirty, alerts, outbox, silences, meta, external_ids, unmatched
+    events, dedup, accounts, dirty, alerts, outbox, silences, meta, external_ids, unmatched, history
 };
-inline constexpr std::size_t column_count = 10;
+inline constexpr std::size_t column_count = 11;
 inline constexpr std::array<std::string_view, column_count> column_names{
-    "events", "dedup", "accounts", "dirty", "alerts", "outbox", "silences", "meta", "external_ids", "unmatched"};
+    "events", "dedup", "accounts", "dirty", "alerts", "outbox", "silences", "meta", "external_ids", "unmatched",
+    "history"};
 
 // Decides, during compaction, whether a record of the column it is given for has
 // outlived the retention horizon (`horizon` = now - options.event_retention). The column's

@@ -4,6 +4,7 @@
 
 #include "../store/fault_env.hpp"
 #include "alerts/codec.hpp"
+#include "engine/history.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "rules/rule_set.hpp"
 #include "store/store.hpp"
@@ -313,4 +314,51 @@ TEST_F(ServiceTest, evaluations_and_runtime_errors_reach_the_rule_metrics) {
         if (family.name == "redflag_rule_eval_duration_seconds")
             for (const auto& m : family.metric) observed += double(m.histogram.sample_count);
     EXPECT_GE(observed, 1) << "evaluation times are observed";
+}
+
+// Issue 15: the health history is written in the account's own write batch: a point for
+// the day of each account an event touched, and every account's on a new day's first round.
+TEST_F(ServiceTest, health_points_are_written_per_day_with_the_round) {
+    auto loaded = rules::load_sources({{"scores.rules", R"(
+score health {
+  component nps weight 1 = avg(nps.score, 30d) / 10
+  band green >= 70
+  band red
+}
+)"}});
+    ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
+    rules_ = loaded.rules;
+    start();
+    auto points = [&](const std::string& account) {
+        std::vector<engine::history::point> out;
+        EXPECT_TRUE(store_->for_each_prefix(store::column::history, engine::history::prefix(account),
+                                            [&](std::string_view k, std::string_view v) {
+                                                auto p = engine::history::decode(k, v);
+                                                EXPECT_TRUE(p);
+                                                if (p) out.push_back(*p);
+                                                return true;
+                                            }).ok());
+        return out;
+    };
+    ASSERT_EQ(submit({nps("acme", "a", 8)}).status, engine::ingest_outcome::status::stored);
+    auto first = points("acme");
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].day, engine::history::day_of(clock_.now()));
+    ASSERT_EQ(first[0].scores.size(), 1u);
+    EXPECT_EQ(first[0].scores[0].value, 80.0);
+    EXPECT_EQ(first[0].scores[0].components[0].value, 0.8);
+    // Later the same day: the day's point is replaced by the latest evaluation.
+    ASSERT_EQ(submit({nps("acme", "b", 4)}).status, engine::ingest_outcome::status::stored);
+    auto same_day = points("acme");
+    ASSERT_EQ(same_day.size(), 1u);
+    EXPECT_EQ(same_day[0].scores[0].value, 60.0);
+    clock_.set(clock_.now() + day);
+    // The next day's first round written gives every account its point, events or not.
+    ASSERT_EQ(submit({nps("globex", "g", 9)}).status, engine::ingest_outcome::status::stored);
+    on_shard("acme", [](engine::core&) { return 0; });  // a round of acme's shard (a call runs after one)
+    auto next_day = points("acme");
+    ASSERT_EQ(next_day.size(), 2u) << "acme's second day comes from the day's sweep";
+    EXPECT_EQ(next_day[1].day, engine::history::day_of(clock_.now()));
+    EXPECT_EQ(next_day[1].scores[0].value, 60.0);
+    EXPECT_EQ(points("globex").size(), 1u);
 }

@@ -118,3 +118,56 @@ TEST(Access, listener_checks) {
     p.read_tokens = {"r"};
     EXPECT_FALSE(check_listener(p, false, "0.0.0.0:8080"));
 }
+
+TEST(ConsoleCookie, cookie_values_are_found_by_exact_name) {
+    EXPECT_EQ(cookie_value("a=1; redflag_session=abc; b=2", "redflag_session"), "abc");
+    EXPECT_EQ(cookie_value("redflag_session_x=1;redflag_session=\"q\"", "redflag_session"), "q");
+    EXPECT_FALSE(cookie_value("xredflag_session=1", "redflag_session"));
+    EXPECT_FALSE(cookie_value("", "redflag_session"));
+    EXPECT_EQ(from_hex(to_hex("a b;c=\x01")), "a b;c=\x01");
+    EXPECT_FALSE(from_hex("zz"));
+    EXPECT_FALSE(from_hex("abc"));
+}
+
+TEST(ConsoleCookie, the_session_cookie_stands_for_the_bearer_token) {
+    access_policy p;
+    p.read_tokens = {"reader"};
+    p.write_tokens = {"writer"};
+    const std::string session = "redflag_session=" + to_hex("reader") + "; redflag_csrf=c0ffee";
+    auto c = credentials_of("", session, "", false);
+    EXPECT_FALSE(c.refused);
+    EXPECT_TRUE(c.from_cookie);
+    EXPECT_EQ(c.authorization, "Bearer reader");
+    EXPECT_FALSE(authorize(p, scope::read, c.authorization));
+    EXPECT_EQ(authorize(p, scope::write, c.authorization)->status, 403u);
+    // An Authorization header wins over the cookie.
+    EXPECT_EQ(credentials_of("Bearer writer", session, "", true).authorization, "Bearer writer");
+    EXPECT_FALSE(credentials_of("Bearer writer", session, "", true).refused);
+    // No cookie: nothing.
+    EXPECT_EQ(credentials_of("", "other=1", "", true).authorization, "");
+    EXPECT_EQ(credentials_of("", "redflag_session=nothex", "", false).refused->status, 401u);
+}
+
+TEST(ConsoleCookie, changing_state_with_the_cookie_needs_the_matching_csrf_header) {
+    const std::string session = "redflag_session=" + to_hex("writer") + "; redflag_csrf=c0ffee";
+    EXPECT_FALSE(credentials_of("", session, "c0ffee", true).refused);
+    for (auto header : {"", "c0ffef", "c0ffee0"}) {
+        auto c = credentials_of("", session, header, true);
+        ASSERT_TRUE(c.refused) << header;
+        EXPECT_EQ(c.refused->status, 403u);
+        EXPECT_NE(c.refused->message.find("X-CSRF-Token"), std::string::npos);
+    }
+    // Without the CSRF cookie no header matches.
+    EXPECT_TRUE(credentials_of("", "redflag_session=" + to_hex("writer"), "", true).refused);
+    // Reads need no CSRF token.
+    EXPECT_FALSE(credentials_of("", "redflag_session=" + to_hex("writer"), "", false).refused);
+}
+
+TEST(ConsoleCookie, the_console_opens_for_read_credentials) {
+    access_policy p;
+    p.read_tokens = {"reader"};
+    EXPECT_TRUE(console_allows(p, "Bearer reader"));
+    EXPECT_FALSE(console_allows(p, "Bearer other"));
+    EXPECT_FALSE(console_allows(p, ""));
+    EXPECT_TRUE(console_allows(access_policy{}, ""));
+}

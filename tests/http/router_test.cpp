@@ -31,6 +31,10 @@ TEST(Router, api_routes_and_their_ids) {
         {verb::post, "/v1/silences", api_route::create_silence, ""},
         {verb::delete_, "/v1/silences/s9", api_route::delete_silence, "s9"},
         {verb::post, "/-/reload", api_route::reload, ""},
+        {verb::get, "/v1/accounts", api_route::list_accounts, ""},
+        {verb::get, "/v1/accounts/acme%2Fwest/history", api_route::account_history, "acme/west"},
+        {verb::post, "/v1/rules/check", api_route::check_rules, ""},
+        {verb::post, "/v1/rules/backtest", api_route::backtest_rules, ""},
     };
     for (const auto& r : rows) {
         auto m = match_route(r.method, r.target);
@@ -64,6 +68,10 @@ TEST(Router, every_route_has_its_scope) {
         {verb::post, "/v1/silences", scope::write},
         {verb::delete_, "/v1/silences/s9", scope::write},
         {verb::post, "/-/reload", scope::write},
+        {verb::get, "/v1/accounts?q=acme", scope::read},
+        {verb::get, "/v1/accounts/acme/history", scope::read},
+        {verb::post, "/v1/rules/check", scope::read},  // changes nothing: a reader may try rules
+        {verb::post, "/v1/rules/backtest", scope::read},
     };
     for (const auto& r : rows) {
         auto m = match_route(r.method, r.target);
@@ -97,7 +105,7 @@ TEST(Router, query_parameters_are_decoded_in_order) {
 }
 
 TEST(Router, unknown_paths_are_not_found) {
-    for (auto target : {"/", "/v1", "/v1/events/x", "/v1/alerts/", "/v1/accounts", "/v1/accounts/", "/healthz/x", "/v2/events"})
+    for (auto target : {"/", "/v1", "/v1/events/x", "/v1/alerts/", "/v1/accounts/", "/healthz/x", "/v2/events"})
         EXPECT_EQ(match_route(verb::get, target).result, route_match::result::not_found) << target;
 }
 
@@ -142,4 +150,18 @@ TEST(Router, hooks_unmatched_is_a_read_and_posting_to_it_is_a_vendor_named_unmat
     ASSERT_EQ(m.result, route_match::result::found);
     EXPECT_EQ(m.endpoint, endpoint::hook);
     EXPECT_EQ(m.id, "unmatched");
+}
+
+TEST(Router, every_path_under_ui_goes_to_the_console_with_its_decoded_segments) {
+    using v = std::vector<std::string>;
+    for (auto method : {verb::get, verb::post, verb::delete_}) {
+        auto m = match_route(method, "/ui/accounts/acme%2Fwest");
+        ASSERT_EQ(m.result, route_match::result::found);
+        EXPECT_EQ(m.endpoint, endpoint::console);
+        EXPECT_EQ(m.console_path, (v{"accounts", "acme/west"}));
+    }
+    EXPECT_EQ(match_route(verb::get, "/ui").console_path, v{});
+    EXPECT_EQ(match_route(verb::get, "/ui/").console_path, v{""});
+    EXPECT_EQ(match_route(verb::get, "/ui/assets/../x").console_path, (v{"assets", "..", "x"}));
+    EXPECT_EQ(match_route(verb::get, "/uix").result, route_match::result::not_found);
 }

@@ -1,0 +1,2 @@
+if (new URLSearchParams(window.location.search).has("failed"))
+  document.getElementById("failed").hidden = false;
