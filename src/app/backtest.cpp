@@ -2,9 +2,11 @@
 
 #include "app/outcomes.hpp"
 #include "app/replay.hpp"
+#include "model/event.hpp"
 #include "store/keys.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -45,10 +47,27 @@ backtest_result run_backtest(const store::store& store, const std::vector<std::s
             std::string bytes;
         };
         std::vector<line> lines;
-        auto st = store.for_each_prefix(store::column::events, "", [&](std::string_view, std::string_view value) {
+        auto st = store.for_each_prefix(store::column::events, "", [&](std::string_view key, std::string_view value) {
             timestamp at{};
             std::string_view bytes;
-            if (store::keys::parse_event_value(value, at, bytes)) lines.push_back({at, std::string(bytes)});
+            if (!store::keys::parse_event_value(value, at, bytes)) return true;
+            // Company-level events (spend) are stored under the internal company account;
+            // as sent, and as replay reads them, they have no account.
+            std::string_view account;
+            std::uint64_t sequence = 0;
+            if (store::keys::parse_event_key(key, account, sequence) && model::is_company(account)) {
+                boost::system::error_code ec;
+                auto v = boost::json::parse(bytes, ec);
+                if (!ec && v.is_object()) {
+                    auto& o = v.as_object();
+                    if (auto* acc = o.if_contains("account"); acc && acc->is_string() && model::is_company(acc->get_string())) {
+                        o.erase("account");
+                        lines.push_back({at, boost::json::serialize(v)});
+                        return true;
+                    }
+                }
+            }
+            lines.push_back({at, std::string(bytes)});
             return true;
         });
         if (!st.ok()) {

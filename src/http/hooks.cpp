@@ -166,6 +166,14 @@ void handle_hook(const handler_context& ctx, const std::string& vendor, request 
                                 return respond(retry_later(503, retry_after,
                                                            json::object{{"error", "overloaded: retry after " +
                                                                                       std::to_string(retry_after.count()) + " s"}}));
+                            case s::invalid:  // one of the mapped events broke a bound the engine checks
+                                count(hook_outcome::rejected, mapped_events);
+                                return respond(error_response(400, outcome.error));
+                            case s::unavailable:  // the store refuses writes for now (a full disk): the vendor retries
+                                count(hook_outcome::overloaded, mapped_events);
+                                return respond(retry_later(503, retry_after,
+                                                           json::object{{"error", outcome.error + ": retry after " +
+                                                                                      std::to_string(retry_after.count()) + " s"}}));
                             case s::failed:
                                 count(hook_outcome::failed, mapped_events);
                                 return respond(error_response(500, "storing the events failed: " + outcome.error));
