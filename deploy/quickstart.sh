@@ -74,6 +74,7 @@ cat <<MSG
 
 Redflag is running (pid $(cat redflag.pid)) with $accepted events from $world/events.ndjson.
 
+  Web console:          http://127.0.0.1:$port/ui/   (inbox, accounts, rule playground)
   Firing alerts:        curl -s 'http://127.0.0.1:$port/v1/alerts?state=firing'   ($firing now)
   One account:          curl -s http://127.0.0.1:$port/v1/accounts/$example
   Prometheus metrics:   curl -s http://127.0.0.1:$port/metrics
