@@ -210,6 +210,11 @@ class Console(unittest.TestCase):
         self.sign_in()
         d = self.driver
         self.inbox_rows()
+        # Only a firing alert can be snoozed (a pending one is 409): show firing ones only.
+        d.find_element(By.CSS_SELECTOR, "#state option[value='firing']").click()
+        d.find_element(By.CSS_SELECTOR, "#state").find_element(By.XPATH, "ancestor::form//button[@type='submit']").click()
+        self.wait(lambda d: all("· firing" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr[data-alert]"))
+                  and d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr[data-alert]"))
         select = d.find_element(By.CSS_SELECTOR, "#alerts tbody tr[data-alert] select")
         select.find_element(By.CSS_SELECTOR, "option[value='1d']").click()
         self.wait(lambda d: d.find_element(By.ID, "status").text.startswith("Snoozed"))

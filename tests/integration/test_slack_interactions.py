@@ -274,7 +274,7 @@ class SlackInteractions(unittest.TestCase):
             self.assertEqual(status, 400, (bad, body))
             self.assertIn(why, body["error"])
         status, body = self.svc.json("POST", "/v1/alerts/%s/snooze" % alert["id"],
-                                     {"for": "4s", "by": "liam", "comment": "on holiday"}, headers=AUTH)
+                                     {"for": "8s", "by": "liam", "comment": "on holiday"}, headers=AUTH)
         self.assertEqual(status, 200, body)
         self.assertEqual(body["snoozes"][0]["by"], "liam")
         update = self.slack.wait_for_updates(1)[0]
@@ -285,7 +285,7 @@ class SlackInteractions(unittest.TestCase):
         self.assertEqual(len([m for m in self.replies(card) if "Still firing" in json.dumps(m["blocks"])]), held)
         # After the snooze, the repeats resume.
         self.assertTrue(wait_for(lambda: len([m for m in self.replies(card)
-                                              if "Still firing" in json.dumps(m["blocks"])]) > held, timeout=8))
+                                              if "Still firing" in json.dumps(m["blocks"])]) > held, timeout=15))
 
     def test_a_snooze_wakes_once_when_its_wake_if_turns_true_also_after_kill_9(self):
         self.start(repeat="1s")
@@ -309,7 +309,7 @@ class SlackInteractions(unittest.TestCase):
                                               "status": "open", "priority": "low", "at": now_text()}])
         self.assertEqual(status, 202, body)
         woke = lambda: [m for m in self.replies(card) if "Woke from snooze" in json.dumps(m["blocks"])]
-        self.assertTrue(wait_for(woke))
+        self.assertTrue(wait_for(woke, timeout=20))
         self.assertIn("Woke from snooze: wake_if count(tickets where priority", json.dumps(woke()[0]["blocks"]))
         self.assertIn("turned true", json.dumps(woke()[0]["blocks"]))
         self.assertTrue(wait_for(lambda: len(self.replies(card)) > settled + 2, timeout=8))
