@@ -11,7 +11,6 @@ build_packages=(
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
   libnats-dev libre2-dev
   curl
-  npm  # the web console's chart library: `npm ci` in ui/ at build time (ui/package-lock.json)
 )
 test_packages=(
   libgtest-dev libgmock-dev googletest
@@ -33,6 +32,13 @@ for p in "${wanted[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The web console's chart library comes from `npm ci` in ui/ at build time
+# (ui/package-lock.json). Any npm on PATH will do: a machine whose Node.js comes from
+# NodeSource already has one, and Debian's npm package conflicts with that nodejs.
+if ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "deploy/install-deps.sh: all ${#wanted[@]} packages present"
