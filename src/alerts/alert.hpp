@@ -49,7 +49,7 @@ struct acknowledgement {
     timestamp at{};
     // The idempotency key of the request that made it, when it came with one (a Slack
     // click: "slack:<user id>:<action_ts>"), so a retried delivery acts once. May be empty.
-    std::string key;
+    std::string key{};
     friend bool operator==(const acknowledgement&, const acknowledgement&) = default;
 };
 

@@ -18,13 +18,13 @@ namespace redflag::alerts {
 // GET /v1/alerts?state=&rule=&account=&csm=&severity=&segment=: each filter given must
 // match; `csm` matches the CSM's e-mail or name; `states` (state=pending,firing) any one.
 struct alert_filter {
-    std::optional<alert_state> state;
-    std::optional<std::string> rule;
-    std::optional<std::string> account;
-    std::optional<std::string> csm;
-    std::vector<alert_state> states;  // empty: any
-    std::optional<rules::alert_severity> severity;
-    std::optional<std::string> segment;
+    std::optional<alert_state> state{};
+    std::optional<std::string> rule{};
+    std::optional<std::string> account{};
+    std::optional<std::string> csm{};
+    std::vector<alert_state> states{};  // empty: any
+    std::optional<rules::alert_severity> severity{};
+    std::optional<std::string> segment{};
 };
 
 // Pages of the list (GET /v1/alerts?limit=&cursor=&sort=): keyset pagination. A page

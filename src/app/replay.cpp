@@ -172,7 +172,7 @@ int replay_in_order(const replay_options& options, std::shared_ptr<const rules::
         }
         const model::event& e = *decoded;
         if (options.until && e.at > *options.until) break;
-        if (!core) core = std::make_unique<engine::core>(rules, engine::core_options{e.at, options.step, true});
+        if (!core) core = std::make_unique<engine::core>(rules, engine::core_options{.grid_origin = e.at, .tick = options.step, .render_messages = true});
         observer.on_event(e);
         core->advance_to(e.at - duration{1});
         flush();
@@ -397,7 +397,7 @@ class replay_worker {
 public:
     replay_worker(replay_run& run, std::size_t index)
         : run_(run), index_(index),
-          core_(run.rules, engine::core_options{run.origin, run.options.step, true}) {}
+          core_(run.rules, engine::core_options{.grid_origin = run.origin, .tick = run.options.step, .render_messages = true}) {}
 
     void push(std::shared_ptr<const chunk> c) {
         std::unique_lock lock(mutex_);

@@ -460,7 +460,7 @@ std::string render_score(const std::optional<double>& value, std::string_view ba
 // Runs one test; writes failures; true when it passed.
 bool run_one(const test_file& file, const test_case& tc, const std::shared_ptr<const rules::rule_set>& rules,
              const std::string& path, std::ostream& out) {
-    engine::core core(rules, engine::core_options{file.start, file.tick, false});
+    engine::core core(rules, engine::core_options{.grid_origin = file.start, .tick = file.tick, .render_messages = false});
     std::size_t next_event = 0;
     std::vector<std::string> problems;
     for (const auto& x : tc.expects) {
