@@ -1,5 +1,7 @@
 #include "alerts/queries.hpp"
 
+#include "alerts/index.hpp"
+
 #include "delivery/outbox.hpp"
 
 #include <spdlog/spdlog.h>
@@ -38,9 +40,10 @@ alert_position position_of(alert_order order, const alert_record& r) {
 }
 }  // namespace
 
-store::status list_alerts(const store::store& store, const alert_filter& filter, std::vector<alert_record>& out) {
+store::status list_alerts(const store::store& store, const alert_filter& filter, std::vector<alert_record>& out,
+                          alert_index* index) {
     alert_page page;
-    auto st = list_alert_page(store, filter, alert_order::newest, std::nullopt, SIZE_MAX, page);
+    auto st = list_alert_page(store, filter, alert_order::newest, std::nullopt, SIZE_MAX, page, index);
     for (auto& r : page.alerts) out.push_back(std::move(r));
     return st;
 }
@@ -95,20 +98,10 @@ std::optional<alert_position> decode_cursor(std::string_view cursor, alert_order
     return p;
 }
 
-store::status list_alert_page(const store::store& store, const alert_filter& filter, alert_order order,
-                              const std::optional<alert_position>& after, std::size_t limit, alert_page& out) {
-    // Every matching record after the position, then the first `limit` of them in order:
-    // a partial sort keeps a page cheap even when most alerts match.
-    std::vector<alert_record> found;
-    auto st = store.for_each_prefix(store::column::alerts, "", [&](std::string_view, std::string_view value) {
-        auto r = decode_record(value);
-        if (!r || !matches(filter, *r)) return true;
-        if (after && (r->a.id == after->id || before(order, arr_of(*r), r->a.started_at, r->a.id, *after)))
-            return true;  // on a page before
-        found.push_back(std::move(*r));
-        return true;
-    });
-    if (!st.ok()) return st;
+namespace {
+// The first `limit` of `found` in `order`: a partial sort keeps a page cheap even when
+// most alerts match.
+void take_page(std::vector<alert_record> found, alert_order order, std::size_t limit, alert_page& out) {
     auto less = [order](const alert_record& x, const alert_record& y) {
         return before(order, arr_of(x), x.a.started_at, x.a.id, position_of(order, y));
     };
@@ -118,6 +111,68 @@ store::status list_alert_page(const store::store& store, const alert_filter& fil
     found.resize(n);
     out.next = more && n > 0 ? std::optional(position_of(order, found.back())) : std::nullopt;
     out.alerts = std::move(found);
+}
+
+bool after_position(alert_order order, const alert_record& r, const std::optional<alert_position>& after) {
+    return !after || (r.a.id != after->id && !before(order, arr_of(r), r.a.started_at, r.a.id, *after));
+}
+
+// The records of `ids` read from the store, in that order; ids the store no longer has
+// and unreadable records are left out.
+store::status read_records(const store::store& store, const std::vector<std::string>& ids,
+                           std::vector<alert_record>& out) {
+    for (const auto& id : ids) {
+        auto found = find_alert(store, id);
+        if (!found.ok()) return found.error();
+        if (found.value()) out.push_back(std::move(*found.value()));
+    }
+    return store::status{};
+}
+}  // namespace
+
+store::status list_alert_page(const store::store& store, const alert_filter& filter, alert_order order,
+                              const std::optional<alert_position>& after, std::size_t limit, alert_page& out,
+                              alert_index* index) {
+    std::vector<alert_record> found;
+    if (index && filter.account) {
+        // One account's records: a handful of reads.
+        std::vector<alert_record> records;
+        const auto ids = index->of_account(*filter.account);
+        if (auto st = read_records(store, ids, records); !st.ok()) return st;
+        if (records.size() < ids.size()) {
+            for (const auto& id : ids)
+                if (std::none_of(records.begin(), records.end(), [&](const alert_record& r) { return r.a.id == id; }))
+                    index->forget(id, *filter.account);
+        }
+        for (auto& r : records)
+            if (matches(filter, r) && after_position(order, r, after)) found.push_back(std::move(r));
+        take_page(std::move(found), order, limit, out);
+        return store::status{};
+    }
+    if (index && alert_index::covers(filter)) {
+        // Pending and firing alerts in order from the index; the page's records from the
+        // store. A record that changed since the index saw it (it resolved a moment ago)
+        // and no longer matches is left out of this page.
+        const auto ids = index->active_page(filter, order, after, limit);
+        const bool more = ids.size() > limit;
+        std::vector<std::string> page_ids(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(limit, ids.size())));
+        std::vector<alert_record> records;
+        if (auto st = read_records(store, page_ids, records); !st.ok()) return st;
+        for (auto& r : records)
+            if (matches(filter, r)) found.push_back(std::move(r));
+        out.next = more && !found.empty() ? std::optional(position_of(order, found.back())) : std::nullopt;
+        out.alerts = std::move(found);
+        return store::status{};
+    }
+    // Every matching record after the position, then the first `limit` of them in order.
+    auto st = store.for_each_prefix(store::column::alerts, "", [&](std::string_view, std::string_view value) {
+        auto r = decode_record(value);
+        if (!r || !matches(filter, *r) || !after_position(order, *r, after)) return true;
+        found.push_back(std::move(*r));
+        return true;
+    });
+    if (!st.ok()) return st;
+    take_page(std::move(found), order, limit, out);
     return st;
 }
 

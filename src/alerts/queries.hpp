@@ -51,13 +51,19 @@ struct alert_page {
     std::optional<alert_position> next;  // set when more records follow
 };
 
+class alert_index;
+
 // One page of the matching records in `order` after `after` (nullopt: from the start).
+// With an `index` (index.hpp), one account's alerts and pages of pending/firing alerts
+// are read by id instead of scanning every record; other lists scan.
 store::status list_alert_page(const store::store& store, const alert_filter& filter, alert_order order,
-                              const std::optional<alert_position>& after, std::size_t limit, alert_page& out);
+                              const std::optional<alert_position>& after, std::size_t limit, alert_page& out,
+                              alert_index* index = nullptr);
 
 // The matching records, newest first (by the instant the alert started). Unreadable
 // records are skipped (recovery counts them).
-store::status list_alerts(const store::store& store, const alert_filter& filter, std::vector<alert_record>& out);
+store::status list_alerts(const store::store& store, const alert_filter& filter, std::vector<alert_record>& out,
+                          alert_index* index = nullptr);
 
 // One record: nullopt when there is no such alert or its record cannot be read.
 store::result<std::optional<alert_record>> find_alert(const store::store& store, std::string_view id);

@@ -28,8 +28,8 @@ struct account_profile {
     std::string csm;
     std::string csm_email;
     double arr = 0;          // 12 x MRR, for the console's inbox (sort by ARR)
-    std::string renewal_at;  // RFC 3339, or empty
-    std::string segment;
+    std::string renewal_at{};  // RFC 3339, or empty
+    std::string segment{};
     friend bool operator==(const account_profile&, const account_profile&) = default;
 };
 

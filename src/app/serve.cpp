@@ -128,6 +128,7 @@ public:
         hooks_ = std::make_unique<ingest::adapters::hook_state>(config_.adapters, options.shards);
         options.observer = hooks_->observer();  // external_ids, durable with their account events
         service_ = std::make_unique<engine::service>(options, *store_, clock_, metrics_, rules);
+        service_->set_alert_index(&alert_index_);
         metrics_.rules_loaded().Set(double(rules_count_));
         silences_ = std::make_unique<alerts::silence_registry>(*store_);
         delivery::dispatcher_options delivery_options;
@@ -330,6 +331,7 @@ private:
     metrics::engine_metrics metrics_;
     std::unique_ptr<kpi::hub> kpi_;  // before service_: its shards report to the hub's trackers
     std::unique_ptr<ingest::adapters::hook_state> hooks_;  // before service_: the engine's batch observer
+    alerts::alert_index alert_index_;  // the API's alert lists (alerts/index.hpp), fed by the service
     std::unique_ptr<engine::service> service_;
     std::unique_ptr<cluster_node> cluster_;  // cluster mode only; after service_: stopped before it
     std::unique_ptr<alerts::silence_registry> silences_;

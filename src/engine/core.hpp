@@ -68,7 +68,7 @@ struct core_options {
     account_observer* observer = nullptr;  // not owned; outlives the core
     // Upper bounds (seconds, ascending) of the per-rule evaluation time histogram that
     // rule_statistics collects; empty: evaluations are not timed (replay, test).
-    std::span<const double> eval_duration_buckets;
+    std::span<const double> eval_duration_buckets{};
 };
 
 // What the rule metrics need of the evaluations since the driver last took them

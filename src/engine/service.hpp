@@ -25,6 +25,7 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "alerts/index.hpp"
 #include "alerts/notify.hpp"
 #include "alerts/record.hpp"
 #include "engine/batch_observer.hpp"
@@ -91,6 +92,10 @@ public:
     // set once, before start(); the builder may be replaced at any time (a reload): each
     // shard picks the new one up at its next alert event.
     void set_delivery(std::shared_ptr<const alerts::notification_builder> builder, delivery::outbox_sink* sink);
+    // The API's alert index (alerts/index.hpp), fed with every record recover() reads and
+    // each record once its batch is durable. Not owned; set before recover().
+    void set_alert_index(alerts::alert_index* index) { alert_index_ = index; }
+    alerts::alert_index* alert_index() const { return alert_index_; }
     void set_notification_builder(std::shared_ptr<const alerts::notification_builder> builder);
 
     // Runs `f` on the shard that owns `account`, with that shard's core; alert events it
@@ -200,6 +205,7 @@ private:
     std::shared_ptr<const alerts::notification_builder> builder_;  // guarded by rules_mutex_
     std::atomic<std::uint64_t> builder_generation_{0};               // bumped with builder_
     delivery::outbox_sink* outbox_sink_ = nullptr;                   // set before start()
+    alerts::alert_index* alert_index_ = nullptr;                      // set before recover()
     std::function<bool(std::string_view)> notifies_for_;             // set before start()
     std::vector<std::unique_ptr<shard>> shards_;
     std::atomic<bool> stopping_{false};

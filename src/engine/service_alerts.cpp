@@ -1,6 +1,7 @@
 #include "engine/service.hpp"
 
 #include "alerts/codec.hpp"
+#include "alerts/index.hpp"
 #include "alerts/record.hpp"
 #include "engine/service_shard.hpp"
 
@@ -40,6 +41,7 @@ void service::hand_off_outbox(shard& s) {
 
 void service::put_alert_events(shard& s, store::write_batch& batch) {
     auto& events = s.engine->events();
+    s.index_entries.clear();  // those of a batch that failed: its events are put again
     if (events.empty()) return;
     const auto rules = s.engine->rules();
     if (auto generation = builder_generation_.load(std::memory_order_acquire); generation != s.builder_generation) {
@@ -50,7 +52,9 @@ void service::put_alert_events(shard& s, store::write_batch& batch) {
     const auto created_at = clock_.now();
     for (const auto& e : events) {
         const auto* record = s.engine->find(e.record.account);
-        batch.put(store::column::alerts, e.record.id, alerts::encode_record(alerts::make_record(e, record ? &record->state : nullptr)));
+        auto made = alerts::make_record(e, record ? &record->state : nullptr);
+        batch.put(store::column::alerts, e.record.id, alerts::encode_record(made));
+        if (alert_index_) s.index_entries.push_back(alerts::index_entry::of(made));
         // Its notifications, in the same batch: no transition without them.
         if (s.builder && rules && e.record.rule_index < rules->rules().size() &&
             rules->rules()[e.record.rule_index].name == e.record.rule &&
@@ -87,6 +91,8 @@ void service::alert_events_durable(shard& s) {
                     format_rfc3339(e.at), e.message.empty() ? "" : ": ", e.message);
     }
     s.engine->clear_events();
+    if (alert_index_) alert_index_->put_all(s.index_entries);
+    s.index_entries.clear();
     hand_off_outbox(s);
 }
 

@@ -47,6 +47,8 @@ void service::restore_accounts(std::size_t index, std::vector<account_image> acc
         }
         for (auto& [state, records] : *shared) {
             s.meta[state.id].dirty = false;
+            if (alert_index_)
+                for (const auto& r : records) alert_index_->put(alerts::index_entry::of(r));
             std::vector<alerts::alert> active;
             for (auto& r : records)
                 if (r.a.active()) active.push_back(std::move(r.a));

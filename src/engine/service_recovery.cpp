@@ -1,6 +1,7 @@
 #include "engine/service.hpp"
 
 #include "alerts/codec.hpp"
+#include "alerts/index.hpp"
 #include "alerts/record.hpp"
 #include "engine/service_shard.hpp"
 #include "model/codec.hpp"
@@ -18,6 +19,7 @@ bool service::recover(std::string& error) {
             metrics_.degraded_records(metrics::degraded::alert_record).Increment();
             return true;
         }
+        if (alert_index_) alert_index_->put(alerts::index_entry::of(*r));
         if (r->a.active()) active[r->a.account].push_back(std::move(r->a));
         return true;
     });

@@ -71,6 +71,7 @@ struct service::shard {
     std::vector<delivery::delivery_target> targets;  // its channels
     std::string record_scratch;                      // put_records' encoding buffer
     std::vector<delivery::outbox_ref> outbox;
+    std::vector<alerts::index_entry> index_entries;  // the records of the batch being written, for the alert index
 
     // Metric handles per rule of the rule set they were made for (refreshed when the
     // core's set changes: a reload), so that no metric child is looked up by labels on the

@@ -437,7 +437,7 @@ api_response management::list_alerts(const api_request& request) {
                                             "must stay the same between pages)");
     }
     alerts::alert_page page;
-    auto st = alerts::list_alert_page(store_, filter, order, after, limit, page);
+    auto st = alerts::list_alert_page(store_, filter, order, after, limit, page, service_.alert_index());
     if (!st.ok()) return api_response::error(500, "reading alerts failed: " + st.message());
     json::array list;
     for (const auto& a : page.alerts) list.push_back(alerts::to_json(a));
