@@ -64,10 +64,14 @@ class WeeklyReportCli(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.svc = Service("api: {read_tokens: [reader], write_tokens: [writer]}\n", rules={"r.rules": RULES})
-        status, body = cls.svc.post_events(WORLD)
-        assert status == 202, body
-        headers = {"Authorization": "Bearer reader"}
-        assert wait_for(lambda: cls.svc.json("GET", "/v1/alerts?state=firing", headers=headers)[1]["alerts"])
+        try:
+            status, body = cls.svc.post_events(WORLD)
+            assert status == 202, body
+            headers = {"Authorization": "Bearer reader"}
+            assert wait_for(lambda: cls.svc.json("GET", "/v1/alerts?state=firing", headers=headers)[1]["alerts"])
+        except BaseException:
+            cls.svc.cleanup()  # tearDownClass does not run when setUpClass fails
+            raise
 
     @classmethod
     def tearDownClass(cls):
