@@ -203,6 +203,47 @@ int run_silence_list(const remote_options& remote, std::ostream& out, std::ostre
     return 0;
 }
 
+int run_report_weekly(const remote_options& remote, const std::string& csm, const std::string& format,
+                      std::ostream& out, std::ostream& err) {
+    if (format != "text" && format != "html" && format != "json") {
+        err << "redflag report weekly: --format must be text, html or json, not \"" << format << "\"\n";
+        return 2;
+    }
+    header_list query{{"format", format}};
+    if (!csm.empty()) query.emplace_back("csm", csm);
+    auto http = client();
+    auto res = http.get(base(remote) + "/v1/reports/weekly", query, auth(remote));
+    if (res.status < 200 || res.status >= 300) {
+        answer(res, "report weekly", err);  // prints why
+        return 1;
+    }
+    out << res.body;
+    if (format == "json") out << "\n";
+    return 0;
+}
+
+int run_report_account(const remote_options& remote, const std::string& id, int days, const std::string& format,
+                       std::ostream& out, std::ostream& err) {
+    if (format != "text" && format != "json") {
+        err << "redflag report account: --format must be text or json, not \"" << format << "\"\n";
+        return 2;
+    }
+    if (days < 1 || days > 400) {
+        err << "redflag report account: --days must be from 1 to 400\n";
+        return 2;
+    }
+    auto http = client();
+    auto res = http.get(base(remote) + "/v1/reports/account/" + url_encode(id),
+                        {{"format", format}, {"days", std::to_string(days)}}, auth(remote));
+    if (res.status < 200 || res.status >= 300) {
+        answer(res, "report account " + id, err);  // prints why
+        return 1;
+    }
+    out << res.body;
+    if (format == "json") out << "\n";
+    return 0;
+}
+
 int run_silence_expire(const remote_options& remote, const std::string& id, std::ostream& out, std::ostream& err) {
     auto http = client();
     if (!answer(http.del(base(remote) + "/v1/silences/" + url_encode(id), auth(remote)), "silence expire " + id, err))

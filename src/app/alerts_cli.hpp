@@ -7,6 +7,8 @@
 //   redflag silence add [--rule R] [--account A] (--until T | --for D) --reason TEXT [--by WHO]
 //   redflag silence list [--json]
 //   redflag silence expire ID
+//   redflag report weekly [--csm EMAIL] [--format text|html|json]
+//   redflag report account ID [--days 30] [--format text|json]
 //
 // Every command takes --url (default http://127.0.0.1:8080) and sends
 // `Authorization: Bearer $REDFLAG_TOKEN` when that is set. WHO defaults to $USER.
@@ -42,5 +44,14 @@ struct silence_request {
 int run_silence_add(const remote_options& remote, const silence_request& request, std::ostream& out, std::ostream& err);
 int run_silence_list(const remote_options& remote, std::ostream& out, std::ostream& err);
 int run_silence_expire(const remote_options& remote, const std::string& id, std::ostream& out, std::ostream& err);
+
+// Prints the weekly report as the service renders it (GET /v1/reports/weekly: the
+// service builds it from its state now; report/render.hpp lays it out).
+int run_report_weekly(const remote_options& remote, const std::string& csm, const std::string& format,
+                      std::ostream& out, std::ostream& err);
+// Prints one account's daily health next to its activities and alerts (GET
+// /v1/reports/account/ID: "health development vs our actions").
+int run_report_account(const remote_options& remote, const std::string& id, int days, const std::string& format,
+                       std::ostream& out, std::ostream& err);
 
 }  // namespace redflag::app

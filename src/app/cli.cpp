@@ -49,6 +49,8 @@ HTTP
   POST /v1/hooks/VENDOR        a vendor's signed webhook (adapters.VENDOR: stripe, zendesk, ...)
   GET  /v1/accounts/ID, /v1/alerts, /v1/alerts/ID, /v1/silences     the management API
   POST /v1/alerts/ID/ack, /v1/alerts/ID/snooze, /v1/silences; DELETE /v1/silences/ID; POST /-/reload
+  GET  /v1/reports/weekly?csm=&format=text|html|json    the weekly report
+  GET  /v1/reports/account/ID?days=&format=text|json    an account's health vs our actions
   POST /v1/slack/interactions  the Slack card's buttons (signed with a slack channel's signing_secret)
 
 ACTING ON ALERTS (a running service; --url, token from $REDFLAG_TOKEN)
@@ -57,6 +59,8 @@ ACTING ON ALERTS (a running service; --url, token from $REDFLAG_TOKEN)
   redflag snooze ID --for 7d --wake-if 'count(tickets where priority == "urgent") > 2'
   redflag silence add --account acme --for 48h --reason "migration weekend"
   redflag silence list;  redflag silence expire ID
+  redflag report weekly --csm dana@vendor.example --format html > week.html
+  redflag report account acme --days 60
   GET  /metrics (Prometheus), /healthz (liveness), /readyz (readiness)
 
 SIGNALS
@@ -334,6 +338,23 @@ int run_cli(int argc, char** argv) {
     silence_expire->add_option("id", silence_id, "the silence id")->required();
     remote_flags(silence_expire, false);
 
+    auto* report_cmd = cli.add_subcommand("report", "reports from a running service");
+    report_cmd->require_subcommand(1);
+    std::string report_csm, report_format = "text";
+    auto* report_weekly = report_cmd->add_subcommand("weekly", "the weekly report: red flags, turnarounds, renewals, "
+                                                               "onboardings, promoters, goals, NRR/GRR/NPS per CSM");
+    report_weekly->add_option("--csm", report_csm, "only this CSM's accounts (email or name)");
+    report_weekly->add_option("--format", report_format, "text (default), html or json");
+    remote_flags(report_weekly, false);
+    std::string report_account_id, report_account_format = "text";
+    int report_days = 30;
+    auto* report_account = report_cmd->add_subcommand(
+        "account", "one account's daily health next to its activities and alerts (health vs our actions)");
+    report_account->add_option("id", report_account_id, "the account id")->required();
+    report_account->add_option("--days", report_days, "how many days back (default 30, at most 400)");
+    report_account->add_option("--format", report_account_format, "text (default) or json");
+    remote_flags(report_account, false);
+
     auto* version = cli.add_subcommand("version", "print the version");
     std::string help_topic;
     auto* help = cli.add_subcommand("help", "print this manual, or a command's: redflag help COMMAND");
@@ -395,6 +416,9 @@ int run_cli(int argc, char** argv) {
     if (*silence_add) return run_silence_add(remote, silence, std::cout, std::cerr);
     if (*silence_list) return run_silence_list(remote, std::cout, std::cerr);
     if (*silence_expire) return run_silence_expire(remote, silence_id, std::cout, std::cerr);
+    if (*report_weekly) return run_report_weekly(remote, report_csm, report_format, std::cout, std::cerr);
+    if (*report_account)
+        return run_report_account(remote, report_account_id, report_days, report_account_format, std::cout, std::cerr);
     if (*version) {
         std::cout << version_text() << "\n";
         return 0;

@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "delivery/digest.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -296,16 +298,20 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         }
         if (ch.url.empty()) r.error(node, what + " needs a url");
     } else if (ch.type == "email") {
-        r.mapping(node, what, {"type", "to", "smtp", "digest"});
+        r.mapping(node, what, {"type", "to", "smtp", "digest", "report"});
         if (node["to"]) r.read(node["to"], what + " to", ch.to);
         if (node["digest"]) r.read(node["digest"], what + " digest", ch.digest);
         if (ch.to.empty()) r.error(node, what + " needs a to, such as \"{account.csm_email}\"");
-        if (!ch.digest.empty()) {
-            int hh = -1, mm = -1;
-            char extra = 0;
-            if (std::sscanf(ch.digest.c_str(), "daily %d:%d%c", &hh, &mm, &extra) != 2 || hh < 0 || hh > 23 || mm < 0 ||
-                mm > 59)
-                r.error(node["digest"], what + " digest must be \"daily HH:MM\", not \"" + ch.digest + "\"");
+        if (!ch.digest.empty())
+            if (auto why = delivery::digest_schedule::check_spec(ch.digest); !why.empty())
+                r.error(node["digest"], what + " digest " + why);
+        // The weekly report by email (README "The weekly report"): to a fixed address.
+        if (node["report"]) {
+            r.read(node["report"], what + " report", ch.report);
+            if (auto why = delivery::digest_schedule::check_spec(ch.report); !why.empty())
+                r.error(node["report"], what + " report " + why);
+            else if (ch.to.find('{') != std::string::npos)
+                r.error(node["to"], what + " to must be fixed addresses for a report, not a template (\"" + ch.to + "\")");
         }
         if (auto s = node["smtp"]; s && r.mapping(s, what + " smtp",
                                                  {"host", "port", "starttls", "tls", "username", "password", "from"})) {

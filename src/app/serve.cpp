@@ -5,6 +5,7 @@
 #include "app/config.hpp"
 #include "alerts/notify.hpp"
 #include "app/logging.hpp"
+#include "app/report_mailer.hpp"
 #include "app/serve_cluster.hpp"
 #include "app/server_options.hpp"
 #include "app/systemd_notify.hpp"
@@ -63,6 +64,22 @@ json::array diagnostics_json(const rules::diagnostics& problems) {
                                    {"code", d.code},
                                    {"message", d.message},
                                    {"hint", d.hint}});
+    return out;
+}
+
+// The email channels with `report:` (app/report_mailer.hpp); errors are messages.
+std::vector<report_channel> report_channels(const config& c, std::vector<std::string>& errors) {
+    std::vector<report_channel> out;
+    for (const auto& [name, ch] : c.channels) {
+        if (ch.type != "email" || ch.report.empty()) continue;
+        std::string error;
+        auto schedule = delivery::digest_schedule::parse(ch.report, c.engine.timezone, error);
+        if (!schedule) {
+            errors.push_back("channels." + name + ".report: " + error);
+            continue;
+        }
+        out.push_back({name, *schedule, ch.to, delivery::channels::make_sender(ch)});
+    }
     return out;
 }
 
@@ -178,7 +195,16 @@ public:
                                                       config_.engine.snapshot_interval, dispatcher_.get());
             if (!cluster_->connect(error)) return false;
         }
+        std::vector<std::string> report_errors;
+        auto reports = report_channels(config_, report_errors);
+        if (!report_errors.empty()) {
+            for (const auto& e : report_errors) error += (error.empty() ? "" : "\n") + e;
+            return false;
+        }
         service_->start();
+        // After the shards run (it asks them for the report's facts); stopped before them.
+        mailer_ = std::make_unique<report_mailer>(*service_, *store_, clock_, std::move(reports));
+        mailer_->start();
         auto server_options = server_options_from(config_);
         server_options.hooks = hooks_->registry();  // resolving through the external-ids index, keeping unmatched events
         engine::ingest_sink& sink = cluster_ ? *cluster_->ingest() : *service_;
@@ -200,6 +226,7 @@ public:
         if (server_) server_->stop();
         queries_.join();
         if (hooks_) hooks_->stop();  // its releases submit to the engine
+        if (mailer_) mailer_->stop();  // it waits on the shards for a report being built
         if (cluster_) cluster_->stop();  // releases the leases: flushes and snapshots through the running engine
         if (service_) service_->stop();
         if (dispatcher_) dispatcher_->stop();  // after the shards: their last hand-offs are taken
@@ -339,6 +366,7 @@ private:
     std::unique_ptr<delivery::dispatcher> dispatcher_;
     std::shared_ptr<const rules::rule_set> initial_rules_;  // until start() builds delivery with it
     std::unique_ptr<http::management> management_;  // the API over the service, the alerts and the silences
+    std::unique_ptr<report_mailer> mailer_;         // the email channels' weekly reports
     std::unique_ptr<http::server> server_;
     boost::asio::thread_pool queries_{1};
     std::atomic<bool> ready_{false};

@@ -35,6 +35,14 @@ struct send_result {
     static send_result ok() { return {}; }
 };
 
+// A message made elsewhere (the weekly report, app/report_mailer.hpp): a subject and
+// its plain-text and HTML bodies.
+struct document {
+    std::string subject;
+    std::string text;
+    std::string html;
+};
+
 class channel_sender {
 public:
     virtual ~channel_sender() = default;
@@ -48,6 +56,16 @@ public:
     virtual send_result send_digest(std::span<const notification> batch) {
         (void)batch;
         return {send_result::outcome::permanent, std::nullopt, "this channel does not send digests", {}};
+    }
+
+    // One email carrying `doc` to `recipient` (comma-separated addresses); `key` names it
+    // (its Message-ID: a retry of the same key is recognisable). Only email channels are
+    // asked.
+    virtual send_result send_document(const std::string& recipient, const std::string& key, const document& doc) {
+        (void)recipient;
+        (void)key;
+        (void)doc;
+        return {send_result::outcome::permanent, std::nullopt, "this channel does not send documents", {}};
     }
 
     // The least time between two messages on this channel (Slack: 1 s); zero for none.

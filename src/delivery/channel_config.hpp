@@ -45,6 +45,9 @@ struct channel_config {
     // email
     std::string to;
     std::string digest;  // "daily HH:MM", or empty
+    // The weekly report (app/report_mailer.hpp) to `to` on this schedule: "weekly mon
+    // 08:00" (delivery/digest.hpp's forms), or empty for none.
+    std::string report;
     smtp_config smtp;
 };
 

@@ -530,7 +530,7 @@ void dispatcher::worker::run() {
                 reconfigured_ = false;
                 sender_ = std::move(next_sender_);
                 bool digest_changed = next_digest_.has_value() != digest_.has_value() ||
-                                      (digest_ && next_digest_->minute_of_day() != digest_->minute_of_day());
+                                      (digest_ && !(*next_digest_ == *digest_));
                 digest_ = std::move(next_digest_);
                 next_digest_.reset();
                 if (digest_changed || digest_) rebuild_schedule();

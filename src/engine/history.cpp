@@ -42,6 +42,8 @@ point point_of(const account_record& record, const rules::rule_set& rules, times
             s.components.push_back(std::move(cv));
         }
         first += defs[i].components.size();
+        const int b = i < record.bands.size() ? record.bands[i] : -1;
+        s.band = b >= 0 && static_cast<std::size_t>(b) < defs[i].bands.size() ? defs[i].bands[b] : "unknown";
         p.scores.push_back(std::move(s));
     }
     return p;
@@ -64,14 +66,16 @@ std::string format_day(std::int64_t d) { return format_date(start_of_day(d)); }
 }  // namespace
 
 std::string encode(const point& p) {
-    json::object scores, components;
+    json::object scores, components, bands;
     for (const auto& s : p.scores) {
         scores[s.name] = number(s.value);
         json::object cs;
         for (const auto& c : s.components) cs[c.name] = number(c.value);
         components[s.name] = std::move(cs);
+        if (!s.band.empty()) bands[s.name] = s.band;
     }
-    return json::serialize(json::object{{"scores", std::move(scores)}, {"components", std::move(components)}});
+    return json::serialize(json::object{
+        {"scores", std::move(scores)}, {"components", std::move(components)}, {"bands", std::move(bands)}});
 }
 
 std::optional<point> decode(std::string_view k, std::string_view value, std::string* error) {
@@ -91,11 +95,14 @@ std::optional<point> decode(std::string_view k, std::string_view value, std::str
     const auto* components = o ? o->if_contains("components") : nullptr;
     if (!scores || !scores->is_object() || !components || !components->is_object())
         return fail("a history point needs the objects \"scores\" and \"components\"");
+    const auto* bands = o->if_contains("bands");
     for (const auto& [name, value_of] : scores->get_object()) {
-        score_value s{std::string(name), read_number(value_of), {}};
+        score_value s{std::string(name), read_number(value_of), {}, {}};
         if (const auto* cs = components->get_object().if_contains(name); cs && cs->is_object())
             for (const auto& [cname, cvalue] : cs->get_object())
                 s.components.push_back({std::string(cname), read_number(cvalue)});
+        if (bands && bands->is_object())
+            if (const auto* b = bands->get_object().if_contains(name); b && b->is_string()) s.band = b->get_string();
         p.scores.push_back(std::move(s));
     }
     return p;
@@ -108,15 +115,19 @@ bool expired(std::string_view k, std::string_view, timestamp horizon) {
 }
 
 json::object to_json(const point& p, std::string_view only) {
-    json::object scores, components;
+    json::object scores, components, bands;
     for (const auto& s : p.scores) {
         if (!only.empty() && s.name != only) continue;
         scores[s.name] = number(s.value);
         json::object cs;
         for (const auto& c : s.components) cs[c.name] = number(c.value);
         components[s.name] = std::move(cs);
+        if (!s.band.empty()) bands[s.name] = s.band;
     }
-    return json::object{{"day", format_day(p.day)}, {"scores", std::move(scores)}, {"components", std::move(components)}};
+    return json::object{{"day", format_day(p.day)},
+                        {"scores", std::move(scores)},
+                        {"components", std::move(components)},
+                        {"bands", std::move(bands)}};
 }
 
 }  // namespace redflag::engine::history

@@ -4,8 +4,9 @@
 // holds their bytes.
 //
 //   key    account '\0' day (8 bytes, big-endian: days since 1970-01-01, UTC)
-//   value  {"scores":{"health":71.5,...},"components":{"health":{"usage":0.8,...},...}}
-//          (null for a null score or component)
+//   value  {"scores":{"health":71.5,...},"components":{"health":{"usage":0.8,...},...},
+//           "bands":{"health":"green",...}}
+//          (null for a null score or component; "bands" absent in older points)
 //
 // Written by the service in the account's normal write batch (engine/service_write.cpp):
 // for every account an event touched in a round, and for every account of the shard on
@@ -39,6 +40,9 @@ struct score_value {
     std::string name;
     std::optional<double> value;
     std::vector<component_value> components;
+    // The score's band that day ("unknown" for a null score); empty in points written
+    // before bands were kept (the weekly report's "health bands up" reads it).
+    std::string band;
     friend bool operator==(const score_value&, const score_value&) = default;
 };
 
@@ -65,7 +69,8 @@ std::optional<point> decode(std::string_view key, std::string_view value, std::s
 // The compaction rule of the column: a point of a day before the horizon's has expired.
 bool expired(std::string_view key, std::string_view value, timestamp horizon);
 
-// {"day":"2026-12-05","scores":{...},"components":{...}}; with `score` non-empty, only it.
+// {"day":"2026-12-05","scores":{...},"components":{...},"bands":{...}}; with `score`
+// non-empty, only it. "bands" holds the scores whose band the point kept.
 boost::json::object to_json(const point& p, std::string_view score = {});
 
 }  // namespace redflag::engine::history

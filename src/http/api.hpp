@@ -34,6 +34,8 @@ enum class api_route {
     check_rules,     // POST   /v1/rules/check          {"text": "...", "matches": true} (the playground)
     backtest_rules,  // POST   /v1/rules/backtest       {"text": "..."} (the playground)
     reload,          // POST   /-/reload
+    weekly_report,   // GET    /v1/reports/weekly?csm=&format=text|html|json (report/render.hpp)
+    account_report,  // GET    /v1/reports/account/{id}?days=30&format=text|json (report/account.hpp)
 };
 
 std::string_view name_of(api_route route);
@@ -61,6 +63,10 @@ struct api_response {
     // error() below. A null body with status 204 sends no body.
     boost::json::value body;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Location
+    // A body that is not JSON (a rendered report): sent as it is, with this content type,
+    // instead of `body` when the content type is not empty.
+    std::string content_type;
+    std::string text;
 
     static api_response error(unsigned status, std::string message) {
         api_response r;

@@ -172,7 +172,8 @@ private:
 api_response to_api_failure(std::string_view what) { return api_response::error(500, std::string(what)); }
 
 response from_api_response(api_response r) {
-    auto res = json_response(r.status, r.body);
+    auto res = r.content_type.empty() ? json_response(r.status, r.body)
+                                      : text_response(r.status, std::move(r.text), r.content_type);
     for (auto& [name, value] : r.headers) res.set(name, value);
     return res;
 }

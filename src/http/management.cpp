@@ -5,6 +5,9 @@
 #include "engine/history.hpp"
 #include "http/access.hpp"
 #include "http/account_view.hpp"
+#include "report/account.hpp"
+#include "report/gather.hpp"
+#include "report/render.hpp"
 #include "rules/expression.hpp"
 #include "model/account_state.hpp"
 #include "rules/diagnostic.hpp"
@@ -53,6 +56,8 @@ void management::handle(api_request request, std::function<void(api_response)> d
             return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
                 done(account_history(request));
             });
+        case route::weekly_report: return weekly_report(std::move(request), std::move(done));
+        case route::account_report: return account_report(std::move(request), std::move(done));
         case route::list_alerts:
             return boost::asio::post(queries_, [this, request = std::move(request), done = std::move(done)] {
                 done(list_alerts(request));
@@ -253,6 +258,81 @@ api_response management::account_history(const api_request& request) {
     api_response r;
     r.body = json::object{{"account", request.id}, {"points", std::move(points)}};
     return r;
+}
+
+void management::weekly_report(api_request request, std::function<void(api_response)> done) {
+    auto format = report::format::json;
+    if (const auto* name = request.param("format")) {
+        auto parsed = report::format_from(*name);
+        if (!parsed) return done(api_response::error(400, "query parameter format must be text, html or json, not \"" + *name + "\""));
+        format = *parsed;
+    }
+    std::string csm = request.param("csm") ? *request.param("csm") : std::string();
+    const timestamp now = clock_.now();
+    report::collect_accounts(service_, now, csm, [this, format, csm, now, done](std::vector<report::account_facts> accounts,
+                                                                          std::vector<std::string> bands) {
+        boost::asio::post(queries_, [this, format, csm, now, done, accounts = std::move(accounts),
+                                     bands = std::move(bands)]() mutable {
+            report::weekly_input in{now, csm, std::move(bands), std::move(accounts), {}};
+            if (auto st = report::complete(store_, in); !st.ok())
+                return done(api_response::error(500, "reading the report's data failed: " + st.message()));
+            auto built = report::build_weekly(in);
+            api_response r;
+            switch (format) {
+                case report::format::json: r.body = report::to_json(built); break;
+                case report::format::text:
+                    r.content_type = "text/plain; charset=utf-8";
+                    r.text = report::render_text(built);
+                    break;
+                case report::format::html:
+                    r.content_type = "text/html; charset=utf-8";
+                    r.text = report::render_html(built);
+                    break;
+            }
+            done(std::move(r));
+        });
+    });
+}
+
+void management::account_report(api_request request, std::function<void(api_response)> done) {
+    const auto* format = request.param("format");
+    const bool text = format && *format == "text";
+    if (format && !text && *format != "json")
+        return done(api_response::error(400, "query parameter format must be text or json, not \"" + *format + "\""));
+    std::size_t days = 30;
+    if (const auto* given = request.param("days")) {
+        auto [end, ec] = std::from_chars(given->data(), given->data() + given->size(), days);
+        if (ec != std::errc{} || end != given->data() + given->size() || days == 0 || days > 400)
+            return done(api_response::error(400, "query parameter days must be a whole number from 1 to 400, not \"" +
+                                                     *given + "\""));
+    }
+    const timestamp to = clock_.now(), from = to - static_cast<std::int64_t>(days) * day;
+    auto id = request.id;
+    service_.post(id, [this, id, from, to, text, done](engine::core& core) {
+        const auto* record = core.find(id);
+        if (!record) return done(api_response::error(404, "no account \"" + id + "\""));
+        std::string name;
+        if (const auto* s = std::get_if<std::string>(&record->state.get(model::profile_field::name))) name = *s;
+        boost::asio::post(queries_, [this, id, name, from, to, text, done,
+                                     activities = report::activities_of(record->state, from, to)] {
+            std::vector<engine::history::point> history;
+            std::vector<alerts::alert_record> records;
+            alerts::alert_filter filter;
+            filter.account = id;
+            auto st = report::read_history(store_, id, history);
+            if (st.ok()) st = alerts::list_alerts(store_, filter, records);
+            if (!st.ok()) return done(api_response::error(500, "reading the report's data failed: " + st.message()));
+            auto built = report::build_account(id, name, from, to, history, activities, records);
+            api_response r;
+            if (text) {
+                r.content_type = "text/plain; charset=utf-8";
+                r.text = report::render_text(built);
+            } else {
+                r.body = report::to_json(built);
+            }
+            done(std::move(r));
+        });
+    });
 }
 
 void management::check_rules(api_request request, std::function<void(api_response)> done) {

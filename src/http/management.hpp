@@ -77,6 +77,12 @@ private:
     void get_account(api_request request, std::function<void(api_response)> done);
     void list_accounts(api_request request, std::function<void(api_response)> done);
     api_response account_history(const api_request& request);
+    // GET /v1/reports/weekly: the accounts' facts from every shard, then the store's part
+    // and the build on the query thread (report/gather.hpp).
+    void weekly_report(api_request request, std::function<void(api_response)> done);
+    // GET /v1/reports/account/{id}: the account's activities on its shard, then its
+    // history and alerts from the store on the query thread (report/account.hpp).
+    void account_report(api_request request, std::function<void(api_response)> done);
     void check_rules(api_request request, std::function<void(api_response)> done);
     api_response get_alert(const std::string& id);
     api_response silences(const api_request& request);

@@ -40,6 +40,8 @@ constexpr route_entry routes[] = {
     {{"v1", "rules", "check"}, verb::post, endpoint::api, scope::read, api_route::check_rules},
     {{"v1", "rules", "backtest"}, verb::post, endpoint::api, scope::read, api_route::backtest_rules},
     {{"-", "reload"}, verb::post, endpoint::api, scope::write, api_route::reload},
+    {{"v1", "reports", "weekly"}, verb::get, endpoint::api, scope::read, api_route::weekly_report},
+    {{"v1", "reports", "account", id}, verb::get, endpoint::api, scope::read, api_route::account_report},
 };
 
 // Matches `path` against an entry's pattern; on success stores the {id} segment.
@@ -78,6 +80,8 @@ std::string_view name_of(api_route route) {
         case api_route::check_rules: return "check_rules";
         case api_route::backtest_rules: return "backtest_rules";
         case api_route::reload: return "reload";
+        case api_route::weekly_report: return "weekly_report";
+        case api_route::account_report: return "account_report";
     }
     return "unknown";
 }

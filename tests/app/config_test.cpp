@@ -141,6 +141,28 @@ TEST(Config, channels_are_checked_per_type) {
     EXPECT_TRUE(any_error_contains(bad, "unknown key \"url\" in channel y"));
 }
 
+TEST(Config, an_email_channel_may_mail_the_weekly_report_to_fixed_addresses) {
+    auto r = parse_config("channels:\n  head:\n    type: email\n    to: head@example.com\n"
+                          "    report: \"weekly mon 08:00\"\n    smtp: {host: smtp.example.com, from: r@example.com}\n",
+                          "c.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->channels.at("head").report, "weekly mon 08:00");
+
+    auto bad = parse_config("channels:\n  a: {type: email, to: a@example.com, report: \"weekly someday 08:00\", "
+                            "smtp: {host: h, from: r@example.com}}\n"
+                            "  b: {type: email, to: \"{account.csm_email}\", report: \"weekly mon 08:00\", "
+                            "smtp: {host: h, from: r@example.com}}\n"
+                            "  c: {type: email, to: c@example.com, digest: \"weekly fri 17:00\", "
+                            "smtp: {host: h, from: r@example.com}}\n"
+                            "  d: {type: slack, token: t, channel: '#d', report: \"weekly mon 08:00\"}\n",
+                            "c.yaml", fake_env({}));
+    EXPECT_FALSE(bad.value);
+    EXPECT_TRUE(any_error_contains(bad, "channel a report must be \"daily HH:MM\" or \"weekly DAY HH:MM\""));
+    EXPECT_TRUE(any_error_contains(bad, "channel b to must be fixed addresses for a report"));
+    EXPECT_FALSE(any_error_contains(bad, "channel c")) << "a digest may be weekly too";
+    EXPECT_TRUE(any_error_contains(bad, "unknown key \"report\" in channel d"));
+}
+
 TEST(Config, an_alertmanager_webhook_resends_every_minute_or_as_configured) {
     auto r = parse_config("channels:\n  am: {type: webhook, url: http://x, format: alertmanager}\n"
                           "  fast: {type: webhook, url: http://x, format: alertmanager, resend: 15s}\n",

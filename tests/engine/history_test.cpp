@@ -16,7 +16,7 @@ const timestamp t0 = *parse_rfc3339("2026-11-02T15:30:00Z");
 history::point sample() {
     history::point p;
     p.day = history::day_of(t0);
-    p.scores.push_back({"health", 71.5, {{"nps", 0.9}, {"usage", std::nullopt}}});
+    p.scores.push_back({"health", 71.5, {{"nps", 0.9}, {"usage", std::nullopt}}, "green"});
     p.scores.push_back({"effort", std::nullopt, {{"tickets", 0.25}}});
     return p;
 }
@@ -50,6 +50,10 @@ TEST(History, bad_bytes_say_why) {
     EXPECT_FALSE(history::decode(history::key("a", 1), "{not json", &why));
     EXPECT_NE(why.find("malformed"), std::string::npos);
     EXPECT_FALSE(history::decode(history::key("a", 1), R"({"scores":{}})", &why));
+    // A point written before bands were kept reads with no band.
+    auto old = history::decode(history::key("a", 1), R"({"scores":{"health":50},"components":{"health":{}}})", &why);
+    ASSERT_TRUE(old) << why;
+    EXPECT_EQ(old->scores.at(0).band, "");
 }
 
 TEST(History, points_before_the_horizon_day_expire) {
@@ -65,6 +69,8 @@ TEST(History, the_json_gives_the_day_and_can_keep_one_score) {
     EXPECT_EQ(all.at("scores").at("health").as_double(), 71.5);
     EXPECT_TRUE(all.at("scores").at("effort").is_null());
     EXPECT_TRUE(all.at("components").at("health").at("usage").is_null());
+    EXPECT_EQ(all.at("bands").at("health").as_string(), "green");
+    EXPECT_FALSE(all.at("bands").as_object().contains("effort")) << "no band kept, none shown";
     auto one = history::to_json(sample(), "effort");
     EXPECT_FALSE(one.at("scores").as_object().contains("health"));
     EXPECT_EQ(one.at("components").at("effort").at("tickets").as_double(), 0.25);
@@ -87,6 +93,7 @@ score effort {
     ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
     account_record record;
     record.scores = {64.0, std::nan("")};
+    record.bands = {1, -1};
     record.components.resize(3);
     record.components[0].value = 0.9;
     record.components[1].value = std::nan("");
@@ -94,6 +101,6 @@ score effort {
     auto p = history::point_of(record, *loaded.rules, t0);
     EXPECT_EQ(p.day, history::day_of(t0));
     ASSERT_EQ(p.scores.size(), 2u);
-    EXPECT_EQ(p.scores[0], (history::score_value{"health", 64.0, {{"nps", 0.9}, {"usage", std::nullopt}}}));
-    EXPECT_EQ(p.scores[1], (history::score_value{"effort", std::nullopt, {{"tickets", 0.1}}}));
+    EXPECT_EQ(p.scores[0], (history::score_value{"health", 64.0, {{"nps", 0.9}, {"usage", std::nullopt}}, "red"}));
+    EXPECT_EQ(p.scores[1], (history::score_value{"effort", std::nullopt, {{"tickets", 0.1}}, "unknown"}));
 }

@@ -33,6 +33,8 @@ TEST(Router, api_routes_and_their_ids) {
         {verb::post, "/-/reload", api_route::reload, ""},
         {verb::get, "/v1/accounts", api_route::list_accounts, ""},
         {verb::get, "/v1/accounts/acme%2Fwest/history", api_route::account_history, "acme/west"},
+        {verb::get, "/v1/reports/weekly?csm=ana%40example.com", api_route::weekly_report, ""},
+        {verb::get, "/v1/reports/account/acme%2Fwest?days=7", api_route::account_report, "acme/west"},
         {verb::post, "/v1/rules/check", api_route::check_rules, ""},
         {verb::post, "/v1/rules/backtest", api_route::backtest_rules, ""},
     };
@@ -70,6 +72,8 @@ TEST(Router, every_route_has_its_scope) {
         {verb::post, "/-/reload", scope::write},
         {verb::get, "/v1/accounts?q=acme", scope::read},
         {verb::get, "/v1/accounts/acme/history", scope::read},
+        {verb::get, "/v1/reports/weekly", scope::read},
+        {verb::get, "/v1/reports/account/acme", scope::read},
         {verb::post, "/v1/rules/check", scope::read},  // changes nothing: a reader may try rules
         {verb::post, "/v1/rules/backtest", scope::read},
     };

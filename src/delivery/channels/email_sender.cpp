@@ -53,6 +53,10 @@ public:
         return deliver(batch.front().recipient, key, render_digest(batch));
     }
 
+    send_result send_document(const std::string& recipient, const std::string& key, const document& doc) override {
+        return deliver(recipient, key, email_content{doc.subject, doc.text, doc.html});
+    }
+
 private:
     send_result deliver(const std::string& recipient, const std::string& key, const email_content& content) {
         std::vector<std::string> to = recipient_addresses(recipient);
