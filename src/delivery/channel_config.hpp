@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace redflag::delivery {
 
@@ -35,6 +36,9 @@ struct channel_config {
     // The Slack app's signing secret: when set, clicks on the card's buttons are accepted
     // at POST /v1/slack/interactions (read at start; a reload does not change it).
     std::string signing_secret;
+    // `group_by: [account]`: one card per account with all its live red flags, rewritten
+    // in place as they join and leave (delivery/group.hpp). Only "account" is accepted.
+    std::vector<std::string> group_by;
     // slack_webhook, webhook
     std::string url;
     std::string format = "redflag";  // webhook: redflag | alertmanager
