@@ -314,6 +314,11 @@ class SlackInteractions(unittest.TestCase):
         self.assertIn("turned true", json.dumps(woke()[0]["blocks"]))
         self.assertTrue(wait_for(lambda: len(self.replies(card)) > settled + 2, timeout=8))
         self.assertEqual(len(woke()), 1)
+        # The card no longer says it is snoozed: the wake rewrote it as firing.
+        rewritten = [u for u in self.slack.updates if u["ts"] == card["ts"]]
+        self.assertTrue(rewritten, self.slack.updates)
+        self.assertNotIn("Snoozed", rewritten[-1]["blocks"][0]["text"]["text"])
+        self.assertIn("redflag_snooze_1d", json.dumps(rewritten[-1]["blocks"]))
         status, full = self.svc.json("GET", "/v1/alerts/" + alert["id"], headers=AUTH)
         self.assertIn("woke_at", full["snoozes"][0])
 

@@ -44,9 +44,12 @@ public:
             if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
 
         // A change of state rewrites the card first: a failure worth retrying retries
-        // before anything is posted, so the thread gets its follow-up once.
+        // before anything is posted, so the thread gets its follow-up once. A repeat
+        // after a snooze (it ran out, or its wake_if turned true) is one: the card must
+        // not keep saying "Snoozed".
+        bool ends_snooze = n.kind == notice_kind::repeat && n.snoozed_until.has_value();
         if (!thread_ts.empty() && (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed ||
-                                   n.kind == notice_kind::resolved)) {
+                                   n.kind == notice_kind::resolved || ends_snooze)) {
             send_result updated = update_card(n, thread_ts, channel_id);
             if (updated.result == send_result::outcome::retry) return updated;
         }
