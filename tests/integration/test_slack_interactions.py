@@ -209,6 +209,23 @@ class SlackInteractions(unittest.TestCase):
         self.assertNotIn("snoozes", full)
         self.assertEqual(self.slack.updates, [])
 
+    def test_a_reload_picks_up_a_rotated_signing_secret(self):
+        self.start()
+        self.open_ticket()
+        alert = wait_for(self.alert)
+        self.card()
+        rotated = "0e5a51c7d2b34f6a8e9d1c2b3a4f5e6d"
+        self.svc.edit_config("signing_secret: %s" % SECRET, "signing_secret: %s" % rotated)
+        status, body = self.svc.json("POST", "/-/reload", None, AUTH)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["status"], "ok", body)
+        status, body = self.click("redflag_ack", alert["id"])  # signed with the old secret
+        self.assertEqual(status, 401, body)
+        self.assertEqual(self.full(alert["id"])["acks"], [])
+        status, body = self.click("redflag_ack", alert["id"], secret=rotated)
+        self.assertEqual(status, 200, body)
+        self.assertEqual([a["by"] for a in self.full(alert["id"])["acks"]], ["jane@example.com"])
+
     def test_malformed_payloads_are_400_and_other_actions_ignored(self):
         self.start()
         for body in ["payload=not-json", "nothing=here", "payload=%7B%22type%22%3A1%7D"]:
