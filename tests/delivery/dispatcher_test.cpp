@@ -606,7 +606,7 @@ protected:
 
     // Delivers one notification of `alert` (of `account`) and waits until it is done.
     void deliver(const std::string& alert, std::uint32_t seq, notice_kind kind, const std::string& account = "acme") {
-        auto n = make_notification(alert, seq, kind, "slack", t0 + std::chrono::seconds(seq), t0);
+        auto n = make_notification(alert, seq, kind, "slack", t0 + std::chrono::seconds(seq), wall_.now());
         n.account = account;
         n.account_name = account == "acme" ? "Acme" : account;
         if (kind == notice_kind::acknowledged) n.ack_by = "dana@vendor.example";
@@ -667,6 +667,7 @@ TEST_F(GroupTest, one_card_per_account_follows_its_flags_until_the_last_recovers
 
     // The account's next flag starts a new card.
     deliver("a3", 1, notice_kind::firing);
+    ASSERT_EQ(slack->group_attempts().size(), 7u);
     EXPECT_EQ(slack->group_attempts().back().group.thread, "");
 }
 
@@ -698,6 +699,7 @@ TEST_F(GroupTest, a_flag_that_ended_without_a_notice_leaves_the_card_at_its_next
     deliver("a2", 1, notice_kind::firing);
     record_alert("a2", alerts::alert_state::resolved, t0 + 1min);  // `resolve silent`
     deliver("a1", 2, notice_kind::repeat);
+    ASSERT_EQ(slack->group_attempts().size(), 3u);
     EXPECT_EQ(members(slack->group_attempts().back().group), strings{"a1"});
     EXPECT_EQ(members(*stored_group("acme")), strings{"a1"});
 }
