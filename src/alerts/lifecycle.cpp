@@ -132,8 +132,9 @@ void alert_set::evaluate(std::size_t rule_index, const rules::rule_definition& r
             a->next_repeat.reset();
         emit(event_kind::repeat_due, alert_state::firing, alert_state::firing, now, true, *a, out);
     }
-    // Escalation: once, durable with the record (escalate_at is cleared by it).
-    if (a->escalate_at && !a->acknowledged() && *a->escalate_at <= now) {
+    // Escalation: once, durable with the record (escalate_at is cleared by it). While
+    // inhibited it waits: apply_inhibitions sends it when the inhibition ends.
+    if (a->escalate_at && !a->acknowledged() && a->inhibited_by.empty() && *a->escalate_at <= now) {
         a->escalate_at.reset();
         a->escalated = true;
         ++a->notifications;
@@ -168,6 +169,12 @@ void alert_set::apply_inhibitions(std::span<const rules::rule_definition> rules,
             if (a) {
                 a->inhibited_by = e.record.inhibited_by;
                 a->held = a->held || e.record.held;
+                // An escalation that fell due as the inhibition began is not spent: it
+                // stays due and goes out when the inhibition ends (if still unacked).
+                if (e.kind == event_kind::escalation_due) {
+                    a->escalated = false;
+                    a->escalate_at = e.at;
+                }
             }
         }
     }
@@ -184,6 +191,13 @@ void alert_set::apply_inhibitions(std::span<const rules::rule_definition> rules,
         } else {
             emit(event_kind::inhibition, alert_state::firing, alert_state::firing, now, false, a, out);
         }
+        // An escalation that fell due while inhibited goes out now, once.
+        if (!by && a.escalate_at && !a.acknowledged() && *a.escalate_at <= now) {
+            a.escalate_at.reset();
+            a.escalated = true;
+            ++a.notifications;
+            emit(event_kind::escalation_due, alert_state::firing, alert_state::firing, now, true, a, out);
+        }
     }
 }
 
@@ -197,7 +211,10 @@ timestamp alert_set::next_deadline(std::span<const rules::rule_definition> rules
         } else if (a.state == alert_state::firing) {
             if (a.cleared_since) earliest = std::min(earliest, *a.cleared_since + rule.keep_firing_for);
             if (a.next_repeat && !a.acknowledged()) earliest = std::min(earliest, *a.next_repeat);
-            if (a.escalate_at && !a.acknowledged()) earliest = std::min(earliest, *a.escalate_at);
+            // An inhibited alert's escalation waits for the inhibition's end (an
+            // evaluation of the account), not for a timer.
+            if (a.escalate_at && !a.acknowledged() && a.inhibited_by.empty())
+                earliest = std::min(earliest, *a.escalate_at);
         }
     }
     return earliest;

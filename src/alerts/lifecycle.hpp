@@ -9,7 +9,10 @@
 //    (at once with the default 0); true again before that keeps it firing;
 //  - true again after resolving starts a new alert, with a new id;
 //  - while firing and not acknowledged, a "repeat due" event every `repeat`;
-//  - while firing and not acknowledged `escalate after` long, one "escalation due";
+//  - while firing and not acknowledged `escalate after` long, one "escalation due"; one
+//    that falls due while the alert is inhibited waits, and goes out when the inhibition
+//    ends if the alert still fires unacknowledged (Alertmanager: inhibited means not
+//    notified, not forgotten);
 //  - while a rule named in `inhibited_by` fires for the account, the alert's
 //    notifications are held (apply_inhibitions, after every rule is evaluated).
 // Every change comes out as an alert_event, so the caller can store it with the event

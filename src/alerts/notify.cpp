@@ -1,5 +1,7 @@
 #include "alerts/notify.hpp"
 
+#include <algorithm>
+
 #include "alerts/alert.hpp"
 
 #include <spdlog/spdlog.h>
@@ -88,6 +90,10 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
         base.snoozed_until = a.snoozes.back().until;
     } else {
         base.key += std::to_string(a.notifications);
+        // A repeat after a snooze (it ran out or woke): when the snooze ended, so a card
+        // that shows the snooze is rewritten as firing again.
+        if (*kind == notice_kind::repeat && !a.snoozes.empty())
+            base.snoozed_until = std::min(a.snoozes.back().until, a.snoozes.back().woke_at.value_or(timestamp_max));
     }
     base.channel.clear();
     base.recipient.clear();

@@ -10,6 +10,9 @@
 //   escalation due                    kind firing,       key "<alert id>-<sequence>",
 //                                     to the rule's `escalate to` channel only, the
 //                                     title prefixed "Escalated: "
+//   woke (its snooze's wake_if held)  kind repeat,       key "<alert id>-<sequence>"
+//   (a repeat of an alert that was snoozed carries `snoozed_until`: when its last snooze
+//   ended, so Slack rewrites a card that still shows it snoozed)
 //   acknowledged                      kind acknowledged, key "<alert id>-ack-<n>",
 //                                     only for channels that thread (type `slack`): a
 //                                     Slack thread shows the ack; webhooks, incoming

@@ -253,6 +253,33 @@ void read_listen(reader& r, const YAML::Node& node, config& c) {
     }
 }
 
+// `group_by: [account]`: only a bot-token Slack channel can keep a card per account (it
+// rewrites it with chat.update); an incoming webhook cannot edit what it posted, and an
+// email or a webhook has no card. Refused there with a message rather than ignored.
+void read_group_by(reader& r, const YAML::Node& node, const std::string& what, channel_config& ch) {
+    auto g = node["group_by"];
+    if (!g) return;
+    if (ch.type != "slack") {
+        r.error(g, what + " group_by applies to type slack only (a card per account is rewritten with chat.update); "
+                          "type " + ch.type + " sends one message per alert");
+        return;
+    }
+    if (!g.IsSequence()) {
+        r.error(g, what + " group_by must be a list, such as [account]");
+        return;
+    }
+    for (const auto& item : g) {
+        auto v = r.string(item, what + " group_by");
+        if (!v) continue;
+        if (*v != "account") {
+            r.error(item, what + " group_by can only name account for now, not \"" + *v + "\"");
+            continue;
+        }
+        if (std::find(ch.group_by.begin(), ch.group_by.end(), *v) == ch.group_by.end()) ch.group_by.push_back(*v);
+    }
+    if (ch.group_by.empty()) r.error(g, what + " group_by must name account, such as [account]");
+}
+
 void read_channel(reader& r, const std::string& name, const YAML::Node& node, config& c) {
     channel_config ch;
     ch.name = name;
@@ -267,7 +294,7 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
     }
     r.read(node["type"], what + " type", ch.type);
     if (ch.type == "slack") {
-        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url", "signing_secret"});
+        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url", "signing_secret", "group_by"});
         if (node["signing_secret"]) r.read(node["signing_secret"], what + " signing_secret", ch.signing_secret);
         if (node["token"]) r.read(node["token"], what + " token", ch.token);
         if (node["channel"]) r.read(node["channel"], what + " channel", ch.channel);
@@ -275,11 +302,11 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         if (node["api_url"]) r.read(node["api_url"], what + " api_url", ch.api_url);
         if (ch.channel.empty()) r.error(node, what + " needs a channel, such as \"#cs-red-flags\"");
     } else if (ch.type == "slack_webhook") {
-        r.mapping(node, what, {"type", "url"});
+        r.mapping(node, what, {"type", "url", "group_by"});
         if (node["url"]) r.read(node["url"], what + " url", ch.url);
         if (ch.url.empty()) r.error(node, what + " needs a url");
     } else if (ch.type == "webhook") {
-        r.mapping(node, what, {"type", "url", "format", "headers", "resend"});
+        r.mapping(node, what, {"type", "url", "format", "headers", "resend", "group_by"});
         if (node["url"]) r.read(node["url"], what + " url", ch.url);
         if (node["format"]) r.read(node["format"], what + " format", ch.format);
         if (ch.format != "redflag" && ch.format != "alertmanager")
@@ -298,7 +325,7 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         }
         if (ch.url.empty()) r.error(node, what + " needs a url");
     } else if (ch.type == "email") {
-        r.mapping(node, what, {"type", "to", "smtp", "digest", "report"});
+        r.mapping(node, what, {"type", "to", "smtp", "digest", "report", "group_by"});
         if (node["to"]) r.read(node["to"], what + " to", ch.to);
         if (node["digest"]) r.read(node["digest"], what + " digest", ch.digest);
         if (ch.to.empty()) r.error(node, what + " needs a to, such as \"{account.csm_email}\"");
@@ -330,6 +357,7 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         r.error(node["type"], what + " type must be slack, slack_webhook, email or webhook, not \"" + ch.type + "\"");
         return;
     }
+    read_group_by(r, node, what, ch);
     c.channels[name] = std::move(ch);
 }
 

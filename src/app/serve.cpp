@@ -208,6 +208,7 @@ public:
         auto server_options = server_options_from(config_);
         server_options.hooks = hooks_->registry();  // resolving through the external-ids index, keeping unmatched events
         engine::ingest_sink& sink = cluster_ ? *cluster_->ingest() : *service_;
+        slack_secrets_ = server_options.access.slack_secrets;  // a reload replaces them
         server_ = std::make_unique<http::server>(server_options, sink, *management_, metrics_, clock_);
         if (auto problem = server_->start()) {
             error = *problem;
@@ -282,6 +283,7 @@ public:
         service_->set_notification_builder(setup.builder);
         if (auto st = dispatcher_->reconfigure(std::move(setup.channels)); !st.ok())
             spdlog::error("reload: reading the outbox for new channels: {}", st.message());
+        if (slack_secrets_) slack_secrets_->replace(slack_secrets_of(config_));
         metrics_.rule_reloads(metrics::reload_outcome::ok).Increment();
         metrics_.config_loaded(clock_.now());
         metrics_.rules_loaded().Set(double(rules_count_));
@@ -368,6 +370,7 @@ private:
     std::unique_ptr<http::management> management_;  // the API over the service, the alerts and the silences
     std::unique_ptr<report_mailer> mailer_;         // the email channels' weekly reports
     std::unique_ptr<http::server> server_;
+    std::shared_ptr<http::slack_secret_set> slack_secrets_;  // the server's, replaced by reload()
     boost::asio::thread_pool queries_{1};
     std::atomic<bool> ready_{false};
     std::size_t rules_count_ = 0;

@@ -2,6 +2,13 @@
 
 namespace redflag::app {
 
+std::vector<http::slack_secret> slack_secrets_of(const config& c) {
+    std::vector<http::slack_secret> out;
+    for (const auto& [name, ch] : c.channels)
+        if (ch.type == "slack" && !ch.signing_secret.empty()) out.push_back({name, ch.signing_secret});
+    return out;
+}
+
 http::server_options server_options_from(const config& c) {
     http::server_options options;
     options.address = c.listen_host;
@@ -19,8 +26,7 @@ http::server_options server_options_from(const config& c) {
     options.access.write_tokens = c.api.write_tokens;
     options.access.api_insecure = c.api.insecure;
     options.access.metrics_tokens = c.metrics.tokens;
-    for (const auto& [name, ch] : c.channels)
-        if (ch.type == "slack" && !ch.signing_secret.empty()) options.access.slack_secrets.push_back({name, ch.signing_secret});
+    options.access.slack_secrets = std::make_shared<http::slack_secret_set>(slack_secrets_of(c));
     options.console.enabled = c.ui.enabled;
     options.console.secure_cookie = c.ui.secure_cookie;
     if (!c.adapters.empty()) options.hooks = std::make_shared<const ingest::adapters::hook_registry>(c.adapters);

@@ -10,4 +10,8 @@ namespace redflag::app {
 
 http::server_options server_options_from(const config& c);
 
+// The signing secrets of the config's `type: slack` channels, for the server at start and
+// for a reload, which replaces the server's set with them.
+std::vector<http::slack_secret> slack_secrets_of(const config& c);
+
 }  // namespace redflag::app

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "delivery/group.hpp"
 #include "delivery/notification.hpp"
 
 #include <memory>
@@ -66,6 +67,20 @@ public:
         (void)key;
         (void)doc;
         return {send_result::outcome::permanent, std::nullopt, "this channel does not send documents", {}};
+    }
+
+    // A channel with `group_by: [account]` (Slack bot token): the dispatcher folds each
+    // notification of an alert that belongs to its account's group (group.hpp) into the
+    // group and calls send_group instead of send.
+    virtual bool groups_by_account() const { return false; }
+
+    // One attempt at showing `group` (already holding `n`'s change): post its card when
+    // `group.thread` is empty (the card's "<ts> <channel id>" then comes back in
+    // thread_ts), else rewrite it and post `n` in its thread.
+    virtual send_result send_group(const group_card& group, const notification& n) {
+        (void)group;
+        (void)n;
+        return {send_result::outcome::permanent, std::nullopt, "this channel does not group", {}};
     }
 
     // The least time between two messages on this channel (Slack: 1 s); zero for none.

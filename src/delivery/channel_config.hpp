@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace redflag::delivery {
 
@@ -33,8 +34,11 @@ struct channel_config {
     bool mention_owner = false;
     std::string api_url = "https://slack.com/api";
     // The Slack app's signing secret: when set, clicks on the card's buttons are accepted
-    // at POST /v1/slack/interactions (read at start; a reload does not change it).
+    // at POST /v1/slack/interactions (a reload puts a changed one in force).
     std::string signing_secret;
+    // `group_by: [account]`: one card per account with all its live red flags, rewritten
+    // in place as they join and leave (delivery/group.hpp). Only "account" is accepted.
+    std::vector<std::string> group_by;
     // slack_webhook, webhook
     std::string url;
     std::string format = "redflag";  // webhook: redflag | alertmanager

@@ -135,13 +135,19 @@ private:
     void process_digest(timestamp now);
     void process_resend(timestamp now);
     // Applies one attempt's result to the entry `it`, whose record is `e`.
-    void apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now);
+    void apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now, group_card* group = nullptr);
+    // Grouping (a sender that groups_by_account()): the account's group, from memory or
+    // the store; the attempt of `e` through its group; the members to drop because their
+    // alert ended without a notice.
+    group_card group_of(const std::string& account);
+    void process_group(entry_it it, outbox_entry& e, group_card group);
+    void drop_ended(group_card& group, std::string_view keep);
     bool settle_without_sending(outbox_entry& e, timestamp now);
     void finish(entry_it it);
     // What a persisted outcome does to the channel's stored re-post set (repost_key).
     enum class repost_change { none, keep, forget };
     void persist(const outbox_entry& e, const std::string* thread_ts = nullptr,
-                 repost_change repost = repost_change::none);
+                 repost_change repost = repost_change::none, const group_card* group = nullptr);
     void forget_reposts(const std::vector<std::string>& alerts);
     duration backoff(std::uint32_t attempts);
     std::string thread_of(const std::string& alert_id);
@@ -171,6 +177,7 @@ private:
     entry_map entries_;
     std::set<std::pair<timestamp, const std::string*>, due_order> due_;  // (next attempt, key): alert heads
     std::unordered_map<std::string, std::string> threads_;               // alert id → Slack ts ("" none)
+    std::unordered_map<std::string, group_card> groups_;                 // account → its live group
     std::map<std::string, notification> firing_;  // re-posting: alert id → latest firing/repeat sent
     std::optional<timestamp> next_resend_;        // the next re-post round
     std::chrono::steady_clock::time_point last_send_{};
@@ -264,10 +271,15 @@ std::string dispatcher::worker::thread_of(const std::string& alert_id) {
     return ts;
 }
 
-void dispatcher::worker::persist(const outbox_entry& e, const std::string* thread_ts, repost_change repost) {
+void dispatcher::worker::persist(const outbox_entry& e, const std::string* thread_ts, repost_change repost,
+                                 const group_card* group) {
     store::write_batch batch(d_.store_);
     batch.put(store::column::outbox, e.storage_key, serialize(e));
     if (thread_ts) batch.put(store::column::meta, thread_key(name_, e.n.alert_id), *thread_ts);
+    // The group as this outcome left it, in the same write: after a kill -9 the card's ts
+    // and members are those of the last notification marked done.
+    if (group && group->resolved()) batch.del(store::column::meta, group_key(name_, e.n.account));
+    else if (group) batch.put(store::column::meta, group_key(name_, e.n.account), serialize_group(*group));
     // The alert's recovery, once final here (sent, dead or silenced), ends it in the stored
     // re-post set as finish() ends it in memory.
     if (reposts() && e.n.kind == notice_kind::resolved && is_final(e.outcome)) repost = repost_change::forget;
@@ -350,7 +362,7 @@ bool dispatcher::worker::posted(const outbox_entry& e, entry_it it, timestamp no
     return true;
 }
 
-void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now) {
+void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& r, timestamp now, group_card* group) {
     using outcome = send_result::outcome;
     ++e.attempts;
     const std::string* new_thread = nullptr;
@@ -388,7 +400,14 @@ void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& 
             break;
         }
     }
-    persist(e, new_thread, repost);
+    // A group changes with a final outcome only: a retry tries the same change again. A
+    // dead one keeps the change (the flag is live whether or not the card said so).
+    if (group && !is_final(e.outcome)) group = nullptr;
+    persist(e, new_thread, repost, group);
+    if (group) {
+        if (group->resolved()) groups_.erase(e.n.account);
+        else groups_[e.n.account] = std::move(*group);
+    }
     if (is_final(e.outcome)) {
         finish(it);
     } else {
@@ -410,10 +429,63 @@ void dispatcher::worker::process_single(const std::string& key, timestamp now) {
         finish(it);
         return;
     }
+    if (sender_->groups_by_account()) {
+        group_card group = group_of(e->n.account);
+        // An alert posted before the channel grouped (or whose group was lost) keeps its
+        // own card and thread.
+        if (belongs(group, e->n)) {
+            process_group(it, *e, std::move(group));
+            return;
+        }
+    }
     std::string ts = thread_of(e->n.alert_id);
     pace();
     send_result r = sender_->send(e->n, ts);
     apply(it, *e, r, d_.clock_.now());
+}
+
+group_card dispatcher::worker::group_of(const std::string& account) {
+    if (auto it = groups_.find(account); it != groups_.end()) return it->second;
+    group_card g;
+    g.account = account;
+    auto stored = d_.store_.get(store::column::meta, group_key(name_, account));
+    if (!stored.ok()) {
+        spdlog::warn("channel {}: reading the group card of account {}: {}", name_, account, stored.error().message());
+    } else if (stored.value()) {
+        std::string why;
+        if (auto parsed = parse_group(*stored.value(), &why)) g = std::move(*parsed);
+        else spdlog::error("channel {}: the stored group card of account {} is unreadable ({}): a new card is posted",
+                           name_, account, why);
+    }
+    return g;
+}
+
+void dispatcher::worker::drop_ended(group_card& group, std::string_view keep) {
+    if (!d_.alerts_) return;
+    std::vector<std::string> ended;
+    for (const auto& m : group.members) {
+        if (m.alert_id == keep) continue;
+        // A notification of it still to deliver here tells its own news (its recovery).
+        auto next = entries_.lower_bound(alert_prefix(m.alert_id));
+        if (next != entries_.end() && alert_of(next->first) == m.alert_id) continue;
+        if (d_.alerts_->still_firing(m.alert_id).is == firing_answer::state::over) ended.push_back(m.alert_id);
+    }
+    for (const auto& id : ended) {
+        spdlog::info("channel {}: alert {} ended without a notice: it leaves the group card of account {}", name_, id,
+                     group.account);
+        remove_member(group, id);
+    }
+}
+
+void dispatcher::worker::process_group(entry_it it, outbox_entry& e, group_card group) {
+    delivery::apply(group, e.n);
+    drop_ended(group, e.n.alert_id);
+    pace();
+    send_result r = sender_->send_group(group, e.n);
+    if (r.result == send_result::outcome::sent && group.thread.empty()) group.thread = r.thread_ts;
+    // The card's ts is the group's, not the alert's own thread.
+    r.thread_ts.clear();
+    apply(it, e, r, d_.clock_.now(), &group);
 }
 
 void dispatcher::worker::process_digest(timestamp now) {

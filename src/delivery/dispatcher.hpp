@@ -48,6 +48,16 @@
 // the outbox (per alert: a firing/repeat record sent and no `resolved` record) and
 // posted at once.
 //
+// Grouping (a sender that groups_by_account(): a Slack channel with `group_by: [account]`).
+// A notification whose alert belongs to its account's group (group.hpp: a firing or
+// repeat notice, or any notice of a member) is folded into the group and sent with
+// send_group: the first posts the account's card, the others rewrite it and reply in its
+// thread. The group is kept in memory and in column `meta`, written with the outcome
+// that changed it (only a final one: a retry changes nothing), so the card's ts survives
+// a restart. Members whose alert ended without a notice (alert_status says over, and no
+// notification of theirs waits here) leave the card at its next rewrite. Notices of an
+// alert outside its group (posted before the channel grouped) keep their own card.
+//
 // Metrics: redflag_notifications_total{channel,outcome=sent|retry|dead} per attempt
 // outcome, redflag_notification_delay_seconds{channel} (created_at → sent, wall clock),
 // redflag_outbox_pending{channel} (entries not yet final).

@@ -61,7 +61,8 @@ struct notification {
     // For `acknowledged` and `snoozed`: who and why.
     std::string ack_by;
     std::string ack_comment;
-    // For `snoozed`: until when its notifications are held.
+    // For `snoozed`: until when its notifications are held. For `repeat`: set when the
+    // alert was snoozed before, to when that snooze ended (ran out or woke).
     std::optional<timestamp> snoozed_until;
 
     // Email: the channel's `to` template rendered for this account; empty for other types.

@@ -34,6 +34,7 @@
 #include "http/router.hpp"
 #include "http/slack_interactions.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +50,9 @@ struct access_policy {
     std::vector<std::string> write_tokens;    // api.write_tokens: reads and writes
     bool api_insecure = false;                // api.insecure: the management API open without tokens
     std::vector<std::string> metrics_tokens;  // metrics.tokens: empty leaves /metrics open
-    std::vector<slack_secret> slack_secrets;  // channels.NAME.signing_secret of `type: slack` channels
+    // channels.NAME.signing_secret of `type: slack` channels; shared with serve, whose
+    // reload replaces them (copies of the policy see the same set).
+    std::shared_ptr<slack_secret_set> slack_secrets = std::make_shared<slack_secret_set>();
 };
 
 struct refusal {

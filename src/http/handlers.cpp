@@ -201,7 +201,9 @@ void handle_api(const handler_context& ctx, route_match match, request req, cons
 // POST /v1/slack/interactions (http/slack_interactions.hpp): verified here with the raw
 // body, then handed to the api as a slack_action, which acts once per click.
 void handle_slack_interaction(const handler_context& ctx, request req, const respond_fn& respond) {
-    auto verified = verify_slack_signature(ctx.options.access.slack_secrets, req["X-Slack-Request-Timestamp"],
+    // A snapshot: a reload meanwhile replaces the set, not these (verified.matched points in).
+    auto secrets = ctx.options.access.slack_secrets->current();
+    auto verified = verify_slack_signature(*secrets, req["X-Slack-Request-Timestamp"],
                                            req["X-Slack-Signature"], req.body(), ctx.clock.now());
     if (!verified.ok()) return respond(error_response(401, verified.error));
     auto decoded = decode_slack_interaction(req.body());

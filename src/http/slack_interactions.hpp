@@ -14,16 +14,20 @@
 // response_url, trigger_id). Only our own action ids act; anything else (an "Open
 // account" link button also reports a click) is answered 200 and ignored.
 //
-// Pure functions, thread-safe; never throw, whatever the input.
+// Pure functions, thread-safe; never throw, whatever the input. slack_secret_set is the
+// one piece of state: the secrets in force, replaced whole by a reload.
 #pragma once
 
 #include "core/time.hpp"
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace redflag::http {
 
@@ -33,6 +37,28 @@ inline constexpr duration slack_max_skew = 5 * minute;
 struct slack_secret {
     std::string channel;  // the `type: slack` channel whose signing_secret it is
     std::string secret;
+};
+
+// The signing secrets the endpoint accepts now. Channels come with the config, so a
+// reload (POST /-/reload, SIGHUP) replaces them whole: a rotated secret works at once and
+// the old one stops. Thread-safe: each request verifies against the snapshot it took.
+class slack_secret_set {
+public:
+    slack_secret_set() = default;
+    explicit slack_secret_set(std::vector<slack_secret> secrets) { replace(std::move(secrets)); }
+    std::shared_ptr<const std::vector<slack_secret>> current() const {
+        std::lock_guard lock(mutex_);
+        return secrets_;
+    }
+    void replace(std::vector<slack_secret> secrets) {
+        auto next = std::make_shared<const std::vector<slack_secret>>(std::move(secrets));
+        std::lock_guard lock(mutex_);
+        secrets_ = std::move(next);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const std::vector<slack_secret>> secrets_ = std::make_shared<const std::vector<slack_secret>>();
 };
 
 struct slack_verification {

@@ -445,5 +445,54 @@ TEST(Lifecycle, escalation_notifies_once_after_the_duration_unless_acknowledged)
     for (const auto& e : acked.out) EXPECT_NE(e.kind, event_kind::escalation_due);
 }
 
+// Alertmanager's semantics: inhibited means not notified, not forgotten. An escalation
+// that falls due while its alert is inhibited waits and goes out once when the inhibition
+// ends, if the alert still fires unacknowledged.
+TEST(Lifecycle, an_escalation_due_while_inhibited_goes_out_once_the_inhibition_ends) {
+    auto escalating = [] {
+        pair_harness h;
+        h.rules[0].escalate_after = 3 * day;
+        h.rules[0].escalate_to = "leadership";
+        return h;
+    };
+    auto escalations = [](const std::vector<alert_event>& events) {
+        int n = 0;
+        for (const auto& e : events) n += e.kind == event_kind::escalation_due && e.notify;
+        return n;
+    };
+
+    // The inhibitor fires before the escalation falls due.
+    auto h = escalating();
+    h.at(t0, true, false);
+    h.at(t0 + hour, true, true);
+    EXPECT_EQ(escalations(h.at(t0 + 3 * day, true, true)), 0);
+    // Waiting for the inhibition's end, not for a timer already past (no busy wake-ups).
+    EXPECT_EQ(h.set.next_deadline(h.rules), timestamp_max);
+    EXPECT_FALSE(h.set.find(0)->escalated);
+    auto lifted = h.at(t0 + 4 * day, true, false);
+    ASSERT_EQ(escalations(lifted), 1);
+    EXPECT_EQ(lifted.back().kind, event_kind::escalation_due);
+    EXPECT_EQ(lifted.back().at, t0 + 4 * day);
+    EXPECT_TRUE(h.set.find(0)->escalated);
+    EXPECT_EQ(escalations(h.at(t0 + 5 * day, true, false)), 0);  // once
+    EXPECT_EQ(escalations(h.at(t0 + 6 * day, true, true)), 0);
+    EXPECT_EQ(escalations(h.at(t0 + 7 * day, true, false)), 0);
+
+    // The inhibitor starts in the very evaluation the escalation falls due.
+    auto same = escalating();
+    same.at(t0, true, false);
+    EXPECT_EQ(escalations(same.at(t0 + 3 * day, true, true)), 0);
+    EXPECT_FALSE(same.set.find(0)->escalated);
+    EXPECT_EQ(escalations(same.at(t0 + 4 * day, true, false)), 1);
+
+    // Acknowledged while inhibited: nothing to escalate when it ends.
+    auto acked = escalating();
+    acked.at(t0, true, false);
+    acked.at(t0 + hour, true, true);
+    ASSERT_TRUE(acked.set.acknowledge(acked.set.find(0)->id, {"ana@acme.com", "on it", t0 + day}, acked.out));
+    acked.at(t0 + 3 * day, true, true);
+    EXPECT_EQ(escalations(acked.at(t0 + 4 * day, true, false)), 0);
+}
+
 }  // namespace
 }  // namespace redflag::alerts

@@ -114,6 +114,42 @@ TEST(NotificationBuilder, repeats_and_recoveries_carry_the_alerts_sequence) {
     EXPECT_EQ(out[0].resolved_at, t0 + std::chrono::hours(1));
 }
 
+// A card that shows a snooze is rewritten when the alert notifies again: the repeat says
+// when the snooze ended (ran out, or woke early), a repeat of a never-snoozed alert not.
+TEST(NotificationBuilder, a_repeat_after_a_snooze_says_when_it_ended) {
+    auto b = builder();
+    auto account = acme();
+    std::vector<notification> out;
+    auto e = firing_event();
+    e.kind = alerts::event_kind::repeat_due;
+    e.from = e.to = alerts::alert_state::firing;
+    e.record.notifications = 2;
+    b->build(e, usage_drop(), &account, t0, out);
+    ASSERT_FALSE(out.empty());
+    EXPECT_FALSE(out[0].snoozed_until);
+
+    alerts::snooze s;
+    s.until = t0 + std::chrono::hours(24);
+    s.by = "liam";
+    e.record.snoozes.push_back(s);
+    e.at = t0 + std::chrono::hours(24);
+    out.clear();
+    b->build(e, usage_drop(), &account, t0, out);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out[0].kind, notice_kind::repeat);
+    EXPECT_EQ(out[0].snoozed_until, t0 + std::chrono::hours(24));
+
+    // Woke early: the wake is when it ended.
+    e.kind = alerts::event_kind::woke;
+    e.record.snoozes.back().woke_at = t0 + std::chrono::hours(2);
+    e.at = t0 + std::chrono::hours(2);
+    out.clear();
+    b->build(e, usage_drop(), &account, t0, out);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out[0].kind, notice_kind::repeat);
+    EXPECT_EQ(out[0].snoozed_until, t0 + std::chrono::hours(2));
+}
+
 TEST(NotificationBuilder, silent_changes_make_nothing) {
     auto b = builder();
     auto account = acme();

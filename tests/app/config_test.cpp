@@ -179,6 +179,28 @@ TEST(Config, an_alertmanager_webhook_resends_every_minute_or_as_configured) {
     EXPECT_TRUE(any_error_contains(bad, "channel b resend must be more than 0s"));
 }
 
+TEST(Config, group_by_account_on_a_slack_channel) {
+    auto ok = parse_config("channels:\n"
+                           "  cs: {type: slack, token: t, channel: \"#cs\", group_by: [account]}\n",
+                           "c.yaml", fake_env({}));
+    ASSERT_TRUE(ok.value) << ok.errors.front();
+    EXPECT_EQ(ok.value->channels.at("cs").group_by, std::vector<std::string>{"account"});
+
+    auto bad = parse_config("channels:\n"
+                            "  a: {type: slack, token: t, channel: \"#a\", group_by: [csm]}\n"
+                            "  b: {type: webhook, url: http://x, group_by: [account]}\n"
+                            "  c: {type: slack, token: t, channel: \"#c\", group_by: account}\n"
+                            "  d: {type: slack_webhook, url: http://x, group_by: [account]}\n",
+                            "c.yaml", fake_env({}));
+    EXPECT_FALSE(bad.value);
+    // Positioned at the offending value.
+    EXPECT_TRUE(any_error_contains(bad, "c.yaml:2:56: channel a group_by can only name account for now, not \"csm\""));
+    EXPECT_TRUE(any_error_contains(bad, "c.yaml:3:47: channel b group_by applies to type slack only"));
+    EXPECT_TRUE(any_error_contains(bad, "channel c group_by must be a list, such as [account]"));
+    EXPECT_TRUE(any_error_contains(bad, "channel d group_by applies to type slack only"));
+    EXPECT_FALSE(any_error_contains(bad, "unknown key \"group_by\""));
+}
+
 TEST(Config, byte_sizes) {
     EXPECT_EQ(parse_byte_size("4MiB"), 4u << 20);
     EXPECT_EQ(parse_byte_size("512KiB"), 512u << 10);

@@ -28,3 +28,26 @@ http: {threads: 3}
     EXPECT_TRUE(o.access.api_insecure);
     EXPECT_EQ(o.access.metrics_tokens, std::vector<std::string>{"m"});
 }
+
+TEST(ServerOptions, slack_signing_secrets_reach_the_server_in_a_set_a_reload_replaces) {
+    auto r = parse_config(R"(channels:
+  a: {type: slack, token: t, channel: "#a", signing_secret: s1}
+  b: {type: slack, token: t, channel: "#b"}
+  c: {type: slack_webhook, url: http://x}
+)",
+                          "c.yaml", [](const std::string&) { return std::nullopt; });
+    ASSERT_TRUE(r.value) << r.errors.front();
+    auto o = server_options_from(*r.value);
+    auto before = o.access.slack_secrets->current();
+    ASSERT_EQ(before->size(), 1u);
+    EXPECT_EQ((*before)[0].channel, "a");
+    EXPECT_EQ((*before)[0].secret, "s1");
+
+    // What serve's reload does: a copy of the policy (the server's) sees the new set; a
+    // snapshot taken before keeps the old one until it is let go.
+    auto server_copy = o.access;
+    r.value->channels.at("a").signing_secret = "s2";
+    o.access.slack_secrets->replace(slack_secrets_of(*r.value));
+    EXPECT_EQ((*server_copy.slack_secrets->current())[0].secret, "s2");
+    EXPECT_EQ((*before)[0].secret, "s1");
+}

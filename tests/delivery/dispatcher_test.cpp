@@ -594,6 +594,141 @@ TEST_F(RepostTest, a_channel_without_resend_keeps_no_set) {
     EXPECT_EQ(hook->resend_count(), 0u);
 }
 
+// ------------------------------------------------------------------ group_by: account
+
+class GroupTest : public RepostTest {
+protected:
+    std::shared_ptr<fake_sender> grouped() {
+        auto s = std::make_shared<fake_sender>();
+        s->group_by_account();
+        return s;
+    }
+
+    // Delivers one notification of `alert` (of `account`) and waits until it is done.
+    void deliver(const std::string& alert, std::uint32_t seq, notice_kind kind, const std::string& account = "acme") {
+        auto n = make_notification(alert, seq, kind, "slack", t0 + std::chrono::seconds(seq), wall_.now());
+        n.account = account;
+        n.account_name = account == "acme" ? "Acme" : account;
+        if (kind == notice_kind::acknowledged) n.ack_by = "dana@vendor.example";
+        auto before = store_.history(alert).size();
+        d_->enqueue(store_.write({n}));
+        ASSERT_TRUE(eventually([&] { return final_in_store(alert, before + 1); }));
+    }
+
+    static std::vector<std::string> members(const group_card& g) {
+        std::vector<std::string> out;
+        for (const auto& m : g.members) out.push_back(m.alert_id);
+        return out;
+    }
+
+    std::optional<group_card> stored_group(const std::string& account) {
+        auto v = store_.get().get(store::column::meta, group_key("slack", account));
+        EXPECT_TRUE(v.ok());
+        if (!v.ok() || !v.value()) return std::nullopt;
+        return parse_group(*v.value());
+    }
+
+    using strings = std::vector<std::string>;
+};
+
+TEST_F(GroupTest, one_card_per_account_follows_its_flags_until_the_last_recovers) {
+    auto slack = grouped();
+    start({{"slack", slack}});
+    for (auto id : {"a1", "a2", "a3", "b1"}) record_alert(id, alerts::alert_state::firing);
+
+    deliver("a1", 1, notice_kind::firing);
+    deliver("a2", 1, notice_kind::firing);
+    deliver("b1", 1, notice_kind::firing, "beta");
+    deliver("a2", 2, notice_kind::acknowledged);
+    record_alert("a1", alerts::alert_state::resolved, t0 + 1min);
+    deliver("a1", 2, notice_kind::resolved);
+    record_alert("a2", alerts::alert_state::resolved, t0 + 2min);
+    deliver("a2", 3, notice_kind::resolved);
+
+    auto g = slack->group_attempts();
+    ASSERT_EQ(g.size(), 6u);
+    EXPECT_EQ(slack->attempt_count(), 0u);  // nothing went as a card of its own
+    EXPECT_EQ(g[0].group.thread, "");       // posts Acme's card
+    EXPECT_EQ(members(g[0].group), strings{"a1"});
+    EXPECT_EQ(g[1].group.thread, "card-a1-1");  // a2 joins the same card
+    EXPECT_EQ(members(g[1].group), (strings{"a1", "a2"}));
+    EXPECT_EQ(g[2].group.thread, "");  // Beta has a card of its own
+    EXPECT_EQ(members(g[2].group), strings{"b1"});
+    ASSERT_EQ(g[3].group.members.size(), 2u);
+    EXPECT_EQ(g[3].group.members[1].is, group_member::state::acknowledged);
+    EXPECT_EQ(g[3].group.members[1].by, "dana@vendor.example");
+    EXPECT_EQ(members(g[4].group), strings{"a2"});  // a1 left
+    EXPECT_EQ(g[4].group.thread, "card-a1-1");
+    EXPECT_TRUE(g[5].group.resolved());  // the last one recovered: the card turns resolved
+    EXPECT_EQ(g[5].group.thread, "card-a1-1");
+    EXPECT_FALSE(stored_group("acme"));   // and the group is over
+    ASSERT_TRUE(stored_group("beta"));
+    EXPECT_EQ(stored_group("beta")->thread, "card-b1-1");
+
+    // The account's next flag starts a new card.
+    deliver("a3", 1, notice_kind::firing);
+    ASSERT_EQ(slack->group_attempts().size(), 7u);
+    EXPECT_EQ(slack->group_attempts().back().group.thread, "");
+}
+
+TEST_F(GroupTest, the_card_survives_a_restart_and_the_next_flag_rewrites_it) {
+    start({{"slack", grouped()}});
+    record_alert("a1", alerts::alert_state::firing);
+    record_alert("a2", alerts::alert_state::firing);
+    deliver("a1", 1, notice_kind::firing);
+    d_->stop();
+    d_.reset();
+    store_.reopen();
+
+    auto after = grouped();
+    d_ = make_dispatcher(wall_);
+    ASSERT_TRUE(d_->start({{"slack", after, std::nullopt}}).ok());
+    deliver("a2", 1, notice_kind::firing);
+    auto g = after->group_attempts();
+    ASSERT_EQ(g.size(), 1u);
+    EXPECT_EQ(g[0].group.thread, "card-a1-1");
+    EXPECT_EQ(members(g[0].group), (strings{"a1", "a2"}));
+}
+
+TEST_F(GroupTest, a_flag_that_ended_without_a_notice_leaves_the_card_at_its_next_rewrite) {
+    auto slack = grouped();
+    start({{"slack", slack}});
+    record_alert("a1", alerts::alert_state::firing);
+    record_alert("a2", alerts::alert_state::firing);
+    deliver("a1", 1, notice_kind::firing);
+    deliver("a2", 1, notice_kind::firing);
+    record_alert("a2", alerts::alert_state::resolved, t0 + 1min);  // `resolve silent`
+    deliver("a1", 2, notice_kind::repeat);
+    ASSERT_EQ(slack->group_attempts().size(), 3u);
+    EXPECT_EQ(members(slack->group_attempts().back().group), strings{"a1"});
+    EXPECT_EQ(members(*stored_group("acme")), strings{"a1"});
+}
+
+TEST_F(GroupTest, a_failed_rewrite_is_retried_with_the_same_change_and_stored_once_sent) {
+    fast_backoff();
+    auto slack = grouped();
+    start({{"slack", slack}});
+    record_alert("a1", alerts::alert_state::firing);
+    record_alert("a2", alerts::alert_state::firing);
+    deliver("a1", 1, notice_kind::firing);
+    slack->script({failure(outcome::retry, "ratelimited")});
+    deliver("a2", 1, notice_kind::firing);
+    auto g = slack->group_attempts();
+    ASSERT_EQ(g.size(), 3u);
+    EXPECT_EQ(g[1].group, g[2].group);  // the retry carries the same card
+    EXPECT_EQ(members(*stored_group("acme")), (strings{"a1", "a2"}));
+}
+
+TEST_F(GroupTest, notices_of_an_alert_outside_its_group_keep_their_own_card) {
+    auto slack = grouped();
+    start({{"slack", slack}});
+    record_alert("a1", alerts::alert_state::firing);
+    deliver("a1", 1, notice_kind::acknowledged);  // fired before the channel grouped
+    EXPECT_EQ(slack->attempt_count(), 1u);
+    EXPECT_TRUE(slack->group_attempts().empty());
+    EXPECT_FALSE(stored_group("acme"));
+}
+
 // A large backlog is held as refs: records are read from the store when attempted, so a
 // record changed in the store meanwhile is sent as stored, and a vanished one is dropped.
 TEST_F(DispatcherTest, reads_each_record_from_the_store_when_attempting_it) {

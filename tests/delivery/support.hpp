@@ -67,6 +67,32 @@ public:
 
     duration min_interval() const override { return interval_; }
 
+    // Grouping (after group_by_account()): every send_group is recorded with the group it
+    // was handed and answered from the same script; a card posted (the group had no
+    // thread) gets the thread "card-<key>".
+    struct group_attempt {
+        group_card group;
+        notification n;
+    };
+    bool groups_by_account() const override { return grouping_; }
+    send_result send_group(const group_card& group, const notification& n) override {
+        std::lock_guard lock(mutex_);
+        group_attempts_.push_back({group, n});
+        changed_.notify_all();
+        send_result r = send_result::ok();
+        if (!script_.empty()) {
+            r = script_.front();
+            script_.pop_front();
+        }
+        if (r.result == send_result::outcome::sent && group.thread.empty()) r.thread_ts = "card-" + n.key;
+        return r;
+    }
+    void group_by_account() { grouping_ = true; }
+    std::vector<group_attempt> group_attempts() const {
+        std::lock_guard lock(mutex_);
+        return group_attempts_;
+    }
+
     // Re-posting (an Alertmanager channel): every resend() is recorded and answered with
     // the next of script_resends(), then `sent`.
     duration resend_interval() const override { return resend_interval_; }
@@ -145,6 +171,8 @@ private:
     duration resend_interval_{0};
     bool held_ = false;
     bool threads_ = false;
+    bool grouping_ = false;
+    std::vector<group_attempt> group_attempts_;
     duration interval_{0};
 };
 

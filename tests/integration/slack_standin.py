@@ -8,14 +8,16 @@ the way Slack documents them, and records what it was sent:
   with ``{"ok": false, "error": E}`` for ``not_authed`` (no token), ``invalid_auth``
   (another token), ``channel_not_found`` (a channel not in ``channels``, when given),
   ``no_text`` (neither text nor blocks), ``invalid_blocks`` (blocks not a list of objects
-  with a type). A ``thread_ts`` is recorded as given (Slack documents no error for it).
+  with a type, or beyond Block Kit's limits: more than 50 blocks, a ``block_id`` used
+  twice in one message, an ``actions`` block of more than 25 elements). A ``thread_ts``
+  is recorded as given (Slack documents no error for it).
 - ``GET /api/users.lookupByEmail?email=E`` (bearer): ``{"ok": true, "user": {"id": ...}}``
   or ``{"ok": false, "error": "users_not_found"}``.
 - ``POST /api/chat.update`` (JSON body ``{"channel": ID, "ts", "text"?, "blocks"?}``, bearer):
   ``{"ok": true, "channel": ID, "ts": TS, "text": ..., "message": {...}}``; errors
   ``not_authed``/``invalid_auth``, ``channel_not_found`` (not a channel id a message was
   posted to), ``message_not_found`` (no message with that ts in that channel; also for
-  ids set with ``forget_message``), ``no_text``. Successful updates are recorded in
+  ids set with ``forget_message``), ``no_text``, ``invalid_blocks`` (as for chat.postMessage). Successful updates are recorded in
   ``updates`` (``messages`` keeps each message as posted).
 - ``GET|POST /api/users.info?user=ID`` (bearer): ``{"ok": true, "user": {"id", "team_id",
   "name", "deleted", "is_bot", "real_name", "profile": {"email", "real_name"}}}`` or
@@ -51,6 +53,19 @@ import urllib.parse
 import zlib
 
 WEBHOOK_PATH = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+def blocks_valid(blocks):
+    """Block Kit's documented limits: a list of at most 50 objects with a type, block_ids
+    unique within the message, at most 25 elements in an actions block."""
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return False
+    if not all(isinstance(b, dict) and b.get("type") for b in blocks):
+        return False
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(ids) != len(set(ids)):
+        return False
+    return all(len(b.get("elements", [])) <= 25 for b in blocks if b["type"] == "actions")
 
 
 class SlackStandIn:
@@ -315,8 +330,7 @@ class SlackStandIn:
         blocks = message.get("blocks")
         if not message.get("text") and not blocks:
             return self._api_error(request, "POST", path, "no_text")
-        if blocks is not None and (not isinstance(blocks, list) or
-                                   not all(isinstance(b, dict) and b.get("type") for b in blocks)):
+        if blocks is not None and not blocks_valid(blocks):
             return self._api_error(request, "POST", path, "invalid_blocks")
         with self._lock:
             self._ts_counter += 1
@@ -347,6 +361,8 @@ class SlackStandIn:
                 return self._api_error(request, "POST", path, "message_not_found")
             if not update.get("text") and not update.get("blocks"):
                 return self._api_error(request, "POST", path, "no_text")
+            if update.get("blocks") is not None and not blocks_valid(update["blocks"]):
+                return self._api_error(request, "POST", path, "invalid_blocks")
             self._updates.append(update)  # `messages` keeps what was posted; `updates` what changed it
         self._api_ok(request, "POST", path, {
             "channel": channel, "ts": ts, "text": update.get("text", ""),

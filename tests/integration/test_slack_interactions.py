@@ -209,6 +209,23 @@ class SlackInteractions(unittest.TestCase):
         self.assertNotIn("snoozes", full)
         self.assertEqual(self.slack.updates, [])
 
+    def test_a_reload_picks_up_a_rotated_signing_secret(self):
+        self.start()
+        self.open_ticket()
+        alert = wait_for(self.alert)
+        self.card()
+        rotated = "0e5a51c7d2b34f6a8e9d1c2b3a4f5e6d"
+        self.svc.edit_config("signing_secret: %s" % SECRET, "signing_secret: %s" % rotated)
+        status, body = self.svc.json("POST", "/-/reload", None, AUTH)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["status"], "ok", body)
+        status, body = self.click("redflag_ack", alert["id"])  # signed with the old secret
+        self.assertEqual(status, 401, body)
+        self.assertEqual(self.full(alert["id"])["acks"], [])
+        status, body = self.click("redflag_ack", alert["id"], secret=rotated)
+        self.assertEqual(status, 200, body)
+        self.assertEqual([a["by"] for a in self.full(alert["id"])["acks"]], ["jane@example.com"])
+
     def test_malformed_payloads_are_400_and_other_actions_ignored(self):
         self.start()
         for body in ["payload=not-json", "nothing=here", "payload=%7B%22type%22%3A1%7D"]:
@@ -314,6 +331,11 @@ class SlackInteractions(unittest.TestCase):
         self.assertIn("turned true", json.dumps(woke()[0]["blocks"]))
         self.assertTrue(wait_for(lambda: len(self.replies(card)) > settled + 2, timeout=8))
         self.assertEqual(len(woke()), 1)
+        # The card no longer says it is snoozed: the wake rewrote it as firing.
+        rewritten = [u for u in self.slack.updates if u["ts"] == card["ts"]]
+        self.assertTrue(rewritten, self.slack.updates)
+        self.assertNotIn("Snoozed", rewritten[-1]["blocks"][0]["text"]["text"])
+        self.assertIn("redflag_snooze_1d", json.dumps(rewritten[-1]["blocks"]))
         status, full = self.svc.json("GET", "/v1/alerts/" + alert["id"], headers=AUTH)
         self.assertIn("woke_at", full["snoozes"][0])
 

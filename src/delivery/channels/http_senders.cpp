@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace redflag::delivery::channels {
@@ -43,9 +44,12 @@ public:
             if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
 
         // A change of state rewrites the card first: a failure worth retrying retries
-        // before anything is posted, so the thread gets its follow-up once.
+        // before anything is posted, so the thread gets its follow-up once. A repeat
+        // after a snooze (it ran out, or its wake_if turned true) is one: the card must
+        // not keep saying "Snoozed".
+        bool ends_snooze = n.kind == notice_kind::repeat && n.snoozed_until.has_value();
         if (!thread_ts.empty() && (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed ||
-                                   n.kind == notice_kind::resolved)) {
+                                   n.kind == notice_kind::resolved || ends_snooze)) {
             send_result updated = update_card(n, thread_ts, channel_id);
             if (updated.result == send_result::outcome::retry) return updated;
         }
@@ -55,18 +59,66 @@ public:
                                                  slack_post_body(config_.channel, message, thread_ts), auth());
         json::object reply;
         send_result result = classify_slack(response, clock_.now(), &reply);
-        if (result.result == send_result::outcome::sent)
-            if (auto* ts = reply.if_contains("ts"); ts && ts->is_string()) {
-                result.thread_ts = ts->as_string();
-                if (auto* ch = reply.if_contains("channel"); ch && ch->is_string() && !ch->as_string().empty())
-                    result.thread_ts += " " + std::string(ch->as_string());
-            }
+        if (result.result == send_result::outcome::sent) result.thread_ts = posted_thread(reply);
         return result;
+    }
+
+    bool groups_by_account() const override {
+        return std::find(config_.group_by.begin(), config_.group_by.end(), "account") != config_.group_by.end();
+    }
+
+    // The group's card is posted once and rewritten after; every notification but the
+    // one that posted it also goes in the card's thread (a chat.update notifies nobody).
+    send_result send_group(const group_card& group, const notification& n) override {
+        std::string mention;
+        if (config_.mention_owner && !n.csm_email.empty() &&
+            (n.kind == notice_kind::firing || n.kind == notice_kind::repeat))
+            if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
+        if (group.thread.empty()) {
+            if (group.resolved()) return send_result::ok();  // nothing to show, nothing shown
+            slack_message card = render_slack_group(group);
+            if (!mention.empty()) card.text += " " + mention;
+            http_response response = http_.post_json(api_url_ + "/chat.postMessage",
+                                                     slack_post_body(config_.channel, card, {}), auth());
+            json::object reply;
+            send_result result = classify_slack(response, clock_.now(), &reply);
+            if (result.result == send_result::outcome::sent) result.thread_ts = posted_thread(reply);
+            return result;
+        }
+        auto [ts, channel_id] = split_thread(group.thread);
+        if (channel_id.empty()) {
+            spdlog::warn("channel {}: the group card of account {} has no channel id; not rewritten", config_.name,
+                         group.account);
+        } else {
+            http_response response = http_.post_json(
+                api_url_ + "/chat.update", slack_update_body(channel_id, ts, render_slack_group(group)), auth());
+            send_result updated = classify_slack(response, clock_.now(), nullptr);
+            // Retried before the thread reply, so the reply is posted once.
+            if (updated.result == send_result::outcome::retry) return updated;
+            if (updated.result == send_result::outcome::permanent)
+                spdlog::warn("channel {}: rewriting the group card of account {} failed: {}", config_.name,
+                             group.account, updated.error);
+        }
+        http_response response =
+            http_.post_json(api_url_ + "/chat.postMessage",
+                            slack_post_body(config_.channel, render_slack_group_reply(n, mention), ts), auth());
+        return classify_slack(response, clock_.now(), nullptr);
     }
 
     duration min_interval() const override { return seconds_ms; }
 
 private:
+    // "<ts> <channel id>" of a chat.postMessage reply, or "" when it has no ts.
+    static std::string posted_thread(const json::object& reply) {
+        std::string thread;
+        if (auto* ts = reply.if_contains("ts"); ts && ts->is_string()) {
+            thread = ts->as_string();
+            if (auto* ch = reply.if_contains("channel"); ch && ch->is_string() && !ch->as_string().empty())
+                thread += " " + std::string(ch->as_string());
+        }
+        return thread;
+    }
+
     static std::pair<std::string, std::string> split_thread(const std::string& thread) {
         auto space = thread.find(' ');
         if (space == std::string::npos) return {thread, {}};

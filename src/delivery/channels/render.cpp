@@ -243,6 +243,115 @@ slack_message render_slack_card(const notification& n) {
     return m;
 }
 
+namespace {
+
+std::string_view member_emoji(const group_member& m) {
+    if (m.is == group_member::state::acknowledged) return ":eyes:";
+    if (m.is == group_member::state::snoozed) return ":zzz:";
+    if (m.severity == "critical") return ":rotating_light:";
+    if (m.severity == "high") return ":red_circle:";
+    if (m.severity == "medium") return ":large_orange_circle:";
+    return ":large_yellow_circle:";
+}
+
+// The header's emoji: the worst severity still firing, else the state of the rest.
+std::string_view group_emoji(const group_card& g) {
+    if (g.members.empty()) return ":white_check_mark:";
+    static constexpr std::string_view order[] = {"critical", "high", "medium", "low"};
+    for (auto severity : order)
+        for (const auto& m : g.members)
+            if (m.is == group_member::state::firing && m.severity == severity) return member_emoji(m);
+    for (const auto& m : g.members)
+        if (m.is == group_member::state::firing) return member_emoji(m);
+    return member_emoji(g.members.front());
+}
+
+std::string group_title(const group_card& g) {
+    std::string name = g.account_name.empty() ? g.account : g.account_name;
+    if (g.members.empty()) return name + ": all red flags recovered";
+    std::size_t n = g.members.size();
+    return name + ": " + std::to_string(n) + (n == 1 ? " red flag" : " red flags");
+}
+
+std::string member_markdown(const group_member& m) {
+    std::string out = std::string(member_emoji(m)) + " *" + slack_escape(severity_tag(m.severity) + " " + m.title) + "*";
+    switch (m.is) {
+        case group_member::state::firing:
+            out += " firing since " + when(m.firing_since);
+            if (!m.message.empty()) out += "\n" + slack_escape(m.message);
+            break;
+        case group_member::state::acknowledged:
+            out += "\nAcknowledged by " + slack_escape(m.by.empty() ? "someone" : m.by);
+            break;
+        case group_member::state::snoozed:
+            out += "\nSnoozed by " + slack_escape(m.by.empty() ? "someone" : m.by);
+            if (m.until) out += " until " + when(*m.until);
+            break;
+    }
+    return out;
+}
+
+}  // namespace
+
+slack_message render_slack_group(const group_card& g) {
+    slack_message m;
+    m.text = slack_escape(truncate_utf8(group_title(g), slack_section_max));
+    m.blocks.push_back({{"type", "header"},
+                        {"text", plain_text(truncate_utf8(std::string(group_emoji(g)) + " " + group_title(g),
+                                                          slack_header_max))}});
+    std::string name = g.account_name.empty() ? g.account : g.account_name;
+    std::string account = is_web_url(g.account_url) ? "<" + g.account_url + "|" + slack_escape(name) + ">"
+                                                    : slack_escape(name);
+    std::string owner = !g.csm.empty() && !g.csm_email.empty() && g.csm != g.csm_email
+                            ? slack_escape(g.csm) + " (" + slack_escape(g.csm_email) + ")"
+                        : !g.csm.empty()       ? slack_escape(g.csm)
+                        : !g.csm_email.empty() ? slack_escape(g.csm_email)
+                                               : std::string("_no owner_");
+    m.blocks.push_back({{"type", "section"},
+                        {"fields", json::array{mrkdwn(truncate_utf8("*Account*\n" + account, slack_field_max)),
+                                               mrkdwn(truncate_utf8("*Owner*\n" + owner, slack_field_max))}}});
+
+    std::size_t shown = std::min(g.members.size(), slack_group_max_flags);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const auto& member = g.members[i];
+        m.blocks.push_back(section(member_markdown(member)));
+        // As on a single card: a firing flag can be acked or snoozed, a snoozed one acked.
+        if (member.is == group_member::state::acknowledged) continue;
+        json::array elements;
+        elements.push_back(action_button("Acknowledge", slack_action_ack, member.alert_id, true));
+        if (member.is == group_member::state::firing) {
+            elements.push_back(action_button("Snooze 1d", slack_action_snooze_1d, member.alert_id, false));
+            elements.push_back(action_button("Snooze 7d", slack_action_snooze_7d, member.alert_id, false));
+        }
+        m.blocks.push_back({{"type", "actions"},
+                            {"block_id", "redflag_actions_" + std::to_string(i)},
+                            {"elements", std::move(elements)}});
+    }
+    if (shown < g.members.size()) {
+        std::string rest = "…and " + std::to_string(g.members.size() - shown) + " more:";
+        for (std::size_t i = shown; i < g.members.size(); ++i)
+            rest += "\n" + slack_escape(severity_tag(g.members[i].severity) + " " + g.members[i].title);
+        m.blocks.push_back(section(rest));
+    }
+    std::string context = g.members.empty() ? "No red flag left for this account"
+                                             : "Grouped by account \xC2\xB7 " + std::to_string(g.members.size()) +
+                                                   (g.members.size() == 1 ? " alert" : " alerts");
+    m.blocks.push_back({{"type", "context"}, {"elements", json::array{mrkdwn(context)}}});
+    return m;
+}
+
+slack_message render_slack_group_reply(const notification& n, std::string_view owner_mention) {
+    slack_message m;
+    m.text = slack_escape(truncate_utf8(summary(n), slack_section_max));
+    std::string text = m.text;
+    if (!owner_mention.empty() && (n.kind == notice_kind::firing || n.kind == notice_kind::repeat)) {
+        m.text += " " + std::string(owner_mention);
+        text += " " + std::string(owner_mention);
+    }
+    m.blocks.push_back(section(text));
+    return m;
+}
+
 std::string slack_update_body(std::string_view channel_id, std::string_view ts, const slack_message& m) {
     json::object body{{"channel", channel_id}, {"ts", ts}, {"text", m.text}, {"blocks", m.blocks}};
     return json::serialize(body);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "core/time.hpp"
+#include "delivery/group.hpp"
 #include "delivery/notification.hpp"
 
 #include <boost/json/array.hpp>
@@ -66,6 +67,24 @@ inline constexpr std::string_view slack_action_snooze_7d = "redflag_snooze_7d";
 // resolved): the state in the header (a recovered card turns green, an acked one :eyes:,
 // a snoozed one :zzz:), who and until when, and only the buttons that still apply.
 slack_message render_slack_card(const notification& n);
+
+// The card of an account's group (`group_by: [account]`, delivery/group.hpp):
+//   header   ":red_circle: Acme: 3 red flags" (the worst severity's emoji), or
+//            ":white_check_mark: Acme: all red flags recovered" once none is left;
+//   section  the account (linked) and its owner;
+//   per flag a section ("*[HIGH] Usage dropped* firing since …", its message, or who
+//            acknowledged / snoozed it until when) and, while something can still be
+//            done, an actions block (block_id "redflag_actions_<i>") with the same
+//            buttons as a single card, each carrying that flag's alert id;
+//   context  how many flags the card shows.
+// Within Slack's Block Kit limit of 50 blocks: at most slack_group_max_flags flags get
+// their own blocks, the rest are listed by title in one section ("…and 4 more").
+slack_message render_slack_group(const group_card& g);
+inline constexpr std::size_t slack_group_max_flags = 23;
+
+// A follow-up in the group card's thread: the notification's one line (summary()),
+// with the owner's mention for firing and repeat.
+slack_message render_slack_group_reply(const notification& n, std::string_view owner_mention);
 
 // The chat.update body: {"channel", "ts", "text", "blocks"}.
 std::string slack_update_body(std::string_view channel_id, std::string_view ts, const slack_message& m);

@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace redflag;
 using namespace redflag::delivery;
 using namespace redflag::delivery::channels;
@@ -206,4 +208,111 @@ TEST(Render, an_alertmanager_repost_is_one_array_of_firing_and_ended_alerts) {
     EXPECT_EQ(alerts[0].at("endsAt"), "2026-11-06T00:04:00Z");  // now + 4 × resend
     EXPECT_EQ(alerts[1].at("endsAt"), "2026-11-05T12:00:00Z");  // its resolved time
     EXPECT_EQ(alerts[1].at("labels").at("account"), "globex");
+}
+
+// ----------------------------------------------------------------- group cards
+
+namespace {
+
+group_card sample_group(std::size_t flags) {
+    group_card g;
+    for (std::size_t i = 0; i < flags; ++i) {
+        auto n = sample_notification();
+        n.alert_id = "alert" + std::to_string(i);
+        n.title = "Flag " + std::to_string(i);
+        n.severity = i == 1 ? "critical" : "medium";
+        apply(g, n);
+    }
+    return g;
+}
+
+std::vector<const json::object*> blocks_of_type(const slack_message& m, std::string_view type) {
+    std::vector<const json::object*> out;
+    for (const auto& b : m.blocks)
+        if (b.as_object().at("type").as_string() == type) out.push_back(&b.as_object());
+    return out;
+}
+
+}  // namespace
+
+TEST(Render, a_group_card_lists_each_flag_with_its_own_buttons) {
+    group_card g = sample_group(3);
+    auto ack = sample_notification(notice_kind::acknowledged);
+    ack.alert_id = "alert2";
+    apply(g, ack);
+    slack_message m = render_slack_group(g);
+    EXPECT_EQ(m.text, "Acme: 3 red flags");
+    // The worst severity firing sets the header's emoji.
+    EXPECT_EQ(m.blocks[0].at("text").at("text").as_string(), ":rotating_light: Acme: 3 red flags");
+    EXPECT_NE(json::serialize(m.blocks[1]).find("<https://crm.example.com/accounts/acme|Acme>"), std::string::npos);
+    EXPECT_NE(json::serialize(m.blocks[1]).find("Jane Doe (jane@example.com)"), std::string::npos);
+
+    // Two firing flags have Acknowledge, Snooze 1d, Snooze 7d for their own alert; the
+    // acknowledged one has none left.
+    auto actions = blocks_of_type(m, "actions");
+    ASSERT_EQ(actions.size(), 2u);
+    const char* expected_ids[] = {"alert0", "alert1"};
+    std::set<std::string> block_ids;
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        block_ids.insert(std::string(actions[i]->at("block_id").as_string()));
+        const auto& elements = actions[i]->at("elements").as_array();
+        ASSERT_EQ(elements.size(), 3u);
+        EXPECT_EQ(elements[0].at("action_id").as_string(), slack_action_ack);
+        EXPECT_EQ(elements[1].at("action_id").as_string(), slack_action_snooze_1d);
+        EXPECT_EQ(elements[2].at("action_id").as_string(), slack_action_snooze_7d);
+        for (const auto& e : elements) EXPECT_EQ(e.at("value").as_string(), expected_ids[i]);
+    }
+    EXPECT_EQ(block_ids.size(), actions.size());  // Slack wants block_ids unique in a message
+    auto sections = json::serialize(m.blocks);
+    EXPECT_NE(sections.find("*[CRITICAL] Flag 1* firing since 2026-11-02T09:00:00Z"), std::string::npos);
+    EXPECT_NE(sections.find("Acknowledged by liam"), std::string::npos);
+}
+
+TEST(Render, a_snoozed_flag_on_a_group_card_keeps_only_acknowledge) {
+    group_card g = sample_group(1);
+    auto snooze = sample_notification(notice_kind::snoozed);
+    snooze.alert_id = "alert0";
+    snooze.ack_by = "dana";
+    snooze.snoozed_until = *parse_rfc3339("2026-11-09T09:00:00Z");
+    apply(g, snooze);
+    slack_message m = render_slack_group(g);
+    EXPECT_EQ(m.text, "Acme: 1 red flag");
+    auto actions = blocks_of_type(m, "actions");
+    ASSERT_EQ(actions.size(), 1u);
+    ASSERT_EQ(actions[0]->at("elements").as_array().size(), 1u);
+    EXPECT_EQ(actions[0]->at("elements").as_array()[0].at("action_id").as_string(), slack_action_ack);
+    EXPECT_NE(json::serialize(m.blocks).find("Snoozed by dana until 2026-11-09T09:00:00Z"), std::string::npos);
+}
+
+TEST(Render, a_group_card_with_no_flag_left_reads_resolved_without_buttons) {
+    group_card g = sample_group(1);
+    auto gone = sample_notification(notice_kind::resolved);
+    gone.alert_id = "alert0";
+    apply(g, gone);
+    slack_message m = render_slack_group(g);
+    EXPECT_EQ(m.text, "Acme: all red flags recovered");
+    EXPECT_EQ(m.blocks[0].at("text").at("text").as_string(), ":white_check_mark: Acme: all red flags recovered");
+    EXPECT_TRUE(blocks_of_type(m, "actions").empty());
+}
+
+TEST(Render, a_large_group_card_stays_within_block_kits_limits) {
+    slack_message m = render_slack_group(sample_group(60));
+    EXPECT_EQ(m.text, "Acme: 60 red flags");
+    EXPECT_LE(m.blocks.size(), 50u);  // Slack refuses a message of more than 50 blocks
+    EXPECT_EQ(blocks_of_type(m, "actions").size(), slack_group_max_flags);
+    for (auto* a : blocks_of_type(m, "actions")) EXPECT_LE(a->at("elements").as_array().size(), 25u);
+    std::string all = json::serialize(m.blocks);
+    EXPECT_NE(all.find("and 37 more:"), std::string::npos);
+    EXPECT_NE(all.find("[MEDIUM] Flag 59"), std::string::npos);
+    // The largest card that gets every flag its blocks is still within the limit.
+    EXPECT_LE(render_slack_group(sample_group(slack_group_max_flags + 1)).blocks.size(), 50u);
+}
+
+TEST(Render, a_group_thread_reply_is_the_notifications_line) {
+    auto n = sample_notification();
+    slack_message m = render_slack_group_reply(n, "<@U1>");
+    EXPECT_EQ(m.text, "[HIGH] Acme: Usage dropped <@U1>");
+    ASSERT_EQ(m.blocks.size(), 1u);
+    EXPECT_EQ(render_slack_group_reply(sample_notification(notice_kind::resolved), "<@U1>").text,
+              "Recovered: Usage dropped, Acme");
 }
