@@ -24,6 +24,12 @@ void put_u32(std::string& out, std::uint32_t v) {
     for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+// A length-prefixed chunk (what reader::chunk reads).
+void put_chunk(std::string& out, std::string_view bytes) {
+    put_u32(out, static_cast<std::uint32_t>(bytes.size()));
+    out += bytes;
+}
+
 std::string u64_bytes(std::uint64_t v) {
     std::string out;
     for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -179,8 +185,7 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
         engine.for_each_account([&](const account_record& record) {
             if (cluster::partition_of(record.state.id, count_) != partition) return;
             state = model::encode_state(record.state);
-            put_u32(out.bytes, static_cast<std::uint32_t>(state.size()));
-            out.bytes += state;
+            put_chunk(out.bytes, state);
             auto active = record.alerts.active();
             put_u32(out.bytes, static_cast<std::uint32_t>(active.size()));
             for (const auto& a : active) {
@@ -191,8 +196,7 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
                     if (auto decoded = alerts::decode_record(*stored.value())) r = std::move(*decoded);
                 r.a = a;
                 auto bytes = alerts::encode_record(r);
-                put_u32(out.bytes, static_cast<std::uint32_t>(bytes.size()));
-                out.bytes += bytes;
+                put_chunk(out.bytes, bytes);
             }
         });
         // Undelivered notifications of the partition's accounts (pending or to retry), so
@@ -206,10 +210,8 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
             if (!entry || delivery::is_final(entry->outcome) ||
                 cluster::partition_of(entry->n.account, count_) != partition)
                 return true;
-            put_u32(records, static_cast<std::uint32_t>(key.size()));
-            records += key;
-            put_u32(records, static_cast<std::uint32_t>(value.size()));
-            records += value;
+            put_chunk(records, key);
+            put_chunk(records, value);
             ++undelivered;
             return true;
         });
@@ -228,10 +230,8 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
             if (!st.ok() || cluster::partition_of(record.state.id, count_) != partition) return;
             st = service_.storage().for_each_prefix(store::column::dedup, store::keys::account_prefix(record.state.id),
                                                     [&](std::string_view key, std::string_view value) {
-                                                        put_u32(records, static_cast<std::uint32_t>(key.size()));
-                                                        records += key;
-                                                        put_u32(records, static_cast<std::uint32_t>(value.size()));
-                                                        records += value;
+                                                        put_chunk(records, key);
+                                                        put_chunk(records, value);
                                                         ++ids;
                                                         return true;
                                                     });
