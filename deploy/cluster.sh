@@ -114,8 +114,9 @@ Redflag runs in cluster mode: $accepted events published; partitions owned: a $(
 
   Instances:   http://127.0.0.1:8081  http://127.0.0.1:8082   (pids in $dir/*.pid, logs in $dir/*.log)
   NATS:        nats://127.0.0.1:4250,4251,4252                 (JetStream data in $dir/n*/)
-  An account:  curl -s http://127.0.0.1:8081/v1/accounts/ID    (reads are local: ask the owner,
-               the instance whose redflag_cluster_partition_lag lists the account's partition)
+  An account:  curl -s http://127.0.0.1:8081/v1/accounts/ID    (either instance: the owner answers)
+  Alerts:      curl -s http://127.0.0.1:8082/v1/alerts          (both instances' alerts, merged)
+  Rules:       edit rules/ and curl -X POST http://127.0.0.1:8081/-/reload   (b reloads too)
   Leases:      curl -s http://127.0.0.1:8082/metrics | grep redflag_cluster_
   Failover:    kill -9 \$(cat $dir/a.pid); a few seconds later b owns all 16 partitions
   Stop:        deploy/cluster.sh stop

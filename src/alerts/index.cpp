@@ -17,6 +17,7 @@ bool matches(const alert_filter& f, const index_entry& e, bool has_profile) {
     if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), e.state) == f.states.end()) return false;
     if (f.severity && e.severity != *f.severity) return false;
     if (f.segment && (!has_profile || e.segment != *f.segment)) return false;
+    if (f.account_owned && !f.account_owned(e.account)) return false;
     return true;
 }
 }  // namespace

@@ -23,6 +23,7 @@ bool matches(const alert_filter& f, const alert_record& r) {
     if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), r.a.state) == f.states.end()) return false;
     if (f.severity && r.a.severity != *f.severity) return false;
     if (f.segment && (!r.profile || r.profile->segment != *f.segment)) return false;
+    if (f.account_owned && !f.account_owned(r.a.account)) return false;
     return true;
 }
 
@@ -46,6 +47,24 @@ store::status list_alerts(const store::store& store, const alert_filter& filter,
     auto st = list_alert_page(store, filter, alert_order::newest, std::nullopt, SIZE_MAX, page, index);
     for (auto& r : page.alerts) out.push_back(std::move(r));
     return st;
+}
+
+bool comes_before(const alert_position& x, const alert_position& y) {
+    return before(y.order, x.arr, x.started_at, x.id, y);
+}
+
+std::optional<alert_position> position_of_json(const boost::json::object& alert, alert_order order) {
+    const auto* id = alert.if_contains("id");
+    const auto* started = alert.if_contains("started_at");
+    if (!id || !id->is_string() || !started || !started->is_string()) return std::nullopt;
+    auto at = parse_rfc3339(started->get_string());
+    if (!at) return std::nullopt;
+    alert_position p;
+    p.order = order;
+    p.id = std::string(id->get_string());
+    p.started_at = *at;
+    if (const auto* arr = alert.if_contains("arr"); arr && arr->is_number()) p.arr = arr->to_number<double>();
+    return p;
 }
 
 std::string encode_cursor(const alert_position& p) {

@@ -7,8 +7,10 @@
 #include "store/store.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +27,9 @@ struct alert_filter {
     std::vector<alert_state> states{};  // empty: any
     std::optional<rules::alert_severity> severity{};
     std::optional<std::string> segment{};
+    // Cluster mode: only the accounts this instance owns (a moved account's records stay
+    // in the former owner's store and must not be listed twice). Empty: every account.
+    std::function<bool(std::string_view account)> account_owned{};
 };
 
 // Pages of the list (GET /v1/alerts?limit=&cursor=&sort=): keyset pagination. A page
@@ -45,6 +50,12 @@ struct alert_position {
 std::string encode_cursor(const alert_position& p);
 // nullopt when `cursor` is not one of encode_cursor's, or was made for another order.
 std::optional<alert_position> decode_cursor(std::string_view cursor, alert_order order);
+
+// Whether `x` comes before `y` in their order (the order of list_alert_page's pages).
+bool comes_before(const alert_position& x, const alert_position& y);
+// The position of an alert as to_json(alert_record) gives it (merging the pages of several
+// instances); nullopt when it lacks "id" or "started_at".
+std::optional<alert_position> position_of_json(const boost::json::object& alert, alert_order order);
 
 struct alert_page {
     std::vector<alert_record> alerts;

@@ -48,10 +48,15 @@ std::set<std::string> channel_names(const config& c) {
     return names;
 }
 
-rules::load_result load_rules(const config& c) {
+// rules::load, plus the fingerprint of the texts it loaded (cluster mode compares them).
+rules::load_result load_rules(const config& c, std::string& fingerprint) {
     rules::load_options options;
     options.channels = channel_names(c);
-    return rules::load(c.rules.paths, options);
+    rules::load_result result;
+    auto sources = rules::read_sources(c.rules.paths, result.problems);
+    if (!result.problems.empty()) return result;
+    fingerprint = rules::source_fingerprint(sources);
+    return rules::load_sources(std::move(sources), options);
 }
 
 json::array diagnostics_json(const rules::diagnostics& problems) {
@@ -127,8 +132,10 @@ delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules:
 // whether it is ready.
 class application final : public http::operations {
 public:
-    application(config cfg, std::shared_ptr<const rules::rule_set> rules, std::unique_ptr<store::store> storage)
-        : config_(std::move(cfg)), store_(std::move(storage)), metrics_(), rules_count_(rules ? rules->rules().size() : 0) {
+    application(config cfg, std::shared_ptr<const rules::rule_set> rules, std::string fingerprint,
+                std::unique_ptr<store::store> storage)
+        : config_(std::move(cfg)), store_(std::move(storage)), metrics_(), rules_count_(rules ? rules->rules().size() : 0),
+          fingerprint_(std::move(fingerprint)) {
         engine::service_options options;
         options.shards = config_.engine.threads;
         options.tick = config_.engine.tick;
@@ -193,7 +200,11 @@ public:
         if (config_.cluster) {
             cluster_ = std::make_unique<cluster_node>(*config_.cluster, *service_, *metrics_.registry(),
                                                       config_.engine.snapshot_interval, dispatcher_.get());
+            cluster_->rules_loaded(fingerprint_);
+            // Another instance reloaded: this one reloads its own files, on the query thread.
+            cluster_->on_peer_reload([this] { boost::asio::post(queries_, [this] { reload_rules(false, false); }); });
             if (!cluster_->connect(error)) return false;
+            management_->set_cluster(cluster_.get());  // reads and acts answered by the owner
         }
         std::vector<std::string> report_errors;
         auto reports = report_channels(config_, report_errors);
@@ -239,7 +250,11 @@ public:
     // Loads the rule files again; the running set stays when the new one has errors, or
     // has no rule while the running one has some and `allow_empty` is false (it would
     // resolve every alert silently: issue 11, defect 9). SIGHUP never empties the set.
-    json::object reload(bool allow_empty = false) override {
+    json::object reload(bool allow_empty = false) override { return reload_rules(allow_empty, true); }
+
+    // `tell_peers`: in cluster mode, a successful reload is asked of every other instance
+    // too (not when this one was asked by another).
+    json::object reload_rules(bool allow_empty, bool tell_peers) {
         auto cfg_result = config_.source == "(embedded default)" ? config_result{config_, {}}
                                                                  : load_config_file(config_.source);
         if (!cfg_result.value) {
@@ -250,7 +265,8 @@ public:
             return json::object{{"status", "error"}, {"error", "the config file has errors"}, {"config_errors", errors}};
         }
         // Channels come with the config; the rest of the config (listen, storage) needs a restart.
-        auto loaded = load_rules(*cfg_result.value);
+        std::string fingerprint;
+        auto loaded = load_rules(*cfg_result.value, fingerprint);
         if (!loaded.rules) {
             metrics_.rule_reloads(metrics::reload_outcome::error).Increment();
             spdlog::error("reload: rule files have errors; the running rules stay\n{}", rules::render_text(loaded.problems));
@@ -288,7 +304,20 @@ public:
         metrics_.config_loaded(clock_.now());
         metrics_.rules_loaded().Set(double(rules_count_));
         spdlog::info("reloaded {} rules", rules_count_);
-        return json::object{{"status", "ok"}, {"rules", rules_count_}, {"diagnostics", diagnostics_json(loaded.problems)}};
+        json::object answer{{"status", "ok"}, {"rules", rules_count_}, {"diagnostics", diagnostics_json(loaded.problems)}};
+        fingerprint_ = fingerprint;
+        if (cluster_) {
+            cluster_->rules_loaded(fingerprint_);
+            answer["rules_fingerprint"] = fingerprint_;
+            if (tell_peers) {
+                // At most once to each instance connected now; one that misses it shows
+                // the mismatch in its /readyz until it is reloaded.
+                auto problem = cluster_->request_reload();
+                answer["peers"] = problem.empty() ? json::value("asked to reload") : json::value("not asked: " + problem);
+                if (!problem.empty()) spdlog::error("reload: asking the other instances failed: {}", problem);
+            }
+        }
+        return answer;
     }
 
     // The playground's check (POST /v1/rules/check): the configured files as they are on
@@ -347,6 +376,8 @@ public:
         return rules->default_wake_if(rule).value_or(std::string());
     }
 
+    std::string readiness_warning() const override { return cluster_ ? cluster_->rules_warning() : std::string(); }
+
     std::string not_ready_reason() const override {
         if (!ready_) return "starting or stopping";
         if (auto st = service_->writable(); !st.ok()) return "the store takes no writes: " + st.message();
@@ -374,6 +405,7 @@ private:
     boost::asio::thread_pool queries_{1};
     std::atomic<bool> ready_{false};
     std::size_t rules_count_ = 0;
+    std::string fingerprint_;  // of the running rule texts; written on the query thread
 };
 
 }  // namespace
@@ -391,7 +423,8 @@ int run_serve(const std::optional<std::string>& config_path) {
     configure_logging(cfg);
     spdlog::info("redflag starting with config {}", cfg.source);
 
-    auto rules = load_rules(cfg);
+    std::string fingerprint;
+    auto rules = load_rules(cfg, fingerprint);
     if (!rules.problems.empty()) std::cerr << rules::render_text(rules.problems);
     if (!rules.rules) {
         spdlog::critical("rule files have errors; not starting");
@@ -421,7 +454,7 @@ int run_serve(const std::optional<std::string>& config_path) {
         return 2;
     }
 
-    application app(cfg, rules.rules, std::move(storage));
+    application app(cfg, rules.rules, std::move(fingerprint), std::move(storage));
     if (!app.start(error)) {
         spdlog::critical("{}", error);
         app.stop();

@@ -1,10 +1,12 @@
 #include "app/serve_cluster.hpp"
 
 #include "cluster/stream.hpp"
+#include "delivery/channels/http_client.hpp"
 #include "model/codec.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -124,6 +126,17 @@ bool cluster_node::connect(std::string& error) {
             snapshots_ = std::move(s.value());
             return {};
         });
+    if (st.ok())
+        st = retry("subscribing to reload requests", since, [&]() -> cluster::status {
+            auto c = cluster::control_channel::open(*connection_, options_, [this](const std::string& from) {
+                spdlog::info("cluster: instance {} asks for a rule reload", from);
+                if (peer_reload_) peer_reload_();
+            });
+            if (!c) return c.error();
+            std::lock_guard lock(mu_);
+            control_ = std::move(c.value());
+            return {};
+        });
     if (!st.ok()) {
         error = "cluster: " + st.message();
         return false;
@@ -141,7 +154,8 @@ bool cluster_node::start_engine(const std::string& base_url, std::string& error)
     runner_ = std::make_unique<cluster::partition_runner>(*connection_, options_, *snapshots_, *partitions_,
                                                           snapshot_interval_);
     runner_->start();
-    auto leases = std::make_unique<cluster::lease_manager>(*connection_, options_, *runner_, base_url);
+    base_url_ = base_url;
+    auto leases = std::make_unique<cluster::lease_manager>(*connection_, options_, *runner_, heartbeat_info());
     auto st = retry("opening the lease buckets", std::chrono::steady_clock::now(), [&] { return leases->start(); });
     {
         std::lock_guard lock(mu_);
@@ -158,14 +172,154 @@ bool cluster_node::start_engine(const std::string& base_url, std::string& error)
 void cluster_node::stop() {
     std::unique_ptr<cluster::lease_manager> leases;
     std::unique_ptr<cluster::partition_runner> runner;
+    std::unique_ptr<cluster::control_channel> control;
     {
         std::lock_guard lock(mu_);  // sample_metrics() sees them or not at all
         leases = std::move(leases_);
         runner = std::move(runner_);
+        control = std::move(control_);
     }
+    control.reset();  // no reload request from now on
     if (leases) leases->stop(true);  // releases: flush, last snapshot, lease deleted
     if (runner) runner->stop();
     sink_.reset();
+}
+
+// Heartbeat info: {"url": base URL, "rules": fingerprint}.
+std::string cluster_node::heartbeat_info() const {
+    std::lock_guard lock(rules_mu_);
+    return boost::json::serialize(boost::json::object{{"url", base_url_}, {"rules", fingerprint_}});
+}
+
+namespace {
+
+struct member_info {
+    std::string url, rules;
+};
+
+// A member's heartbeat info; an info that is not our JSON is taken as a bare URL.
+member_info parse_info(const std::string& info) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(info, ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    if (!o) return {info, {}};
+    member_info m;
+    if (const auto* url = o->if_contains("url"); url && url->is_string()) m.url = std::string(url->get_string());
+    if (const auto* rules = o->if_contains("rules"); rules && rules->is_string()) m.rules = std::string(rules->get_string());
+    return m;
+}
+
+}  // namespace
+
+cluster::cluster_view cluster_node::view() const {
+    std::lock_guard lock(mu_);
+    return leases_ ? leases_->view() : cluster::cluster_view{};
+}
+
+void cluster_node::rules_loaded(const std::string& fingerprint) {
+    {
+        std::lock_guard lock(rules_mu_);
+        fingerprint_ = fingerprint;
+    }
+    std::lock_guard lock(mu_);
+    if (leases_) leases_->set_info(heartbeat_info());
+}
+
+std::string cluster_node::request_reload() {
+    std::lock_guard lock(mu_);
+    if (!control_) return "not connected to NATS";
+    if (auto st = control_->publish_reload(); !st.ok()) return st.message();
+    ++reloads_sent_;
+    return {};
+}
+
+std::size_t cluster_node::rules_mismatch(std::string* which) const {
+    std::string mine;
+    {
+        std::lock_guard lock(rules_mu_);
+        mine = fingerprint_;
+    }
+    std::size_t n = 0;
+    for (const auto& [node, info] : view().members) {
+        if (node == options_.node) continue;
+        auto m = parse_info(info);
+        if (m.rules == mine) continue;
+        ++n;
+        if (which) {
+            *which += (which->empty() ? "" : ", ") + node + " (" +
+                      (m.rules.empty() ? std::string("unknown") : m.rules.substr(0, 12)) + ")";
+        }
+    }
+    return n;
+}
+
+std::string cluster_node::rules_warning() const {
+    std::string which;
+    if (rules_mismatch(&which) == 0) return {};
+    std::string mine;
+    {
+        std::lock_guard lock(rules_mu_);
+        mine = fingerprint_.substr(0, 12);
+    }
+    return "the rule files differ between instances: this one (" + options_.node + ") runs " + mine + ", " + which +
+           " another; make the files the same everywhere and POST /-/reload";
+}
+
+bool cluster_node::owns(std::string_view account) const {
+    std::lock_guard lock(mu_);
+    return leases_ && leases_->owns(cluster::partition_of(account, options_.partitions));
+}
+
+std::optional<http::cluster_member> cluster_node::owner_of(std::string_view account) const {
+    auto seen = view();
+    auto holder = seen.holders.find(cluster::partition_of(account, options_.partitions));
+    if (holder == seen.holders.end()) return std::nullopt;
+    auto member = seen.members.find(holder->second);
+    if (member == seen.members.end()) return std::nullopt;
+    auto info = parse_info(member->second);
+    if (info.url.empty()) return std::nullopt;
+    return http::cluster_member{holder->second, info.url};
+}
+
+std::vector<http::cluster_member> cluster_node::peers() const {
+    std::vector<http::cluster_member> out;
+    for (const auto& [node, info] : view().members) {
+        if (node == options_.node) continue;
+        auto m = parse_info(info);
+        if (!m.url.empty()) out.push_back({node, m.url});
+    }
+    return out;
+}
+
+void cluster_node::forward(const http::cluster_member& to, const http::api_request& request,
+                           std::function<void(http::api_response)> done) {
+    boost::asio::post(forwarding_, [this, to, method = request.method, target = request.target,
+                                    body = request.body.is_null() ? std::string() : boost::json::serialize(request.body),
+                                    authorization = request.authorization, done = std::move(done)] {
+        delivery::channels::http_options o;
+        o.connect_timeout = 2 * seconds_ms;
+        o.timeout = 10 * seconds_ms;
+        o.max_response_bytes = 64u << 20;  // a page of alerts
+        delivery::channels::http_client client(o);
+        delivery::channels::header_list headers{{std::string(http::forwarded_header), options_.node}};
+        if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+        const std::string url = to.base_url + target;
+        auto res = method == "POST" ? client.post_json(url, body, headers) : client.get(url, {}, headers);
+        if (res.status == 0)
+            return done(http::api_response::error(
+                res.error.find("imeout") != std::string::npos ? 504 : 502,
+                "instance " + to.node + " (" + to.base_url + "), which owns this, did not answer: " + res.error));
+        boost::system::error_code ec;
+        auto parsed = res.body.empty() ? boost::json::value() : boost::json::parse(res.body, ec);
+        if (ec || res.truncated)
+            return done(http::api_response::error(502, "instance " + to.node + " answered " + std::to_string(res.status) +
+                                                           " with a body that is not JSON"));
+        http::api_response r;
+        r.status = static_cast<unsigned>(res.status);
+        r.body = std::move(parsed);
+        if (auto retry = res.header("retry-after")) r.headers.emplace_back("Retry-After", *retry);
+        done(std::move(r));
+    });
 }
 
 void refusing_sink::submit(std::vector<model::event>, std::function<void(engine::ingest_outcome)> done) {
@@ -176,7 +330,7 @@ void refusing_sink::submit(std::vector<model::event>, std::function<void(engine:
 }
 
 void cluster_node::sample_metrics() {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     metrics::cluster_sample s;
     if (leases_) {
         auto owned = leases_->owned();
@@ -192,10 +346,14 @@ void cluster_node::sample_metrics() {
         s.snapshot_failures = runner_->snapshot_failures();
         s.restores = runner_->restores();
     }
+    s.reloads_sent = reloads_sent_.load();
+    s.reloads_received = control_ ? control_->received() : 0;
     if (connection_) {
         s.disconnects = connection_->disconnects();
         s.reconnects = connection_->reconnects();
     }
+    lock.unlock();
+    s.rules_mismatch = rules_mismatch(nullptr);
     metrics_.sample(s);
 }
 

@@ -14,10 +14,22 @@
 // the lease manager releases every partition (flush, last snapshot, lease deleted), then
 // the runner stops; the engine service is stopped after that by serve.
 //
-// Thread-safety: connect/start_engine/stop from serve's thread; the sink from any.
+// Reads from any instance (http/cluster_routing.hpp): the node implements the routing
+// seam from the lease manager's view (partition -> node, node -> heartbeat info) and
+// forwards requests with a libcurl client on a pool of its own.
+//
+// Rules the same everywhere: the heartbeat info is JSON {"url": base URL, "rules": the
+// rule fingerprint (rules/sources.hpp)}; rules_warning() names the live members whose
+// fingerprint differs (GET /readyz's "warning", redflag_cluster_rules_mismatch). A reload
+// that succeeded here is asked of every other instance on NATS (cluster/control.hpp);
+// each reloads its own files from its own disk.
+//
+// Thread-safety: connect/start_engine/stop from serve's thread; the sink, the routing
+// calls, rules_* and request_reload from any.
 #pragma once
 
 #include "cluster/connection.hpp"
+#include "cluster/control.hpp"
 #include "cluster/lease_manager.hpp"
 #include "cluster/options.hpp"
 #include "cluster/partition_runner.hpp"
@@ -26,12 +38,16 @@
 #include "engine/ingest_sink.hpp"
 #include "engine/partitions.hpp"
 #include "engine/service.hpp"
+#include "http/cluster_routing.hpp"
 #include "metrics/cluster_metrics.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,12 +80,30 @@ public:
     void submit(std::vector<model::event> batch, std::function<void(engine::ingest_outcome)> done) override;
 };
 
-class cluster_node {
+class cluster_node final : public http::cluster_routing {
 public:
     // `outbox`: where restored partitions' undelivered notifications go (the dispatcher).
     cluster_node(cluster::options o, engine::service& service, prometheus::Registry& registry,
                  duration snapshot_interval, delivery::outbox_sink* outbox);
-    ~cluster_node();
+    ~cluster_node() override;
+
+    // Before connect(): what to do when another instance asks for a rule reload (post it
+    // to the thread that reloads; called on a NATS thread), and the running rules' fingerprint.
+    void on_peer_reload(std::function<void()> reload) { peer_reload_ = std::move(reload); }
+    // The rules now running (at start and after each successful reload).
+    void rules_loaded(const std::string& fingerprint);
+    // Asks every other instance to reload its rule files; "" or what went wrong.
+    std::string request_reload();
+    // "" when every live member runs the same rule texts; else which do not.
+    std::string rules_warning() const;
+
+    // http::cluster_routing
+    const std::string& node() const override { return options_.node; }
+    bool owns(std::string_view account) const override;
+    std::optional<http::cluster_member> owner_of(std::string_view account) const override;
+    std::vector<http::cluster_member> peers() const override;
+    void forward(const http::cluster_member& to, const http::api_request& request,
+                 std::function<void(http::api_response)> done) override;
 
     // Before the engine starts: the partitions seam (it decides which accounts notify).
     // Then connects and opens the stream, retrying until start_timeout. False with `error`.
@@ -85,6 +119,10 @@ public:
     const cluster::options& options() const { return options_; }
 
 private:
+    std::string heartbeat_info() const;
+    cluster::cluster_view view() const;
+    std::size_t rules_mismatch(std::string* which) const;
+
     // Runs `step` until it succeeds or start_timeout has passed since `since`.
     cluster::status retry(const char* what, std::chrono::steady_clock::time_point since,
                           const std::function<cluster::status()>& step);
@@ -96,12 +134,19 @@ private:
     std::unique_ptr<engine::partitions> partitions_;  // role engine
     std::unique_ptr<cluster::connection> connection_;
     std::unique_ptr<cluster::snapshot_store> snapshots_;
-    std::mutex mu_;  // guards runner_ and leases_ against sample_metrics() on a scrape
+    mutable std::mutex mu_;  // guards runner_, leases_ and control_ against sample_metrics() on a scrape
     std::unique_ptr<cluster::partition_runner> runner_;
     std::unique_ptr<cluster::lease_manager> leases_;
     std::unique_ptr<publishing_sink> sink_;
     refusing_sink refusing_;
     bool engine_started_ = false;
+    std::string base_url_;  // set by start_engine
+    std::unique_ptr<cluster::control_channel> control_;
+    std::function<void()> peer_reload_;
+    mutable std::mutex rules_mu_;
+    std::string fingerprint_;  // guarded by rules_mu_
+    std::atomic<std::uint64_t> reloads_sent_{0};
+    boost::asio::thread_pool forwarding_{4};  // forward(): blocking HTTP calls to peers
 };
 
 }  // namespace redflag::app

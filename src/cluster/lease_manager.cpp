@@ -60,6 +60,16 @@ std::vector<int> lease_manager::owned() const {
     return out;
 }
 
+void lease_manager::set_info(std::string info) {
+    std::lock_guard lock(view_mu_);
+    info_ = std::move(info);
+}
+
+cluster_view lease_manager::view() const {
+    std::lock_guard lock(view_mu_);
+    return view_;
+}
+
 bool lease_manager::owns(int partition) const {
     std::lock_guard lock(mu_);
     auto it = leases_.find(partition);
@@ -97,7 +107,12 @@ void lease_manager::round() {
     ++rounds_;
     // The heartbeat goes first, so that an instance's heartbeat lapses before its leases:
     // by the time its partitions are free, the others already count it gone.
-    if (auto st = table_->heartbeat(options_.node, info_); !st.ok()) {
+    std::string info;
+    {
+        std::lock_guard lock(view_mu_);
+        info = info_;
+    }
+    if (auto st = table_->heartbeat(options_.node, info); !st.ok()) {
         spdlog::warn("cluster {}: {}", options_.node, st.message());
         // NATS does not answer: the leases are left to their deadlines (run() wakes for them).
         if (unreachable(st)) return expire(steady::now());
@@ -110,6 +125,13 @@ void lease_manager::round() {
     if (!holders) {
         spdlog::warn("cluster {}: not rebalancing this round: {}", options_.node, holders.error().message());
         return;
+    }
+    {
+        cluster_view seen;
+        seen.members = *members;
+        for (const auto& [p, h] : *holders) seen.holders[p] = h.node;
+        std::lock_guard lock(view_mu_);
+        view_ = std::move(seen);
     }
     // The first round only announces this instance: instances that start together see
     // each other before anyone claims, instead of the first claiming everything and then

@@ -24,8 +24,8 @@
 // after its last renewal and are claimed at the next round of the others, so within
 // lease_ttl + renew_interval (plus the time of one round).
 //
-// Thread-safety: start() and stop() from one thread; owned(), owns() and the counters
-// from any. The listener is called from the manager's thread, or from stop()'s caller
+// Thread-safety: start() and stop() from one thread; owned(), owns(), set_info(), view()
+// and the counters from any. The listener is called from the manager's thread, or from stop()'s caller
 // once that thread has ended: never concurrently. Its calls should return promptly: while
 // `releasing` flushes, the lease is not renewed.
 #pragma once
@@ -57,6 +57,14 @@ public:
     virtual void lost(int partition) = 0;
 };
 
+// What the last round read of the cluster: the live members with their heartbeat info,
+// and the holder of each held partition (for routing reads to a partition's owner). As
+// old as one renew interval; empty before the first round that read them.
+struct cluster_view {
+    std::map<std::string, std::string> members;  // node -> info
+    std::map<int, std::string> holders;          // partition -> node
+};
+
 class lease_manager {
 public:
     // `info` is what this instance's heartbeat carries (e.g. its HTTP address, for
@@ -76,6 +84,9 @@ public:
 
     std::vector<int> owned() const;
     bool owns(int partition) const;
+    // The heartbeat's info from the next round on (e.g. after a rule reload).
+    void set_info(std::string info);
+    cluster_view view() const;
     std::size_t live_members() const { return live_members_.load(); }
 
     std::uint64_t claims() const { return claims_.load(); }
@@ -104,8 +115,11 @@ private:
     connection& connection_;
     const options options_;
     lease_listener& listener_;
-    const std::string info_;
     std::unique_ptr<lease_table> table_;
+
+    mutable std::mutex view_mu_;  // guards info_ and view_
+    std::string info_;
+    cluster_view view_;
 
     mutable std::mutex mu_;  // guards leases_ (written by the manager thread only)
     std::map<int, lease> leases_;

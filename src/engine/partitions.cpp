@@ -4,6 +4,7 @@
 #include "cluster/stream.hpp"
 #include "delivery/outbox.hpp"
 #include "model/codec.hpp"
+#include "store/keys.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,10 +16,18 @@ namespace redflag::engine {
 
 namespace {
 
-constexpr std::string_view snapshot_magic = "RFP1";
+// Version 2 adds the accounts' dedup ids; version 1 snapshots (without) are still read.
+constexpr std::string_view snapshot_magic = "RFP2";
+constexpr std::string_view snapshot_magic_v1 = "RFP1";
 
 void put_u32(std::string& out, std::uint32_t v) {
     for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+// A length-prefixed chunk (what reader::chunk reads).
+void put_chunk(std::string& out, std::string_view bytes) {
+    put_u32(out, static_cast<std::uint32_t>(bytes.size()));
+    out += bytes;
 }
 
 std::string u64_bytes(std::uint64_t v) {
@@ -176,8 +185,7 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
         engine.for_each_account([&](const account_record& record) {
             if (cluster::partition_of(record.state.id, count_) != partition) return;
             state = model::encode_state(record.state);
-            put_u32(out.bytes, static_cast<std::uint32_t>(state.size()));
-            out.bytes += state;
+            put_chunk(out.bytes, state);
             auto active = record.alerts.active();
             put_u32(out.bytes, static_cast<std::uint32_t>(active.size()));
             for (const auto& a : active) {
@@ -188,8 +196,7 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
                     if (auto decoded = alerts::decode_record(*stored.value())) r = std::move(*decoded);
                 r.a = a;
                 auto bytes = alerts::encode_record(r);
-                put_u32(out.bytes, static_cast<std::uint32_t>(bytes.size()));
-                out.bytes += bytes;
+                put_chunk(out.bytes, bytes);
             }
         });
         // Undelivered notifications of the partition's accounts (pending or to retry), so
@@ -203,10 +210,8 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
             if (!entry || delivery::is_final(entry->outcome) ||
                 cluster::partition_of(entry->n.account, count_) != partition)
                 return true;
-            put_u32(records, static_cast<std::uint32_t>(key.size()));
-            records += key;
-            put_u32(records, static_cast<std::uint32_t>(value.size()));
-            records += value;
+            put_chunk(records, key);
+            put_chunk(records, value);
             ++undelivered;
             return true;
         });
@@ -217,6 +222,27 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
         }
         put_u32(out.bytes, undelivered);
         out.bytes += records;
+        // The accounts' dedup ids (kept for ever, as on one instance): an event id retried
+        // after the stream's duplicate window is still a duplicate on the next owner.
+        records.clear();
+        std::uint32_t ids = 0;
+        engine.for_each_account([&](const account_record& record) {
+            if (!st.ok() || cluster::partition_of(record.state.id, count_) != partition) return;
+            st = service_.storage().for_each_prefix(store::column::dedup, store::keys::account_prefix(record.state.id),
+                                                    [&](std::string_view key, std::string_view value) {
+                                                        put_chunk(records, key);
+                                                        put_chunk(records, value);
+                                                        ++ids;
+                                                        return true;
+                                                    });
+        });
+        if (!st.ok()) {
+            done.set_value(cluster::status::error(cluster::status::code::unavailable,
+                                                  "reading the dedup ids for a snapshot: " + st.message()));
+            return;
+        }
+        put_u32(out.bytes, ids);
+        out.bytes += records;
         done.set_value(std::move(out));
     });
     return f.get();
@@ -224,7 +250,8 @@ cluster::result<cluster::partition_snapshot> partitions::snapshot(int partition)
 
 cluster::status partitions::restore(int partition, std::uint64_t sequence, std::string_view bytes) {
     reader in(bytes);
-    if (!in.literal(snapshot_magic)) return corrupt(partition, "not a version 1 engine snapshot");
+    const bool with_ids = in.literal(snapshot_magic);
+    if (!with_ids && !in.literal(snapshot_magic_v1)) return corrupt(partition, "not a version 1 or 2 engine snapshot");
     std::vector<service::account_image> accounts;
     std::uint32_t account_count = 0;
     if (!in.u32(account_count)) return corrupt(partition, "truncated");
@@ -258,14 +285,29 @@ cluster::status partitions::restore(int partition, std::uint64_t sequence, std::
         outbox.emplace_back(key, value);
         refs.push_back(delivery::ref_of(*entry));
     }
-    if (!in.done()) return corrupt(partition, "bytes after the outbox records");
+    std::vector<std::pair<std::string_view, std::string_view>> ids;
+    if (with_ids) {
+        std::uint32_t id_count = 0;
+        if (!in.u32(id_count)) return corrupt(partition, "truncated");
+        for (std::uint32_t i = 0; i < id_count; ++i) {
+            std::string_view key, value;
+            if (!in.chunk(key) || !in.chunk(value)) return corrupt(partition, "truncated");
+            const auto end = key.find(store::keys::separator);
+            if (end == std::string_view::npos || value.size() < 8 ||
+                cluster::partition_of(key.substr(0, end), count_) != partition)
+                return corrupt(partition, "a dedup id that is not of this partition's accounts");
+            ids.emplace_back(key, value);
+        }
+    }
+    if (!in.done()) return corrupt(partition, "bytes after the dedup ids");
     if (service_.stopping()) return cluster::status::error(cluster::status::code::unavailable, "the engine is stopping");
     std::promise<store::status> done;
     auto f = done.get_future();
     service_.restore_accounts(
         shard_of(partition), std::move(accounts),
-        [partition, sequence, &outbox](store::write_batch& batch) {
+        [partition, sequence, &outbox, &ids](store::write_batch& batch) {
             for (const auto& [key, value] : outbox) batch.put(store::column::outbox, key, value);
+            for (const auto& [key, value] : ids) batch.put(store::column::dedup, key, value);
             batch.put(store::column::meta, applied_key(partition), u64_bytes(sequence));
         },
         [&done](const store::status& st) { done.set_value(st); });

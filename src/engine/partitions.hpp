@@ -14,7 +14,7 @@
 //   flush(p)             waits for a call on the shard: every earlier event is committed
 //   snapshot(p)          on the shard between rounds: applied[p] and, for each account of
 //                        p, its state and active alert records; the undelivered outbox
-//                        records of p's accounts (format below)
+//                        records and the dedup ids of p's accounts (format below)
 //   restore(p, seq, b)   writes the accounts, their alerts, the outbox records and
 //                        applied[p] = seq in one batch, then the core takes them and
 //                        reschedules their wakes, and the outbox sink gets the records
@@ -23,10 +23,13 @@
 //                        records (only the owner notifies). The accounts stay in the
 //                        core's memory (the core cannot forget one yet).
 //
-// Snapshot bytes, version 1: "RFP1", u32 account count, then per account: u32 length +
+// Snapshot bytes, version 2: "RFP2", u32 account count, then per account: u32 length +
 // model::encode_state, u32 alert count, and per alert u32 length + alerts::encode_record;
 // then u32 outbox record count, and per record u32 length + key, u32 length + value (as
-// stored). Big-endian. The outbox section is a scan of the outbox column per snapshot.
+// stored); then u32 dedup id count, and per id u32 length + key, u32 length + value (the
+// dedup column's records of the partition's accounts). Big-endian. Version 1 ("RFP1") is
+// the same without the dedup ids (still restored). The outbox section is a scan of the
+// outbox column per snapshot; the ids one prefix scan per account of the partition.
 //
 // Thread-safety: every call from any thread; calls for one partition as the runner
 // makes them (apply in order from one delivery thread).

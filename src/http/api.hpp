@@ -48,6 +48,13 @@ struct api_request {
     // The request body parsed as JSON; null when the body was empty. Bodies that are not
     // JSON never get here: the server answers them with 400.
     boost::json::value body;
+    // The request as it came, for cluster mode's forwarding to the owner of the state
+    // (http/cluster_routing.hpp): method, origin-form target (still percent-encoded), the
+    // Authorization header, and the node named by X-Redflag-Forwarded ("" when none).
+    std::string method;
+    std::string target;
+    std::string authorization;
+    std::string forwarded_by;
 
     // The first value of query parameter `key`, or nullptr.
     const std::string* param(std::string_view key) const {
@@ -90,6 +97,9 @@ public:
     virtual bool ready() const = 0;
     // Why it is not ready, for the body of GET /readyz's 503 ("" when unknown). Same rules.
     virtual std::string not_ready_reason() const { return {}; }
+    // A problem that does not make the service unready but that an operator should see in
+    // GET /readyz's 200 ("warning"): in cluster mode, instances running other rule texts.
+    virtual std::string readiness_warning() const { return {}; }
 };
 
 }  // namespace redflag::http

@@ -1,6 +1,7 @@
 #include "http/handlers.hpp"
 
 #include "http/access.hpp"
+#include "http/cluster_routing.hpp"
 #include "http/console.hpp"
 #include "http/hooks.hpp"
 #include "http/router.hpp"
@@ -183,6 +184,10 @@ void handle_api(const handler_context& ctx, route_match match, request req, cons
     api_req.route = match.route;
     api_req.id = std::move(match.id);
     api_req.query = std::move(match.query);
+    api_req.method = std::string(req.method_string());
+    api_req.target = std::string(req.target());
+    api_req.authorization = std::string(req[beast_http::field::authorization]);
+    api_req.forwarded_by = std::string(req[forwarded_header]);
     if (!req.body().empty()) {
         auto content_type = req[beast_http::field::content_type];
         if (!content_type.empty() && !ingest::format_of_content_type(content_type))
@@ -263,7 +268,11 @@ void handle_request(const handler_context& ctx, request req, respond_fn respond)
     switch (match.endpoint) {
         case endpoint::healthz: return respond(json_response(200, json::object{{"status", "ok"}}));
         case endpoint::readyz:
-            if (ctx.api.ready()) return respond(json_response(200, json::object{{"status", "ready"}}));
+            if (ctx.api.ready()) {
+                json::object body{{"status", "ready"}};
+                if (auto warning = ctx.api.readiness_warning(); !warning.empty()) body["warning"] = warning;
+                return respond(json_response(200, body));
+            }
             if (auto why = ctx.api.not_ready_reason(); !why.empty())
                 return respond(json_response(503, json::object{{"status", "not ready"}, {"reason", why}}));
             return respond(json_response(503, json::object{{"status", "not ready"}}));

@@ -4,6 +4,7 @@
 #include "alerts/queries.hpp"
 #include "engine/history.hpp"
 #include "http/access.hpp"
+#include "http/account_order.hpp"
 #include "http/account_view.hpp"
 #include "report/account.hpp"
 #include "report/gather.hpp"
@@ -33,6 +34,11 @@ namespace json = boost::json;
 constexpr std::string_view playground_file = "playground.rules";
 
 void management::handle(api_request request, std::function<void(api_response)> done) {
+    if (cluster_ && route_in_cluster(request, done)) return;
+    handle_here(std::move(request), std::move(done));
+}
+
+void management::handle_here(api_request request, std::function<void(api_response)> done) {
     using route = api_route;
     switch (request.route) {
         case route::get_account: return get_account(std::move(request), std::move(done));
@@ -129,29 +135,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// The sort key of an account summary (smaller first); missing values last.
-double account_key(const json::object& a, std::string_view sort) {
-    constexpr double last = std::numeric_limits<double>::infinity();
-    if (sort == "arr") return a.at("arr").is_number() ? -a.at("arr").to_number<double>() : last;
-    if (sort == "renewal") {
-        const auto& r = a.at("renewal_at");
-        if (!r.is_string()) return last;
-        auto t = parse_rfc3339(r.get_string());
-        return t ? static_cast<double>(to_millis(*t)) : last;
-    }
-    // health (or another score): lowest first, the accounts at risk on top.
-    const auto* scores = a.at("scores").if_object();
-    const auto* one = scores ? scores->if_contains(sort) : nullptr;
-    const auto* score = one && one->is_object() ? one->get_object().if_contains("score") : nullptr;
-    return score && score->is_number() ? score->to_number<double>() : last;
-}
-
-std::string account_cursor(std::string_view sort, double key, std::string_view id) {
-    std::uint64_t bits = 0;
-    std::memcpy(&bits, &key, sizeof bits);
-    return to_hex(std::string(sort) + ":" + std::to_string(bits) + ":" + std::string(id));
-}
-
 }  // namespace
 
 void management::list_accounts(api_request request, std::function<void(api_response)> done) {
@@ -185,11 +168,14 @@ void management::list_accounts(api_request request, std::function<void(api_respo
     };
     auto all = std::make_shared<gathered>();
     service_.post_all(
-        [all, query, sort](engine::core& core) {
+        [all, query, sort, routing = cluster_](engine::core& core) {
             std::vector<std::pair<double, json::object>> mine;
             const auto* rules = core.rules().get();
             core.for_each_account([&](const engine::account_record& record) {
                 const auto& s = record.state;
+                // Cluster mode: the accounts this instance owns (the core still holds
+                // those of partitions it gave up; management_cluster.cpp merges the members).
+                if (routing && !routing->owns(s.id)) return;
                 if (!query.empty()) {
                     const auto* name = std::get_if<std::string>(&s.get(model::profile_field::name));
                     if (lower(s.id).find(query) == std::string::npos &&
@@ -487,6 +473,8 @@ api_response management::list_alerts(const api_request& request) {
     filter.account = text("account");
     filter.csm = text("csm");
     filter.segment = text("segment");
+    // Cluster mode: the accounts this instance owns (management_cluster.cpp merges the members' lists).
+    if (cluster_) filter.account_owned = [routing = cluster_](std::string_view account) { return routing->owns(account); };
     if (const auto* severity = request.param("severity")) {
         filter.severity = alerts::severity_from(*severity);
         if (!filter.severity)

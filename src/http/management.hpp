@@ -9,6 +9,7 @@
 #include "core/time.hpp"
 #include "engine/service.hpp"
 #include "http/api.hpp"
+#include "http/cluster_routing.hpp"
 #include "rules/rule_set.hpp"
 #include "metrics/engine_metrics.hpp"
 #include "store/store.hpp"
@@ -39,6 +40,7 @@ public:
     // http::api's readiness (GET /readyz).
     virtual bool ready() const = 0;
     virtual std::string not_ready_reason() const = 0;
+    virtual std::string readiness_warning() const { return {}; }
     // The email of Slack user `user_id`, asked with the bot token of slack channel
     // `channel` (users.info), for recording who clicked a card's button; empty when it
     // cannot be found (the click is then recorded as "slack:<user id>"). Called on the
@@ -69,11 +71,25 @@ public:
         : service_(service), store_(store), silences_(silences), clock_(clock), metrics_(metrics), app_(app),
           queries_(queries) {}
 
+    // Cluster mode: answer for the accounts this instance owns, have the owner answer the
+    // others, merge lists of every member (cluster_routing.hpp). Before the server starts.
+    void set_cluster(cluster_routing* routing) { cluster_ = routing; }
+
     void handle(api_request request, std::function<void(api_response)> done) override;
     bool ready() const override { return app_.ready(); }
     std::string not_ready_reason() const override { return app_.not_ready_reason(); }
+    std::string readiness_warning() const override { return app_.readiness_warning(); }
 
 private:
+    void handle_here(api_request request, std::function<void(api_response)> done);
+    // Cluster mode (management_cluster.cpp): true when the request was taken care of
+    // (forwarded, fanned out or refused) and `request`/`done` moved from.
+    bool route_in_cluster(api_request& request, std::function<void(api_response)>& done);
+    void route_by_alert(api_request request, std::function<void(api_response)> done);
+    void ask_peers(std::shared_ptr<std::vector<cluster_member>> peers, std::size_t next,
+                   std::shared_ptr<api_request> request, std::function<void(api_response)> done);
+    void fan_out(api_request request, std::function<void(api_response)> done);
+
     void get_account(api_request request, std::function<void(api_response)> done);
     void list_accounts(api_request request, std::function<void(api_response)> done);
     api_response account_history(const api_request& request);
@@ -103,6 +119,7 @@ private:
     metrics::engine_metrics& metrics_;
     operations& app_;
     boost::asio::thread_pool& queries_;
+    cluster_routing* cluster_ = nullptr;
 };
 
 }  // namespace redflag::http

@@ -53,6 +53,17 @@ cluster_metrics::cluster_metrics(prometheus::Registry& r) {
                              .Help("Rounds of sending a batch to the stream (more than one when some was resent)")
                              .Register(r)
                              .Add({});
+    rules_mismatch_ = &prometheus::BuildGauge()
+                           .Name("redflag_cluster_rules_mismatch")
+                           .Help("Live instances whose rule fingerprint (SHA-256 of the rule texts) differs from this one's")
+                           .Register(r)
+                           .Add({});
+    auto& reloads = prometheus::BuildCounter()
+                        .Name("redflag_cluster_reload_requests_total")
+                        .Help("Rule reloads this instance asked of the others (sent) and was asked by another (received)")
+                        .Register(r);
+    reload_requests_[0] = &reloads.Add({{"direction", "sent"}});
+    reload_requests_[1] = &reloads.Add({{"direction", "received"}});
 }
 
 void cluster_metrics::raise(prometheus::Counter& c, std::uint64_t now, std::uint64_t& last) {
@@ -71,6 +82,9 @@ void cluster_metrics::sample(const cluster_sample& s) {
         last_.owned = s.owned;
     }
     live_members_->Set(double(s.live_members));
+    rules_mismatch_->Set(double(s.rules_mismatch));
+    raise(*reload_requests_[0], s.reloads_sent, last_.reloads_sent);
+    raise(*reload_requests_[1], s.reloads_received, last_.reloads_received);
     // Partitions no longer consumed leave the family: their lag is another instance's.
     for (auto it = lag_.begin(); it != lag_.end();) {
         if (!s.lag.contains(it->first)) {

@@ -11,6 +11,8 @@
 //   redflag_cluster_nats_connection_events_total{event}  disconnected | reconnected
 //   redflag_cluster_published_events_total{outcome}      stored | duplicate | failed
 //   redflag_cluster_publish_attempts_total         rounds of sending (resends included)
+//   redflag_cluster_rules_mismatch                 gauge: live members whose rule fingerprint differs from this one's
+//   redflag_cluster_reload_requests_total{direction}  sent | received: rule reloads asked of / by the other instances
 //
 // The cluster layer keeps its own counters (atomics); sample() turns them into these,
 // adding what grew since the previous sample. Thread-safety: sample() from one thread;
@@ -36,6 +38,8 @@ struct cluster_sample {
     std::map<int, std::uint64_t> lag;  // owned partitions being consumed
     std::uint64_t snapshots_written = 0, snapshot_failures = 0, restores = 0;
     std::uint64_t disconnects = 0, reconnects = 0;
+    std::size_t rules_mismatch = 0;  // other live members running other rule texts
+    std::uint64_t reloads_sent = 0, reloads_received = 0;
 };
 
 class cluster_metrics {
@@ -64,6 +68,8 @@ private:
     prometheus::Counter* connection_events_[2]{};
     prometheus::Counter* published_[3]{};
     prometheus::Counter* publish_attempts_ = nullptr;
+    prometheus::Gauge* rules_mismatch_ = nullptr;
+    prometheus::Counter* reload_requests_[2]{};
 
     cluster_sample last_;
     std::uint64_t rebalances_ = 0;

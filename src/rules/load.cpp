@@ -7,6 +7,8 @@
 #include "rules/compile/compiler.hpp"
 #include "rules/parse/parser.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +61,26 @@ std::vector<source_text> read_sources(std::span<const std::string> paths, diagno
         }
     }
     return sources;
+}
+
+std::string source_fingerprint(std::span<const source_text> sources) {
+    // Each part framed by its length, so that moving text between files changes it.
+    std::string input;
+    for (const auto& s : sources) {
+        const std::string name = std::filesystem::path(s.path).filename().string();
+        input += std::to_string(name.size()) + ":" + name + std::to_string(s.text.size()) + ":";
+        input += s.text;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha256(), nullptr) != 1) size = 0;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < size; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
 }
 
 load_result load(std::span<const std::string> paths, const load_options& options) {

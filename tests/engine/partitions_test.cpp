@@ -254,6 +254,26 @@ TEST_F(PartitionsTest, a_snapshot_moves_state_and_alerts_to_another_instance) {
     EXPECT_EQ(active_alerts(b_, one), firing);
 }
 
+// Issue 17: an event id the former owner applied is still a duplicate on the new owner,
+// even when it comes back after the stream's duplicate window (a client retrying late).
+TEST_F(PartitionsTest, dedup_ids_move_with_the_snapshot) {
+    open(a_, "a");
+    open(b_, "b");
+    const int p = 6;
+    const auto acct = account_in(p);
+    a_.parts->apply(p, 1, nps(acct, "e1", 2), stored_ns());
+    a_.parts->apply(p, 2, nps(acct, "e2", 3), stored_ns());
+    a_.parts->flush(p);
+    auto snap = a_.parts->snapshot(p);
+    ASSERT_TRUE(snap.ok()) << snap.error().message();
+    ASSERT_TRUE(b_.parts->restore(p, snap.value().sequence, snap.value().bytes).ok());
+    b_.parts->apply(p, 3, nps(acct, "e1", 2), stored_ns());  // the same id, a later message
+    b_.parts->apply(p, 4, nps(acct, "e3", 4), stored_ns());
+    b_.parts->flush(p);
+    EXPECT_EQ(answers(b_, acct), 3u);  // e1, e2, e3: e1 once
+    EXPECT_EQ(b_.parts->applied_sequence(p), 4u);
+}
+
 TEST_F(PartitionsTest, a_corrupt_snapshot_is_refused_and_changes_nothing) {
     open(a_, "a");
     open(b_, "b");

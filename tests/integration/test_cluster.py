@@ -5,13 +5,21 @@ Events are posted to one instance while the other is kill -9'ed mid-stream: ever
 acknowledged event must be reflected in the survivor's account state, and the alerts
 firing at the end must be those `redflag replay --outcomes` gives on the same events.
 Then one nats-server is killed: ingest and evaluation go on (replicas 3).
+
+Reads and actions from any instance: accounts, alerts (fanned out and merged, paginated),
+acks and snoozes answered by the owner of the account's partition whichever instance is
+asked, with the caller's token; a reload on one instance reaches the others, and a
+rule mismatch shows in /readyz and redflag_cluster_rules_mismatch; a third instance joins
+and takes a share of the partitions.
 """
 import datetime
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -24,6 +32,7 @@ rule low_nps {
   title    "Low NPS"
   when     avg(nps.score, 30d) < 7
   severity high
+  notify   hook
 }
 """
 
@@ -31,6 +40,41 @@ PARTITIONS = 16
 ACCOUNTS = int(os.environ.get("REDFLAG_CLUSTER_TEST_ACCOUNTS", "1000"))
 EVENTS = int(os.environ.get("REDFLAG_CLUSTER_TEST_EVENTS", "20000"))
 BATCH = 500
+
+
+class HookRecorder:
+    """A webhook receiver (format: redflag) on loopback: records each POST's
+    Idempotency-Key header and body; answers 200."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.received = []  # (Idempotency-Key, body)
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+                with recorder.lock:
+                    recorder.received.append((self.headers.get("Idempotency-Key"), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.received)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class NatsCluster:
@@ -77,8 +121,27 @@ class NatsCluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def cluster_config(nats, node):
-    return ("engine: {threads: 2, snapshot_interval: 1s}\n"
+READ_TOKEN = "it-read-token"
+WRITE_TOKEN = "it-write-token"
+READ = {"Authorization": "Bearer " + READ_TOKEN}
+WRITE = {"Authorization": "Bearer " + WRITE_TOKEN}
+# Asked as a peer would: the instance answers from what it owns, and never forwards.
+LOCAL = dict(READ, **{"X-Redflag-Forwarded": "test"})
+
+# One more rule, which fires for none of the test's accounts.
+MORE_RULES = RULES + """
+rule no_nps_at_all {
+  title    "NPS of zero"
+  when     avg(nps.score, 30d) < 1
+  severity low
+}
+"""
+
+
+def cluster_config(nats, node, hook_port, auth=False):
+    return (("api: {read_tokens: [%s], write_tokens: [%s]}\n" % (READ_TOKEN, WRITE_TOKEN) if auth else "") +
+            "channels:\n  hook: {type: webhook, url: \"http://127.0.0.1:%d/hook\", format: redflag}\n" % hook_port +
+            "engine: {threads: 2, snapshot_interval: 1s}\n"
             "cluster:\n  nats: [%s]\n  partitions: %d\n  replicas: 3\n  node: %s\n"
             "  lease_ttl: 2s\n  renew_interval: 400ms\n  consumer_heartbeat: 500ms\n  start_timeout: 30s\n"
             % (", ".join(nats.urls()), PARTITIONS, node))
@@ -109,15 +172,18 @@ class ClusterTest(unittest.TestCase):
         if not os.path.exists(NATS):
             self.skipTest("nats-server is not installed (deploy/install-deps.sh test)")
         self.nats = NatsCluster()
+        self.hook = HookRecorder()
         self.instances = []
 
     def tearDown(self):
         for svc in self.instances:
             svc.cleanup()
         self.nats.cleanup()
+        self.hook.stop()
 
-    def serve(self, node):
-        svc = Service(cluster_config(self.nats, node), rules={"cluster.rules": RULES}, expect_start=False)
+    def serve(self, node, auth=False, rules=RULES):
+        svc = Service(cluster_config(self.nats, node, self.hook.port, auth), rules={"cluster.rules": rules},
+                      expect_start=False)
         self.instances.append(svc)
         svc.start(timeout=60)
         return svc
@@ -188,6 +254,21 @@ class ClusterTest(unittest.TestCase):
         self.assertTrue(wait_for(lambda: self.firing(b) == expected, timeout=30),
                         "live %d, replay %d: %s" % (len(self.firing(b)), len(expected),
                                                     sorted(self.firing(b) ^ expected)[:10]))
+        # Every alert firing at the end was notified at least once, across the kill -9; a
+        # notification sent twice (by the former owner, then by the new one) has the same
+        # idempotency key and the same content.
+        def notified():
+            return {(body["account"], body["rule"]) for key, body in self.hook.snapshot() if body["state"] == "firing"}
+        self.assertTrue(wait_for(lambda: expected <= notified(), timeout=60),
+                        "%d firing alerts never notified, e.g. %s" % (len(expected - notified()),
+                                                                     sorted(expected - notified())[:5]))
+        by_key = {}
+        for key, body in self.hook.snapshot():
+            self.assertTrue(key, body)
+            self.assertEqual(key, body["idempotency_key"])
+            by_key.setdefault(key, set()).add((body["id"], body["state"], body["account"]))
+        self.assertEqual([k for k, bodies in by_key.items() if len(bodies) != 1], [])
+        print("cluster: %d notifications received, %d distinct keys" % (len(self.hook.snapshot()), len(by_key)))
         print("cluster: %d events over %d accounts posted in %.1f s with an engine kill -9 at half" %
               (len(acknowledged), ACCOUNTS, post_seconds))
 
@@ -201,11 +282,168 @@ class ClusterTest(unittest.TestCase):
             status, body = b.post_events(more)
             return status == 202
         self.assertTrue(wait_for(post_more, timeout=30), b.read_log()[-3000:])
-        self.assertTrue(wait_for(lambda: len(b.json("GET", "/v1/accounts/acct-0")[1]["users"]) ==
-                                 user_count(acknowledged, "acct-0") + 20, timeout=30), b.read_log()[-3000:])
+        # While the servers elect new leaders a lease may lapse and be claimed again: the
+        # read is then 503 (no owner) for a moment.
+        def caught_up():
+            status, body = b.json("GET", "/v1/accounts/acct-0")
+            return status == 200 and len(body["users"]) == user_count(acknowledged, "acct-0") + 20
+        self.assertTrue(wait_for(caught_up, timeout=30), b.read_log()[-3000:])
+
+    def test_reads_acks_and_reloads_from_any_instance_and_a_joiner_takes_a_share(self):
+        a = self.serve("a", auth=True)
+        b = self.serve("b", auth=True)
+        instances = [a, b]
+
+        def owned(svc):
+            return metric_value(svc.metrics(), "redflag_cluster_leases_owned") or 0
+        self.assertTrue(wait_for(lambda: owned(a) > 0 and owned(b) > 0 and owned(a) + owned(b) == PARTITIONS,
+                                 timeout=30), a.read_log()[-3000:] + b.read_log()[-3000:])
+
+        # 60 accounts, each with one low NPS answer (low_nps fires) and one user.
+        now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=30)
+        at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        accounts = ["acct-%d" % i for i in range(60)]
+        events = []
+        for acct in accounts:
+            events.append({"type": "user", "account": acct, "id": "u-" + acct, "at": at, "user_id": "x-" + acct})
+            events.append({"type": "nps", "account": acct, "id": "n-" + acct, "at": at, "score": 2})
+        status, body = a.post_events(events)
+        self.assertEqual(status, 202, body)
+
+        # Every account answers from both instances; asked locally, exactly one owns it.
+        def readable_everywhere():
+            for acct in accounts:
+                for svc in instances:
+                    status, body = svc.json("GET", "/v1/accounts/" + acct, headers=READ)
+                    if status != 200 or len(body["users"]) != 1:
+                        return False
+            return True
+        self.assertTrue(wait_for(readable_everywhere, timeout=30), a.read_log()[-3000:] + b.read_log()[-3000:])
+        owner = {}
+        for acct in accounts:
+            answers = [svc.json("GET", "/v1/accounts/" + acct, headers=LOCAL)[0] for svc in instances]
+            self.assertEqual(sorted(answers), [200, 421], acct)
+            owner[acct] = instances[answers.index(200)]
+        self.assertEqual({id(s) for s in owner.values()}, {id(a), id(b)}, "both instances own some accounts")
+        # The caller's token goes along: without it, the non-owner refuses as the owner would.
+        self.assertEqual(a.json("GET", "/v1/accounts/acct-0")[0], 401)
+        status, history = (b if owner["acct-0"] is a else a).json("GET", "/v1/accounts/acct-0/history", headers=READ)
+        self.assertEqual(status, 200, history)
+        self.assertEqual(history["account"], "acct-0")
+
+        # GET /v1/accounts from either instance: every account once, in one order, by pages too.
+        def account_page(svc, query):
+            status, body = svc.json("GET", "/v1/accounts?" + query, headers=READ)
+            self.assertEqual(status, 200, body)
+            self.assertNotIn("incomplete", body)
+            return body
+        listed = [x["id"] for x in account_page(a, "sort=health&limit=1000")["accounts"]]
+        self.assertEqual(sorted(listed), sorted(accounts))
+        self.assertEqual([x["id"] for x in account_page(b, "sort=health&limit=1000")["accounts"]], listed)
+        paged, cursor = [], None
+        while True:
+            body = account_page(a, "sort=health&limit=9" + ("&cursor=" + cursor if cursor else ""))
+            paged.extend(x["id"] for x in body["accounts"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        self.assertEqual(paged, listed)
+
+        # GET /v1/alerts from either instance: every firing alert once, in the single
+        # instance's order (newest first, then id), and pages of 7 give the same list.
+        def firing_list(svc, extra=""):
+            status, body = svc.json("GET", "/v1/alerts?state=firing" + extra, headers=READ)
+            self.assertEqual(status, 200, body)
+            self.assertNotIn("incomplete", body)
+            return body
+        self.assertTrue(wait_for(lambda: len(firing_list(a)["alerts"]) == len(accounts), timeout=30),
+                        firing_list(a))
+        full = [x["id"] for x in firing_list(a)["alerts"]]
+        self.assertEqual(full, [x["id"] for x in firing_list(b)["alerts"]])
+        self.assertEqual({x["account"] for x in firing_list(b)["alerts"]}, set(accounts))
+        paged, cursor = [], None
+        while True:
+            body = firing_list(b, "&limit=7" + ("&cursor=" + cursor if cursor else ""))
+            self.assertLessEqual(len(body["alerts"]), 7)
+            paged.extend(x["id"] for x in body["alerts"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        self.assertEqual(paged, full)
+        alert_of = {x["account"]: x["id"] for x in firing_list(a)["alerts"]}
+
+        # An ack and a snooze through the instance that does not own the account.
+        on_b = next(acct for acct in accounts if owner[acct] is b)
+        on_a = next(acct for acct in accounts if owner[acct] is a)
+        status, body = a.json("POST", "/v1/alerts/%s/ack" % alert_of[on_b], {"by": "csm@example.com"}, WRITE)
+        self.assertEqual(status, 200, body)
+        status, body = b.json("GET", "/v1/alerts/" + alert_of[on_b], headers=LOCAL)
+        self.assertEqual(status, 200, body)
+        self.assertEqual([x["by"] for x in body["acks"]], ["csm@example.com"])
+        self.assertEqual(a.json("POST", "/v1/alerts/%s/ack" % alert_of[on_b], {"by": "x"}, READ)[0], 403)
+        status, body = b.json("POST", "/v1/alerts/%s/snooze" % alert_of[on_a], {"for": "2h", "by": "csm@example.com"},
+                              WRITE)
+        self.assertEqual(status, 200, body)
+        status, body = a.json("GET", "/v1/alerts/" + alert_of[on_a], headers=LOCAL)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["snoozes"]), 1, body)
+        self.assertEqual(b.json("POST", "/v1/alerts/no-such-alert/ack", {"by": "x"}, WRITE)[0], 404)
+
+        # Rules: b's files change and b reloads; a is asked to reload too, but its own
+        # files are the old ones: both say the rules differ.
+        def rules_loaded(svc):
+            return metric_value(svc.metrics(), "redflag_rules_loaded")
+
+        def mismatch(svc):
+            return metric_value(svc.metrics(), "redflag_cluster_rules_mismatch")
+        self.assertEqual((mismatch(a), mismatch(b)), (0, 0))
+        self.assertNotIn("warning", a.json("GET", "/readyz")[1])
+        with open(os.path.join(b.rules_dir, "cluster.rules"), "w") as f:
+            f.write(MORE_RULES)
+        status, body = b.json("POST", "/-/reload", headers=WRITE)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["peers"], "asked to reload")
+        self.assertTrue(wait_for(lambda: (metric_value(a.metrics(), "redflag_cluster_reload_requests_total",
+                                                       {"direction": "received"}) or 0) == 1, timeout=10))
+        self.assertTrue(wait_for(lambda: mismatch(a) == 1 and mismatch(b) == 1, timeout=10))
+        self.assertEqual((rules_loaded(a), rules_loaded(b)), (1, 2))
+        status, ready = a.json("GET", "/readyz")
+        self.assertEqual(status, 200, ready)
+        self.assertIn("the rule files differ between instances", ready["warning"])
+        self.assertIn("b (", ready["warning"])
+        # The same files on a, a reload asked of b only: a reloads too, and they agree.
+        with open(os.path.join(a.rules_dir, "cluster.rules"), "w") as f:
+            f.write(MORE_RULES)
+        status, body = b.json("POST", "/-/reload", headers=WRITE)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(wait_for(lambda: rules_loaded(a) == 2, timeout=10), a.read_log()[-2000:])
+        self.assertTrue(wait_for(lambda: mismatch(a) == 0 and mismatch(b) == 0, timeout=10))
+        self.assertNotIn("warning", b.json("GET", "/readyz")[1])
+
+        # A third instance joins and takes a share; reads through it work, and asked
+        # locally the three list disjoint parts of the alerts.
+        c = self.serve("c", auth=True, rules=MORE_RULES)
+        instances.append(c)
+        self.assertTrue(wait_for(lambda: owned(c) > 0 and owned(a) + owned(b) + owned(c) == PARTITIONS and
+                                 min(owned(a), owned(b), owned(c)) >= PARTITIONS // 3, timeout=30),
+                        "owned: %s" % [owned(s) for s in instances])
+        self.assertTrue(wait_for(lambda: all(c.json("GET", "/v1/accounts/" + acct, headers=READ)[0] == 200
+                                             for acct in accounts), timeout=20), c.read_log()[-3000:])
+
+        def parts():
+            out = []
+            for svc in instances:
+                status, body = svc.json("GET", "/v1/alerts?state=firing", headers=LOCAL)
+                self.assertEqual(status, 200, body)
+                out.append([x["id"] for x in body["alerts"]])
+            return out
+        self.assertTrue(wait_for(lambda: sorted(sum(parts(), [])) == sorted(full) and all(parts()), timeout=20),
+                        parts())
+        self.assertEqual([x["id"] for x in firing_list(c)["alerts"]], full)
+        self.assertTrue(wait_for(lambda: mismatch(c) == 0, timeout=10))
 
     def test_start_up_without_nats_exits_2_with_a_clear_message(self):
-        svc = Service(cluster_config(self.nats, "lonely").replace("start_timeout: 30s", "start_timeout: 2s")
+        svc = Service(cluster_config(self.nats, "lonely", self.hook.port).replace("start_timeout: 30s", "start_timeout: 2s")
                       .replace(self.nats.urls()[0], "nats://127.0.0.1:%d" % free_port())
                       .replace(self.nats.urls()[1], "nats://127.0.0.1:%d" % free_port())
                       .replace(self.nats.urls()[2], "nats://127.0.0.1:%d" % free_port()),

@@ -4,6 +4,7 @@
 // Each deep shape below crashed (stack overflow) before nesting was bounded.
 #include "rules/limits.hpp"
 #include "rules/rule_set.hpp"
+#include "rules/sources.hpp"
 
 #include <gtest/gtest.h>
 
@@ -159,6 +160,38 @@ TEST(Load, a_reload_to_a_deep_file_reports_it_and_the_running_rules_keep_working
     evaluation out = running.rules->make_evaluation();
     running.rules->evaluate(account, timestamp{}, minute, out);
     EXPECT_EQ(out.conditions.at(0), 1);
+}
+
+// Cluster mode compares the instances' fingerprints (README "Cluster mode"): the same
+// texts in other folders match; any changed byte, or a text moved to another file, does not.
+TEST(Load, the_fingerprint_names_the_texts_not_the_folders) {
+    const std::string rule = "rule low {\n  when nps.score < 7\n  severity high\n}\n";
+    auto folder = [](const std::string& name) {
+        auto p = fs::temp_directory_path() / ("redflag-print-" + std::to_string(::getpid()) + "-" + name);
+        fs::create_directories(p);
+        return p;
+    };
+    auto a = folder("a"), b = folder("b");
+    std::ofstream(a / "x.rules", std::ios::binary) << rule;
+    std::ofstream(b / "x.rules", std::ios::binary) << rule;
+    auto print = [](const fs::path& folder) {
+        diagnostics problems;
+        std::vector<std::string> paths{folder.string()};
+        auto sources = read_sources(paths, problems);
+        EXPECT_TRUE(problems.empty());
+        return source_fingerprint(sources);
+    };
+    const auto first = print(a);
+    EXPECT_EQ(first.size(), 64u);
+    EXPECT_EQ(first, print(b));
+
+    std::ofstream(b / "x.rules", std::ios::binary) << rule << "\n";
+    EXPECT_NE(print(b), first);
+    fs::remove(b / "x.rules");
+    std::ofstream(b / "y.rules", std::ios::binary) << rule;
+    EXPECT_NE(print(b), first);
+    fs::remove_all(a);
+    fs::remove_all(b);
 }
 
 }  // namespace
