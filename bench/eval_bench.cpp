@@ -76,11 +76,14 @@ struct state_footprint {
     double usage = 0, streams = 0, history = 0, users = 0, tickets = 0, other = 0;
     void add(const model::account_state& s) {
         for (const auto& [metric, series] : s.usage) usage += 96.0 + series.points.capacity() * sizeof(model::usage_point);
-        for (const auto& records : s.streams) {
-            streams += records.capacity() * sizeof(model::stream_record);
-            for (const auto& r : records) streams += r.values.capacity() * sizeof(scalar);
+        streams += s.streams().capacity() * sizeof(model::type_stream);
+        for (const auto& stream : s.streams()) {
+            streams += stream.records.capacity() * sizeof(model::stream_record);
+            for (const auto& r : stream.records) streams += r.values.capacity() * sizeof(scalar);
         }
-        for (const auto& h : s.history) history += h.capacity() * sizeof(model::field_change);
+        history += s.histories().capacity() * sizeof(model::field_history);
+        for (const auto& h : s.histories()) history += h.changes.capacity() * sizeof(model::field_change);
+        other += s.profile_values().capacity() * sizeof(model::profile_value);
         users += s.users.capacity() * sizeof(model::user_state);
         for (const auto& u : s.users) users += (u.email.size() > 15 ? u.email.capacity() + 1 : 0);
         tickets += s.tickets.capacity() * sizeof(model::ticket_state);
@@ -88,7 +91,7 @@ struct state_footprint {
     }
     void print(std::uint32_t accounts) const {
         std::printf("heap per account by part (reserved): usage %.0f B, streams %.0f B, history %.0f B, users %.0f B, "
-                    "tickets %.0f B, movements %.0f B; fixed account_state %zu B\n",
+                    "tickets %.0f B, movements and profile %.0f B; fixed account_state %zu B\n",
                     usage / accounts, streams / accounts, history / accounts, users / accounts, tickets / accounts,
                     other / accounts, sizeof(model::account_state));
     }

@@ -33,7 +33,7 @@ struct config {
         bool sync = false;
         duration retention = 400 * day;
         std::uint64_t cache_bytes = 64ull << 20;
-        std::uint64_t memtable_bytes = 128ull << 20;  // RocksDB memtables of every column together
+        std::uint64_t memtable_bytes = 32ull << 20;   // RocksDB memtables of every column together, charged to the cache
     } storage;
 
     struct rules_section {

@@ -153,8 +153,8 @@ void core::prefetch_contents(std::uint32_t index) const {
     const model::account_state& s = r.state;
     prefetch_front(s.users);
     prefetch_front(s.tickets);
-    for (const auto& stream : s.streams)
-        if (!stream.empty()) __builtin_prefetch(&stream.back());
+    for (const auto& stream : s.streams())
+        if (!stream.records.empty()) __builtin_prefetch(&stream.records.back());
     if (!s.usage.empty()) __builtin_prefetch(&*s.usage.begin());  // the series' map node
 }
 

@@ -50,7 +50,7 @@ json::object event_counts(const model::account_state& s, timestamp now, duration
                 for (const auto& p : series.points)
                     if (p.at > now - window && p.at <= now) n += p.count;
         } else {
-            for (const auto& r : s.streams[t])
+            for (const auto& r : s.stream(type))
                 if (r.at > now - window && r.at <= now) ++n;
         }
         counts[model::name_of(type)] = n;
@@ -102,7 +102,7 @@ json::object account_view(const engine::account_record& record, const rules::rul
 
     json::object profile;
     for (std::size_t f = 0; f < model::profile_field_count; ++f)
-        profile[model::profile_field_names[f]] = scalar_to_json(s.profile[f]);
+        profile[model::profile_field_names[f]] = scalar_to_json(s.get(static_cast<model::profile_field>(f)));
     profile["arr"] = number_to_json(12 * s.mrr());
     json::object attributes;
     for (const auto& [k, v] : s.attributes) attributes[k] = scalar_to_json(v);

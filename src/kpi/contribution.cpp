@@ -48,7 +48,7 @@ std::size_t ticket_minutes_index() {
     return i;
 }
 const std::vector<model::stream_record>& stream(const model::account_state& s, event_type t) {
-    return s.streams[static_cast<std::size_t>(t)];
+    return s.stream(t);
 }
 
 std::string_view text(const scalar& v) {

@@ -20,7 +20,7 @@ shard_tracker::inputs shard_tracker::inputs_of(const model::account_state& state
                                                     event_type::activity, event_type::goal,     event_type::spend};
     inputs in;
     for (std::size_t i = 0; i < read.size(); ++i)
-        in.records[i] = static_cast<std::uint32_t>(state.streams[static_cast<std::size_t>(read[i])].size());
+        in.records[i] = static_cast<std::uint32_t>(state.stream(read[i]).size());
     in.first_seen = state.first_seen.value_or(timestamp{});
     return in;
 }

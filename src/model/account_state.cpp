@@ -159,6 +159,9 @@ std::size_t user_id_index() {
     return i;
 }
 
+}  // namespace
+
+// Applies one event to a state; a friend of account_state (its private containers).
 class applier {
 public:
     explicit applier(account_state& s) : s_(s) {}
@@ -166,11 +169,19 @@ public:
     // Assigns `value` to field `f` by an event at `at`, keeping the history consistent
     // whatever the order of arrival. See the file comment.
     void set_field(profile_field f, scalar value, timestamp at) {
-        const auto i = static_cast<std::size_t>(f);
-        auto& current = s_.profile[i];
-        auto& history = s_.history[i];
-        auto& set_at = s_.profile_at[i];
-        auto& first_at = s_.profile_first_at[i];
+        if (is_null(value) && !s_.find_profile(f) && s_.history_of(f).empty()) return;  // as below, no entry
+        auto& slot = s_.profile_slot(f);
+        // The changes are moved out of the state and back, so that a field with none
+        // keeps no entry.
+        auto history = s_.take_history(f);
+        set_field(slot, history, std::move(value), at);
+        s_.put_history(f, std::move(history));
+    }
+
+    void set_field(profile_value& slot, std::vector<field_change>& history, scalar value, timestamp at) {
+        auto& current = slot.value;
+        auto& set_at = slot.at;
+        auto& first_at = slot.first_at;
         if (is_null(current) && history.empty()) {
             if (is_null(value)) return;
             current = std::move(value);  // the first value a field gets is not a change
@@ -208,13 +219,15 @@ public:
 
     void apply(const event& e) {
         if (s_.id.empty()) s_.id = e.account;
-        const bool older_than_type =
-            s_.latest_of_type[static_cast<std::size_t>(e.type)] && e.at < *s_.latest_of_type[static_cast<std::size_t>(e.type)];
+        auto& type = s_.stream_entry(e.type);
+        const bool older_than_type = type.has_latest && e.at < type.latest;
         const bool first_event = !s_.first_seen;
         if (first_event || e.at < *s_.first_seen) s_.first_seen = e.at;
         if (first_event || e.at > s_.latest_at) s_.latest_at = e.at;
-        auto& latest = s_.latest_of_type[static_cast<std::size_t>(e.type)];
-        if (!latest || e.at > *latest) latest = e.at;
+        if (!type.has_latest || e.at > type.latest) {
+            type.latest = e.at;
+            type.has_latest = true;
+        }
 
         switch (e.type) {
             case event_type::account: apply_account(e, older_than_type); break;
@@ -224,7 +237,7 @@ public:
             case event_type::ticket: apply_ticket(e); break;
             default: break;
         }
-        insert_by_at(s_.streams[static_cast<std::size_t>(e.type)], make_record(e));
+        insert_by_at(type.records, make_record(e));  // `type` is still valid: nothing added entries
     }
 
 private:
@@ -270,7 +283,7 @@ private:
             if (is_null(value)) continue;
             set_field(pf, std::move(value), e.at);
         }
-        auto& records = s_.streams[static_cast<std::size_t>(event_type::contract)];
+        auto& records = s_.stream_for(event_type::contract);
         auto pos = insert_by_at(records, make_record(e));
         recompute_movements(static_cast<std::size_t>(pos - records.begin()));
     }
@@ -278,7 +291,7 @@ private:
     // Re-derives movements (and the status they imply) from contract record `from` on:
     // every movement at or after that record's time is replaced.
     void recompute_movements(std::size_t from) {
-        auto& records = s_.streams[static_cast<std::size_t>(event_type::contract)];
+        auto& records = s_.stream_for(event_type::contract);
         const timestamp start = records[from].at;
         // Records sharing that time but arrived earlier are before it in order: redo them too.
         while (from > 0 && records[from - 1].at == start) --from;
@@ -353,7 +366,7 @@ private:
 
     // The newest `user` record of this user before this event was applied, if newer than it.
     bool has_newer_user_record(std::string_view id, timestamp at) const {
-        const auto& records = s_.streams[static_cast<std::size_t>(event_type::user)];
+        const auto& records = s_.stream(event_type::user);
         for (auto it = records.rbegin(); it != records.rend() && it->at > at; ++it) {
             const auto* rid = std::get_if<std::string>(&it->values[user_id_index()]);
             if (rid && *rid == id) return true;
@@ -422,7 +435,124 @@ private:
     account_state& s_;
 };
 
+namespace {
+const scalar null_scalar{};
+const std::vector<field_change> no_changes;
+const std::vector<stream_record> no_records;
+
+// The entry of `key` in a vector sorted by key (a few entries: a linear scan).
+template <class V, class K, class Key>
+auto find_entry(V& v, K key, Key key_of) -> decltype(v.data()) {
+    for (auto& x : v) {
+        if (key_of(x) == key) return &x;
+        if (key_of(x) > key) break;
+    }
+    return nullptr;
+}
+
+template <class V, class K, class Key>
+auto insert_pos(V& v, K key, Key key_of) {
+    return std::find_if(v.begin(), v.end(), [&](const auto& x) { return key_of(x) > key; });
+}
+
+constexpr auto field_of = [](const auto& x) { return x.field; };
+constexpr auto type_of = [](const auto& x) { return x.type; };
 }  // namespace
+
+profile_value* account_state::find_profile(profile_field f) { return find_entry(profile_, f, field_of); }
+const profile_value* account_state::find_profile(profile_field f) const { return find_entry(profile_, f, field_of); }
+
+profile_value& account_state::profile_slot(profile_field f) {
+    if (auto* p = find_profile(f)) return *p;
+    profile_value v;
+    v.field = f;
+    return *profile_.insert(insert_pos(profile_, f, field_of), std::move(v));
+}
+
+const scalar& account_state::get(profile_field f) const {
+    const auto* p = find_profile(f);
+    return p ? p->value : null_scalar;
+}
+
+timestamp account_state::set_at(profile_field f) const {
+    const auto* p = find_profile(f);
+    return p ? p->at : timestamp{};
+}
+
+timestamp account_state::first_set_at(profile_field f) const {
+    const auto* p = find_profile(f);
+    return p ? p->first_at : timestamp{};
+}
+
+void account_state::put(profile_field f, scalar value, timestamp at, timestamp first_at) {
+    if (is_null(value) && at == timestamp{} && first_at == timestamp{}) {
+        std::erase_if(profile_, [f](const profile_value& v) { return v.field == f; });
+        return;
+    }
+    auto& slot = profile_slot(f);
+    slot.value = std::move(value);
+    slot.at = at;
+    slot.first_at = first_at;
+}
+
+const std::vector<field_change>& account_state::history_of(profile_field f) const {
+    const auto* h = find_entry(history_, f, field_of);
+    return h ? h->changes : no_changes;
+}
+
+std::vector<field_change> account_state::take_history(profile_field f) {
+    auto it = std::find_if(history_.begin(), history_.end(), [f](const field_history& h) { return h.field == f; });
+    if (it == history_.end()) return {};
+    auto changes = std::move(it->changes);
+    history_.erase(it);
+    return changes;
+}
+
+void account_state::put_history(profile_field f, std::vector<field_change> changes) {
+    if (auto* h = find_entry(history_, f, field_of)) {
+        if (changes.empty()) {
+            history_.erase(history_.begin() + (h - history_.data()));
+        } else {
+            h->changes = std::move(changes);
+        }
+        return;
+    }
+    if (changes.empty()) return;
+    field_history h;
+    h.field = f;
+    h.changes = std::move(changes);
+    history_.insert(insert_pos(history_, f, field_of), std::move(h));
+}
+
+type_stream* account_state::find_stream(event_type t) { return find_entry(streams_, t, type_of); }
+const type_stream* account_state::find_stream(event_type t) const { return find_entry(streams_, t, type_of); }
+
+type_stream& account_state::stream_entry(event_type t) {
+    if (auto* s = find_stream(t)) return *s;
+    type_stream s;
+    s.type = t;
+    return *streams_.insert(insert_pos(streams_, t, type_of), std::move(s));
+}
+
+const std::vector<stream_record>& account_state::stream(event_type t) const {
+    const auto* s = find_stream(t);
+    return s ? s->records : no_records;
+}
+
+std::vector<stream_record>& account_state::stream_for(event_type t) { return stream_entry(t).records; }
+
+std::optional<timestamp> account_state::latest_of(event_type t) const {
+    const auto* s = find_stream(t);
+    if (!s || !s->has_latest) return std::nullopt;
+    return s->latest;
+}
+
+void account_state::set_latest_of(event_type t, std::optional<timestamp> at) {
+    if (!at && !find_stream(t)) return;
+    auto& s = stream_entry(t);
+    s.has_latest = at.has_value();
+    s.latest = at.value_or(timestamp{});
+}
 
 double account_state::mrr() const { return number_or_zero(get(profile_field::mrr)); }
 
@@ -444,18 +574,18 @@ void account_state::expire(timestamp cutoff) {
         }
         shrink_if_loose(v);
     };
-    for (std::size_t t = 0; t < event_type_count; ++t) {
+    for (auto& s : streams_) {
         // Contract records stay: movements are derived from them when a late one arrives.
-        if (t == static_cast<std::size_t>(event_type::contract)) {
-            shrink_if_loose(streams[t]);
+        if (s.type == event_type::contract) {
+            shrink_if_loose(s.records);
             continue;
         }
-        drop_before(streams[t]);
+        drop_before(s.records);
     }
     shrink_if_loose(users);
     shrink_if_loose(movements);
     for (auto& [metric, series] : usage) drop_before(series.points);
-    for (auto& h : history) drop_before(h);
+    for (auto& h : history_) drop_before(h.changes);
     std::erase_if(tickets, [cutoff](const ticket_state& t) { return !t.is_open() && t.updated_at < cutoff; });
     shrink_if_loose(tickets);
 }

@@ -106,34 +106,76 @@ struct mrr_movement {
     double after = 0;
 };
 
+// A profile field that has a value (account_state keeps only those): the value, the `at`
+// of the event that set it, so that an older event arriving late does not overwrite a
+// newer value, and the `at` of the earliest event that set it, so that a late event older
+// than every known value is ordered correctly in the history.
+struct profile_value {
+    timestamp at{};
+    timestamp first_at{};
+    scalar value;
+    profile_field field = profile_field::name;
+};
+
+// The changes of one profile field that has any, sorted by at.
+struct field_history {
+    std::vector<field_change> changes;
+    profile_field field = profile_field::name;
+};
+
+// The records of one event type that an account has seen (usage keeps its points in
+// account_state::usage, so its entry only carries the latest time), sorted by at, and the
+// latest `at` of that type, for since(stream).
+struct type_stream {
+    std::vector<stream_record> records;
+    timestamp latest{};
+    event_type type = event_type::account;
+    bool has_latest = false;
+};
+
+// Memory: an engine holds one account_state per account (100,000s of them), most of which
+// use a few fields and event types. So profile values, histories and streams are kept
+// only for the fields and types an account has, in small vectors sorted by field or type
+// (at most 15 and 11 entries, searched linearly), behind accessors; an account that never
+// sent a profile field or a non-usage event costs nothing for them.
 struct account_state {
     std::string id;
     std::optional<timestamp> first_seen;  // the earliest `at` of any event
     timestamp latest_at{};                // the latest `at` of any event
 
-    // Current value of each field (null until set) and the `at` of the event that set it,
-    // so that an older event arriving late does not overwrite a newer value.
-    std::array<scalar, profile_field_count> profile{};
-    std::array<timestamp, profile_field_count> profile_at{};
-    // The `at` of the earliest event that set each field (meaningful once the field is
-    // set), so that a late event older than every known value is ordered correctly
-    // in the history.
-    std::array<timestamp, profile_field_count> profile_first_at{};
-    std::array<std::vector<field_change>, profile_field_count> history{};  // sorted by at
     std::map<std::string, scalar, std::less<>> attributes;
-
     std::vector<user_state> users;
     std::vector<ticket_state> tickets;  // every ticket seen; open ones are is_open()
     std::map<std::string, usage_series, std::less<>> usage;  // by metric
-
-    // Records of every type except usage (its series are in `usage`), sorted by at.
-    std::array<std::vector<stream_record>, event_type_count> streams{};
-    // The latest `at` of each event type (usage included), for since(stream).
-    std::array<std::optional<timestamp>, event_type_count> latest_of_type{};
-
     std::vector<mrr_movement> movements;  // sorted by at
 
-    const scalar& get(profile_field f) const { return profile[static_cast<std::size_t>(f)]; }
+    // The current value of field `f`, null until set.
+    const scalar& get(profile_field f) const;
+    // The `at` of the event that set `f`, and of the earliest event that set it; the
+    // epoch until set.
+    timestamp set_at(profile_field f) const;
+    timestamp first_set_at(profile_field f) const;
+    // Sets the current value and times of `f` as they are (no history is recorded: for
+    // decoders and tests building a state by hand; events go through apply()).
+    void put(profile_field f, scalar value, timestamp at = {}, timestamp first_at = {});
+    // The fields that have an entry, sorted by field.
+    const std::vector<profile_value>& profile_values() const { return profile_; }
+
+    // The changes of field `f`, sorted by at (empty when none).
+    const std::vector<field_change>& history_of(profile_field f) const;
+    // Replaces the changes of `f` (for decoders and tests).
+    void put_history(profile_field f, std::vector<field_change> changes);
+    const std::vector<field_history>& histories() const { return history_; }
+
+    // The records of type `t` (never usage), sorted by at; empty when none.
+    const std::vector<stream_record>& stream(event_type t) const;
+    // The same, created when absent (keep it sorted by at).
+    std::vector<stream_record>& stream_for(event_type t);
+    // The latest `at` of type `t` (usage included), nullopt before the first.
+    std::optional<timestamp> latest_of(event_type t) const;
+    void set_latest_of(event_type t, std::optional<timestamp> at);
+    const std::vector<type_stream>& streams() const { return streams_; }
+
     double mrr() const;  // 0 when never set
     const user_state* find_user(std::string_view user_id) const;
 
@@ -144,6 +186,21 @@ struct account_state {
     // keeping what windows and `previous()` still need: the latest record of each stream
     // and the latest change of each field.
     void expire(timestamp cutoff);
+
+private:
+    friend class applier;
+    profile_value* find_profile(profile_field f);
+    const profile_value* find_profile(profile_field f) const;
+    profile_value& profile_slot(profile_field f);      // created (null) when absent
+    // Moves the changes of `f` out (leaving no entry) and back in (no entry when empty).
+    std::vector<field_change> take_history(profile_field f);
+    type_stream* find_stream(event_type t);
+    const type_stream* find_stream(event_type t) const;
+    type_stream& stream_entry(event_type t);           // created when absent
+
+    std::vector<profile_value> profile_;   // sorted by field
+    std::vector<field_history> history_;   // sorted by field; no empty entry
+    std::vector<type_stream> streams_;     // sorted by type
 };
 
 }  // namespace redflag::model

@@ -310,11 +310,13 @@ void encode_state(const account_state& s, std::string& out) {
     w.optional_time(s.first_seen);
     w.time(s.latest_at);
     for (std::size_t i = 0; i < profile_field_count; ++i) {
-        w.value(s.profile[i]);
-        w.time(s.profile_at[i]);
-        w.time(s.profile_first_at[i]);
+        const auto f = static_cast<profile_field>(i);
+        w.value(s.get(f));
+        w.time(s.set_at(f));
+        w.time(s.first_set_at(f));
     }
-    for (const auto& h : s.history) {
+    for (std::size_t i = 0; i < profile_field_count; ++i) {
+        const auto& h = s.history_of(static_cast<profile_field>(i));
         w.varint(h.size());
         timestamp prev{};
         for (const auto& c : h) {
@@ -360,7 +362,8 @@ void encode_state(const account_state& s, std::string& out) {
             w.varint(p.count);
         }
     }
-    for (const auto& stream : s.streams) {
+    for (std::size_t t = 0; t < event_type_count; ++t) {
+        const auto& stream = s.stream(static_cast<event_type>(t));
         w.varint(stream.size());
         timestamp prev{};
         for (const auto& r : stream) {
@@ -369,7 +372,7 @@ void encode_state(const account_state& s, std::string& out) {
             for (const auto& v : r.values) w.value(v);
         }
     }
-    for (const auto& t : s.latest_of_type) w.optional_time(t);
+    for (std::size_t t = 0; t < event_type_count; ++t) w.optional_time(s.latest_of(static_cast<event_type>(t)));
     w.varint(s.movements.size());
     timestamp prev{};
     for (const auto& m : s.movements) {
@@ -403,19 +406,20 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
     s.first_seen = r.optional_time();
     s.latest_at = r.time();
     for (std::size_t i = 0; i < profile_field_count && r.ok(); ++i) {
-        s.profile[i] = r.value();
-        s.profile_at[i] = r.time();
-        s.profile_first_at[i] = r.time();
+        auto value = r.value();
+        const auto at = r.time();
+        const auto first_at = r.time();
+        s.put(static_cast<profile_field>(i), std::move(value), at, first_at);  // no entry when unset
     }
-    for (auto& h : s.history) {
-        auto n = r.count();
-        h.resize(n);
+    for (std::size_t i = 0; i < profile_field_count && r.ok(); ++i) {
+        std::vector<field_change> h(r.count());
         timestamp prev{};
         for (auto& c : h) {
             c.at = r.time_delta(prev);
             c.before = r.value();
             c.after = r.value();
         }
+        s.put_history(static_cast<profile_field>(i), std::move(h));
     }
     for (auto n = r.count(); n > 0 && r.ok(); --n) {
         auto key = r.string();
@@ -457,8 +461,10 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
         }
     }
     for (std::size_t type = 0; type < stream_types; ++type) {
-        auto& stream = s.streams[type];
-        stream.resize(r.count());
+        const auto n_records = r.count();
+        if (n_records == 0) continue;
+        auto& stream = s.stream_for(static_cast<event_type>(type));
+        stream.resize(n_records);
         const auto expected = stream_field_count(static_cast<event_type>(type));
         timestamp prev{};
         for (auto& rec : stream) {
@@ -470,7 +476,7 @@ bool decode_state(std::string_view bytes, account_state& s, std::string* error) 
             for (std::size_t i = 0; i < n && r.ok(); ++i) rec.values[i] = r.value();
         }
     }
-    for (std::size_t type = 0; type < stream_types; ++type) s.latest_of_type[type] = r.optional_time();
+    for (std::size_t type = 0; type < stream_types; ++type) s.set_latest_of(static_cast<event_type>(type), r.optional_time());
     s.movements.resize(r.count());
     timestamp prev{};
     for (auto& m : s.movements) {

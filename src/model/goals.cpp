@@ -23,7 +23,7 @@ std::optional<goal_status> status_of(std::string_view status) {
 goal_counts count_goals(const account_state& state, timestamp now, timestamp& next) {
     // Function statics: schema.cpp's tables are initialised before first use.
     static const std::size_t id_at = index_of("goal_id"), status_at = index_of("status"), due_at = index_of("due_at");
-    const auto& records = state.streams[static_cast<std::size_t>(event_type::goal)];
+    const auto& records = state.stream(event_type::goal);
     goal_counts out;
     next = timestamp_max;
     std::size_t end = 0;

@@ -12,6 +12,7 @@
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/memtablerep.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
@@ -257,6 +258,7 @@ std::unique_ptr<store> store::open(const options& opts, std::string& error) {
             s->expiry_filters_[i] = std::make_unique<expiry_filter>(*now, opts.event_retention, opts.expiry[i]);
     s->statistics_ = rocksdb::CreateDBStatistics();
     s->cache_ = rocksdb::NewLRUCache(opts.block_cache_bytes);
+    s->write_buffers_ = std::make_shared<rocksdb::WriteBufferManager>(opts.write_buffer_bytes, s->cache_);
     if (auto st = s->open_db(); !st.ok()) {
         error = "store: cannot open " + opts.path + ": " + st.message();
         return nullptr;
@@ -271,7 +273,7 @@ status store::open_db() {
     db.create_if_missing = true;
     db.create_missing_column_families = true;
     db.max_background_jobs = std::max(2, opts.background_jobs);
-    db.db_write_buffer_size = opts.write_buffer_bytes;
+    db.write_buffer_manager = s->write_buffers_;  // flushes at write_buffer_bytes, charged to the cache
     db.max_total_wal_size = opts.max_wal_bytes;
     db.bytes_per_sync = 1u << 20;
     db.wal_bytes_per_sync = 0;              // the WAL is synced by write() when asked, not behind its back

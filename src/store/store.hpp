@@ -65,6 +65,7 @@ class ColumnFamilyHandle;
 class CompactionFilter;
 class Statistics;
 class Cache;
+class WriteBufferManager;
 }  // namespace rocksdb
 
 namespace redflag::store {
@@ -87,8 +88,12 @@ struct options {
     std::string path;
     bool sync = false;                        // fsync the WAL before write() returns
     duration event_retention = 400 * day;     // events (and their dedup ids) older than this are dropped
+    // RocksDB's memory: the block cache, to which the memtables are charged (a
+    // WriteBufferManager), so that blocks and memtables together stay near this size
+    // (memtables may take it all while they wait to be flushed; then blocks are evicted).
     std::size_t block_cache_bytes = 64u << 20;
-    std::size_t write_buffer_bytes = 128u << 20;  // all memtables together
+    // All memtables together: when they reach this, the largest is flushed.
+    std::size_t write_buffer_bytes = 32u << 20;
     std::uint64_t max_wal_bytes = 32u << 20;      // bounds WAL replay (and memtables) after a crash
     int background_jobs = 2;                  // flush and compaction threads
     bool flush_on_close = true;               // faster next open: nothing to replay from the WAL
@@ -258,6 +263,7 @@ private:
     std::array<std::unique_ptr<rocksdb::CompactionFilter>, column_count> expiry_filters_;
     std::shared_ptr<rocksdb::Statistics> statistics_;
     std::shared_ptr<rocksdb::Cache> cache_;
+    std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;  // charges memtables to cache_
     rocksdb::DB* db_ = nullptr;
     std::array<rocksdb::ColumnFamilyHandle*, column_count> handles_{};
     rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;

@@ -33,8 +33,8 @@ alert_event transition_of(std::string account, std::string rule, alert_state to,
 model::account_state account_with_csm(std::string id, std::string csm_email) {
     model::account_state s;
     s.id = id;
-    s.profile[static_cast<std::size_t>(model::profile_field::name)] = std::string("Acme Corp");
-    s.profile[static_cast<std::size_t>(model::profile_field::csm_email)] = std::move(csm_email);
+    s.put(model::profile_field::name, std::string("Acme Corp"));
+    s.put(model::profile_field::csm_email, std::move(csm_email));
     return s;
 }
 
@@ -144,9 +144,9 @@ TEST(AlertQueries, history_skips_and_counts_unreadable_outbox_records) {
 
 model::account_state account_with_arr(std::string id, double mrr, std::string segment) {
     auto s = account_with_csm(id, id + "@example.com");
-    s.profile[static_cast<std::size_t>(model::profile_field::mrr)] = mrr;
-    s.profile[static_cast<std::size_t>(model::profile_field::segment)] = std::move(segment);
-    s.profile[static_cast<std::size_t>(model::profile_field::renewal_at)] = t0 + 24h * 90;
+    s.put(model::profile_field::mrr, mrr);
+    s.put(model::profile_field::segment, std::move(segment));
+    s.put(model::profile_field::renewal_at, t0 + 24h * 90);
     return s;
 }
 

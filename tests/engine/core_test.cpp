@@ -316,7 +316,7 @@ TEST(Core, expire_before_drops_old_records_but_keeps_the_latest) {
         e.fields["kind"] = "call";
         c.apply(e);
     }
-    const auto& records = c.find("acme")->state.streams[static_cast<std::size_t>(model::event_type::activity)];
+    const auto& records = c.find("acme")->state.stream(model::event_type::activity);
     ASSERT_EQ(records.size(), 10u);
     c.expire_before(t0 + 7 * day);
     ASSERT_EQ(records.size(), 3u);

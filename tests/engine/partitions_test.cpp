@@ -133,7 +133,7 @@ protected:
     static std::size_t answers(instance& in, const std::string& account) {
         return on_shard(in, account, [&](engine::core& c) -> std::size_t {
             const auto* r = c.find(account);
-            return r ? r->state.streams[static_cast<std::size_t>(model::event_type::nps)].size() : 0;
+            return r ? r->state.stream(model::event_type::nps).size() : 0;
         });
     }
     static std::vector<std::string> active_alerts(instance& in, const std::string& account) {

@@ -123,7 +123,7 @@ protected:
     std::size_t answers_in_memory(const std::string& account) {
         return on_shard(account, [account](engine::core& c) -> std::size_t {
             const auto* r = c.find(account);
-            return r ? r->state.streams[static_cast<std::size_t>(model::event_type::nps)].size() : 0;
+            return r ? r->state.stream(model::event_type::nps).size() : 0;
         });
     }
 

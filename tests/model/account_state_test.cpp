@@ -16,11 +16,11 @@ namespace {
 std::string str(const scalar& s) { return std::holds_alternative<std::string>(s) ? std::get<std::string>(s) : "<not a string>"; }
 
 const std::vector<field_change>& history_of(const account_state& s, profile_field f) {
-    return s.history[static_cast<std::size_t>(f)];
+    return s.history_of(f);
 }
 
 const std::vector<stream_record>& stream_of(const account_state& s, event_type t) {
-    return s.streams[static_cast<std::size_t>(t)];
+    return s.stream(t);
 }
 
 scalar value_of(const stream_record& r, event_type t, std::string_view field) { return r.values[*stream_field_index(t, field)]; }
@@ -79,10 +79,10 @@ TEST(AccountState, every_event_updates_first_seen_latest_at_and_latest_of_type) 
     s.apply(make_event(event_type::activity, t0, {{"kind", "call"}}));
     EXPECT_EQ(s.first_seen, t0);
     EXPECT_EQ(s.latest_at, t0 + 3 * day);
-    EXPECT_EQ(s.latest_of_type[static_cast<std::size_t>(event_type::usage)], t0 + 3 * day);
-    EXPECT_EQ(s.latest_of_type[static_cast<std::size_t>(event_type::nps)], t0 + day);
-    EXPECT_EQ(s.latest_of_type[static_cast<std::size_t>(event_type::activity)], t0);
-    EXPECT_FALSE(s.latest_of_type[static_cast<std::size_t>(event_type::ticket)]);
+    EXPECT_EQ(s.latest_of(event_type::usage), t0 + 3 * day);
+    EXPECT_EQ(s.latest_of(event_type::nps), t0 + day);
+    EXPECT_EQ(s.latest_of(event_type::activity), t0);
+    EXPECT_FALSE(s.latest_of(event_type::ticket));
     EXPECT_TRUE(stream_of(s, event_type::usage).empty()) << "usage lives in series, not stream records";
 }
 
@@ -126,7 +126,7 @@ TEST(AccountState, out_of_order_records_are_inserted_at_their_time) {
     for (std::size_t i = 1; i < nps.size(); ++i) EXPECT_LE(nps[i - 1].at, nps[i].at);
     EXPECT_EQ(nps.front().at, t0);
     EXPECT_EQ(nps.back().at, t0 + 5 * day);
-    EXPECT_EQ(s.latest_of_type[static_cast<std::size_t>(event_type::nps)], t0 + 5 * day);
+    EXPECT_EQ(s.latest_of(event_type::nps), t0 + 5 * day);
 }
 
 TEST(AccountState, contract_sets_contract_fields_and_new_business) {
@@ -298,7 +298,7 @@ TEST(AccountState, backfill_older_than_every_value_orders_the_history) {
     EXPECT_EQ(str(h[0].before), "alice");
     EXPECT_EQ(str(h[0].after), "bob");
     EXPECT_EQ(str(s.get(profile_field::csm)), "bob");
-    EXPECT_EQ(s.profile_at[static_cast<std::size_t>(profile_field::csm)], t0 + 100 * day);
+    EXPECT_EQ(s.set_at(profile_field::csm), t0 + 100 * day);
 }
 
 TEST(AccountState, usage_merges_per_minute_and_tracks_users) {
@@ -432,4 +432,78 @@ TEST(AccountState, expire_gives_back_growth_slack) {
     s.expire(t0);  // drops nothing
     EXPECT_EQ(points.size(), 1000u);
     EXPECT_LE(points.capacity(), 1000u + 1000u / 8 + 4);
+}
+
+// Memory: an account keeps entries only for the fields and event types it has (the state
+// of 100,000 accounts must fit in a few hundred MiB, bench/RESULTS.md). The fixed part
+// was 1,784 bytes with an array slot for every field and type.
+TEST(AccountState, fixed_part_is_small) {
+    EXPECT_LE(sizeof(account_state), 320u);
+}
+
+TEST(AccountState, usage_only_account_keeps_no_profile_history_or_records) {
+    account_state s;
+    for (int m = 0; m < 30; ++m)
+        s.apply(make_event(event_type::usage, t0 + m * hour, {{"metric", "logins"}, {"value", m}}));
+    EXPECT_TRUE(s.profile_values().empty());
+    EXPECT_TRUE(s.histories().empty());
+    ASSERT_EQ(s.streams().size(), 1u) << "usage has an entry for its latest time only";
+    EXPECT_EQ(s.streams()[0].type, event_type::usage);
+    EXPECT_TRUE(s.streams()[0].records.empty());
+    EXPECT_EQ(s.latest_of(event_type::usage), t0 + 29 * hour);
+    EXPECT_FALSE(s.latest_of(event_type::nps));
+    EXPECT_TRUE(s.stream(event_type::nps).empty());
+    for (std::size_t i = 0; i < profile_field_count; ++i) {
+        const auto f = static_cast<profile_field>(i);
+        EXPECT_TRUE(is_null(s.get(f))) << name_of(f);
+        EXPECT_EQ(s.set_at(f), timestamp{}) << name_of(f);
+        EXPECT_TRUE(s.history_of(f).empty()) << name_of(f);
+    }
+}
+
+// Each kind of profile value (string, number, time, string list) set, sent again unchanged
+// and overwritten, in an order that makes the sorted entries insert in the middle.
+TEST(AccountState, compact_profile_sets_and_overwrites_each_field_kind) {
+    account_state s;
+    s.apply(make_event(event_type::contract, t0, {{"mrr", 1000}, {"renewal_at", "2027-01-01T00:00:00Z"}}));
+    s.apply(make_event(event_type::account, t0 + day, {{"csm", "alice"}, {"seats", 10}}));
+    s.apply(make_event(event_type::contract, t0 + day, {{"mrr", 1000}, {"products", json::array{"crm"}}}));
+    std::vector<profile_field> fields;
+    for (const auto& v : s.profile_values()) fields.push_back(v.field);
+    EXPECT_EQ(fields, (std::vector<profile_field>{profile_field::csm, profile_field::seats, profile_field::mrr,
+                                                  profile_field::renewal_at, profile_field::products}))
+        << "sorted by field, only those set";
+    EXPECT_TRUE(s.histories().empty()) << "first values and repeats are no changes";
+    EXPECT_EQ(s.set_at(profile_field::mrr), t0 + day);
+    EXPECT_EQ(s.first_set_at(profile_field::mrr), t0);
+
+    s.apply(make_event(event_type::account, t0 + 2 * day, {{"csm", "bob"}, {"seats", 12}}));
+    s.apply(make_event(event_type::contract, t0 + 2 * day,
+                       {{"mrr", 1500}, {"renewal_at", "2028-01-01T00:00:00Z"}, {"products", json::array{"crm", "cpq"}}}));
+    EXPECT_EQ(str(s.get(profile_field::csm)), "bob");
+    EXPECT_EQ(s.get(profile_field::seats), scalar{12.0});
+    EXPECT_EQ(s.get(profile_field::mrr), scalar{1500.0});
+    EXPECT_EQ(s.get(profile_field::renewal_at), scalar{*parse_rfc3339("2028-01-01T00:00:00Z")});
+    EXPECT_EQ(s.get(profile_field::products), (scalar{string_list{"crm", "cpq"}}));
+    for (auto f : {profile_field::csm, profile_field::seats, profile_field::mrr, profile_field::renewal_at,
+                   profile_field::products}) {
+        ASSERT_EQ(s.history_of(f).size(), 1u) << name_of(f);
+        EXPECT_EQ(s.history_of(f)[0].at, t0 + 2 * day) << name_of(f);
+        EXPECT_EQ(s.set_at(f), t0 + 2 * day) << name_of(f);
+    }
+    EXPECT_EQ(str(s.history_of(profile_field::csm)[0].before), "alice");
+    EXPECT_EQ(s.history_of(profile_field::seats)[0].before, scalar{10.0});
+    EXPECT_TRUE(is_null(s.get(profile_field::name)));
+    EXPECT_TRUE(s.history_of(profile_field::name).empty());
+    EXPECT_EQ(s.histories().size(), 5u);
+
+    // A state built by hand: put() sets and, with no value and no time, unsets.
+    s.put(profile_field::name, std::string("Acme"), t0);
+    EXPECT_EQ(str(s.get(profile_field::name)), "Acme");
+    s.put(profile_field::name, scalar{});
+    EXPECT_TRUE(is_null(s.get(profile_field::name)));
+    EXPECT_EQ(s.profile_values().size(), 5u) << "unset again: no entry";
+    s.put_history(profile_field::csm, {});
+    EXPECT_TRUE(s.history_of(profile_field::csm).empty());
+    EXPECT_EQ(s.histories().size(), 4u) << "no empty entry stays";
 }

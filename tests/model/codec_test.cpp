@@ -61,6 +61,16 @@ account_state ninety_days(std::string id = "acme-corp") {
     return s;
 }
 
+// Every profile field's value and times, in field order.
+void expect_same_profile(const account_state& d, const account_state& s) {
+    for (std::size_t i = 0; i < profile_field_count; ++i) {
+        const auto f = static_cast<profile_field>(i);
+        EXPECT_EQ(d.get(f), s.get(f)) << name_of(f);
+        EXPECT_EQ(d.set_at(f), s.set_at(f)) << name_of(f);
+        EXPECT_EQ(d.first_set_at(f), s.first_set_at(f)) << name_of(f);
+    }
+}
+
 }  // namespace
 
 TEST(StateCodec, round_trip_preserves_everything) {
@@ -75,17 +85,18 @@ TEST(StateCodec, round_trip_preserves_everything) {
     EXPECT_EQ(d.id, "acme-corp");
     EXPECT_EQ(d.first_seen, s.first_seen);
     EXPECT_EQ(d.latest_at, s.latest_at);
-    EXPECT_EQ(d.profile, s.profile);
-    EXPECT_EQ(d.profile_at, s.profile_at);
-    EXPECT_EQ(d.profile_first_at, s.profile_first_at);
+    expect_same_profile(d, s);
     EXPECT_EQ(d.attributes, s.attributes);
-    EXPECT_EQ(d.latest_of_type, s.latest_of_type);
-    for (std::size_t f = 0; f < profile_field_count; ++f) {
-        ASSERT_EQ(d.history[f].size(), s.history[f].size());
-        for (std::size_t i = 0; i < s.history[f].size(); ++i) {
-            EXPECT_EQ(d.history[f][i].at, s.history[f][i].at);
-            EXPECT_EQ(d.history[f][i].before, s.history[f][i].before);
-            EXPECT_EQ(d.history[f][i].after, s.history[f][i].after);
+    for (std::size_t t = 0; t < event_type_count; ++t)
+        EXPECT_EQ(d.latest_of(static_cast<event_type>(t)), s.latest_of(static_cast<event_type>(t)));
+    for (std::size_t i = 0; i < profile_field_count; ++i) {
+        const auto& dh = d.history_of(static_cast<profile_field>(i));
+        const auto& sh = s.history_of(static_cast<profile_field>(i));
+        ASSERT_EQ(dh.size(), sh.size());
+        for (std::size_t k = 0; k < sh.size(); ++k) {
+            EXPECT_EQ(dh[k].at, sh[k].at);
+            EXPECT_EQ(dh[k].before, sh[k].before);
+            EXPECT_EQ(dh[k].after, sh[k].after);
         }
     }
     ASSERT_EQ(d.users.size(), s.users.size());
@@ -103,10 +114,12 @@ TEST(StateCodec, round_trip_preserves_everything) {
     EXPECT_EQ(a[17].sum, 1234.5);
     EXPECT_EQ(a[17].count, b[17].count);
     for (std::size_t t = 0; t < event_type_count; ++t) {
-        ASSERT_EQ(d.streams[t].size(), s.streams[t].size());
-        for (std::size_t i = 0; i < s.streams[t].size(); ++i) {
-            EXPECT_EQ(d.streams[t][i].at, s.streams[t][i].at);
-            EXPECT_EQ(d.streams[t][i].values, s.streams[t][i].values);
+        const auto& ds = d.stream(static_cast<event_type>(t));
+        const auto& ss = s.stream(static_cast<event_type>(t));
+        ASSERT_EQ(ds.size(), ss.size());
+        for (std::size_t i = 0; i < ss.size(); ++i) {
+            EXPECT_EQ(ds[i].at, ss[i].at);
+            EXPECT_EQ(ds[i].values, ss[i].values);
         }
     }
     ASSERT_EQ(d.movements.size(), 2u);
@@ -124,22 +137,20 @@ TEST(StateCodec, round_trip_preserves_everything) {
 TEST(StateCodec, round_trips_edge_values) {
     account_state s;
     s.id = "";
-    s.profile[0] = std::string(300, 'x');
-    s.profile[1] = -0.25;
-    s.profile[2] = 1e300;
-    s.profile[3] = -12345678901.0;
-    s.profile[4] = timestamp_min;
-    s.profile[5] = timestamp_max;
-    s.profile[6] = string_list{};
-    s.profile[7] = false;
-    s.profile_at[0] = timestamp_min;
-    s.profile_at[1] = timestamp_max;
+    s.put(profile_field::name, std::string(300, 'x'), timestamp_min);
+    s.put(profile_field::csm, -0.25, timestamp_max);
+    s.put(profile_field::csm_email, 1e300);
+    s.put(profile_field::segment, -12345678901.0);
+    s.put(profile_field::plan, timestamp_min);
+    s.put(profile_field::industry, timestamp_max);
+    s.put(profile_field::status, string_list{});
+    s.put(profile_field::seats, false);
+    s.put(profile_field::employees, scalar{}, t0);  // no value, but a time: kept as it is
     s.usage["m"].points = {{timestamp_min, 0.1, 0}, {timestamp_max, -3, UINT32_MAX}};
     s.movements.push_back({timestamp_max, movement_kind::reactivation, 0, 1e-9});
     auto d = decode_state(encode_state(s));
     ASSERT_TRUE(d);
-    EXPECT_EQ(d->profile, s.profile);
-    EXPECT_EQ(d->profile_at, s.profile_at);
+    expect_same_profile(*d, s);
     EXPECT_EQ(d->usage.at("m").points[0].at, timestamp_min);
     EXPECT_EQ(d->usage.at("m").points[1].at, timestamp_max);
     EXPECT_EQ(d->usage.at("m").points[1].count, UINT32_MAX);
@@ -178,7 +189,7 @@ TEST(StateCodec, corrupt_input_never_crashes) {
             // Whatever was accepted is a usable state: it encodes, and takes events.
             (void)encode_state(s);
             s.apply(make_event(event_type::nps, t0, {{"score", 5}}));
-            for (const auto& r : s.streams) for (const auto& rec : r) (void)rec.values.size();
+            for (const auto& r : s.streams()) for (const auto& rec : r.records) (void)rec.values.size();
         }
     }
     // Pure garbage, including huge counts.
@@ -197,13 +208,13 @@ TEST(StateCodec, stream_record_value_counts_are_checked) {
     s.apply(make_event(event_type::nps, t0, {{"score", 5}}));
     std::string bytes = encode_state(s);
     // A record with too many values must not decode: rules index values by schema position.
-    s.streams[static_cast<std::size_t>(event_type::nps)][0].values.emplace_back(std::in_place_type<double>, 1.0);
+    s.stream_for(event_type::nps)[0].values.emplace_back(std::in_place_type<double>, 1.0);
     EXPECT_FALSE(decode_state(encode_state(s)));
     // One written with fewer values (an older schema) is padded with nulls.
-    s.streams[static_cast<std::size_t>(event_type::nps)][0].values.resize(1);
+    s.stream_for(event_type::nps)[0].values.resize(1);
     auto d = decode_state(encode_state(s));
     ASSERT_TRUE(d);
-    EXPECT_EQ(d->streams[static_cast<std::size_t>(event_type::nps)][0].values.size(), 3u);
+    EXPECT_EQ(d->stream(event_type::nps)[0].values.size(), 3u);
 }
 
 TEST(StateCodec, decoding_is_fast_and_compact) {
@@ -296,9 +307,9 @@ TEST(StateCodec, version_1_state_without_the_goal_stream_still_decodes) {
     auto v1 = decode_state(bytes_of('\x01', 9), &error);
     ASSERT_TRUE(v1) << error;
     EXPECT_EQ(v1->id, "a");
-    EXPECT_EQ(v1->latest_of_type[static_cast<std::size_t>(event_type::milestone)], from_millis(0));
-    EXPECT_FALSE(v1->latest_of_type[static_cast<std::size_t>(event_type::goal)]);
-    EXPECT_TRUE(v1->streams[static_cast<std::size_t>(event_type::goal)].empty());
+    EXPECT_EQ(v1->latest_of(event_type::milestone), from_millis(0));
+    EXPECT_FALSE(v1->latest_of(event_type::goal));
+    EXPECT_TRUE(v1->stream(event_type::goal).empty());
     EXPECT_EQ(encode_state(*v1), bytes_of('\x02', 11));
     // Nine streams under version 2 are short: refused, not misread.
     EXPECT_FALSE(decode_state(bytes_of('\x02', 9), &error));
@@ -311,10 +322,10 @@ TEST(StateCodec, goal_records_round_trip) {
                        "a"));
     auto d = decode_state(encode_state(s));
     ASSERT_TRUE(d);
-    const auto& goals = d->streams[static_cast<std::size_t>(event_type::goal)];
+    const auto& goals = d->stream(event_type::goal);
     ASSERT_EQ(goals.size(), 1u);
-    EXPECT_EQ(goals[0].values, s.streams[static_cast<std::size_t>(event_type::goal)][0].values);
-    EXPECT_EQ(d->latest_of_type[static_cast<std::size_t>(event_type::goal)], t0);
+    EXPECT_EQ(goals[0].values, s.stream(event_type::goal)[0].values);
+    EXPECT_EQ(d->latest_of(event_type::goal), t0);
 }
 
 TEST(StateCodec, ticket_first_response_round_trips_and_the_earliest_wins) {
@@ -422,4 +433,22 @@ TEST(EventJson, doubles_parsed_by_boost_come_back_exactly) {
         ++checked;
     }
     EXPECT_GT(checked, 6000);
+}
+
+// A decoded state is as compact as one built by apply(): entries only for what is set.
+TEST(StateCodec, decoded_state_keeps_entries_only_for_what_is_set) {
+    account_state s;
+    s.apply(make_event(event_type::usage, t0, {{"metric", "logins"}}, "a"));
+    s.apply(make_event(event_type::account, t0, {{"csm", "alice"}}, "a"));
+    s.apply(make_event(event_type::account, t0 + day, {{"csm", "bob"}}, "a"));
+    auto d = decode_state(encode_state(s));
+    ASSERT_TRUE(d);
+    ASSERT_EQ(d->profile_values().size(), 1u);
+    EXPECT_EQ(d->profile_values()[0].field, profile_field::csm);
+    ASSERT_EQ(d->histories().size(), 1u);
+    EXPECT_EQ(d->histories()[0].changes.size(), 1u);
+    ASSERT_EQ(d->streams().size(), 2u) << "account (a record) and usage (its latest time)";
+    EXPECT_EQ(d->streams()[0].type, event_type::account);
+    EXPECT_EQ(d->streams()[1].type, event_type::usage);
+    EXPECT_EQ(encode_state(*d), encode_state(s));
 }

@@ -498,7 +498,7 @@ void evaluator::for_each(const source_spec& s, const window_spec& w, Fn&& fn) {
     base.kind = s.kind;
     switch (s.kind) {
         case source_kind::records:
-            scan(account_.streams[static_cast<std::size_t>(s.type)], w, base, fn);
+            scan(account_.stream(s.type), w, base, fn);
             return;
         case source_kind::usage_metric: {
             // One map find per usage stream per evaluation: series are keyed by metric
@@ -675,12 +675,12 @@ value evaluator::since_stream(const node& n) {
     base.kind = s.kind;
     switch (s.kind) {
         case source_kind::records: {
-            const auto& known = account_.latest_of_type[static_cast<std::size_t>(s.type)];
+            const auto known = account_.latest_of(s.type);
             if (!s.filter && known && *known <= now_) {
                 latest = *known;  // nothing of this type after now: nothing to note either
                 break;
             }
-            consider(account_.streams[static_cast<std::size_t>(s.type)], base);
+            consider(account_.stream(s.type), base);
             break;
         }
         case source_kind::usage_metric: {
@@ -692,7 +692,7 @@ value evaluator::since_stream(const node& n) {
             break;
         }
         case source_kind::usage_all: {
-            const auto& known = account_.latest_of_type[static_cast<std::size_t>(model::event_type::usage)];
+            const auto known = account_.latest_of(model::event_type::usage);
             if (!s.filter && known && *known <= now_) {
                 latest = *known;
                 break;
@@ -711,13 +711,13 @@ value evaluator::since_stream(const node& n) {
 }
 
 value evaluator::changed(const node& n) {
-    const auto& history = account_.history[static_cast<std::size_t>(n.field_)];
+    const auto& history = account_.history_of(n.field_);
     auto [first, last] = window_range(history, n.window_);
     return value::boolean(first < last);
 }
 
 value evaluator::previous(const node& n) {
-    const auto& history = account_.history[static_cast<std::size_t>(n.field_)];
+    const auto& history = account_.history_of(n.field_);
     auto after = first_after(history, now_);
     if (after != history.end()) note(after->at);
     if (after == history.begin()) return value::null();

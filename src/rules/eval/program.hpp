@@ -62,7 +62,7 @@ constexpr bool is_aggregate(op code) { return code >= op::count && code <= op::a
 
 // Where an aggregate reads its items.
 enum class source_kind : std::uint8_t {
-    records,       // account.streams[type]: stream_record values
+    records,       // account.stream(type): stream_record values
     usage_metric,  // account.usage[metric]: points (value = the point's sum)
     usage_all,     // every usage series: `usage` without a metric
     users,

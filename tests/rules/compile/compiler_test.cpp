@@ -88,7 +88,7 @@ rule r {
     EXPECT_EQ(w->args[0]->args[1]->args[0]->code, op::count_of);
     EXPECT_EQ(w->args[1]->args[0]->code, op::max);
     model::account_state s;
-    s.profile[static_cast<std::size_t>(model::profile_field::seats)] = 12.0;
+    s.put(model::profile_field::seats, 12.0);
     evaluation e = set->make_evaluation();
     set->evaluate(s, timestamp{}, minute, e);
     EXPECT_EQ(e.conditions[0], 1);

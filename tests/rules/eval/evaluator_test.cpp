@@ -90,15 +90,14 @@ struct fixture {
     }
 
     void nps(timestamp at, double score) {
-        account.streams[static_cast<std::size_t>(event_type::nps)].push_back({at, {score, scalar{}, scalar{}}});
-        auto& latest = account.latest_of_type[static_cast<std::size_t>(event_type::nps)];
-        if (!latest || at > *latest) latest = at;
+        account.stream_for(event_type::nps).push_back({at, {score, scalar{}, scalar{}}});
+        if (auto latest = account.latest_of(event_type::nps); !latest || at > *latest) account.set_latest_of(event_type::nps, at);
         if (!account.first_seen || at < *account.first_seen) account.first_seen = at;
     }
     void point(const std::string& metric, timestamp at, double sum, std::uint32_t count = 1) {
         account.usage[metric].points.push_back({at, sum, count});
-        auto& latest = account.latest_of_type[static_cast<std::size_t>(event_type::usage)];
-        if (!latest || at > *latest) latest = at;
+        if (auto latest = account.latest_of(event_type::usage); !latest || at > *latest)
+            account.set_latest_of(event_type::usage, at);
         if (!account.first_seen || at < *account.first_seen) account.first_seen = at;
     }
 
