@@ -45,7 +45,7 @@ std::string time_of_day(timestamp t) { return format_rfc3339(t).substr(11, 5); }
 
 std::vector<activity> activities_of(const model::account_state& state, timestamp from, timestamp to) {
     std::vector<activity> out;
-    for (const auto& r : state.streams[static_cast<std::size_t>(event_type::activity)]) {
+    for (const auto& r : state.stream(event_type::activity)) {
         if (!inside(r.at, from, to)) continue;
         activity a{r.at, text(field(r, "kind")), text(field(r, "by")), text(field(r, "note")), std::nullopt};
         if (const auto* m = std::get_if<double>(&field(r, "minutes"))) a.minutes = *m;

@@ -21,7 +21,7 @@ std::string text(const scalar& v) {
 }
 
 const std::vector<model::stream_record>& stream(const model::account_state& s, event_type t) {
-    return s.streams[static_cast<std::size_t>(t)];
+    return s.stream(t);
 }
 
 // The value of field `name` of a record of type `t` (null when the schema has no such

@@ -106,7 +106,7 @@ TEST(AccountReport, activities_come_from_the_state_within_the_window) {
     r.values[index("kind")] = std::string("call");
     r.values[index("by")] = std::string("dana");
     r.values[index("minutes")] = 30.0;
-    auto& records = s.streams[static_cast<std::size_t>(model::event_type::activity)];
+    auto& records = s.stream_for(model::event_type::activity);
     records.push_back({at("2026-10-03T14:00:00Z"), r.values});  // before the window
     records.push_back(r);
     auto got = activities_of(s, at("2026-11-01T00:00:00Z"), at("2026-11-08T00:00:00Z"));
