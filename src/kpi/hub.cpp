@@ -72,7 +72,13 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     auto& memo = inputs_[index];
     // The common case: nothing the KPIs read changed, no window edge passed, and the
     // account's bands, classes and alerts are as before.
-    if (previous.present && only_scores_may_differ(memo, account.state, at) && same_scores(previous, account)) {
+    // Usage events are not among the records the memo counts (they are the bulk of the
+    // traffic): a usage event that changes the active-user counts, or one stamped after
+    // `at` (whose instant the memo's next change may not hold), takes the full path.
+    const auto& latest_usage = account.state.latest_of_type[static_cast<std::size_t>(model::event_type::usage)];
+    if (previous.present && only_scores_may_differ(memo, account.state, at) && same_scores(previous, account) &&
+        (!latest_usage || *latest_usage <= at) &&
+        count_active_users(account.state, at) == active_users{previous.users_day, previous.users_month}) {
         alert_entries(account.alerts, layout_, labels_, alert_scratch_);
         if (alert_scratch_ == previous.alerts) return memo.next_change;
     }
@@ -86,6 +92,8 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     aggregate_.count_fired(previous, scratch_);
     aggregate_.count_first_value(previous, scratch_);
     aggregate_.count_acked(previous, scratch_);
+    aggregate_.count_activated(previous, scratch_);
+    aggregate_.count_tickets(previous, scratch_);
     std::swap(previous, scratch_);  // scratch_ keeps the old vectors' capacity for next time
     changed_ = true;
 
