@@ -181,6 +181,13 @@ void aggregate::count_activated(const contribution& previous, const contribution
     ++into.count;
 }
 
+void aggregate::add_active_users(const contribution& c, std::int64_t day, std::int64_t month) {
+    if (!c.present || c.company) return;
+    auto& into = cells_[key(c.csm, c.segment, c.band)];
+    into.users_day += day;
+    into.users_month += month;
+}
+
 void aggregate::count_tickets(const contribution& previous, const contribution& c) {
     if (!c.present || c.tickets.empty()) return;
     ticket_observations* into = nullptr;

@@ -97,6 +97,9 @@ public:
     // has and `previous` had not (a ticket solved again after a reopening counts again).
     // Only ever adds: redflag_ticket_first_response_seconds, redflag_ticket_resolution_seconds.
     void count_tickets(const contribution& previous, const contribution& c);
+    // Moves the DAU and MAU of `c`'s cell by the given differences (the tracker's fast
+    // path: a usage event that changes only the account's active users).
+    void add_active_users(const contribution& c, std::int64_t day, std::int64_t month);
     void merge(const aggregate& other);
 
     static std::uint64_t key(label_id csm, label_id segment, label_id band) {

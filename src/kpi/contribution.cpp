@@ -152,14 +152,22 @@ void alert_entries(std::span<const alerts::alert> active, const rule_layout& lay
     }
 }
 
-active_users count_active_users(const model::account_state& s, timestamp now) {
+active_users count_active_users(const model::account_state& s, timestamp now, timestamp* next) {
     active_users n;
     const timestamp day_ago = before(now, daily_window), month_ago = before(now, monthly_window);
+    next_instant edge(now);
     for (const auto& u : s.users) {
-        if (!u.last_seen || *u.last_seen > now) continue;
+        if (!u.last_seen) continue;
+        if (next) {
+            edge.offer(*u.last_seen);
+            edge.offer(after(*u.last_seen, daily_window));
+            edge.offer(after(*u.last_seen, monthly_window));
+        }
+        if (*u.last_seen > now) continue;
         if (*u.last_seen > month_ago) ++n.month;
         if (*u.last_seen > day_ago) ++n.day;
     }
+    if (next) *next = edge.value();
     return n;
 }
 
@@ -367,15 +375,11 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     }
     if (out.activate_seconds < 0 && previous.present) out.activate_seconds = previous.activate_seconds;
     plg_plans(s, now, config, next, out);
-    const auto users = count_active_users(s, now);
+    timestamp users_change = timestamp_max;
+    const auto users = count_active_users(s, now, &users_change);
     out.users_day = users.day;
     out.users_month = users.month;
-    for (const auto& u : s.users) {
-        if (!u.last_seen) continue;
-        next.offer(*u.last_seen);
-        next.offer(after(*u.last_seen, daily_window));
-        next.offer(after(*u.last_seen, monthly_window));
-    }
+    next.offer(users_change);
 
     // Team and cost to serve over 90 days.
     out.activities.fill(0);

@@ -282,12 +282,14 @@ void alert_entries(std::span<const alerts::alert> active, const rule_layout& lay
                    std::vector<alert_entry>& out);
 
 // The account's users whose last usage is in (now - 1 d, now] and (now - 30 d, now]
-// (redflag_active_users_1d / _30d). O(users), no allocation.
+// (redflag_active_users_1d / _30d). O(users), no allocation. With `next`, also the
+// earliest instant after now at which the counts change with no new event (a user's last
+// usage leaving a window, or a usage stamped after now coming due); timestamp_max if none.
 struct active_users {
     std::uint32_t day = 0, month = 0;
     friend bool operator==(const active_users&, const active_users&) = default;
 };
-active_users count_active_users(const model::account_state& s, timestamp now);
+active_users count_active_users(const model::account_state& s, timestamp now, timestamp* next = nullptr);
 
 // The account's MRR after its last movement at or before `t` (0 before any).
 double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t);
