@@ -630,7 +630,8 @@ void read_document(reader& r, const YAML::Node& root, config& c) {
             for (const auto& entry : n) read_adapter(r, entry.first.Scalar(), entry.second, c);
         }
     }
-    if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics", "cost"})) {
+    if (auto n = root["kpi"]; n && r.mapping(n, "kpi", {"currency", "gross_margin", "stack", "per_account_metrics", "cost", "free_plans"})) {
+        if (n["free_plans"]) r.read_list(n["free_plans"], "kpi.free_plans", c.kpi.free_plans);
         if (auto cost = n["cost"]; cost && r.mapping(cost, "kpi.cost", {"csm_hourly", "support_hourly"})) {
             if (cost["csm_hourly"]) r.read_number(cost["csm_hourly"], "kpi.cost.csm_hourly", c.kpi.csm_hourly);
             if (cost["support_hourly"])

@@ -98,6 +98,8 @@ struct config {
         // kpi.cost: the hourly cost of a CSM's and of support's time (cost to serve).
         double csm_hourly = 0;
         double support_hourly = 0;
+        // kpi.free_plans: the plans that are free (free → paid conversion).
+        std::vector<std::string> free_plans;
     } kpi;
 
     struct log_section {

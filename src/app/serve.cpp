@@ -96,6 +96,7 @@ kpi::settings kpi_settings(const config& c) {
     s.per_account_metrics = c.kpi.per_account_metrics;
     s.csm_hourly = c.kpi.csm_hourly;
     s.support_hourly = c.kpi.support_hourly;
+    s.free_plans = c.kpi.free_plans;
     return s;
 }
 

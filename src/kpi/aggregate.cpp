@@ -64,6 +64,11 @@ void cell::add(const contribution& c, std::int64_t sign, const settings& config)
     csm_minutes += sign * c.csm_minutes;
     support_minutes += sign * c.support_minutes;
     for (std::size_t i = 0; i < goals.size(); ++i) goals[i] += sign * c.goals[i];
+    if (c.activated()) activated += sign;
+    if (c.free_in_quarter) free_accounts += sign;
+    if (c.converted_in_quarter) converted += sign;
+    users_day += sign * c.users_day;
+    users_month += sign * c.users_month;
     if (c.ttfv_seconds >= 0) {
         ttfv_buckets[ttfv_bucket(c.ttfv_seconds)] += sign;
         ttfv_seconds += sign * c.ttfv_seconds;
@@ -112,6 +117,11 @@ void cell::merge(const cell& o) {
     csm_minutes += o.csm_minutes;
     support_minutes += o.support_minutes;
     add_arrays(goals, o.goals);
+    activated += o.activated;
+    free_accounts += o.free_accounts;
+    converted += o.converted;
+    users_day += o.users_day;
+    users_month += o.users_month;
     renewal_arr_near += o.renewal_arr_near;
     renewal_arr_far += o.renewal_arr_far;
     add_vectors(has_product, o.has_product);
@@ -163,6 +173,51 @@ void aggregate::count_acked(const contribution& previous, const contribution& c)
     }
 }
 
+void aggregate::count_activated(const contribution& previous, const contribution& c) {
+    if (!c.present || !c.activated() || (previous.present && previous.activated())) return;
+    auto& into = activations_[key(c.csm, c.segment, c.band)];
+    ++into.buckets[ttfv_bucket(c.activate_seconds)];
+    into.seconds += c.activate_seconds;
+    ++into.count;
+}
+
+void aggregate::add_active_users(const contribution& c, std::int64_t day, std::int64_t month) {
+    if (!c.present || c.company) return;
+    auto& into = cells_[key(c.csm, c.segment, c.band)];
+    into.users_day += day;
+    into.users_month += month;
+}
+
+void aggregate::count_tickets(const contribution& previous, const contribution& c) {
+    if (!c.present || c.tickets.empty()) return;
+    ticket_observations* into = nullptr;
+    auto old = previous.present ? previous.tickets.begin() : previous.tickets.end();
+    const auto old_end = previous.tickets.end();
+    for (const auto& t : c.tickets) {
+        // Both lists are sorted by ticket hash: walk them together.
+        while (old != old_end && old->ticket < t.ticket) ++old;
+        const ticket_times* before = old != old_end && old->ticket == t.ticket ? &*old : nullptr;
+        const bool respond = t.first_response >= 0 && !(before && before->first_response >= 0);
+        const bool resolve = t.resolution >= 0 && !(before && before->resolution >= 0);
+        if (!respond && !resolve) continue;
+        if (!into) into = &tickets_[key(c.csm, c.segment, c.band)];
+        if (respond) {
+            const auto b = std::lower_bound(first_response_bucket_seconds.begin(), first_response_bucket_seconds.end(),
+                                            double(t.first_response));
+            ++into->response_buckets[static_cast<std::size_t>(b - first_response_bucket_seconds.begin())];
+            into->response_seconds += t.first_response;
+            ++into->response_count;
+        }
+        if (resolve) {
+            const auto b = std::lower_bound(resolution_bucket_seconds.begin(), resolution_bucket_seconds.end(),
+                                            double(t.resolution));
+            ++into->resolution_buckets[static_cast<std::size_t>(b - resolution_bucket_seconds.begin())];
+            into->resolution_seconds += t.resolution;
+            ++into->resolution_count;
+        }
+    }
+}
+
 void aggregate::merge(const aggregate& other) {
     for (const auto& [k, c] : other.cells_) cells_[k].merge(c);
     for (const auto& [k, n] : other.score_bands_) score_bands_[k] += n;
@@ -175,6 +230,21 @@ void aggregate::merge(const aggregate& other) {
         add_arrays(into.buckets, r.buckets);
         into.seconds += r.seconds;
         into.count += r.count;
+    }
+    for (const auto& [k, r] : other.activations_) {
+        auto& into = activations_[k];
+        add_arrays(into.buckets, r.buckets);
+        into.seconds += r.seconds;
+        into.count += r.count;
+    }
+    for (const auto& [k, r] : other.tickets_) {
+        auto& into = tickets_[k];
+        add_arrays(into.response_buckets, r.response_buckets);
+        into.response_seconds += r.response_seconds;
+        into.response_count += r.response_count;
+        add_arrays(into.resolution_buckets, r.resolution_buckets);
+        into.resolution_seconds += r.resolution_seconds;
+        into.resolution_count += r.resolution_count;
     }
     for (const auto& [k, r] : other.reached_first_value_) {
         auto& into = reached_first_value_[k];
@@ -268,5 +338,9 @@ double cost_to_serve(const cell& c, const settings& config) {
 double cost_to_serve_ratio(const cell& c, const settings& config) {
     return ratio(cost_to_serve(c, config), 3.0 * from_money(c.mrr));
 }
+
+double activation_ratio(const cell& c) { return ratio(double(c.activated), double(c.accounts)); }
+double free_to_paid_ratio(const cell& c) { return ratio(double(c.converted), double(c.free_accounts)); }
+double stickiness(const cell& c) { return ratio(double(c.users_day), double(c.users_month)); }
 
 }  // namespace redflag::kpi

@@ -56,6 +56,12 @@ struct cell {
     milli_minutes csm_minutes = 0, support_minutes = 0;
     std::array<std::int64_t, goal_status_names.size()> goals{};
 
+    // Product-led growth: activated accounts; accounts on a free plan in the last 90
+    // days and those of them that moved to a paid plan; users active within 1 and 30 days.
+    std::int64_t activated = 0;
+    std::int64_t free_accounts = 0, converted = 0;
+    std::int64_t users_day = 0, users_month = 0;
+
     // Renewals (ARR of active accounts).
     money renewal_arr_near = 0, renewal_arr_far = 0;
 
@@ -84,6 +90,16 @@ public:
     // Observes, in `c`'s cell, the firing → first ack time of each alert of `c` that
     // `previous` did not have acknowledged. Only ever adds: redflag_alert_ack_seconds.
     void count_acked(const contribution& previous, const contribution& c);
+    // Observes, in `c`'s cell, `c`'s time to activate when the account is activated with
+    // `c` (`previous` was not). Only ever adds: redflag_time_to_activate_seconds.
+    void count_activated(const contribution& previous, const contribution& c);
+    // Observes, in `c`'s cell, each ticket's first-response and resolution time that `c`
+    // has and `previous` had not (a ticket solved again after a reopening counts again).
+    // Only ever adds: redflag_ticket_first_response_seconds, redflag_ticket_resolution_seconds.
+    void count_tickets(const contribution& previous, const contribution& c);
+    // Moves the DAU and MAU of `c`'s cell by the given differences (the tracker's fast
+    // path: a usage event that changes only the account's active users).
+    void add_active_users(const contribution& c, std::int64_t day, std::int64_t month);
     void merge(const aggregate& other);
 
     static std::uint64_t key(label_id csm, label_id segment, label_id band) {
@@ -117,6 +133,16 @@ public:
         std::int64_t seconds = 0, count = 0;
     };
     const std::unordered_map<std::uint64_t, ack_times>& acked() const { return acked_; }
+    // Accounts activated, per cell (monotonic; count_activated), in the first-value buckets.
+    const std::unordered_map<std::uint64_t, first_values>& activations() const { return activations_; }
+    // Ticket first-response and resolution times, per cell (monotonic; count_tickets).
+    struct ticket_observations {
+        std::array<std::int64_t, first_response_bucket_seconds.size() + 1> response_buckets{};  // last is +Inf
+        std::int64_t response_seconds = 0, response_count = 0;
+        std::array<std::int64_t, resolution_bucket_seconds.size() + 1> resolution_buckets{};
+        std::int64_t resolution_seconds = 0, resolution_count = 0;
+    };
+    const std::unordered_map<std::uint64_t, ticket_observations>& ticket_times_observed() const { return tickets_; }
     // Acquisition spend of the last 90 days per segment label (the company's contribution).
     const std::unordered_map<label_id, money>& spend() const { return spend_; }
     money total_spend() const;
@@ -134,6 +160,8 @@ private:
     std::unordered_map<std::uint64_t, first_values> reached_first_value_;
     std::unordered_map<label_id, money> spend_;
     std::unordered_map<std::uint64_t, ack_times> acked_;
+    std::unordered_map<std::uint64_t, first_values> activations_;
+    std::unordered_map<std::uint64_t, ticket_observations> tickets_;
 };
 
 // The derived KPIs, exactly as metrics.md defines them. A ratio whose denominator is 0 is
@@ -160,5 +188,10 @@ double cac_payback_months(money spend, const cell& c, double gross_margin);
 double cost_to_serve(const cell& c, const settings& config);
 // cost_to_serve ÷ (3 × MRR now): the 90-day cost against the quarter's revenue.
 double cost_to_serve_ratio(const cell& c, const settings& config);
+// Product-led growth: activated ÷ accounts; converted ÷ accounts on a free plan in 90 days;
+// stickiness = users active within a day ÷ users active within 30 days (DAU/MAU).
+double activation_ratio(const cell& c);
+double free_to_paid_ratio(const cell& c);
+double stickiness(const cell& c);
 
 }  // namespace redflag::kpi

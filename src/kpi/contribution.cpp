@@ -1,5 +1,6 @@
 #include "kpi/contribution.hpp"
 
+#include "core/hash.hpp"
 #include "model/schema.hpp"
 
 #include <algorithm>
@@ -151,6 +152,25 @@ void alert_entries(std::span<const alerts::alert> active, const rule_layout& lay
     }
 }
 
+active_users count_active_users(const model::account_state& s, timestamp now, timestamp* next) {
+    active_users n;
+    const timestamp day_ago = before(now, daily_window), month_ago = before(now, monthly_window);
+    next_instant edge(now);
+    for (const auto& u : s.users) {
+        if (!u.last_seen) continue;
+        if (next) {
+            edge.offer(*u.last_seen);
+            edge.offer(after(*u.last_seen, daily_window));
+            edge.offer(after(*u.last_seen, monthly_window));
+        }
+        if (*u.last_seen > now) continue;
+        if (*u.last_seen > month_ago) ++n.month;
+        if (*u.last_seen > day_ago) ++n.day;
+    }
+    if (next) *next = edge.value();
+    return n;
+}
+
 double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t) {
     auto it = std::upper_bound(movements.begin(), movements.end(), t,
                                [](timestamp at, const model::mrr_movement& m) { return at < m.at; });
@@ -179,6 +199,68 @@ timestamp contribute_company(const model::account_state& s, timestamp now, label
         it->second += to_money(std::max(0.0, number(r.values[spend_amount_index()])));
     }
     return next.value();
+}
+
+std::int64_t seconds_between(timestamp from, timestamp to) {
+    return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(to - from).count());
+}
+
+// The plan at `t` from the field's history (null before the field was first set).
+scalar plan_at(const model::account_state& s, timestamp t) {
+    constexpr auto f = static_cast<std::size_t>(model::profile_field::plan);
+    if (is_null(s.profile[f]) || s.profile_first_at[f] > t) return scalar{};
+    const auto& h = s.history[f];
+    auto it = std::upper_bound(h.begin(), h.end(), t, [](timestamp at, const model::field_change& c) { return at < c.at; });
+    if (it != h.begin()) return std::prev(it)->after;
+    return h.empty() ? s.profile[f] : h.front().before;
+}
+
+// Free → paid over the last 90 days (kpi.free_plans): the account was on a free plan at
+// some instant of (now - 90 d, now] (at the window's start, when its plan was first set
+// inside the window, or after a change inside it), and it moved from a free plan to a
+// plan that is not free in the window.
+void plg_plans(const model::account_state& s, timestamp now, const settings& config, next_instant& next,
+               contribution& out) {
+    out.free_in_quarter = out.converted_in_quarter = false;
+    if (config.free_plans.empty()) return;
+    constexpr auto f = static_cast<std::size_t>(model::profile_field::plan);
+    if (is_null(s.profile[f])) return;
+    const timestamp start = before(now, conversion_window);
+    auto free = [&](const scalar& v) { return !is_null(v) && config.is_free(text(v)); };
+    const timestamp first = s.profile_first_at[f];
+    next.offer(first);
+    next.offer(after(first, conversion_window));
+    if (free(plan_at(s, start))) out.free_in_quarter = true;
+    if (first > start && first <= now && free(plan_at(s, first))) out.free_in_quarter = true;
+    for (const auto& c : s.history[f]) {
+        next.offer(c.at);
+        next.offer(after(c.at, conversion_window));
+        if (c.at <= start || c.at > now) continue;
+        if (free(c.after)) out.free_in_quarter = true;
+        if (free(c.before) && !free(c.after) && !text(c.after).empty()) out.converted_in_quarter = true;
+    }
+}
+
+// Tickets of the last 90 days with a first response or a resolution, sorted by id hash.
+void ticket_times_of(const model::account_state& s, timestamp now, next_instant& next, std::vector<ticket_times>& out) {
+    out.clear();
+    const timestamp start = before(now, ticket_window);
+    for (const auto& t : s.tickets) {
+        ticket_times times{fnv1a(t.id)};
+        if (t.first_response_at) {
+            next.offer(*t.first_response_at);
+            next.offer(after(*t.first_response_at, ticket_window));
+            if (*t.first_response_at > start && *t.first_response_at <= now && t.opened_at <= now)
+                times.first_response = seconds_between(t.opened_at, *t.first_response_at);
+        }
+        if (!t.is_open() && (t.status == "solved" || t.status == "closed")) {
+            next.offer(t.updated_at);
+            next.offer(after(t.updated_at, ticket_window));
+            if (t.updated_at > start && t.updated_at <= now) times.resolution = seconds_between(t.opened_at, t.updated_at);
+        }
+        if (times.first_response >= 0 || times.resolution >= 0) out.push_back(times);
+    }
+    std::sort(out.begin(), out.end(), [](const ticket_times& a, const ticket_times& b) { return a.ticket < b.ticket; });
 }
 
 }  // namespace
@@ -279,6 +361,26 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     }
     if (out.ttfv_seconds < 0 && previous.present) out.ttfv_seconds = previous.ttfv_seconds;
 
+    // Product-led growth. Activation: like time to first value, for the `activated`
+    // milestone at or before now.
+    out.activate_seconds = -1;
+    for (const auto& r : stream(s, event_type::milestone)) {
+        if (text(r.values[milestone_name_index()]) != activated_milestone) continue;
+        next.offer(r.at);
+        if (r.at > now) break;
+        timestamp start = s.first_seen.value_or(r.at);
+        if (const auto* signed_at = std::get_if<timestamp>(&s.get(model::profile_field::signed_at))) start = *signed_at;
+        out.activate_seconds = seconds_between(start, r.at);
+        break;
+    }
+    if (out.activate_seconds < 0 && previous.present) out.activate_seconds = previous.activate_seconds;
+    plg_plans(s, now, config, next, out);
+    timestamp users_change = timestamp_max;
+    const auto users = count_active_users(s, now, &users_change);
+    out.users_day = users.day;
+    out.users_month = users.month;
+    next.offer(users_change);
+
     // Team and cost to serve over 90 days.
     out.activities.fill(0);
     out.csm_minutes = 0;
@@ -297,6 +399,7 @@ timestamp contribute(const account_input& account, timestamp now, const settings
         if (r.at <= quarter_ago || r.at > now) continue;
         out.support_minutes += to_milli_minutes(std::max(0.0, number(r.values[ticket_minutes_index()])));
     }
+    ticket_times_of(s, now, next, out.tickets);
     timestamp goals_change = timestamp_max;
     out.goals = model::count_goals(s, now, goals_change).by_status;
     next.offer(goals_change);

@@ -29,6 +29,7 @@
 #include "model/goals.hpp"
 #include "rules/rule_set.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -89,6 +90,23 @@ inline milli_minutes to_milli_minutes(double minutes) { return static_cast<milli
 // naming rules, which `promtool check metrics` enforces, want the base unit).
 inline constexpr std::array<double, 12> ttfv_bucket_days{1, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 365};
 
+// Product-led growth (issue 16). Time to activate (signed_at, or first seen, → the
+// `activated` milestone) uses the time-to-first-value buckets. Active users are the
+// account's users whose last usage (user_state::last_seen) is within the window.
+inline constexpr std::string_view activated_milestone = "activated";
+inline constexpr duration daily_window = day;
+inline constexpr duration monthly_window = 30 * day;
+inline constexpr duration conversion_window = 90 * day;
+
+// Support tickets' first-response and resolution times (histogram buckets, seconds).
+// Each ticket is observed once per process, when its first response (or its resolution)
+// is first seen within 90 days of it; see contribution::tickets.
+inline constexpr duration ticket_window = 90 * day;
+inline constexpr std::array<double, 9> first_response_bucket_seconds{900,       3600,      4 * 3600,  8 * 3600, 86400,
+                                                                      2 * 86400, 4 * 86400, 7 * 86400, 14 * 86400};
+inline constexpr std::array<double, 9> resolution_bucket_seconds{3600,      4 * 3600,  86400,      2 * 86400, 4 * 86400,
+                                                                  7 * 86400, 14 * 86400, 30 * 86400, 90 * 86400};
+
 // The configuration the KPIs need (config `kpi:`). Stack products beyond 64 are ignored
 // (a contribution keeps one bit per product).
 struct settings {
@@ -101,6 +119,12 @@ struct settings {
     // Cost to serve (kpi.cost): what an hour of a CSM's and of support's time costs.
     double csm_hourly = 0;
     double support_hourly = 0;
+    // kpi.free_plans: the plans that are free; a move from one of them to any other plan
+    // is a free → paid conversion.
+    std::vector<std::string> free_plans;
+    bool is_free(std::string_view plan) const {
+        return std::find(free_plans.begin(), free_plans.end(), plan) != free_plans.end();
+    }
 };
 inline constexpr std::size_t max_stack_products = 64;
 
@@ -150,6 +174,15 @@ struct acked_alert {
     friend bool operator==(const acked_alert&, const acked_alert&) = default;
 };
 
+// A ticket of the last 90 days with a first response or a resolution: the times
+// aggregate::count_tickets observes once (-1: none yet, or older than the window).
+struct ticket_times {
+    std::uint64_t ticket = 0;           // fnv1a of its id; contribution::tickets is sorted by it
+    std::int64_t first_response = -1;   // opened_at → first_response_at, seconds
+    std::int64_t resolution = -1;       // opened_at → its latest event while solved or closed
+    friend bool operator==(const ticket_times&, const ticket_times&) = default;
+};
+
 struct contribution {
     bool present = false;  // false: contributes nothing (never computed)
     timestamp at{};        // the evaluation instant it was computed at
@@ -190,6 +223,19 @@ struct contribution {
     milli_minutes support_minutes = 0;
     // Success-plan goals by status now (goal_status).
     std::array<std::uint16_t, goal_status_names.size()> goals{};
+    // Tickets with a first response or resolution in the last 90 days (count_tickets).
+    std::vector<ticket_times> tickets;
+
+    // Product-led growth: the `activated` milestone (kept from `previous` once it has
+    // expired from state, like time to first value) and the time to it; on a free plan at
+    // some point of the last 90 days, and moved from a free plan to a paid one in them;
+    // users whose last usage is within 1 and 30 days.
+    std::int64_t activate_seconds = -1;  // -1: not activated
+    bool free_in_quarter = false;
+    bool converted_in_quarter = false;
+    std::uint32_t users_day = 0;
+    std::uint32_t users_month = 0;
+    bool activated() const { return activate_seconds >= 0; }
 
     // Renewals: ARR renewing within 30 days counts in both spans.
     bool renews_within_near = false;  // renewal_at in (now, now + 30d]
@@ -234,6 +280,16 @@ struct account_input {
 // The account's active alerts as alert entries (into `out`, cleared first).
 void alert_entries(std::span<const alerts::alert> active, const rule_layout& layout, label_caches& labels,
                    std::vector<alert_entry>& out);
+
+// The account's users whose last usage is in (now - 1 d, now] and (now - 30 d, now]
+// (redflag_active_users_1d / _30d). O(users), no allocation. With `next`, also the
+// earliest instant after now at which the counts change with no new event (a user's last
+// usage leaving a window, or a usage stamped after now coming due); timestamp_max if none.
+struct active_users {
+    std::uint32_t day = 0, month = 0;
+    friend bool operator==(const active_users&, const active_users&) = default;
+};
+active_users count_active_users(const model::account_state& s, timestamp now, timestamp* next = nullptr);
 
 // The account's MRR after its last movement at or before `t` (0 before any).
 double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t);

@@ -21,6 +21,20 @@ prometheus::Histogram::BucketBoundaries ack_boundaries() {
     return prometheus::Histogram::BucketBoundaries(ack_bucket_seconds.begin(), ack_bucket_seconds.end());
 }
 
+template <std::size_t N>
+prometheus::Histogram::BucketBoundaries boundaries(const std::array<double, N>& seconds) {
+    return prometheus::Histogram::BucketBoundaries(seconds.begin(), seconds.end());
+}
+
+// Adds to `histogram` what a monotonic observation count gained since `exposed`.
+template <std::size_t N>
+void observe_since(prometheus::Histogram& histogram, const std::array<std::int64_t, N>& buckets,
+                   const std::array<std::int64_t, N>& exposed, std::int64_t seconds, std::int64_t exposed_seconds) {
+    std::vector<double> increments(N);
+    for (std::size_t i = 0; i < N; ++i) increments[i] = double(buckets[i] - exposed[i]);
+    histogram.ObserveMultiple(increments, double(seconds - exposed_seconds));
+}
+
 prometheus::Histogram::BucketBoundaries ttfv_boundaries() {
     prometheus::Histogram::BucketBoundaries bounds;
     for (double days : ttfv_bucket_days) bounds.push_back(days * 86400.0);
@@ -95,6 +109,14 @@ kpi_metrics::kpi_metrics(const metrics::kpi_families& f, const settings& config)
       goals_(*f.goals),
       cost_to_serve_(*f.cost_to_serve),
       cost_to_serve_ratio_(*f.cost_to_serve_ratio),
+      activated_accounts_(*f.activated_accounts),
+      activation_ratio_(*f.activation_ratio),
+      free_accounts_(*f.free_accounts),
+      free_to_paid_(*f.free_to_paid),
+      free_to_paid_ratio_(*f.free_to_paid_ratio),
+      active_users_day_(*f.active_users_day),
+      active_users_month_(*f.active_users_month),
+      stickiness_(*f.stickiness),
       all_gauges_{&accounts_,         &mrr_,           &arr_,            &nrr_,
                   &csm_nrr_,          &grr_,           &csm_grr_,        &logo_churn_,
                   &revenue_churn_,    &quick_ratio_,   &ltv_,            &nps_,
@@ -105,14 +127,19 @@ kpi_metrics::kpi_metrics(const metrics::kpi_families& f, const settings& config)
                   &csat_sum_,         &csat_responses_, &stack_accounts_, &book_alerts_,
                   &activities_,       &goals_,         &cost_to_serve_,  &cost_to_serve_ratio_,
                   &acquisition_spend_, &new_accounts_, &new_accounts_mrr_, &cac_,
-                  &ltv_cac_,          &cac_payback_,    &alerts_unacked_},
+                  &ltv_cac_,          &cac_payback_,    &alerts_unacked_,
+                  &activated_accounts_, &activation_ratio_, &free_accounts_, &free_to_paid_,
+                  &free_to_paid_ratio_, &active_users_day_, &active_users_month_, &stickiness_},
       gross_margin_(&f.gross_margin->Add({})),
       movements_(f.movements),
       book_alerts_fired_(f.book_alerts_fired),
       ttfv_(f.ttfv),
       account_value_(f.account_value),
       account_effort_(f.account_effort),
-      alert_ack_(f.alert_ack) {
+      alert_ack_(f.alert_ack),
+      time_to_activate_(f.time_to_activate),
+      ticket_first_response_(f.ticket_first_response),
+      ticket_resolution_(f.ticket_resolution) {
     gross_margin_->Set(config.gross_margin);
     for (std::size_t k = 0; k < movement_kinds; ++k)
         movement_counters_[k] = &movements_->Add({{"kind", std::string(model::movement_kind_names[k])}});
@@ -141,6 +168,7 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
     // coarser metrics.
     std::map<label_id, cell> by_csm;
     std::map<std::pair<label_id, label_id>, std::array<std::int64_t, 3>> nps_by_csm_segment;
+    std::map<label_id, std::pair<std::int64_t, std::int64_t>> users_by_segment;  // DAU, MAU
     cell total;
     for (const auto& [key, c] : merged.cells()) {
         if (c.accounts == 0) continue;  // every account of it moved elsewhere
@@ -180,6 +208,15 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
         for (std::size_t i = 0; i < goal_status_names.size(); ++i)
             goals_.set(with(dims, "status", std::string(goal_status_names[i])), double(c.goals[i]));
         cost_to_serve_.set(dims, cost_to_serve(c, config_));
+        // Product-led growth.
+        activated_accounts_.set(dims, double(c.activated));
+        free_accounts_.set(dims, double(c.free_accounts));
+        free_to_paid_.set(dims, double(c.converted));
+        active_users_day_.set(dims, double(c.users_day));
+        active_users_month_.set(dims, double(c.users_month));
+        auto& users = users_by_segment[segment];
+        users.first += c.users_day;
+        users.second += c.users_month;
         // Renewals and stack.
         renewal_arr_.set(with(dims, "within", "30d"), from_money(c.renewal_arr_near));
         renewal_arr_.set(with(dims, "within", "90d"), from_money(c.renewal_arr_far));
@@ -208,6 +245,11 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
         nps_.set({{"csm", name_of(csms, key.first)}, {"segment", name_of(segments, key.second)}}, nps_score(answers));
     }
 
+    for (const auto& [segment, users] : users_by_segment)
+        if (users.second > 0)
+            stickiness_.set({{"segment", name_of(segments, segment)}}, double(users.first) / double(users.second));
+    activation_ratio_.set({}, activation_ratio(total));
+    free_to_paid_ratio_.set({}, free_to_paid_ratio(total));
     nrr_.set({}, nrr(total));
     grr_.set({}, grr(total));
     logo_churn_.set({}, logo_churn(total));
@@ -294,6 +336,32 @@ void kpi_metrics::expose(const aggregate& merged, const label_tables& labels) {
             increments[i] = double(acked.buckets[i] - child.exposed.buckets[i]);
         child.histogram->ObserveMultiple(increments, double(acked.seconds - child.exposed.seconds));
         child.exposed = acked;
+    }
+
+    // Time to activate: cumulative, each account observed once when it is activated.
+    for (const auto& [k, reached] : merged.activations()) {
+        auto& child = activate_children_[k];
+        if (!child.histogram) child.histogram = &time_to_activate_->Add(dims_of(k), ttfv_boundaries());
+        if (reached.count <= child.exposed.count) continue;
+        observe_since(*child.histogram, reached.buckets, child.exposed.buckets, reached.seconds, child.exposed.seconds);
+        child.exposed = reached;
+    }
+
+    // Ticket first-response and resolution times: cumulative, like the ack times.
+    for (const auto& [k, seen] : merged.ticket_times_observed()) {
+        auto& child = ticket_children_[k];
+        if (!child.response) {
+            child.response = &ticket_first_response_->Add(dims_of(k), boundaries(first_response_bucket_seconds));
+            child.resolution = &ticket_resolution_->Add(dims_of(k), boundaries(resolution_bucket_seconds));
+        }
+        auto& was = child.exposed;
+        if (seen.response_count > was.response_count)
+            observe_since(*child.response, seen.response_buckets, was.response_buckets, seen.response_seconds,
+                          was.response_seconds);
+        if (seen.resolution_count > was.resolution_count)
+            observe_since(*child.resolution, seen.resolution_buckets, was.resolution_buckets, seen.resolution_seconds,
+                          was.resolution_seconds);
+        if (seen.response_count > was.response_count || seen.resolution_count > was.resolution_count) was = seen;
     }
 }
 

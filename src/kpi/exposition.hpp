@@ -79,6 +79,9 @@ private:
     // Acquisition, team and efficiency (issue 16).
     gauge_children acquisition_spend_, new_accounts_, new_accounts_mrr_, cac_, ltv_cac_, cac_payback_, alerts_unacked_,
         activities_, goals_, cost_to_serve_, cost_to_serve_ratio_;
+    // Product-led growth.
+    gauge_children activated_accounts_, activation_ratio_, free_accounts_, free_to_paid_, free_to_paid_ratio_,
+        active_users_day_, active_users_month_, stickiness_;
     std::vector<gauge_children*> all_gauges_;
     prometheus::Gauge* gross_margin_;
     prometheus::Family<prometheus::Counter>* movements_;
@@ -108,6 +111,19 @@ private:
     };
     prometheus::Family<prometheus::Histogram>* alert_ack_;
     std::map<std::uint64_t, ack_child> ack_children_;
+    // redflag_time_to_activate_seconds, per cell, cumulative like the first-value histogram.
+    prometheus::Family<prometheus::Histogram>* time_to_activate_;
+    std::map<std::uint64_t, ttfv_child> activate_children_;
+    // redflag_ticket_first_response_seconds and redflag_ticket_resolution_seconds, per
+    // cell, cumulative: each adds what the merged aggregate observed since the last scrape.
+    struct ticket_child {
+        prometheus::Histogram* response = nullptr;
+        prometheus::Histogram* resolution = nullptr;
+        aggregate::ticket_observations exposed;
+    };
+    prometheus::Family<prometheus::Histogram>* ticket_first_response_;
+    prometheus::Family<prometheus::Histogram>* ticket_resolution_;
+    std::map<std::uint64_t, ticket_child> ticket_children_;
 };
 
 }  // namespace redflag::kpi

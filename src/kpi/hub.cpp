@@ -72,9 +72,26 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     auto& memo = inputs_[index];
     // The common case: nothing the KPIs read changed, no window edge passed, and the
     // account's bands, classes and alerts are as before.
+    // Usage events are not among the records the memo counts (they are the bulk of the
+    // traffic): one that changes the active-user counts only moves the cell's DAU/MAU by
+    // the difference; the memo's next change comes forward to the users' next edge (a
+    // user's last usage only moves later, so an earlier edge is at worst an early wake).
     if (previous.present && only_scores_may_differ(memo, account.state, at) && same_scores(previous, account)) {
         alert_entries(account.alerts, layout_, labels_, alert_scratch_);
-        if (alert_scratch_ == previous.alerts) return memo.next_change;
+        if (alert_scratch_ == previous.alerts) {
+            timestamp users_change = timestamp_max;
+            const auto users = count_active_users(account.state, at, &users_change);
+            if (users != active_users{previous.users_day, previous.users_month}) {
+                aggregate_.add_active_users(previous, std::int64_t{users.day} - previous.users_day,
+                                            std::int64_t{users.month} - previous.users_month);
+                previous.users_day = users.day;
+                previous.users_month = users.month;
+                changed_ = true;
+            }
+            // Also when the counts stay: a usage stamped after `at` comes due later.
+            memo.next_change = std::min(memo.next_change, users_change);
+            return memo.next_change;
+        }
     }
     const timestamp next = contribute(account, at, hub_.config_, layout_, labels_, previous, scratch_);
     memo = inputs_of(account.state);
@@ -86,6 +103,8 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     aggregate_.count_fired(previous, scratch_);
     aggregate_.count_first_value(previous, scratch_);
     aggregate_.count_acked(previous, scratch_);
+    aggregate_.count_activated(previous, scratch_);
+    aggregate_.count_tickets(previous, scratch_);
     std::swap(previous, scratch_);  // scratch_ keeps the old vectors' capacity for next time
     changed_ = true;
 

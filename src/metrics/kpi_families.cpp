@@ -59,6 +59,26 @@ kpi_families register_kpi_families(prometheus::Registry& r, const std::string& c
     f.goals = &gauge(r, "redflag_goals", "Success-plan goals by status (missed includes open goals past due), CSM, segment and health band");
     f.cost_to_serve = &gauge(r, "redflag_cost_to_serve_90d", "Cost to serve over 90 days (" + currency + "): activity minutes x kpi.cost.csm_hourly / 60 + ticket handle_minutes x kpi.cost.support_hourly / 60");
     f.cost_to_serve_ratio = &gauge(r, "redflag_cost_to_serve_ratio", "Cost to serve over 90 days / (3 x MRR now of active accounts)");
+    f.ticket_first_response = &prometheus::BuildHistogram()
+                                   .Name("redflag_ticket_first_response_seconds")
+                                   .Help("Time from a ticket's opening to its first response, observed once per ticket, by the account's CSM, segment and health band then")
+                                   .Register(r);
+    f.ticket_resolution = &prometheus::BuildHistogram()
+                               .Name("redflag_ticket_resolution_seconds")
+                               .Help("Time from a ticket's opening to its solving (its latest event while solved or closed), observed once per resolution, by the account's CSM, segment and health band then")
+                               .Register(r);
+    f.activated_accounts = &gauge(r, "redflag_activated_accounts", "Accounts with the activated milestone, by CSM, segment and health band (activation ratio numerator; redflag_accounts is its denominator)");
+    f.activation_ratio = &gauge(r, "redflag_activation_ratio", "Accounts with the activated milestone / accounts");
+    f.time_to_activate = &prometheus::BuildHistogram()
+                              .Name("redflag_time_to_activate_seconds")
+                              .Help("Time from signed_at (or first seen) to the activated milestone, observed once per account, by CSM, segment and health band then")
+                              .Register(r);
+    f.free_accounts = &gauge(r, "redflag_free_accounts_90d", "Accounts on a plan of kpi.free_plans at some time in the last 90 days (free to paid conversion denominator)");
+    f.free_to_paid = &gauge(r, "redflag_free_to_paid_90d", "Accounts that moved from a plan of kpi.free_plans to another plan in the last 90 days");
+    f.free_to_paid_ratio = &gauge(r, "redflag_free_to_paid_ratio", "Free to paid conversion over 90 days: redflag_free_to_paid_90d / redflag_free_accounts_90d");
+    f.active_users_day = &gauge(r, "redflag_active_users_1d", "Users whose last usage is within the last day (DAU), by CSM, segment and health band");
+    f.active_users_month = &gauge(r, "redflag_active_users_30d", "Users whose last usage is within the last 30 days (MAU), by CSM, segment and health band");
+    f.stickiness = &gauge(r, "redflag_stickiness_ratio", "DAU / MAU (redflag_active_users_1d / redflag_active_users_30d) by segment");
     f.gross_margin = &gauge(r, "redflag_gross_margin_ratio", "kpi.gross_margin, the margin LTV uses");
     f.movements = &prometheus::BuildCounter()
                        .Name("redflag_mrr_movement_total")

@@ -60,6 +60,18 @@ struct kpi_families {
     gauges* goals = nullptr;               // redflag_goals{status, csm, segment, health_band}
     gauges* cost_to_serve = nullptr;       // redflag_cost_to_serve_90d{csm, segment, health_band}
     gauges* cost_to_serve_ratio = nullptr; // redflag_cost_to_serve_ratio
+    prometheus::Family<prometheus::Histogram>* ticket_first_response = nullptr;  // redflag_ticket_first_response_seconds
+    prometheus::Family<prometheus::Histogram>* ticket_resolution = nullptr;      // redflag_ticket_resolution_seconds
+    // Product-led growth.
+    gauges* activated_accounts = nullptr;  // redflag_activated_accounts{csm, segment, health_band}
+    gauges* activation_ratio = nullptr;    // redflag_activation_ratio
+    prometheus::Family<prometheus::Histogram>* time_to_activate = nullptr;  // redflag_time_to_activate_seconds
+    gauges* free_accounts = nullptr;       // redflag_free_accounts_90d{csm, segment, health_band}
+    gauges* free_to_paid = nullptr;        // redflag_free_to_paid_90d{csm, segment, health_band}
+    gauges* free_to_paid_ratio = nullptr;  // redflag_free_to_paid_ratio
+    gauges* active_users_day = nullptr;    // redflag_active_users_1d{csm, segment, health_band}
+    gauges* active_users_month = nullptr;  // redflag_active_users_30d{csm, segment, health_band}
+    gauges* stickiness = nullptr;          // redflag_stickiness_ratio{segment}
     gauges* gross_margin = nullptr;                                   // redflag_gross_margin_ratio
     prometheus::Family<prometheus::Counter>* movements = nullptr;          // redflag_mrr_movement_total{kind}
     prometheus::Family<prometheus::Counter>* book_alerts_fired = nullptr;  // redflag_book_alerts_fired_total

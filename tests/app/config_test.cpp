@@ -67,6 +67,18 @@ kpi: {currency: EUR, gross_margin: 75%, stack: {backup: 40, email_security: 25}}
     EXPECT_DOUBLE_EQ(c.kpi.stack.at("backup"), 40);
 }
 
+TEST(Config, kpi_free_plans_is_a_list_of_plans) {
+    auto r = parse_config("kpi: {free_plans: [free, trial]}\n", "redflag.yaml", fake_env({}));
+    ASSERT_TRUE(r.value) << r.errors.front();
+    EXPECT_EQ(r.value->kpi.free_plans, (std::vector<std::string>{"free", "trial"}));
+    // A mapping is no list: reported with its position.
+    auto bad = parse_config("kpi:\n  free_plans: {free: 1}\n", "redflag.yaml", fake_env({}));
+    ASSERT_FALSE(bad.value);
+    ASSERT_FALSE(bad.errors.empty());
+    EXPECT_NE(bad.errors.front().find("redflag.yaml:2:"), std::string::npos) << bad.errors.front();
+    EXPECT_NE(bad.errors.front().find("kpi.free_plans must be a list of strings"), std::string::npos) << bad.errors.front();
+}
+
 TEST(Config, unknown_keys_are_reported_with_their_line) {
     auto r = parse_config("listen: 127.0.0.1:8080\nstorage:\n  path: ./d\n  synk: true\nbogus: 1\n", "c.yaml", fake_env({}));
     EXPECT_FALSE(r.value);

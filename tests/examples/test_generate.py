@@ -332,6 +332,26 @@ class GeneratedWorld(unittest.TestCase):
         statuses = {e["status"] for e in self.events if e["type"] == "goal"}
         self.assertEqual(statuses, {"open", "achieved", "missed", "dropped"})
 
+    def test_free_plans_convert_after_activation_and_new_accounts_activate(self):
+        converted = free = 0
+        for acc, evs in self.by_account().items():
+            plans = [(e["at"], e["plan"]) for e in evs if e["type"] == "account" and "plan" in e]
+            activated = [e["at"] for e in evs if e["type"] == "milestone" and e["name"] == "activated"]
+            first_value = [e["at"] for e in evs if e["type"] == "milestone" and e["name"] == "first_value"]
+            self.assertLessEqual(len(activated), 1, acc)
+            if activated and first_value:
+                self.assertLess(activated[0], first_value[0], acc)
+            if plans[0][1] == "free":
+                free += 1
+                self.assertEqual(evs[0]["segment"], "smb", acc)
+                self.assertTrue(activated, acc)
+                if len(plans) > 1:
+                    converted += 1
+                    self.assertNotEqual(plans[1][1], "free", acc)
+                    self.assertLess(activated[0], plans[1][0], acc)
+        self.assertGreater(free, 0)
+        self.assertGreater(converted, 0)
+
     def test_spend_is_weekly_per_segment_and_category(self):
         spend = [e for e in self.events if e["type"] == "spend"]
         pairs = {(e["segment"], e["category"]) for e in spend}

@@ -96,6 +96,7 @@ kpi:
   gross_margin: 80%%
   stack: {backup: 9, email_security: 6, archiving: 4, phishing_training: 3}
   cost: {csm_hourly: 90, support_hourly: 45}
+  free_plans: [free]
 channels:
   local: {type: webhook, url: "http://127.0.0.1:%d/hook", format: redflag}
 """ % cls.receiver.server_address[1]
@@ -242,13 +243,47 @@ channels:
         self.assertGreater(total("redflag_goals"), 0)
         self.assertEqual(total("redflag_accounts"), ACCOUNTS)
 
+    def test_product_led_growth_and_ticket_times_follow_the_world(self):
+        """The PLG families and the ticket histograms on the generated world: new accounts
+        are activated, some SMB accounts were free, users were active this month, and
+        tickets were answered and solved (issue 16)."""
+        text = self.service.metrics()
+
+        def total(name, **match):
+            return sum(value for labels, value in samples(text, name)
+                       if all(labels.get(k) == v for k, v in match.items()))
+
+        activated = total("redflag_activated_accounts")
+        self.assertGreater(activated, 0)
+        self.assertAlmostEqual(metric_value(text, "redflag_activation_ratio"), activated / ACCOUNTS, places=9)
+        self.assertEqual(total("redflag_time_to_activate_seconds_count"), activated)
+        free, converted = total("redflag_free_accounts_90d"), total("redflag_free_to_paid_90d")
+        self.assertLessEqual(converted, free)
+        dau, mau = total("redflag_active_users_1d"), total("redflag_active_users_30d")
+        self.assertGreater(mau, 0)
+        self.assertLessEqual(dau, mau)
+        stickiness = {labels["segment"]: value for labels, value in samples(text, "redflag_stickiness_ratio")}
+        for segment, value in stickiness.items():
+            self.assertAlmostEqual(value, total("redflag_active_users_1d", segment=segment) /
+                                   total("redflag_active_users_30d", segment=segment), places=9)
+        self.assertGreater(total("redflag_ticket_first_response_seconds_count"), 0)
+        self.assertGreater(total("redflag_ticket_resolution_seconds_count"), 0)
+        pql = {labels["label"] for labels, _ in samples(text, "redflag_classification") if labels["name"] == "pql"}
+        self.assertTrue(pql, "no redflag_classification of the shipped classify pql")
+
     def test_promtool_check_metrics_reports_nothing(self):
         text = self.service.metrics()
         # The families of issue 16 are in what promtool checks.
         for name in ("redflag_acquisition_spend_90d", "redflag_new_accounts_90d", "redflag_cac",
                      "redflag_ltv_cac_ratio", "redflag_cac_payback_months", "redflag_cost_to_serve_90d",
-                     "redflag_cost_to_serve_ratio", "redflag_activities_90d", "redflag_goals"):
+                     "redflag_cost_to_serve_ratio", "redflag_activities_90d", "redflag_goals",
+                     "redflag_activated_accounts", "redflag_activation_ratio", "redflag_free_accounts_90d",
+                     "redflag_free_to_paid_90d", "redflag_free_to_paid_ratio", "redflag_active_users_1d",
+                     "redflag_active_users_30d", "redflag_stickiness_ratio"):
             self.assertIn("\n# TYPE %s gauge\n" % name, text)
+        for name in ("redflag_time_to_activate_seconds", "redflag_ticket_first_response_seconds",
+                     "redflag_ticket_resolution_seconds"):
+            self.assertIn("\n# TYPE %s histogram\n" % name, text)
         check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
         self.assertEqual(check.returncode, 0, check.stdout.decode() + check.stderr.decode())
         self.assertEqual(check.stdout.decode() + check.stderr.decode(), "")

@@ -262,5 +262,77 @@ TEST(Hub, activities_goals_and_spend_reach_the_text) {
     EXPECT_EQ(sample(text, R"(redflag_accounts{)" + dims + R"(,status="active"})"), 2);
 }
 
+TEST(Hub, a_usage_event_that_changes_active_users_is_not_skipped) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    hub h(settings{}, *registry, 1);
+    auto a = make_account("a1", "Ana", 1000, 80);
+    auto use = [&](timestamp at, const char* user) {
+        auto e = testing::make_event(event_type::usage, at, {{"metric", "logins"}, {"user_id", user}});
+        e.account = "a1";
+        a.state.apply(e);
+    };
+    use(now - 2 * day, "u1");
+    report(h.tracker(0), 0, a, now);
+    EXPECT_EQ(h.tracker(0).current().total().users_day, 0);
+    EXPECT_EQ(h.tracker(0).current().total().users_month, 1);
+    // u1 is back within the hour: DAU 1, although no record the memo counts changed.
+    use(now + minute, "u1");
+    report(h.tracker(0), 0, a, now + minute);
+    EXPECT_EQ(h.tracker(0).current().total().users_day, 1);
+    // u1 again: the counts stay, the evaluation is skipped and the answer is the same.
+    use(now + 2 * minute, "u1");
+    report(h.tracker(0), 0, a, now + 2 * minute);
+    EXPECT_EQ(h.tracker(0).current().total().users_day, 1);
+}
+
+TEST(Hub, product_led_growth_and_ticket_times_reach_the_text) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    settings config;
+    config.free_plans = {"free"};
+    hub h(config, *registry, 1);
+    auto a = make_account("a1", "Ana", 1000, 80);
+    auto b = make_account("b1", "Ana", 1000, 80);
+    auto add = [&](evaluated_account& x, event_type type, timestamp at, boost::json::object fields) {
+        auto e = testing::make_event(type, at, std::move(fields));
+        e.account = x.state.id;
+        x.state.apply(e);
+    };
+    add(a, event_type::account, ago(400), {{"plan", "free"}, {"signed_at", format_rfc3339(ago(400))}});
+    add(a, event_type::account, ago(10), {{"plan", "pro"}});
+    add(a, event_type::milestone, ago(390), {{"name", "activated"}});
+    add(b, event_type::account, ago(400), {{"plan", "free"}});
+    add(a, event_type::usage, now - hour, {{"metric", "logins"}, {"user_id", "u1"}});
+    add(a, event_type::usage, ago(10), {{"metric", "logins"}, {"user_id", "u2"}});
+    add(b, event_type::usage, ago(2), {{"metric", "logins"}, {"user_id", "v1"}});
+    add(b, event_type::ticket, ago(3), {{"ticket_id", "t"}, {"status", "open"}});
+    add(b, event_type::ticket, ago(3) + hour,
+        {{"ticket_id", "t"}, {"status", "solved"}, {"first_response_at", format_rfc3339(ago(3) + 10 * minute)}});
+    report(h.tracker(0), 0, a, now);
+    report(h.tracker(0), 1, b, now);
+    h.tracker(0).publish(true);
+    h.refresh_metrics();
+    const auto text = metrics::serialize_text(*registry);
+    const std::string dims = R"(csm="Ana",health_band="green",segment="smb")";
+    EXPECT_EQ(sample(text, R"(redflag_activated_accounts{)" + dims + "}"), 1) << text;
+    EXPECT_EQ(sample(text, "redflag_activation_ratio"), 0.5);  // 1 of 2 accounts
+    // a: activated 10 days after signing: the 14-day bucket (1209600 s) and above.
+    EXPECT_EQ(sample(text, R"(redflag_time_to_activate_seconds_bucket{)" + dims + R"(,le="604800"})"), 0);
+    EXPECT_EQ(sample(text, R"(redflag_time_to_activate_seconds_bucket{)" + dims + R"(,le="1209600"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_time_to_activate_seconds_sum{)" + dims + "}"), 864000);
+    // Both on the free plan in the window, a converted: 1 ÷ 2.
+    EXPECT_EQ(sample(text, R"(redflag_free_accounts_90d{)" + dims + "}"), 2);
+    EXPECT_EQ(sample(text, R"(redflag_free_to_paid_90d{)" + dims + "}"), 1);
+    EXPECT_EQ(sample(text, "redflag_free_to_paid_ratio"), 0.5);
+    // DAU: u1; MAU: u1, u2, v1; stickiness 1 ÷ 3.
+    EXPECT_EQ(sample(text, R"(redflag_active_users_1d{)" + dims + "}"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_active_users_30d{)" + dims + "}"), 3);
+    EXPECT_DOUBLE_EQ(sample(text, R"(redflag_stickiness_ratio{segment="smb"})"), 1.0 / 3.0);
+    // b's ticket: answered after 10 minutes (600 s, le 900), solved after an hour (le 3600).
+    EXPECT_EQ(sample(text, R"(redflag_ticket_first_response_seconds_bucket{)" + dims + R"(,le="900"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_ticket_first_response_seconds_sum{)" + dims + "}"), 600);
+    EXPECT_EQ(sample(text, R"(redflag_ticket_resolution_seconds_bucket{)" + dims + R"(,le="3600"})"), 1);
+    EXPECT_EQ(sample(text, R"(redflag_ticket_resolution_seconds_count{)" + dims + "}"), 1);
+}
+
 }  // namespace
 }  // namespace redflag::kpi
