@@ -207,12 +207,12 @@ std::int64_t seconds_between(timestamp from, timestamp to) {
 
 // The plan at `t` from the field's history (null before the field was first set).
 scalar plan_at(const model::account_state& s, timestamp t) {
-    constexpr auto f = static_cast<std::size_t>(model::profile_field::plan);
-    if (is_null(s.profile[f]) || s.profile_first_at[f] > t) return scalar{};
-    const auto& h = s.history[f];
+    constexpr auto f = model::profile_field::plan;
+    if (is_null(s.get(f)) || s.first_set_at(f) > t) return scalar{};
+    const auto& h = s.history_of(f);
     auto it = std::upper_bound(h.begin(), h.end(), t, [](timestamp at, const model::field_change& c) { return at < c.at; });
     if (it != h.begin()) return std::prev(it)->after;
-    return h.empty() ? s.profile[f] : h.front().before;
+    return h.empty() ? s.get(f) : h.front().before;
 }
 
 // Free → paid over the last 90 days (kpi.free_plans): the account was on a free plan at
@@ -223,16 +223,16 @@ void plg_plans(const model::account_state& s, timestamp now, const settings& con
                contribution& out) {
     out.free_in_quarter = out.converted_in_quarter = false;
     if (config.free_plans.empty()) return;
-    constexpr auto f = static_cast<std::size_t>(model::profile_field::plan);
-    if (is_null(s.profile[f])) return;
+    constexpr auto f = model::profile_field::plan;
+    if (is_null(s.get(f))) return;
     const timestamp start = before(now, conversion_window);
     auto free = [&](const scalar& v) { return !is_null(v) && config.is_free(text(v)); };
-    const timestamp first = s.profile_first_at[f];
+    const timestamp first = s.first_set_at(f);
     next.offer(first);
     next.offer(after(first, conversion_window));
     if (free(plan_at(s, start))) out.free_in_quarter = true;
     if (first > start && first <= now && free(plan_at(s, first))) out.free_in_quarter = true;
-    for (const auto& c : s.history[f]) {
+    for (const auto& c : s.history_of(f)) {
         next.offer(c.at);
         next.offer(after(c.at, conversion_window));
         if (c.at <= start || c.at > now) continue;
