@@ -4,7 +4,9 @@
 #include "model/schema.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace redflag::ingest {
@@ -32,6 +34,20 @@ struct text_scan {
 // parsed body, but a YAML test file has not), and finds the first control character
 // the kind does not allow: C0 (U+0000-U+001F; text allows tab, LF, CR), DEL and C1
 // (U+007F-U+009F).
+// Whether the 8 bytes at `p` are all printable ASCII (0x20-0x7E), the common case,
+// tested a word at a time: no byte has its high bit set, none is below 0x20 and none is
+// 0x7F ("hasless" of Bit Twiddling Hacks: exact as to whether such a byte exists).
+bool printable_ascii8(const unsigned char* p) {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    const std::uint64_t high = w & highs;
+    const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+    const std::uint64_t del = w ^ (ones * 0x7F);
+    const std::uint64_t is_del = (del - ones) & ~del & highs;
+    return (high | below_space | is_del) == 0;
+}
+
 text_scan scan_text(std::string_view s, text_kind kind) {
     text_scan out;
     auto note_control = [&](char32_t c) {
@@ -43,6 +59,11 @@ text_scan scan_text(std::string_view s, text_kind kind) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* end = p + s.size();
     while (p < end) {
+        if (end - p >= 8 && printable_ascii8(p)) {
+            p += 8;
+            out.chars += 8;
+            continue;
+        }
         const unsigned char c = *p;
         ++out.chars;
         if (c < 0x80) {

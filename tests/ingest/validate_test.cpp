@@ -356,6 +356,29 @@ TEST(Validate, ids_hold_no_control_characters) {
     EXPECT_TRUE(problems_of(base + R"("account": "Zoë-東京-🚀", "user_id": "ü"})").empty());
 }
 
+// The scan takes eight printable ASCII bytes at a time: a control character at any
+// position of a long id, after ASCII or multi-byte characters, is still found and named
+// by its character position.
+TEST(Validate, a_control_character_is_found_at_every_position_of_a_long_id) {
+    const std::string base = R"({"type": "usage", "metric": "logins", "account": ")";
+    for (std::string bad : {std::string("\\u0000"), std::string("\\u001f"), std::string("\\u007f"), std::string("\\u0085")}) {
+        for (std::size_t at = 0; at < 20; ++at) {
+            for (std::string before : {std::string("a"), std::string("\u00e9")}) {  // 1 or 2 bytes a character
+                std::string id;
+                for (std::size_t i = 0; i < at; ++i) id += before;
+                id += bad;
+                id += "tail-of-the-id";
+                const std::string code = bad == "\\u001f" ? "001F" : bad == "\\u007f" ? "007F" : bad == "\\u0085" ? "0085" : "0000";
+                EXPECT_EQ(problems_of(base + id + "\"}"),
+                          (std::vector{p(0, "account", "must not contain control characters (U+" + code + " at character " +
+                                                           std::to_string(at + 1) + ")")}))
+                    << "at " << at << " after " << before;
+            }
+        }
+    }
+    EXPECT_TRUE(problems_of(base + "an-id-of-printable-ascii-0123456789~ !#$%&'()*+,-./:;<=>?@[]^_`{|}\"}").empty());
+}
+
 TEST(Validate, text_may_hold_tabs_and_line_breaks_but_no_other_control_characters) {
     EXPECT_TRUE(problems_of(R"({"type": "nps", "account": "a", "score": 3, "comment": "one\ntwo\r\n\tthree"})").empty());
     EXPECT_EQ(problems_of(R"({"type": "nps", "account": "a", "score": 3, "comment": "bell\u0007"})"),
