@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -54,16 +55,20 @@ def free_port():
 
 
 class Service:
-    def __init__(self, binary, work, retention="120d"):
+    def __init__(self, binary, work, retention="120d", reuse=False):
         self.port = free_port()
         self.work = work
         config = os.path.join(work, "redflag.yaml")
-        with open(config, "w") as f:
-            f.write("listen: 127.0.0.1:%d\n" % self.port +
+        if reuse:  # a folder of an earlier run: its data, a new port
+            text = re.sub(r"listen: 127.0.0.1:\d+", "listen: 127.0.0.1:%d" % self.port, open(config).read())
+        else:
+            text = ("listen: 127.0.0.1:%d\n" % self.port +
                     "storage: {path: %s/data, sync: false, retention: %s}\n" % (work, retention) +
                     "rules: {paths: [%s/rules]}\n" % ROOT +
                     "engine: {threads: 2}\n"
                     "log: {level: warn}\n")
+        with open(config, "w") as f:
+            f.write(text)
         self.log = open(os.path.join(work, "log"), "ab")
         self.process = subprocess.Popen([binary, "serve", "--config", config], stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
@@ -150,6 +155,14 @@ def generate(out, accounts, months, start):
 
 
 def bench_pages(binary, args, scratch):
+    if args.reuse:
+        service = Service(binary, args.reuse, reuse=True)
+        print("reusing the service folder %s (its data as an earlier run left it)" % args.reuse)
+        try:
+            measure_pages(service, args)
+        finally:
+            service.stop()
+        return
     today = dt.datetime.now(dt.timezone.utc).date()
     start = (today - dt.timedelta(days=30)).replace(day=1) if today.day > 1 else today - dt.timedelta(days=31)
     world = os.path.join(scratch, "big")
@@ -163,50 +176,55 @@ def bench_pages(binary, args, scratch):
         sent, seconds = post_world(service, os.path.join(world, "events.ndjson"), keep_usage=1 / 8)
         print("posted %d events in %.0f s (%.0f events/s)" % (sent, seconds, sent / seconds))
         time.sleep(3)
-        conn = service.connection()
-        rss = int(open("/proc/%d/statm" % service.process.pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        status, data = request(conn, "GET", "/v1/alerts?state=pending,firing&limit=1000")
-        first = json.loads(data)
-        print("RSS %.0f MiB; first page of 1000 pending/firing alerts: %d alerts" %
-              (rss / 2**20, len(first["alerts"])))
-        n = args.requests
-        results = {}
-        results["inbox: first page, newest"] = timed(conn, "/v1/alerts?limit=25&state=pending,firing&sort=newest", n)[0]
-        samples, data = timed(conn, "/v1/alerts?limit=25&state=pending,firing&sort=arr", n)
-        results["inbox: first page, highest ARR"] = samples
-        page = json.loads(data)
-        cursor = page.get("next_cursor")
-        if cursor:
-            results["inbox: next page by cursor"] = timed(
-                conn, "/v1/alerts?limit=25&state=pending,firing&sort=arr&cursor=" + urllib.parse.quote(cursor), n)[0]
-        csm = next((a.get("csm_email") or a.get("csm") for a in page["alerts"] if a.get("csm_email") or a.get("csm")), None)
-        if csm:
-            results["inbox: a CSM's first page (csm=)"] = timed(
-                conn, "/v1/alerts?limit=25&state=pending,firing&sort=arr&csm=" + urllib.parse.quote(csm), n)[0]
-        rng = random.Random(3)
-        ids = ["acc-%04d" % rng.randrange(1, args.accounts + 1) for _ in range(n)]
-        row_ids = [a["account"] for a in page["alerts"]]
-        for name, paths in [
-            ("inbox: GET /v1/accounts/{id} of the page's rows", ["/v1/accounts/" + i for i in row_ids]),
-            ("account page: GET /v1/accounts/{id}", ["/v1/accounts/" + i for i in ids]),
-            ("account page: GET /v1/alerts?account={id}", ["/v1/alerts?account=" + i for i in ids]),
-            ("account page: GET /v1/accounts/{id}/history", ["/v1/accounts/%s/history" % i for i in ids]),
-        ]:
-            samples = []
-            for k in range(n):
-                samples += timed(conn, paths[k % len(paths)], 1)[0]
-            results[name] = samples
-        results["accounts: GET /v1/accounts?sort=arr&limit=50"] = timed(conn, "/v1/accounts?sort=arr&limit=50", max(20, n // 10))[0]
-        results["accounts: search by name (q=)"] = timed(conn, "/v1/accounts?q=foods&limit=50", max(20, n // 10))[0]
-        print("\nserver time seen by the client, %d accounts:" % args.accounts)
-        worst = 0
-        for name, samples in results.items():
-            p99 = summary(name, samples)
-            if name.startswith(("inbox", "account page")):
-                worst = max(worst, p99)
-        print("worst p99 of the inbox and account page requests: %.2f ms (target <= 50 ms)" % worst)
+        measure_pages(service, args)
     finally:
         service.stop()
+
+
+def measure_pages(service, args):
+    """Times the requests of the inbox, account page and accounts list (module docstring)."""
+    conn = service.connection()
+    rss = int(open("/proc/%d/statm" % service.process.pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    status, data = request(conn, "GET", "/v1/alerts?state=pending,firing&limit=1000")
+    first = json.loads(data)
+    print("RSS %.0f MiB; first page of 1000 pending/firing alerts: %d alerts" %
+          (rss / 2**20, len(first["alerts"])))
+    n = args.requests
+    results = {}
+    results["inbox: first page, newest"] = timed(conn, "/v1/alerts?limit=25&state=pending,firing&sort=newest", n)[0]
+    samples, data = timed(conn, "/v1/alerts?limit=25&state=pending,firing&sort=arr", n)
+    results["inbox: first page, highest ARR"] = samples
+    page = json.loads(data)
+    cursor = page.get("next_cursor")
+    if cursor:
+        results["inbox: next page by cursor"] = timed(
+            conn, "/v1/alerts?limit=25&state=pending,firing&sort=arr&cursor=" + urllib.parse.quote(cursor), n)[0]
+    csm = next((a.get("csm_email") or a.get("csm") for a in page["alerts"] if a.get("csm_email") or a.get("csm")), None)
+    if csm:
+        results["inbox: a CSM's first page (csm=)"] = timed(
+            conn, "/v1/alerts?limit=25&state=pending,firing&sort=arr&csm=" + urllib.parse.quote(csm), n)[0]
+    rng = random.Random(3)
+    ids = ["acc-%04d" % rng.randrange(1, args.accounts + 1) for _ in range(n)]
+    row_ids = [a["account"] for a in page["alerts"]]
+    for name, paths in [
+        ("inbox: GET /v1/accounts/{id} of the page's rows", ["/v1/accounts/" + i for i in row_ids]),
+        ("account page: GET /v1/accounts/{id}", ["/v1/accounts/" + i for i in ids]),
+        ("account page: GET /v1/alerts?account={id}", ["/v1/alerts?account=" + i for i in ids]),
+        ("account page: GET /v1/accounts/{id}/history", ["/v1/accounts/%s/history" % i for i in ids]),
+    ]:
+        samples = []
+        for k in range(n):
+            samples += timed(conn, paths[k % len(paths)], 1)[0]
+        results[name] = samples
+    results["accounts: GET /v1/accounts?sort=arr&limit=50"] = timed(conn, "/v1/accounts?sort=arr&limit=50", max(20, n // 10))[0]
+    results["accounts: search by name (q=)"] = timed(conn, "/v1/accounts?q=foods&limit=50", max(20, n // 10))[0]
+    print("\nserver time seen by the client, %d accounts:" % args.accounts)
+    worst = 0
+    for name, samples in results.items():
+        p99 = summary(name, samples)
+        if name.startswith(("inbox", "account page")):
+            worst = max(worst, p99)
+    print("worst p99 of the inbox and account page requests: %.2f ms (target <= 50 ms)" % worst)
 
 
 def bench_backtest(binary, args, scratch):
@@ -237,6 +255,8 @@ def main():
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--world-accounts", type=int, default=500)
     parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument("--skip-backtest", action="store_true")
+    parser.add_argument("--reuse", help="the serve folder of an earlier run (with redflag.yaml and data/): measure only")
     args = parser.parse_args()
     binary = os.path.join(os.path.abspath(args.build), "redflag")
     print("== machine: %d cores; %s; binary %s" % (os.cpu_count(), os.uname().release, binary))
@@ -244,7 +264,8 @@ def main():
     try:
         if not args.skip_pages:
             bench_pages(binary, args, scratch)
-        bench_backtest(binary, args, scratch)
+        if not args.skip_backtest:
+            bench_backtest(binary, args, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
