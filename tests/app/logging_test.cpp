@@ -49,7 +49,9 @@ TEST(Logging, json_line_stays_one_valid_object_whatever_the_message) {
         EXPECT_EQ(object.size(), 3u);
         EXPECT_EQ(object.at("level"), "info");
         auto message = std::string(object.at("message").as_string());
-        if (m.find('\xff') == std::string::npos) EXPECT_EQ(message, "account " + m + " did it");
+        if (m.find('\xff') == std::string::npos) {
+            EXPECT_EQ(message, "account " + m + " did it");
+        }
     }
 }
 

@@ -17,7 +17,7 @@ history::point sample() {
     history::point p;
     p.day = history::day_of(t0);
     p.scores.push_back({"health", 71.5, {{"nps", 0.9}, {"usage", std::nullopt}}, "green"});
-    p.scores.push_back({"effort", std::nullopt, {{"tickets", 0.25}}});
+    p.scores.push_back({"effort", std::nullopt, {{"tickets", 0.25}}, ""});
     return p;
 }
 
