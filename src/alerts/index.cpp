@@ -9,14 +9,14 @@ namespace {
 bool listed(alert_state s) { return s == alert_state::pending || s == alert_state::firing; }
 
 // The same test as the store scan's (queries.cpp), on the index's copy of the fields.
-bool matches(const alert_filter& f, const index_entry& e, bool has_profile) {
+bool matches(const alert_filter& f, const index_entry& e) {
     if (f.state && e.state != *f.state) return false;
     if (f.rule && e.rule != *f.rule) return false;
     if (f.account && e.account != *f.account) return false;
-    if (f.csm && (!has_profile || (e.csm_email != *f.csm && e.csm != *f.csm))) return false;
+    if (f.csm && (!e.has_profile || (e.csm_email != *f.csm && e.csm != *f.csm))) return false;
     if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), e.state) == f.states.end()) return false;
     if (f.severity && e.severity != *f.severity) return false;
-    if (f.segment && (!has_profile || e.segment != *f.segment)) return false;
+    if (f.segment && (!e.has_profile || e.segment != *f.segment)) return false;
     if (f.account_owned && !f.account_owned(e.account)) return false;
     return true;
 }
@@ -31,26 +31,24 @@ index_entry index_entry::of(const alert_record& r) {
     e.severity = r.a.severity;
     e.started_at = r.a.started_at;
     if (r.profile) {
+        e.has_profile = true;
         e.csm = r.profile->csm;
         e.csm_email = r.profile->csm_email;
         e.segment = r.profile->segment;
         e.arr = r.profile->arr;
-    } else {
-        e.arr = -1;  // no profile: sorts with ARR 0 (below), matches no csm/segment filter
     }
     return e;
 }
 
 // Newest first, then id; the ARR order puts the highest ARR first, then newest, then id
-// (queries.cpp's `before`). ARR -1 marks "no profile" and sorts as 0.
+// (queries.cpp's `before`).
 bool alert_index::newest_first::operator()(const sort_key& x, const sort_key& y) const {
     if (x.started_at != y.started_at) return x.started_at > y.started_at;
     return x.id < y.id;
 }
 
 bool alert_index::arr_first::operator()(const sort_key& x, const sort_key& y) const {
-    const double ax = std::max(x.arr, 0.0), ay = std::max(y.arr, 0.0);
-    if (ax != ay) return ax > ay;
+    if (x.arr != y.arr) return x.arr > y.arr;
     return newest_first{}(x, y);
 }
 
@@ -98,7 +96,7 @@ void alert_index::collect(const Set& set, const sort_key* after, const alert_fil
     auto it = after ? set.upper_bound(*after) : set.begin();
     for (; it != set.end() && out.size() <= limit; ++it) {
         const auto& e = active_.at(it->id);
-        if (matches(f, e, e.arr >= 0)) out.push_back(e.id);
+        if (matches(f, e)) out.push_back(e.id);
     }
 }
 

@@ -39,7 +39,8 @@ struct index_entry {
     std::string csm;
     std::string csm_email;
     std::string segment;
-    double arr = 0;
+    double arr = 0;           // 0 without a profile, as the list sorts it
+    bool has_profile = false; // false: the engine did not know the account (no csm/segment match)
     timestamp started_at{};
 
     static index_entry of(const alert_record& r);

@@ -136,14 +136,26 @@ bool after_position(alert_order order, const alert_record& r, const std::optiona
     return !after || (r.a.id != after->id && !before(order, arr_of(r), r.a.started_at, r.a.id, *after));
 }
 
-// The records of `ids` read from the store, in that order; ids the store no longer has
-// and unreadable records are left out.
+// A stored record's bytes decoded; an unreadable one is logged and left out.
+std::optional<alert_record> decode_stored(std::string_view id, std::string_view bytes) {
+    std::string why;
+    auto r = decode_record(bytes, &why);
+    if (!r) spdlog::warn("alert {}: unreadable record: {}", id, why);
+    return r;
+}
+
+// The records of `ids` read from the store, in that order; unreadable records are left
+// out, and the ids the store no longer has are added to `gone` when given.
 store::status read_records(const store::store& store, const std::vector<std::string>& ids,
-                           std::vector<alert_record>& out) {
+                           std::vector<alert_record>& out, std::vector<std::string>* gone = nullptr) {
     for (const auto& id : ids) {
-        auto found = find_alert(store, id);
-        if (!found.ok()) return found.error();
-        if (found.value()) out.push_back(std::move(*found.value()));
+        auto value = store.get(store::column::alerts, id);
+        if (!value.ok()) return value.error();
+        if (!value.value()) {
+            if (gone) gone->push_back(id);
+        } else if (auto r = decode_stored(id, *value.value())) {
+            out.push_back(std::move(*r));
+        }
     }
     return store::status{};
 }
@@ -156,13 +168,9 @@ store::status list_alert_page(const store::store& store, const alert_filter& fil
     if (index && filter.account) {
         // One account's records: a handful of reads.
         std::vector<alert_record> records;
-        const auto ids = index->of_account(*filter.account);
-        if (auto st = read_records(store, ids, records); !st.ok()) return st;
-        if (records.size() < ids.size()) {
-            for (const auto& id : ids)
-                if (std::none_of(records.begin(), records.end(), [&](const alert_record& r) { return r.a.id == id; }))
-                    index->forget(id, *filter.account);
-        }
+        std::vector<std::string> gone;  // expired since the index saw them
+        if (auto st = read_records(store, index->of_account(*filter.account), records, &gone); !st.ok()) return st;
+        for (const auto& id : gone) index->forget(id, *filter.account);
         for (auto& r : records)
             if (matches(filter, r) && after_position(order, r, after)) found.push_back(std::move(r));
         take_page(std::move(found), order, limit, out);
@@ -199,10 +207,7 @@ store::result<std::optional<alert_record>> find_alert(const store::store& store,
     auto value = store.get(store::column::alerts, id);
     if (!value.ok()) return value.error();
     if (!value.value()) return std::optional<alert_record>{};
-    std::string why;
-    auto r = decode_record(*value.value(), &why);
-    if (!r) spdlog::warn("alert {}: unreadable record: {}", id, why);
-    return r;
+    return decode_stored(id, *value.value());
 }
 
 store::status notification_history(const store::store& store, std::string_view id, boost::json::array& out,
