@@ -16,6 +16,14 @@ void add_arrays(std::array<T, N>& into, const std::array<T, N>& from) {
     for (std::size_t i = 0; i < N; ++i) into[i] += from[i];
 }
 
+// One cell's histogram (non-cumulative buckets, sum of seconds, count) added to another's.
+template <class Histogram>
+void add_histogram(Histogram& into, const Histogram& from) {
+    add_arrays(into.buckets, from.buckets);
+    into.seconds += from.seconds;
+    into.count += from.count;
+}
+
 template <class T>
 void add_vectors(std::vector<T>& into, const std::vector<T>& from) {
     if (into.size() < from.size()) into.resize(from.size());
@@ -225,18 +233,8 @@ void aggregate::merge(const aggregate& other) {
     for (const auto& [k, n] : other.alerts_) add_arrays(alerts_[k], n);
     for (const auto& [k, n] : other.fired_) fired_[k] += n;
     for (const auto& [k, m] : other.spend_) spend_[k] += m;
-    for (const auto& [k, r] : other.acked_) {
-        auto& into = acked_[k];
-        add_arrays(into.buckets, r.buckets);
-        into.seconds += r.seconds;
-        into.count += r.count;
-    }
-    for (const auto& [k, r] : other.activations_) {
-        auto& into = activations_[k];
-        add_arrays(into.buckets, r.buckets);
-        into.seconds += r.seconds;
-        into.count += r.count;
-    }
+    for (const auto& [k, r] : other.acked_) add_histogram(acked_[k], r);
+    for (const auto& [k, r] : other.activations_) add_histogram(activations_[k], r);
     for (const auto& [k, r] : other.tickets_) {
         auto& into = tickets_[k];
         add_arrays(into.response_buckets, r.response_buckets);
@@ -246,12 +244,7 @@ void aggregate::merge(const aggregate& other) {
         into.resolution_seconds += r.resolution_seconds;
         into.resolution_count += r.resolution_count;
     }
-    for (const auto& [k, r] : other.reached_first_value_) {
-        auto& into = reached_first_value_[k];
-        add_arrays(into.buckets, r.buckets);
-        into.seconds += r.seconds;
-        into.count += r.count;
-    }
+    for (const auto& [k, r] : other.reached_first_value_) add_histogram(reached_first_value_[k], r);
 }
 
 std::int64_t aggregate::sum_of(const std::unordered_map<std::uint64_t, std::int64_t>& items, label_id id) {
