@@ -7,6 +7,11 @@ prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& r, const std:
     return prometheus::BuildGauge().Name(name).Help(help).Register(r);
 }
 
+prometheus::Family<prometheus::Histogram>& histogram(prometheus::Registry& r, const std::string& name,
+                                                     const std::string& help) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(r);
+}
+
 }  // namespace
 
 kpi_families register_kpi_families(prometheus::Registry& r, const std::string& currency) {
@@ -51,28 +56,16 @@ kpi_families register_kpi_families(prometheus::Registry& r, const std::string& c
     f.ltv_cac = &gauge(r, "redflag_ltv_cac_ratio", "redflag_ltv / redflag_cac");
     f.cac_payback = &gauge(r, "redflag_cac_payback_months", "CAC / (mean MRR now of the new accounts x gross margin), in months");
     f.alerts_unacked = &gauge(r, "redflag_alerts_unacked", "Alerts firing for over a day without an acknowledgement, by the account's CSM, segment and health band");
-    f.alert_ack = &prometheus::BuildHistogram()
-                       .Name("redflag_alert_ack_seconds")
-                       .Help("Time from an alert's firing to its first acknowledgement, observed once per alert, by the account's CSM, segment and health band then")
-                       .Register(r);
+    f.alert_ack = &histogram(r, "redflag_alert_ack_seconds", "Time from an alert's firing to its first acknowledgement, observed once per alert, by the account's CSM, segment and health band then");
     f.activities = &gauge(r, "redflag_activities_90d", "Activities of the last 90 days by kind and the account's CSM, segment and health band");
     f.goals = &gauge(r, "redflag_goals", "Success-plan goals by status (missed includes open goals past due), CSM, segment and health band");
     f.cost_to_serve = &gauge(r, "redflag_cost_to_serve_90d", "Cost to serve over 90 days (" + currency + "): activity minutes x kpi.cost.csm_hourly / 60 + ticket handle_minutes x kpi.cost.support_hourly / 60");
     f.cost_to_serve_ratio = &gauge(r, "redflag_cost_to_serve_ratio", "Cost to serve over 90 days / (3 x MRR now of active accounts)");
-    f.ticket_first_response = &prometheus::BuildHistogram()
-                                   .Name("redflag_ticket_first_response_seconds")
-                                   .Help("Time from a ticket's opening to its first response, observed once per ticket, by the account's CSM, segment and health band then")
-                                   .Register(r);
-    f.ticket_resolution = &prometheus::BuildHistogram()
-                               .Name("redflag_ticket_resolution_seconds")
-                               .Help("Time from a ticket's opening to its solving (its latest event while solved or closed), observed once per resolution, by the account's CSM, segment and health band then")
-                               .Register(r);
+    f.ticket_first_response = &histogram(r, "redflag_ticket_first_response_seconds", "Time from a ticket's opening to its first response, observed once per ticket, by the account's CSM, segment and health band then");
+    f.ticket_resolution = &histogram(r, "redflag_ticket_resolution_seconds", "Time from a ticket's opening to its solving (its latest event while solved or closed), observed once per resolution, by the account's CSM, segment and health band then");
     f.activated_accounts = &gauge(r, "redflag_activated_accounts", "Accounts with the activated milestone, by CSM, segment and health band (activation ratio numerator; redflag_accounts is its denominator)");
     f.activation_ratio = &gauge(r, "redflag_activation_ratio", "Accounts with the activated milestone / accounts");
-    f.time_to_activate = &prometheus::BuildHistogram()
-                              .Name("redflag_time_to_activate_seconds")
-                              .Help("Time from signed_at (or first seen) to the activated milestone, observed once per account, by CSM, segment and health band then")
-                              .Register(r);
+    f.time_to_activate = &histogram(r, "redflag_time_to_activate_seconds", "Time from signed_at (or first seen) to the activated milestone, observed once per account, by CSM, segment and health band then");
     f.free_accounts = &gauge(r, "redflag_free_accounts_90d", "Accounts on a plan of kpi.free_plans at some time in the last 90 days (free to paid conversion denominator)");
     f.free_to_paid = &gauge(r, "redflag_free_to_paid_90d", "Accounts that moved from a plan of kpi.free_plans to another plan in the last 90 days");
     f.free_to_paid_ratio = &gauge(r, "redflag_free_to_paid_ratio", "Free to paid conversion over 90 days: redflag_free_to_paid_90d / redflag_free_accounts_90d");
@@ -88,10 +81,7 @@ kpi_families register_kpi_families(prometheus::Registry& r, const std::string& c
                                .Name("redflag_book_alerts_fired_total")
                                .Help("Alerts that started firing, by rule, severity and the account's CSM, segment and health band then")
                                .Register(r);
-    f.ttfv = &prometheus::BuildHistogram()
-                  .Name("redflag_time_to_first_value_seconds")
-                  .Help("Time from signed_at (or first seen) to the first_value milestone, of the accounts that reached it")
-                  .Register(r);
+    f.ttfv = &histogram(r, "redflag_time_to_first_value_seconds", "Time from signed_at (or first seen) to the first_value milestone, of the accounts that reached it");
     f.account_value = &gauge(r, "redflag_account_value", "Per account (opt-in): current MRR");
     f.account_effort = &gauge(r, "redflag_account_effort", "Per account (opt-in): the effort score");
     return f;
