@@ -221,11 +221,19 @@ class ClusterTest(unittest.TestCase):
                                  (metric_value(b.metrics(), "redflag_cluster_leases_owned") or 0) > 0, timeout=30),
                         a.read_log()[-3000:] + b.read_log()[-3000:])
 
+        def snapshots_written(svc):
+            return metric_value(svc.metrics(), "redflag_cluster_snapshots_total", {"outcome": "written"}) or 0
+
         events = make_events(datetime.datetime.now(datetime.timezone.utc))
         acknowledged = []
+        written_before = snapshots_written(a)
         started = time.time()
         for n, first in enumerate(range(0, len(events), BATCH)):
             if first == len(events) // 2:
+                # On a quiet machine half the stream is posted within the 1 s snapshot
+                # interval: wait for a snapshot of the events so far, so that the next
+                # owner has one to restore (the restore path is what this test checks).
+                self.assertTrue(wait_for(lambda: snapshots_written(a) > written_before, timeout=15), a.read_log()[-3000:])
                 a.kill9()
             batch = events[first:first + BATCH]
             status, body = b.post_events(batch)
