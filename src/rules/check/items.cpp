@@ -282,7 +282,10 @@ void checker::check_inhibition_cycles(const ast::program& program) {
                 frames.pop_back();
                 continue;
             }
-            auto [to, entry] = edges[top.rule][top.next++];
+            // Named copies, not a structured binding: clang 14 cannot capture a binding in a lambda.
+            const auto& edge = edges[top.rule][top.next++];
+            const auto to = edge.first;
+            const auto* entry = edge.second;
             if (color[to] == 0) {
                 color[to] = 1;
                 frames.push_back({to});
