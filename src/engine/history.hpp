@@ -8,10 +8,13 @@
 //           "bands":{"health":"green",...}}
 //          (null for a null score or component; "bands" absent in older points)
 //
-// Written by the service in the account's normal write batch (engine/service_write.cpp):
-// for every account an event touched in a round, and for every account of the shard on
-// the first round of each UTC day, so each account has a point a day; a later write of
-// the same day replaces it (the day's latest evaluation). Bounded by storage.retention
+// Written by the service in a round's write batch (engine/service_write.cpp): for every
+// account of the shard on the first round of each UTC day, so each account has a point a
+// day; at once for an account new that day; else for the accounts events changed, at most
+// once a minute (service_options::history_interval), at the next day's first round under
+// their own day, and at stop. A later write of the same day replaces the point (the day's
+// latest evaluation); a crash loses at most the last minute's rewrites, and the first
+// round after a start writes every account's point again. Bounded by storage.retention
 // (expired(), the column's compaction rule). Read by GET /v1/accounts/{id}/history.
 //
 // Pure functions, thread-safe; decoding never throws.

@@ -247,6 +247,7 @@ void service::run(shard& s) {
         for (auto& w : s.writes) w.written(store::status::error(store::status::code::shutdown, "the service is stopping"));
         s.writes.clear();
     }
+    flush_history(s);
     snapshot_dirty(s, true);
 }
 

@@ -59,6 +59,9 @@ struct service_options {
     duration snapshot_interval = 30 * seconds_ms;
     duration retention = 400 * day;         // account state older than this is dropped hourly
     bool pause_shards = false;              // debugging and tests: shards take no work
+    // How often the health history points of accounts whose events changed them are
+    // rewritten (engine/history.hpp); a day's first round and stop write them regardless.
+    duration history_interval = minute;
     // CS KPIs: shard i reports every evaluation to kpi->tracker(i) and publishes its
     // aggregate after each round of work (kpi/hub.hpp). Not owned; null for none.
     kpi::hub* kpi = nullptr;
@@ -181,10 +184,22 @@ private:
     // delivery (alert_events_durable). write_alert_events does both, keeping the events
     // for the next write when this one fails.
     void put_alert_events(shard& s, store::write_batch& batch);
-    // Puts the round's health history points (engine/history.hpp) into `batch`: every
-    // account's on the day's first round, else those the round's events touched. Returns
-    // the day to remember once the batch is written.
-    std::int64_t put_history(shard& s, store::write_batch& batch, timestamp now);
+    // Health history points (engine/history.hpp), written in the round's batch: every
+    // account's on the day's first round, else those events changed since the last flush,
+    // once `history_interval` has passed since it (put_history), and a day's pending
+    // points under that day at the next day's first round (close_history_day) and at stop
+    // (flush_history). history_written takes the round's outcome once its batch is durable.
+    struct history_round {
+        std::int64_t day = 0;
+        bool flushed = false;  // the pending accounts' points are in the batch
+    };
+    history_round put_history(shard& s, store::write_batch& batch, timestamp now);
+    void close_history_day(shard& s, store::write_batch& batch, timestamp now);
+    void put_pending_history(shard& s, store::write_batch& batch, const rules::rule_set& rules, timestamp at);
+    static void put_history_point(store::write_batch& batch, const account_record& record,
+                                  const rules::rule_set& rules, timestamp at);
+    void history_written(shard& s, const history_round& round, timestamp now);
+    void flush_history(shard& s);
     void alert_events_durable(shard& s);
     // Rule metrics: the handles of the core's current rule set, and the core's
     // rule_statistics added to them (once per round, never per evaluation).

@@ -58,6 +58,10 @@ struct service::shard {
     // The UTC day (engine/history.hpp) of the last written round; the first round of another
     // day writes every account's health point.
     std::int64_t history_day = std::numeric_limits<std::int64_t>::min();
+    // Accounts whose events changed them since their health points were last written,
+    // and when that was (the service's clock).
+    std::unordered_set<std::string> history_pending;
+    timestamp history_flushed{};
     std::vector<std::pair<model::account_state, std::vector<alerts::alert>>> recovered;
     std::unique_ptr<account_observer> kpi_observer;  // feeds `kpi`; null without KPIs
     kpi::shard_tracker* kpi = nullptr;

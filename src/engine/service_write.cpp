@@ -18,8 +18,11 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
     ++s.round;
     s.meta_journal.clear();
     const std::size_t dirty_before = s.dirty.size();
-    engine.advance_to(now);
     store::write_batch batch(store_);
+    // Before anything of the new instant is applied: a day that ended with points still
+    // pending gets them under its own key.
+    close_history_day(s, batch, now);
+    engine.advance_to(now);
 
     std::array<std::size_t, model::event_type_count> accepted{}, duplicates{};
     if (!work.empty() && !apply_work(s, work, batch, accepted, duplicates)) {
@@ -27,12 +30,12 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
         work.clear();
     }
     for (auto& w : writes) w.apply(engine);
-    const auto history_day = put_history(s, batch, now);
+    const auto history = put_history(s, batch, now);
     put_alert_events(s, batch);
     auto st = batch.empty() ? store::status{} : store_.write(batch);
     if (st.ok()) {
         engine.commit_round();
-        s.history_day = history_day;
+        history_written(s, history, now);
         if (options_.observer) options_.observer->committed(s.index);
         alert_events_durable(s);
         for (std::size_t t = 0; t < model::event_type_count; ++t) {
@@ -62,25 +65,73 @@ void service::ingest_round(shard& s, std::vector<shard::work_item>& work, std::v
     publish_rule_statistics(s);  // before calls: a swap of rules zeroes them
 }
 
-std::int64_t service::put_history(shard& s, store::write_batch& batch, timestamp now) {
+service::history_round service::put_history(shard& s, store::write_batch& batch, timestamp now) {
     const auto& engine = *s.engine;
     const auto* rules = engine.rules().get();
     const auto today = history::day_of(now);
-    if (!rules || rules->scores().empty()) return today;
-    auto put = [&](const account_record& record) {
-        if (!store::store::valid_account(record.state.id)) return;
-        batch.put(store::column::history, history::key(record.state.id, today),
-                  history::encode(history::point_of(record, *rules, now)));
-    };
+    if (!rules || rules->scores().empty()) return {today, false};
     if (s.history_day != today) {
         // The first round of a day: every account gets its point for the day.
-        engine.for_each_account(put);
-        return today;
+        engine.for_each_account([&](const account_record& record) { put_history_point(batch, record, *rules, now); });
+        return {today, true};
     }
-    // Else the accounts the round's events changed (journaled_meta lists each once).
-    for (const auto& [account, before] : s.meta_journal)
-        if (const auto* record = engine.find(account)) put(*record);
-    return today;
+    for (const auto& [account, before] : s.meta_journal) {
+        const auto* record = before ? nullptr : engine.find(account);
+        if (record)
+            put_history_point(batch, *record, *rules, now);  // new today: its first point at once
+        else
+            s.history_pending.insert(account);
+    }
+    // Else the accounts events changed since the last flush, at most once an interval:
+    // a point is the day's latest evaluation, and rewriting it every round (a JSON
+    // encoding and a put per account per round) cost a third of the ingest rate.
+    if (s.history_pending.empty() || now < s.history_flushed + options_.history_interval) return {today, false};
+    put_pending_history(s, batch, *rules, now);
+    return {today, true};
+}
+
+void service::close_history_day(shard& s, store::write_batch& batch, timestamp now) {
+    const auto* rules = s.engine->rules().get();
+    if (s.history_pending.empty() || !rules || rules->scores().empty()) return;
+    if (s.history_day == history::day_of(now) || s.history_day == std::numeric_limits<std::int64_t>::min()) return;
+    // The pending accounts' last evaluation of that day, under that day's key. When the
+    // batch fails they stay pending, and the day's first round rewrites today's anyway.
+    put_pending_history(s, batch, *rules, history::start_of_day(s.history_day));
+}
+
+void service::put_pending_history(shard& s, store::write_batch& batch, const rules::rule_set& rules, timestamp at) {
+    for (const auto& account : s.history_pending)
+        if (const auto* record = s.engine->find(account)) put_history_point(batch, *record, rules, at);
+}
+
+void service::put_history_point(store::write_batch& batch, const account_record& record, const rules::rule_set& rules,
+                                timestamp at) {
+    if (!store::store::valid_account(record.state.id)) return;
+    batch.put(store::column::history, history::key(record.state.id, history::day_of(at)),
+              history::encode(history::point_of(record, rules, at)));
+}
+
+void service::history_written(shard& s, const history_round& round, timestamp now) {
+    s.history_day = round.day;
+    if (!round.flushed) return;
+    s.history_pending.clear();
+    s.history_flushed = now;
+}
+
+void service::flush_history(shard& s) {
+    const auto* rules = s.engine->rules().get();
+    if (s.history_pending.empty() || !rules || rules->scores().empty()) return;
+    store::write_batch batch(store_);
+    const timestamp at = s.history_day == std::numeric_limits<std::int64_t>::min() ? clock_.now()
+                                                                                   : history::start_of_day(s.history_day);
+    put_pending_history(s, batch, *rules, at);
+    if (auto st = store_.write(batch); !st.ok()) {
+        // Only derived data is lost: the next start writes every account's point for its day.
+        metrics_.store_write_failures(failure_reason(st)).Increment();
+        spdlog::error("shard {}: writing health history points failed: {}", s.index, st.message());
+        return;
+    }
+    s.history_pending.clear();
 }
 
 void service::refuse_unkeyable(shard& s, std::vector<shard::work_item>& work) {

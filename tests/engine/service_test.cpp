@@ -77,6 +77,7 @@ protected:
         engine::service_options so;
         so.shards = 2;
         so.snapshot_interval = std::chrono::hours(1);
+        so.history_interval = history_interval_;
         service_ = std::make_unique<engine::service>(so, *store_, clock_, *metrics_, rules_);
         ASSERT_TRUE(service_->recover(error)) << error;
         service_->start();
@@ -90,6 +91,8 @@ protected:
         store_.reset();
         start();
     }
+
+    duration history_interval_ = std::chrono::minutes(1);  // the service's default
 
     engine::ingest_outcome submit(std::vector<model::event> events) {
         std::promise<engine::ingest_outcome> p;
@@ -318,14 +321,18 @@ TEST_F(ServiceTest, evaluations_and_runtime_errors_reach_the_rule_metrics) {
 
 // Issue 15: the health history is written in the account's own write batch: a point for
 // the day of each account an event touched, and every account's on a new day's first round.
-TEST_F(ServiceTest, health_points_are_written_per_day_with_the_round) {
-    auto loaded = rules::load_sources({{"scores.rules", R"(
+// The health score of the two tests below: the mean NPS answer of 30 days, times 10.
+const char* health_rules_text = R"(
 score health {
   component nps weight 1 = avg(nps.score, 30d) / 10
   band green >= 70
   band red
 }
-)"}});
+)";
+
+TEST_F(ServiceTest, health_points_are_written_per_day_with_the_round) {
+    history_interval_ = duration{0};  // every round writes its accounts' points
+    auto loaded = rules::load_sources({{"scores.rules", health_rules_text}});
     ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
     rules_ = loaded.rules;
     start();
@@ -361,4 +368,66 @@ score health {
     EXPECT_EQ(next_day[1].day, engine::history::day_of(clock_.now()));
     EXPECT_EQ(next_day[1].scores[0].value, 60.0);
     EXPECT_EQ(points("globex").size(), 1u);
+}
+
+// Points of accounts whose events changed them are rewritten at most once an interval,
+// at the next day's first round under their own day, and at stop; each is the account's
+// latest evaluation of its day.
+TEST_F(ServiceTest, health_points_are_written_once_an_interval_and_at_the_day_end_and_stop) {
+    auto loaded = rules::load_sources({{"scores.rules", health_rules_text}});
+    ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
+    rules_ = loaded.rules;
+    start();
+    auto points = [&](const std::string& account) {
+        std::vector<engine::history::point> out;
+        EXPECT_TRUE(store_->for_each_prefix(store::column::history, engine::history::prefix(account),
+                                            [&](std::string_view k, std::string_view v) {
+                                                if (auto p = engine::history::decode(k, v)) out.push_back(*p);
+                                                return true;
+                                            }).ok());
+        return out;
+    };
+    auto round_of_acme = [&] { on_shard("acme", [](engine::core&) { return 0; }); };
+    const auto day1 = engine::history::day_of(clock_.now());
+    // The day's first round writes the point (8 → 80).
+    ASSERT_EQ(submit({nps("acme", "a", 8)}).status, engine::ingest_outcome::status::stored);
+    ASSERT_EQ(points("acme").size(), 1u);
+    EXPECT_EQ(points("acme")[0].scores[0].value, 80.0);
+    // Within the minute: the point waits ((8 + 4) / 2 → 60 is pending).
+    clock_.set(clock_.now() + std::chrono::seconds(30));
+    ASSERT_EQ(submit({nps("acme", "b", 4)}).status, engine::ingest_outcome::status::stored);
+    EXPECT_EQ(points("acme")[0].scores[0].value, 80.0);
+    // An account new since its shard's first round of the day (initech shares acme's
+    // shard) gets its first point at once.
+    ASSERT_EQ(submit({nps("initech", "i", 9)}).status, engine::ingest_outcome::status::stored);
+    ASSERT_EQ(points("initech").size(), 1u);
+    EXPECT_EQ(points("initech")[0].scores[0].value, 90.0);
+    // A round after the minute writes it, events or not.
+    clock_.set(clock_.now() + std::chrono::seconds(31));
+    round_of_acme();
+    ASSERT_EQ(points("acme").size(), 1u);
+    EXPECT_EQ(points("acme")[0].scores[0].value, 60.0);
+    // Late in the day: (8 + 4 + 9) / 3 → 70 is written (a minute has passed), then
+    // (8 + 4 + 9 + 3) / 4 → 60 is pending when the day ends; the next day's first round
+    // writes it under day 1, and day 2's point of every account.
+    clock_.set(engine::history::start_of_day(day1) + day - std::chrono::seconds(40));
+    ASSERT_EQ(submit({nps("acme", "c", 9, clock_.now())}).status, engine::ingest_outcome::status::stored);
+    EXPECT_EQ(points("acme")[0].scores[0].value, 70.0);
+    clock_.set(clock_.now() + std::chrono::seconds(30));
+    ASSERT_EQ(submit({nps("acme", "d", 3, clock_.now())}).status, engine::ingest_outcome::status::stored);
+    EXPECT_EQ(points("acme")[0].scores[0].value, 70.0);
+    clock_.set(clock_.now() + std::chrono::seconds(20));
+    round_of_acme();
+    auto two_days = points("acme");
+    ASSERT_EQ(two_days.size(), 2u);
+    EXPECT_EQ(two_days[0].day, day1);
+    EXPECT_EQ(two_days[0].scores[0].value, 60.0) << "day 1 keeps its latest evaluation";
+    EXPECT_EQ(two_days[1].day, day1 + 1);
+    EXPECT_EQ(two_days[1].scores[0].value, 60.0);
+    // A stop writes what is pending: (8 + 4 + 9 + 3 + 10) / 5 → 68.
+    ASSERT_EQ(submit({nps("acme", "e", 10, clock_.now())}).status, engine::ingest_outcome::status::stored);
+    EXPECT_EQ(points("acme")[1].scores[0].value, 60.0);
+    restart();
+    ASSERT_EQ(points("acme").size(), 2u);
+    EXPECT_EQ(points("acme")[1].scores[0].value, 68.0);
 }
