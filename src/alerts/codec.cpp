@@ -282,12 +282,15 @@ delivery::firing_answer record_status::still_firing(std::string_view alert_id) c
     return answer;
 }
 
+timestamp last_change(const alert& a) {
+    timestamp last = a.resolved_at.value_or(a.started_at);
+    if (!a.transitions.empty()) last = std::max(last, a.transitions.back().at);
+    return last;
+}
+
 bool alert_record_expired(std::string_view /*key*/, std::string_view value, timestamp horizon) {
     auto a = parse_alert(value);
-    if (!a || a->active()) return false;
-    timestamp last = a->resolved_at.value_or(a->started_at);
-    if (!a->transitions.empty()) last = std::max(last, a->transitions.back().at);
-    return last < horizon;
+    return a && !a->active() && last_change(*a) < horizon;
 }
 
 }  // namespace redflag::alerts

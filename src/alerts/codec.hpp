@@ -36,6 +36,8 @@ std::optional<alert> parse_alert(std::string_view text, std::string* error = nul
 // cleared) and its last transition is before `horizon`. An active alert is never
 // dropped; nor is a record that does not parse.
 bool alert_record_expired(std::string_view key, std::string_view value, timestamp horizon);
+// The instant that rule compares with the horizon: the alert's last transition.
+timestamp last_change(const alert& a);
 
 // The dispatcher's alert_status (delivery/alert_view.hpp) over the stored records:
 // firing while the record says so; over when it says otherwise (at its resolved_at) or

@@ -1,5 +1,7 @@
 #include "alerts/index.hpp"
 
+#include "alerts/codec.hpp"
+
 #include <algorithm>
 #include <mutex>
 
@@ -30,6 +32,7 @@ index_entry index_entry::of(const alert_record& r) {
     e.state = r.a.state;
     e.severity = r.a.severity;
     e.started_at = r.a.started_at;
+    e.last_change = alerts::last_change(r.a);
     if (r.profile) {
         e.has_profile = true;
         e.csm = r.profile->csm;
@@ -65,7 +68,9 @@ void alert_index::put_all(std::span<const index_entry> entries) {
 
 void alert_index::put_locked(index_entry e) {
     auto& ids = by_account_[e.account];
-    if (std::find(ids.begin(), ids.end(), e.id) == ids.end()) ids.push_back(e.id);
+    auto it = std::find_if(ids.begin(), ids.end(), [&](const held& h) { return h.id == e.id; });
+    if (it == ids.end()) it = ids.insert(ids.end(), held{e.id, std::nullopt});
+    it->over_since = listed(e.state) ? std::nullopt : std::optional(e.last_change);
     erase_active_locked(e.id);
     if (!listed(e.state)) return;
     sort_key k{e.arr, e.started_at, e.id};
@@ -114,8 +119,11 @@ std::vector<std::string> alert_index::active_page(const alert_filter& f, alert_o
 
 std::vector<std::string> alert_index::of_account(std::string_view account) const {
     std::shared_lock lock(mutex_);
+    std::vector<std::string> out;
     auto it = by_account_.find(std::string(account));
-    return it == by_account_.end() ? std::vector<std::string>{} : it->second;
+    if (it != by_account_.end())
+        for (const auto& h : it->second) out.push_back(h.id);
+    return out;
 }
 
 void alert_index::forget(std::string_view id, std::string_view account) {
@@ -123,8 +131,16 @@ void alert_index::forget(std::string_view id, std::string_view account) {
     erase_active_locked(id);
     auto it = by_account_.find(std::string(account));
     if (it == by_account_.end()) return;
-    std::erase(it->second, std::string(id));
+    std::erase_if(it->second, [&](const held& h) { return h.id == id; });
     if (it->second.empty()) by_account_.erase(it);
+}
+
+void alert_index::expire_before(timestamp horizon) {
+    std::unique_lock lock(mutex_);
+    for (auto it = by_account_.begin(); it != by_account_.end();) {
+        std::erase_if(it->second, [&](const held& h) { return h.over_since && *h.over_since < horizon; });
+        it = it->second.empty() ? by_account_.erase(it) : std::next(it);
+    }
 }
 
 std::size_t alert_index::active_size() const {

@@ -9,9 +9,9 @@
 //
 // Fed by the engine: every record found at recovery, then each record once its write
 // batch is durable (so the index never names a record that may not exist after a crash).
-// A record the store dropped meanwhile (resolved and past `storage.retention`) is
-// forgotten when a query finds it missing. Thread-safe: one shard writer at a time per
-// call, readers share a lock.
+// A record the store drops (over, its last change older than `storage.retention`) is
+// forgotten by the hourly expire_before, or sooner when a query finds it missing.
+// Thread-safe: one shard writer at a time per call, readers share a lock.
 #pragma once
 
 #include "alerts/queries.hpp"
@@ -42,6 +42,7 @@ struct index_entry {
     double arr = 0;           // 0 without a profile, as the list sorts it
     bool has_profile = false; // false: the engine did not know the account (no csm/segment match)
     timestamp started_at{};
+    timestamp last_change{};  // codec.hpp's last_change: when an alert that is over expires
 
     static index_entry of(const alert_record& r);
 };
@@ -66,6 +67,9 @@ public:
 
     // A record the store no longer has.
     void forget(std::string_view id, std::string_view account);
+    // Forgets the records that are over and last changed before `horizon`, as the
+    // store's expiry rule drops them (so ids of accounts nobody lists do not pile up).
+    void expire_before(timestamp horizon);
 
     std::size_t active_size() const;
 
@@ -92,7 +96,12 @@ private:
     std::unordered_map<std::string, index_entry> active_;  // pending and firing, by id
     std::set<sort_key, newest_first> newest_;
     std::set<sort_key, arr_first> by_arr_;
-    std::unordered_map<std::string, std::vector<std::string>> by_account_;  // every record's id
+    // Every record of an account: its id, and for one that is over its last change.
+    struct held {
+        std::string id;
+        std::optional<timestamp> over_since;  // nullopt while pending or firing
+    };
+    std::unordered_map<std::string, std::vector<held>> by_account_;
 };
 
 }  // namespace redflag::alerts

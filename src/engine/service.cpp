@@ -231,6 +231,8 @@ void service::run(shard& s) {
         if (std::chrono::steady_clock::now() >= s.last_expiry + std::chrono::hours(1)) {
             s.last_expiry = std::chrono::steady_clock::now();
             s.engine->expire_before(clock_.now() - options_.retention);
+            // The index forgets the records compaction drops (one shard does it for all).
+            if (alert_index_ && s.index == 0) alert_index_->expire_before(clock_.now() - options_.retention);
         }
     }
     // Requests still queued (only when paused) are refused.

@@ -127,6 +127,27 @@ TEST(AlertIndex, a_record_the_store_dropped_is_forgotten) {
     EXPECT_EQ(s.index.of_account("acme"), std::vector<std::string>{kept.a.id});
 }
 
+// Ids of accounts nobody lists must not pile up: records that are over go once their last
+// change is before the horizon, as compaction drops them; active ones never.
+TEST(AlertIndex, records_over_before_the_horizon_expire) {
+    alert_index index;
+    auto old_resolved = record("acme", "a", alert_state::resolved, t0, std::nullopt);
+    auto recent_resolved = record("acme", "b", alert_state::resolved, t0 + 2h, std::nullopt);
+    auto old_firing = record("acme", "c", alert_state::firing, t0, std::nullopt);
+    auto other = record("globex", "a", alert_state::resolved, t0, std::nullopt);
+    for (const auto* r : {&old_resolved, &recent_resolved, &old_firing, &other}) index.put(index_entry::of(*r));
+    index.expire_before(t0 + 1h);
+    EXPECT_EQ(index.of_account("acme"), (std::vector<std::string>{recent_resolved.a.id, old_firing.a.id}));
+    EXPECT_TRUE(index.of_account("globex").empty());
+    EXPECT_EQ(index.active_size(), 1u);
+    // A record that resolves later counts from its own last change, not its start.
+    old_firing.a.state = alert_state::resolved;
+    old_firing.a.resolved_at = t0 + 3h;
+    index.put(index_entry::of(old_firing));
+    index.expire_before(t0 + 150min);
+    EXPECT_EQ(index.of_account("acme"), std::vector<std::string>{old_firing.a.id});
+}
+
 TEST(AlertIndex, lists_of_resolved_or_all_alerts_are_not_covered) {
     alert_filter f;
     EXPECT_FALSE(alert_index::covers(f));
