@@ -93,6 +93,16 @@ json::object account_summary(const engine::account_record& record, const rules::
     return out;
 }
 
+json::object account_sort_fields(const engine::account_record& record, const rules::rule_set* rules,
+                                 std::string_view sort) {
+    const auto& s = record.state;
+    json::object out;
+    if (sort == "arr") out["arr"] = number_to_json(12 * s.mrr());
+    else if (sort == "renewal") out["renewal_at"] = scalar_to_json(s.get(model::profile_field::renewal_at));
+    else out["scores"] = score_readings(record, rules);
+    return out;
+}
+
 json::object account_view(const engine::account_record& record, const rules::rule_set* rules, timestamp now) {
     const auto& s = record.state;
     json::object out;

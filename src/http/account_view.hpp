@@ -22,5 +22,9 @@ boost::json::object account_view(const engine::account_record& record, const rul
 // id, name, csm, csm_email, segment, plan, seats, arr, renewal_at, and every score as
 // {"score", "band"}.
 boost::json::object account_summary(const engine::account_record& record, const rules::rule_set* rules);
+// Only the fields of account_summary that `sort` orders by (http/account_order.hpp's
+// account_key reads them), so that a listing builds whole rows for its page alone.
+boost::json::object account_sort_fields(const engine::account_record& record, const rules::rule_set* rules,
+                                        std::string_view sort);
 
 }  // namespace redflag::http

@@ -160,16 +160,19 @@ void management::list_accounts(api_request request, std::function<void(api_respo
         after.emplace(key, text->substr(second + 1));
     }
     const std::string query = lower(request.param("q") ? *request.param("q") : std::string());
-    // Each shard lists its accounts that match, on its own thread; the last one to finish
-    // sorts and answers.
+    // Each shard, on its own thread, orders its accounts that match and come after the
+    // cursor by their sort key alone, and builds whole rows for its first `limit`; the last
+    // shard to finish merges those pages and answers.
     struct gathered {
         std::mutex mutex;
         std::vector<std::pair<double, json::object>> rows;
+        std::size_t after_cursor = 0;  // every shard's matching accounts after the cursor
     };
     auto all = std::make_shared<gathered>();
+    auto id_of = [](const json::object& a) { return std::string_view(a.at("id").get_string()); };
     service_.post_all(
-        [all, query, sort, routing = cluster_](engine::core& core) {
-            std::vector<std::pair<double, json::object>> mine;
+        [all, query, sort, after, limit = *limit, routing = cluster_](engine::core& core) {
+            std::vector<std::pair<double, const engine::account_record*>> keyed;
             const auto* rules = core.rules().get();
             core.for_each_account([&](const engine::account_record& record) {
                 const auto& s = record.state;
@@ -182,31 +185,36 @@ void management::list_accounts(api_request request, std::function<void(api_respo
                         (!name || lower(*name).find(query) == std::string::npos))
                         return;
                 }
-                auto row = account_summary(record, rules);
-                mine.emplace_back(account_key(row, sort), std::move(row));
+                const double key = account_key(account_sort_fields(record, rules, sort), sort);
+                if (after && (key < after->first || (key == after->first && s.id <= after->second))) return;
+                keyed.emplace_back(key, &record);
             });
+            const std::size_t n = std::min(limit, keyed.size());
+            std::partial_sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(n), keyed.end(),
+                              [](const auto& x, const auto& y) {
+                                  if (x.first != y.first) return x.first < y.first;
+                                  return x.second->state.id < y.second->state.id;
+                              });
+            std::vector<std::pair<double, json::object>> mine;
+            for (std::size_t i = 0; i < n; ++i) mine.emplace_back(keyed[i].first, account_summary(*keyed[i].second, rules));
             std::lock_guard lock(all->mutex);
+            all->after_cursor += keyed.size();
             for (auto& r : mine) all->rows.push_back(std::move(r));
         },
-        [all, after, limit = *limit, sort, done = std::move(done)] {
+        [all, limit = *limit, sort, id_of, done = std::move(done)] {
             auto& rows = all->rows;
-            auto id_of = [](const json::object& a) { return std::string_view(a.at("id").get_string()); };
-            auto less = [&](const std::pair<double, json::object>& x, const std::pair<double, json::object>& y) {
-                if (x.first != y.first) return x.first < y.first;
-                return id_of(x.second) < id_of(y.second);
-            };
-            if (after)
-                std::erase_if(rows, [&](const auto& r) {
-                    return r.first < after->first || (r.first == after->first && id_of(r.second) <= after->second);
-                });
             const std::size_t n = std::min(limit, rows.size());
-            std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(), less);
+            std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
+                              [&](const auto& x, const auto& y) {
+                                  if (x.first != y.first) return x.first < y.first;
+                                  return id_of(x.second) < id_of(y.second);
+                              });
             json::array list;
             for (std::size_t i = 0; i < n; ++i) list.push_back(std::move(rows[i].second));
-            json::object body{{"accounts", std::move(list)}, {"total_after_cursor", rows.size()}};
-            body["next_cursor"] = rows.size() > n ? json::value(account_cursor(sort, rows[n - 1].first,
-                                                                               id_of(body["accounts"].as_array().back().as_object())))
-                                                  : json::value(nullptr);
+            json::object body{{"accounts", std::move(list)}, {"total_after_cursor", all->after_cursor}};
+            body["next_cursor"] = all->after_cursor > n ? json::value(account_cursor(sort, rows[n - 1].first,
+                                                                                     id_of(body["accounts"].as_array().back().as_object())))
+                                                        : json::value(nullptr);
             api_response r;
             r.body = std::move(body);
             done(std::move(r));
