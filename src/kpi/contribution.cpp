@@ -266,9 +266,13 @@ void ticket_times_of(const model::account_state& s, timestamp now, next_instant&
 }  // namespace
 
 timestamp contribute(const account_input& account, timestamp now, const settings& config, const rule_layout& layout,
-                     label_caches& labels, const contribution& previous, contribution& out) {
+                     label_caches& labels, const contribution& previous, contribution& out, next_changes* split) {
     const auto& s = account.state;
-    if (model::is_company(s.id)) return contribute_company(s, now, labels, out);
+    if (model::is_company(s.id)) {
+        const timestamp next = contribute_company(s, now, labels, out);
+        if (split) *split = {timestamp_max, next};
+        return next;
+    }
     next_instant next(now);
     out.present = true;
     out.company = false;
@@ -378,8 +382,7 @@ timestamp contribute(const account_input& account, timestamp now, const settings
     timestamp users_change = timestamp_max;
     const auto users = count_active_users(s, now, &users_change);
     out.users_day = users.day;
-    out.users_month = users.month;
-    next.offer(users_change);
+    out.users_month = users.month;  // users_change is kept apart from `next` (next_changes)
 
     // Team and cost to serve over 90 days.
     out.activities.fill(0);
@@ -464,7 +467,8 @@ timestamp contribute(const account_input& account, timestamp now, const settings
             else next.offer(overdue);
         }
     }
-    return next.value();
+    if (split) *split = {users_change, next.value()};
+    return std::min(users_change, next.value());
 }
 
 }  // namespace redflag::kpi

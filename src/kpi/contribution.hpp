@@ -294,11 +294,24 @@ active_users count_active_users(const model::account_state& s, timestamp now, ti
 // The account's MRR after its last movement at or before `t` (0 before any).
 double mrr_at(const std::vector<model::mrr_movement>& movements, timestamp t);
 
+// When a contribution changes with time alone, the active-user counts apart from the
+// rest: each user's last usage leaves the 1-day window a day later, so with users active
+// daily a user edge passes before nearly every event of the account, while the other
+// edges (movements, answers, renewals...) are rare. The tracker recomputes only the two
+// counts (count_active_users) when only a user edge has passed.
+struct next_changes {
+    timestamp users = timestamp_max;   // the active-user counts (users_day, users_month)
+    timestamp others = timestamp_max;  // every other part of the contribution
+    timestamp earliest() const { return std::min(users, others); }
+};
+
 // Computes `out` (the account's contribution at `now`) and returns the next instant after
-// `now` at which it changes with no new event, timestamp_max when never. `previous` is the
+// `now` at which it changes with no new event, timestamp_max when never; with `split`,
+// also that instant for the active-user counts and for the rest apart. `previous` is the
 // account's last contribution: time to first value is kept from it when the milestone
 // has since expired from state (retention).
 timestamp contribute(const account_input& account, timestamp now, const settings& config, const rule_layout& layout,
-                     label_caches& labels, const contribution& previous, contribution& out);
+                     label_caches& labels, const contribution& previous, contribution& out,
+                     next_changes* split = nullptr);
 
 }  // namespace redflag::kpi

@@ -70,17 +70,16 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
     }
     auto& previous = previous_[index];
     auto& memo = inputs_[index];
-    // The common case: nothing the KPIs read changed, no window edge passed, and the
-    // account's bands, classes and alerts are as before.
+    // The common case: nothing the KPIs read changed, no edge of the parts other than
+    // the active users passed, and the account's bands, classes and alerts are as before.
     // Usage events are not among the records the memo counts (they are the bulk of the
-    // traffic): one that changes the active-user counts only moves the cell's DAU/MAU by
-    // the difference; the memo's next change comes forward to the users' next edge (a
-    // user's last usage only moves later, so an earlier edge is at worst an early wake).
+    // traffic), and a user edge passes about daily per account: the active-user counts
+    // are recounted (O(users)) and the cell's DAU/MAU move by the difference; the users'
+    // next edge is the recount's own.
     if (previous.present && only_scores_may_differ(memo, account.state, at) && same_scores(previous, account)) {
         alert_entries(account.alerts, layout_, labels_, alert_scratch_);
         if (alert_scratch_ == previous.alerts) {
-            timestamp users_change = timestamp_max;
-            const auto users = count_active_users(account.state, at, &users_change);
+            const auto users = count_active_users(account.state, at, &memo.users_change);
             if (users != active_users{previous.users_day, previous.users_month}) {
                 aggregate_.add_active_users(previous, std::int64_t{users.day} - previous.users_day,
                                             std::int64_t{users.month} - previous.users_month);
@@ -88,14 +87,15 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
                 previous.users_month = users.month;
                 changed_ = true;
             }
-            // Also when the counts stay: a usage stamped after `at` comes due later.
-            memo.next_change = std::min(memo.next_change, users_change);
-            return memo.next_change;
+            return std::min(memo.next_change, memo.users_change);
         }
     }
-    const timestamp next = contribute(account, at, hub_.config_, layout_, labels_, previous, scratch_);
+    ++full_contributions_;
+    next_changes next;
+    contribute(account, at, hub_.config_, layout_, labels_, previous, scratch_, &next);
     memo = inputs_of(account.state);
-    memo.next_change = next;
+    memo.next_change = next.others;
+    memo.users_change = next.users;
     memo.layout = layout_generation_;
     const auto& config = hub_.config_;
     aggregate_.add(previous, -1, config);
@@ -112,7 +112,7 @@ timestamp shard_tracker::on_evaluated(std::uint32_t index, const account_input& 
         if (!previous.company) update_series(index, account.state.id, previous);  // the company is no account
     }
     else if (!series_dropped_ && !series_.empty()) drop_series();
-    return next;
+    return next.earliest();
 }
 
 void shard_tracker::on_forgotten(std::uint32_t index) {

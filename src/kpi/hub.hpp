@@ -59,6 +59,9 @@ public:
     void publish(bool force = false);
 
     const aggregate& current() const { return aggregate_; }
+    // How many evaluations recomputed the whole contribution (the rest took the fast
+    // path): for tests and the benchmark's account of the upkeep.
+    std::uint64_t full_contributions() const { return full_contributions_; }
     static constexpr std::chrono::milliseconds publish_interval{200};
 
 private:
@@ -74,12 +77,15 @@ private:
     // What a contribution was computed from, to skip recomputing it when an evaluation
     // changed nothing the KPIs read (most events: usage, users, activities) and no window
     // edge has passed: the record counts of the event types KPIs read (a new or expired
-    // record changes them), the first event's instant, the rule layout, and the instant
-    // the contribution changes with time.
+    // record changes them), the first event's instant, the rule layout, and the instants
+    // the contribution changes with time: the active-user counts apart from the rest
+    // (next_changes), so that a user's last usage leaving a window, which comes about
+    // daily per account, costs a recount of the users, not the whole contribution.
     struct inputs {
         std::array<std::uint32_t, 9> records{};
         timestamp first_seen{};
-        timestamp next_change = timestamp_min;
+        timestamp next_change = timestamp_min;   // every part but the active-user counts
+        timestamp users_change = timestamp_min;  // the active-user counts
         std::uint32_t layout = 0;
     };
     static inputs inputs_of(const model::account_state& state);
@@ -97,6 +103,7 @@ private:
     std::vector<alert_entry> alert_scratch_;  // the fast path's view of the account's alerts
     aggregate aggregate_;
     bool changed_ = false;
+    std::uint64_t full_contributions_ = 0;
     std::chrono::steady_clock::time_point last_publish_{};
     std::vector<account_series> series_;  // by account index, when per-account metrics are on
     bool series_dropped_ = false;

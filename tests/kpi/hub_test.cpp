@@ -334,5 +334,79 @@ TEST(Hub, product_led_growth_and_ticket_times_reach_the_text) {
     EXPECT_EQ(sample(text, R"(redflag_ticket_resolution_seconds_count{)" + dims + "}"), 1);
 }
 
+// Issue 16's upkeep: a user's last usage leaving the 1- or 30-day window is an edge of
+// the active-user counts only. The tracker recounts the users then (fast path) instead of
+// recomputing the whole contribution, and the counts and next instants stay exact:
+// windows are (now - span, now], hand-computed below.
+TEST(Hub, a_user_edge_alone_recounts_the_active_users_only) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    hub h(settings{}, *registry, 1);
+    auto& tracker = h.tracker(0);
+    auto a = make_account("a1", "Ana", 1000, 80);
+    auto use = [&](timestamp at, const char* user) {
+        auto e = testing::make_event(event_type::usage, at, {{"metric", "logins"}, {"user_id", user}});
+        e.account = "a1";
+        a.state.apply(e);
+    };
+    auto users = [&] {
+        auto t = tracker.current().total();
+        return std::pair{t.users_day, t.users_month};
+    };
+    // An edge of another part: a contraction 10 days ago turns 30 days old at now + 20 d.
+    auto cut = testing::make_event(event_type::contract, ago(10), {{"mrr", 400.0}});
+    cut.account = "a1";
+    a.state.apply(cut);
+    use(now - 29 * day - 12 * hour, "u1");  // in MAU only; leaves it at now + 12 h
+    use(now - hour, "u2");                  // in both; leaves DAU at now + 23 h, MAU at now + 30 d - 1 h
+    EXPECT_EQ(report(tracker, 0, a, now), now + 12 * hour);
+    EXPECT_EQ(users(), std::pair(std::int64_t{1}, std::int64_t{2}));
+    EXPECT_EQ(tracker.full_contributions(), 1u);
+
+    // u1 leaves MAU, u2 stays in both: the next edge is u2 leaving DAU.
+    EXPECT_EQ(report(tracker, 0, a, now + 12 * hour), now + 23 * hour);
+    EXPECT_EQ(users(), std::pair(std::int64_t{1}, std::int64_t{1}));
+    // u2 leaves DAU while MAU keeps it; at the edge's very instant (now + 23 h) u2's last
+    // usage (now - 1 h) is no longer in (now + 23 h - 1 d, now + 23 h].
+    EXPECT_EQ(report(tracker, 0, a, now + 23 * hour), now + 20 * day);  // the contraction's edge comes first
+    EXPECT_EQ(users(), std::pair(std::int64_t{0}, std::int64_t{1}));
+    EXPECT_EQ(tracker.full_contributions(), 1u);
+
+    // An event between edges: u3 at now + 2 d is in both windows; the next edge is its
+    // own leaving DAU at now + 3 d.
+    use(now + 2 * day, "u3");
+    EXPECT_EQ(report(tracker, 0, a, now + 2 * day), now + 3 * day);
+    EXPECT_EQ(users(), std::pair(std::int64_t{1}, std::int64_t{2}));
+    // u3 again later that day: the counts stay, its DAU edge moves to now + 3 d + 6 h.
+    use(now + 2 * day + 6 * hour, "u3");
+    EXPECT_EQ(report(tracker, 0, a, now + 2 * day + 6 * hour), now + 3 * day + 6 * hour);
+    EXPECT_EQ(users(), std::pair(std::int64_t{1}, std::int64_t{2}));
+    EXPECT_EQ(tracker.full_contributions(), 1u);
+
+    // The other edge passes with the users' (u3 left DAU at now + 3 d + 6 h): the whole
+    // contribution is recomputed, users included.
+    EXPECT_EQ(report(tracker, 0, a, now + 20 * day), now + 30 * day - hour);  // u2 leaves MAU
+    EXPECT_EQ(users(), std::pair(std::int64_t{0}, std::int64_t{2}));
+    EXPECT_EQ(tracker.current().total().moved_in_month[std::size_t(model::movement_kind::contraction)], 0);
+    EXPECT_EQ(tracker.full_contributions(), 2u);
+
+    // Both counts fall at one evaluation: u4 used the product at now + 25 d (in both);
+    // the next evaluation comes late, at now + 60 d, when every user has left both
+    // windows (u4's last usage is 35 days old, u3's 57 days).
+    use(now + 25 * day, "u4");
+    EXPECT_EQ(report(tracker, 0, a, now + 25 * day), now + 26 * day);
+    EXPECT_EQ(users(), std::pair(std::int64_t{1}, std::int64_t{3}));
+    EXPECT_EQ(report(tracker, 0, a, now + 60 * day), now + 80 * day);  // the contraction leaves 90 days
+    EXPECT_EQ(users(), std::pair(std::int64_t{0}, std::int64_t{0}));
+    EXPECT_EQ(tracker.full_contributions(), 2u);
+
+    // The published text says the same as the tracker.
+    tracker.publish(true);
+    h.refresh_metrics();
+    const auto text = metrics::serialize_text(*registry);
+    const std::string dims = R"(csm="Ana",health_band="green",segment="smb")";
+    EXPECT_EQ(sample(text, R"(redflag_active_users_1d{)" + dims + "}"), 0);
+    EXPECT_EQ(sample(text, R"(redflag_active_users_30d{)" + dims + "}"), 0);
+}
+
 }  // namespace
 }  // namespace redflag::kpi
