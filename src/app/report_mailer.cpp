@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <future>
 
 namespace redflag::app {
@@ -42,10 +43,54 @@ bool report_mailer::wait_until(timestamp t) {
     return false;
 }
 
+namespace {
+// The `meta` key of a channel's last instant sent (its value: milliseconds, decimal).
+std::string sent_key(std::string_view channel) {
+    std::string k = "report_sent";
+    k.push_back('\0');
+    k.append(channel);
+    return k;
+}
+}  // namespace
+
+std::optional<timestamp> report_mailer::last_sent(const report_channel& c) {
+    auto got = store_.get(store::column::meta, sent_key(c.name));
+    if (!got.ok()) {
+        spdlog::error("channel {}: reading when the weekly report was last sent failed: {}", c.name,
+                      got.error().message());
+        return std::nullopt;
+    }
+    if (!got.value()) return std::nullopt;
+    std::int64_t ms = 0;
+    const auto& text = *got.value();
+    if (std::from_chars(text.data(), text.data() + text.size(), ms).ec != std::errc{}) return std::nullopt;
+    return from_millis(ms);
+}
+
+void report_mailer::record_sent(const report_channel& c, timestamp at) {
+    store::write_batch batch(store_);
+    batch.put(store::column::meta, sent_key(c.name), std::to_string(to_millis(at)));
+    if (auto st = store_.write(batch); !st.ok())
+        spdlog::error("channel {}: recording the weekly report of {} as sent failed (it may be sent again at the "
+                      "next start): {}",
+                      c.name, format_date(at), st.message());
+}
+
+timestamp report_mailer::first_instant(const report_channel& c, timestamp now) {
+    const auto due = c.schedule.last_at_or_before(now);
+    const auto sent = last_sent(c);
+    if (sent && *sent < due) {
+        spdlog::info("channel {}: the weekly report of {} was not sent; sending it now", c.name, format_date(due));
+        return due;
+    }
+    if (!sent) record_sent(c, due);  // a new channel: nothing before it is owed
+    return c.schedule.next_after(now);
+}
+
 void report_mailer::run() {
     std::vector<timestamp> next;
     const auto start = clock_.now();
-    for (const auto& c : channels_) next.push_back(c.schedule.next_after(start));
+    for (const auto& c : channels_) next.push_back(first_instant(c, start));
     while (true) {
         auto earliest = std::min_element(next.begin(), next.end());
         if (!wait_until(*earliest)) return;
@@ -75,6 +120,7 @@ void report_mailer::send(report_channel& c, timestamp at) {
         auto r = c.sender->send_document(c.to, key, doc);
         if (r.result == delivery::send_result::outcome::sent) {
             spdlog::info("channel {}: sent the weekly report of {} to {}", c.name, format_date(at), c.to);
+            record_sent(c, at);
             return;
         }
         const bool again = r.result == delivery::send_result::outcome::retry && attempt < options_.attempts;

@@ -6,9 +6,13 @@
 //
 // One thread sleeps until the earliest channel's next instant. A send that fails with a
 // retryable outcome is tried again every `retry_every`, at most `attempts` times; then
-// it is logged and given up until the next instant. Reports are not kept in the outbox:
-// an instant that passes while the service is down is not made up for (the next one
-// comes a week later). Channels are read at start; a reload does not change them.
+// it is logged and given up until the next instant. Each channel's last instant sent is
+// kept in column `meta` (written once the server took the message), so an instant that
+// passed while the service was down, or whose sending was given up, is sent once at the
+// next start: only the latest one due, built from the data at sending; a crash between
+// the send and that write sends it again under the same Message-ID. A channel seen for
+// the first time starts from the next instant. Channels are read at start; a reload does
+// not change them.
 //
 // Thread-safety: start() and stop() from one thread; the rest runs on the mailer's own.
 #pragma once
@@ -22,6 +26,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +56,11 @@ public:
 
 private:
     void run();
+    // The channel's first instant to wait for: its latest due instant when that was not
+    // sent, else the next one.
+    timestamp first_instant(const report_channel& c, timestamp now);
+    std::optional<timestamp> last_sent(const report_channel& c);
+    void record_sent(const report_channel& c, timestamp at);
     // Builds the report at `at` and sends it on channel `c`; false when stopping.
     void send(report_channel& c, timestamp at);
     // Waits until `t` by the clock, or until stop(); false when stopped.

@@ -99,4 +99,12 @@ timestamp digest_schedule::next_after(timestamp t) const {
     return t + day;  // unreachable for real zones
 }
 
+timestamp digest_schedule::last_at_or_before(timestamp t) const {
+    // Instants are at most a week (and a daylight-saving hour) apart: walk forward from
+    // eight days before `t`.
+    timestamp last = next_after(t - 8 * day);
+    for (auto next = next_after(last); next <= t; next = next_after(next)) last = next;
+    return last;
+}
+
 }  // namespace redflag::delivery

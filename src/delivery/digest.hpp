@@ -32,6 +32,8 @@ public:
 
     // The first scheduled instant strictly after `t`.
     timestamp next_after(timestamp t) const;
+    // The last scheduled instant at or before `t` (the one due now, or the latest missed).
+    timestamp last_at_or_before(timestamp t) const;
 
     int minute_of_day() const { return minute_of_day_; }
     // 0 (Sunday) to 6 (Saturday) for a weekly schedule; -1 for a daily one.

@@ -55,6 +55,22 @@ TEST(DigestSchedule, weekly_in_utc) {
     EXPECT_EQ(sun->next_after(at("2026-11-02T00:00:00Z")), at("2026-11-08T23:30:00Z"));
 }
 
+TEST(DigestSchedule, the_last_instant_at_or_before_a_time) {
+    std::string error;
+    auto w = digest_schedule::parse("weekly mon 08:00", "Europe/Paris", error);
+    ASSERT_TRUE(w) << error;
+    // Mondays 08:00 in Paris: 2026-11-02 07:00Z (winter), 2026-10-26 07:00Z (the day
+    // after clocks went back), 2026-10-19 06:00Z (summer).
+    EXPECT_EQ(w->last_at_or_before(at("2026-11-02T07:00:00Z")), at("2026-11-02T07:00:00Z"));  // due now
+    EXPECT_EQ(w->last_at_or_before(at("2026-11-02T06:59:59Z")), at("2026-10-26T07:00:00Z"));
+    EXPECT_EQ(w->last_at_or_before(at("2026-10-26T06:59:00Z")), at("2026-10-19T06:00:00Z"));
+    EXPECT_EQ(w->last_at_or_before(at("2026-11-08T23:00:00Z")), at("2026-11-02T07:00:00Z"));
+    auto d = digest_schedule::parse("daily 08:00", "UTC", error);
+    ASSERT_TRUE(d) << error;
+    EXPECT_EQ(d->last_at_or_before(at("2026-11-02T07:59:00Z")), at("2026-11-01T08:00:00Z"));
+    EXPECT_EQ(d->last_at_or_before(at("2026-11-02T08:00:00Z")), at("2026-11-02T08:00:00Z"));
+}
+
 TEST(DigestSchedule, weekly_in_a_time_zone_across_daylight_saving) {
     std::string error;
     auto w = digest_schedule::parse("weekly mon 08:00", "Europe/Paris", error);
