@@ -15,7 +15,7 @@ public:
     timestamp evaluated(std::uint32_t index, const account_record& record, const rules::rule_set* rules,
                         timestamp at) override {
         return tracker_.on_evaluated(
-            index, kpi::account_input{record.state, record.scores, record.bands, record.classes, record.alerts.active()},
+            index, kpi::account_input{record.state, record.scores(), record.bands(), record.classes(), record.alerts.active()},
             rules, at);
     }
     void forgotten(std::uint32_t index) override { tracker_.on_forgotten(index); }
