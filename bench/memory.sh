@@ -2,9 +2,10 @@
 # The memory target of bench/RESULTS.md: the service's RSS after ingesting 100,000
 # accounts x 30 usage events (3 million events, NDJSON batches of 1,000 over 4 keep-alive
 # connections, storage.sync false), with the shipped rules and engine.threads 2. Prints
-# the load generator's summary (events/s), the RSS, /proc smaps_rollup's Rss and Anonymous
-# lines, and the RSS after glibc's malloc_trim(0) (called in the process with gdb, when
-# gdb is installed: what the heap holds free but not returned to the system).
+# the load generator's summary (events/s), the RSS 2 s after the load, /proc smaps_rollup's
+# Rss and Anonymous lines, the RSS 5 s after, and the RSS after glibc's malloc_trim(0)
+# (called in the process with gdb, when gdb is installed: what the heap holds free but not
+# returned to the system).
 #
 # Usage: bench/memory.sh BUILD_DIR [RULES_DIR]          (BUILD_DIR from a -DCMAKE_BUILD_TYPE=Release build
 #                                                       with -DREDFLAG_BUILD_BENCH=ON)
@@ -35,6 +36,8 @@ until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.05; d
 sleep 2
 echo "RSS: $(( $(ps -o rss= -p $pid) / 1024 )) MiB"
 grep -E "^(Rss|Anonymous)" /proc/$pid/smaps_rollup
+sleep 3  # a shard idle for 0.5 s after a burst hands free heap back (engine::service_options)
+echo "RSS 5 s after the load: $(( $(ps -o rss= -p $pid) / 1024 )) MiB"
 if command -v gdb >/dev/null; then
   gdb -p $pid -batch -ex "call (int)malloc_trim(0)" >/dev/null 2>&1 || true
   sleep 1

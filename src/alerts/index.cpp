@@ -45,13 +45,13 @@ index_entry index_entry::of(const alert_record& r) {
 
 // Newest first, then id; the ARR order puts the highest ARR first, then newest, then id
 // (queries.cpp's `before`).
-bool alert_index::newest_first::operator()(const sort_key& x, const sort_key& y) const {
-    if (x.started_at != y.started_at) return x.started_at > y.started_at;
-    return x.id < y.id;
+bool alert_index::newest_first::operator()(const index_entry* x, const index_entry* y) const {
+    if (x->started_at != y->started_at) return x->started_at > y->started_at;
+    return x->id < y->id;
 }
 
-bool alert_index::arr_first::operator()(const sort_key& x, const sort_key& y) const {
-    if (x.arr != y.arr) return x.arr > y.arr;
+bool alert_index::arr_first::operator()(const index_entry* x, const index_entry* y) const {
+    if (x->arr != y->arr) return x->arr > y->arr;
     return newest_first{}(x, y);
 }
 
@@ -73,19 +73,16 @@ void alert_index::put_locked(index_entry e) {
     it->over_since = listed(e.state) ? std::nullopt : std::optional(e.last_change);
     erase_active_locked(e.id);
     if (!listed(e.state)) return;
-    sort_key k{e.arr, e.started_at, e.id};
-    newest_.insert(k);
-    by_arr_.insert(k);
-    auto id = e.id;
-    active_.emplace(std::move(id), std::move(e));
+    const index_entry* entry = &*active_.insert(std::move(e)).first;
+    newest_.insert(entry);
+    by_arr_.insert(entry);
 }
 
 void alert_index::erase_active_locked(std::string_view id) {
-    auto it = active_.find(std::string(id));
+    auto it = active_.find(id);
     if (it == active_.end()) return;
-    sort_key k{it->second.arr, it->second.started_at, it->second.id};
-    newest_.erase(k);
-    by_arr_.erase(k);
+    newest_.erase(&*it);
+    by_arr_.erase(&*it);
     active_.erase(it);
 }
 
@@ -96,24 +93,28 @@ bool alert_index::covers(const alert_filter& f) {
 }
 
 template <class Set>
-void alert_index::collect(const Set& set, const sort_key* after, const alert_filter& f, std::size_t limit,
+void alert_index::collect(const Set& set, const index_entry* after, const alert_filter& f, std::size_t limit,
                           std::vector<std::string>& out) const {
-    auto it = after ? set.upper_bound(*after) : set.begin();
-    for (; it != set.end() && out.size() <= limit; ++it) {
-        const auto& e = active_.at(it->id);
-        if (matches(f, e)) out.push_back(e.id);
-    }
+    auto it = after ? set.upper_bound(after) : set.begin();
+    for (; it != set.end() && out.size() <= limit; ++it)
+        if (matches(f, **it)) out.push_back((*it)->id);
 }
 
 std::vector<std::string> alert_index::active_page(const alert_filter& f, alert_order order,
                                                   const std::optional<alert_position>& after,
                                                   std::size_t limit) const {
     std::vector<std::string> out;
-    std::optional<sort_key> from;
-    if (after) from = sort_key{after->arr, after->started_at, after->id};
+    std::optional<index_entry> from;  // compared by its sort fields only
+    if (after) {
+        from.emplace();
+        from->arr = after->arr;
+        from->started_at = after->started_at;
+        from->id = after->id;
+    }
+    const index_entry* start = from ? &*from : nullptr;
     std::shared_lock lock(mutex_);
-    if (order == alert_order::arr) collect(by_arr_, from ? &*from : nullptr, f, limit, out);
-    else collect(newest_, from ? &*from : nullptr, f, limit, out);
+    if (order == alert_order::arr) collect(by_arr_, start, f, limit, out);
+    else collect(newest_, start, f, limit, out);
     return out;
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace redflag::alerts {
@@ -74,28 +75,39 @@ public:
     std::size_t active_size() const;
 
 private:
-    struct sort_key {
-        double arr;
-        timestamp started_at;
-        std::string id;
+    // Memory: an engine with 100,000s of accounts often has a pending or firing alert for
+    // many of them, so each active entry is kept once (a set keyed by its id) and both
+    // orders hold pointers to it (nodes of an unordered_set do not move), instead of
+    // copies of the sort fields and the id.
+    struct id_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+        std::size_t operator()(const index_entry& e) const { return (*this)(std::string_view(e.id)); }
+    };
+    struct id_equal {
+        using is_transparent = void;
+        static std::string_view id(std::string_view s) { return s; }
+        static std::string_view id(const index_entry& e) { return e.id; }
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const { return id(a) == id(b); }
     };
     struct newest_first {
-        bool operator()(const sort_key& x, const sort_key& y) const;
+        bool operator()(const index_entry* x, const index_entry* y) const;
     };
     struct arr_first {
-        bool operator()(const sort_key& x, const sort_key& y) const;
+        bool operator()(const index_entry* x, const index_entry* y) const;
     };
 
     void put_locked(index_entry e);
     void erase_active_locked(std::string_view id);
     template <class Set>
-    void collect(const Set& set, const sort_key* after, const alert_filter& f, std::size_t limit,
+    void collect(const Set& set, const index_entry* after, const alert_filter& f, std::size_t limit,
                  std::vector<std::string>& out) const;
 
     mutable std::shared_mutex mutex_;
-    std::unordered_map<std::string, index_entry> active_;  // pending and firing, by id
-    std::set<sort_key, newest_first> newest_;
-    std::set<sort_key, arr_first> by_arr_;
+    std::unordered_set<index_entry, id_hash, id_equal> active_;  // pending and firing
+    std::set<const index_entry*, newest_first> newest_;             // into active_
+    std::set<const index_entry*, arr_first> by_arr_;                // into active_
     // Every record of an account: its id, and for one that is over its last change.
     struct held {
         std::string id;

@@ -143,12 +143,7 @@ std::uint32_t core::prefetch_record(std::uint64_t hash) const {
 void core::prefetch_contents(std::uint32_t index) const {
     if (index == no_account || index >= accounts_.size()) return;
     const account_record& r = accounts_[index];
-    prefetch_front(r.scores);
-    prefetch_front(r.bands);
-    prefetch_front(r.classes);
-    prefetch_front(r.conditions);
-    prefetch_front(r.item_next);
-    prefetch_front(r.components);
+    if (const void* memo = r.memo.data()) __builtin_prefetch(memo);
     prefetch_front(r.alerts.active());
     const model::account_state& s = r.state;
     prefetch_front(s.users);
@@ -205,20 +200,16 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
         reschedule(index, at);
         return;
     }
-    rules::previous_evaluation previous{record.changed_inputs, record.conditions, record.scores, record.bands, record.classes, record.item_next, record.components};
+    const auto& memo = record.memo;
+    rules::previous_evaluation previous{record.changed_inputs, memo.conditions(), memo.scores(), memo.bands(), memo.classes(), memo.item_next(), memo.components()};
     const bool timed = !options_.eval_duration_buckets.empty();
     const auto started = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     rules_->evaluate(record.state, at, options_.tick, scratch_, &previous);
     if (timed) time_evaluation(started, scratch_.items_evaluated);
     for (std::size_t r = 0; r < scratch_.runtime_errors.size() && r < stats_.runtime_errors.size(); ++r)
         stats_.runtime_errors[r] += scratch_.runtime_errors[r];
-    // assign() reuses the record's storage once it has the set's sizes.
-    record.scores.assign(scratch_.scores.begin(), scratch_.scores.end());
-    record.bands.assign(scratch_.bands.begin(), scratch_.bands.end());
-    record.classes.assign(scratch_.classes.begin(), scratch_.classes.end());
-    record.conditions.assign(scratch_.conditions.begin(), scratch_.conditions.end());
-    record.item_next.assign(scratch_.item_next.begin(), scratch_.item_next.end());
-    record.components.assign(scratch_.components.begin(), scratch_.components.end());
+    // assign() reuses the record's block once it has the set's sizes.
+    record.memo.assign(scratch_);
     record.changed_inputs = 0;
     record.next_change = scratch_.next_change;
     items_evaluated_ += scratch_.items_evaluated;
@@ -368,12 +359,7 @@ void core::swap_rules(std::shared_ptr<const rules::rule_set> next) {
     scratch_ = rules_ ? rules_->make_evaluation() : rules::evaluation{};
     reset_statistics();
     for (auto& record : accounts_) {
-        record.scores.clear();
-        record.bands.clear();
-        record.classes.clear();
-        record.conditions.clear();
-        record.item_next.clear();
-        record.components.clear();
+        record.memo.clear();
         record.changed_inputs = ~std::uint64_t{0};
     }
     reevaluate_all();
@@ -478,12 +464,7 @@ void core::make_due(std::uint32_t index) {
     auto& record = accounts_[index];
     // Nothing of the last evaluation may be reused, and it is evaluated at the next
     // advance_to() (a deadline in the wheel's past fires at its next poll).
-    record.scores.clear();
-    record.bands.clear();
-    record.classes.clear();
-    record.conditions.clear();
-    record.item_next.clear();
-    record.components.clear();
+    record.memo.clear();
     record.changed_inputs = ~std::uint64_t{0};
     std::int64_t k = now_ == timestamp_min ? floor_index(record.state.latest_at) : floor_index(now_);
     record.wake = index_time(k);
@@ -542,10 +523,10 @@ std::optional<score_reading> core::score(std::string_view account, std::string_v
     auto scores = rules_->scores();
     for (std::size_t i = 0; i < scores.size(); ++i) {
         if (scores[i].name != score_name) continue;
-        if (i >= record->scores.size()) return std::nullopt;  // never evaluated
+        if (i >= record->scores().size()) return std::nullopt;  // never evaluated
         score_reading reading;
-        if (!std::isnan(record->scores[i])) reading.value = record->scores[i];
-        auto band = record->bands[i];
+        if (!std::isnan(record->scores()[i])) reading.value = record->scores()[i];
+        auto band = record->bands()[i];
         reading.band = band >= 0 && static_cast<std::size_t>(band) < scores[i].bands.size()
                            ? std::string_view(scores[i].bands[static_cast<std::size_t>(band)])
                            : std::string_view("unknown");
@@ -560,8 +541,8 @@ std::optional<std::string_view> core::classification(std::string_view account, s
     auto classes = rules_->classifications();
     for (std::size_t i = 0; i < classes.size(); ++i) {
         if (classes[i].name != name) continue;
-        if (i >= record->classes.size()) return std::nullopt;
-        auto label = record->classes[i];
+        if (i >= record->classes().size()) return std::nullopt;
+        auto label = record->classes()[i];
         if (label >= classes[i].labels.size()) return std::nullopt;
         return std::string_view(classes[i].labels[label]);
     }

@@ -24,6 +24,7 @@
 #include "alerts/lifecycle.hpp"
 #include "core/time.hpp"
 #include "engine/account_index.hpp"
+#include "engine/evaluation_memo.hpp"
 #include "engine/timer_wheel.hpp"
 #include "model/account_state.hpp"
 #include "model/event.hpp"
@@ -91,16 +92,14 @@ struct rule_statistics {
 struct account_record {
     model::account_state state;
     alerts::alert_set alerts;
-    std::vector<double> scores;         // NaN when null
-    std::vector<std::int16_t> bands;    // -1 "unknown"
-    std::vector<std::uint16_t> classes;
-    // What the next evaluation may reuse (rules::previous_evaluation): the last
-    // conditions, each item's next-change instant, and the inputs the events applied since
-    // have changed.
-    std::vector<std::uint8_t> conditions;
-    std::vector<timestamp> item_next;
-    std::vector<rules::component_memo> components;
+    // The last evaluation's scores, bands and classes, and what the next evaluation may
+    // reuse (rules::previous_evaluation), with the inputs the events applied since have
+    // changed.
+    evaluation_memo memo;
     std::uint64_t changed_inputs = ~std::uint64_t{0};
+    std::span<const double> scores() const { return memo.scores(); }          // NaN when null
+    std::span<const std::int16_t> bands() const { return memo.bands(); }      // -1 "unknown"
+    std::span<const std::uint16_t> classes() const { return memo.classes(); }
     std::optional<timestamp> evaluated_at;     // the last evaluation instant
     timestamp next_change = timestamp_max;     // evaluation::next_change of that evaluation, or the
                                                // observer's next instant when earlier

@@ -30,19 +30,19 @@ point point_of(const account_record& record, const rules::rule_set& rules, times
     point p;
     p.day = day_of(at);
     auto defs = rules.scores();
-    std::size_t first = 0;  // record.components is flat, in score order
+    std::size_t first = 0;  // the memo's components are flat, in score order
     auto number = [](double v) -> std::optional<double> { return std::isnan(v) ? std::nullopt : std::optional(v); };
     for (std::size_t i = 0; i < defs.size(); ++i) {
         score_value s;
         s.name = defs[i].name;
-        if (i < record.scores.size()) s.value = number(record.scores[i]);
+        if (i < record.scores().size()) s.value = number(record.scores()[i]);
         for (std::size_t c = 0; c < defs[i].components.size(); ++c) {
             component_value cv{defs[i].components[c], std::nullopt};
-            if (first + c < record.components.size()) cv.value = number(record.components[first + c].value);
+            if (first + c < record.memo.components().size()) cv.value = number(record.memo.components()[first + c].value);
             s.components.push_back(std::move(cv));
         }
         first += defs[i].components.size();
-        const int b = i < record.bands.size() ? record.bands[i] : -1;
+        const int b = i < record.bands().size() ? record.bands()[i] : -1;
         s.band = b >= 0 && static_cast<std::size_t>(b) < defs[i].bands.size() ? defs[i].bands[b] : "unknown";
         p.scores.push_back(std::move(s));
     }

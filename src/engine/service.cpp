@@ -3,6 +3,10 @@
 #include "core/hash.hpp"
 #include "engine/service_shard.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace redflag::engine {
 
 namespace {
@@ -15,7 +19,7 @@ public:
     timestamp evaluated(std::uint32_t index, const account_record& record, const rules::rule_set* rules,
                         timestamp at) override {
         return tracker_.on_evaluated(
-            index, kpi::account_input{record.state, record.scores, record.bands, record.classes, record.alerts.active()},
+            index, kpi::account_input{record.state, record.scores(), record.bands(), record.classes(), record.alerts.active()},
             rules, at);
     }
     void forgotten(std::uint32_t index) override { tracker_.on_forgotten(index); }
@@ -28,7 +32,8 @@ private:
 
 service::service(service_options options, store::store& store, const clock& clock, metrics::engine_metrics& metrics,
                  std::shared_ptr<const rules::rule_set> rules)
-    : options_(options), store_(store), clock_(clock), metrics_(metrics), rules_(std::move(rules)) {
+    : options_(std::move(options)), store_(store), clock_(clock), metrics_(metrics), rules_(std::move(rules)) {
+    if (!options_.release_memory) options_.release_memory = release_free_heap;
     int n = std::max(1, options_.shards);
     core_options core_opts;
     core_opts.grid_origin = timestamp{};
@@ -212,7 +217,10 @@ void service::run(shard& s) {
                 writes.swap(s.writes);
             }
         }
+        std::size_t events = 0;
+        for (const auto& w : work) events += w.first.size();
         process_round(s, calls, work, writes);
+        release_when_idle(s, events);
         work.clear();
         calls.clear();
         writes.clear();
@@ -251,6 +259,26 @@ void service::run(shard& s) {
     }
     flush_history(s);
     snapshot_dirty(s, true);
+}
+
+void service::release_free_heap() {
+#if defined(__GLIBC__)
+    ::malloc_trim(0);
+#endif
+}
+
+void service::release_when_idle(shard& s, std::size_t events) {
+    auto now = std::chrono::steady_clock::now();
+    if (events > 0) {
+        s.events_since_release += events;
+        s.last_work = now;
+        return;
+    }
+    if (options_.release_after_events == 0 || s.events_since_release < options_.release_after_events ||
+        now - s.last_work < options_.release_idle)
+        return;
+    s.events_since_release = 0;
+    options_.release_memory();
 }
 
 void service::process_round(shard& s, std::deque<std::function<void(core&)>>& calls,

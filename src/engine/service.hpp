@@ -68,6 +68,15 @@ struct service_options {
     // Adds records to the batch of each accepted event and hears when they are durable
     // (engine/batch_observer.hpp). Not owned; null for none.
     batch_observer* observer = nullptr;
+    // Memory: once a shard has applied `release_after_events` events (0: never) and then
+    // had no work for `release_idle`, it calls release_memory (default: glibc's
+    // malloc_trim(0)), which hands the heap's free pages back to the system. A burst of
+    // ingest frees much of what it allocated (request and JSON buffers, memtable blocks,
+    // vectors that grew), and glibc keeps that memory mapped otherwise (bench/RESULTS.md,
+    // memory). Never on the path of an event: only in a round without work.
+    std::size_t release_after_events = 10000;
+    duration release_idle{500};
+    std::function<void()> release_memory;
 };
 
 class service final : public ingest_sink {
@@ -163,6 +172,10 @@ private:
     using type_counts = std::array<std::size_t, model::event_type_count>;
 
     void run(shard& s);
+    // service_options::release_memory once the shard is idle after enough events
+    // (`events`: how many this round applied).
+    void release_when_idle(shard& s, std::size_t events);
+    static void release_free_heap();
     void process_round(shard& s, std::deque<std::function<void(core&)>>& calls, std::vector<work_item>& work,
                        std::vector<write_call>& writes);
     // One round of ingest: due wakes, then the queued events and write calls, written in

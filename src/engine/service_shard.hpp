@@ -55,6 +55,10 @@ struct service::shard {
     std::vector<std::string> unreadable;
     std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_expiry = std::chrono::steady_clock::now();
+    // Idle release of free heap (service_options::release_after_events): events applied
+    // since the last release, and when the shard last had work.
+    std::size_t events_since_release = 0;
+    std::chrono::steady_clock::time_point last_work = std::chrono::steady_clock::now();
     // The UTC day (engine/history.hpp) of the last written round; the first round of another
     // day writes every account's health point.
     std::int64_t history_day = std::numeric_limits<std::int64_t>::min();

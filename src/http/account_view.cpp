@@ -66,11 +66,11 @@ json::object score_readings(const engine::account_record& record, const rules::r
     json::object scores;
     if (!rules) return scores;
     auto defs = rules->scores();
-    for (std::size_t i = 0; i < defs.size() && i < record.scores.size(); ++i) {
+    for (std::size_t i = 0; i < defs.size() && i < record.scores().size(); ++i) {
         json::object one;
-        double v = record.scores[i];
+        double v = record.scores()[i];
         one["score"] = std::isnan(v) ? json::value(nullptr) : number_to_json(v);
-        auto band = i < record.bands.size() ? record.bands[i] : -1;
+        auto band = i < record.bands().size() ? record.bands()[i] : -1;
         one["band"] = band >= 0 && static_cast<std::size_t>(band) < defs[i].bands.size() ? defs[i].bands[band]
                                                                                           : std::string("unknown");
         scores[defs[i].name] = std::move(one);
@@ -164,8 +164,8 @@ json::object account_view(const engine::account_record& record, const rules::rul
     json::object scores = score_readings(record, rules);
     if (rules) {
         auto cdefs = rules->classifications();
-        for (std::size_t i = 0; i < cdefs.size() && i < record.classes.size(); ++i) {
-            auto label = record.classes[i];
+        for (std::size_t i = 0; i < cdefs.size() && i < record.classes().size(); ++i) {
+            auto label = record.classes()[i];
             if (label < cdefs[i].labels.size()) classes[cdefs[i].name] = cdefs[i].labels[label];
         }
     }

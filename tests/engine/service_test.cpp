@@ -11,10 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -78,6 +81,7 @@ protected:
         so.shards = 2;
         so.snapshot_interval = std::chrono::hours(1);
         so.history_interval = history_interval_;
+        if (configure_) configure_(so);
         service_ = std::make_unique<engine::service>(so, *store_, clock_, *metrics_, rules_);
         ASSERT_TRUE(service_->recover(error)) << error;
         service_->start();
@@ -147,6 +151,7 @@ protected:
     std::unique_ptr<store::store> store_;
     std::unique_ptr<metrics::engine_metrics> metrics_;
     std::unique_ptr<engine::service> service_;
+    std::function<void(engine::service_options&)> configure_;  // before start(), when set
 };
 
 }  // namespace
@@ -430,4 +435,35 @@ TEST_F(ServiceTest, health_points_are_written_once_an_interval_and_at_the_day_en
     restart();
     ASSERT_EQ(points("acme").size(), 2u);
     EXPECT_EQ(points("acme")[1].scores[0].value, 68.0);
+// Memory: a shard hands free heap back (malloc_trim) once it goes idle after a burst of
+// events, once per burst, and not while it has no events to show for it.
+TEST_F(ServiceTest, a_shard_releases_free_memory_once_when_idle_after_a_burst) {
+    std::atomic<int> releases{0};
+    configure_ = [&releases](engine::service_options& so) {
+        so.shards = 1;
+        so.release_after_events = 3;
+        so.release_idle = std::chrono::milliseconds(100);
+        so.release_memory = [&releases] { ++releases; };
+    };
+    start();
+    auto wait_for = [&releases](int n) {
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (releases.load() < n && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return releases.load();
+    };
+    // Two events are fewer than the threshold: idle rounds pass (the shard wakes at least
+    // every second) without a release.
+    EXPECT_EQ(submit({nps("acme", "e1", 9), nps("acme", "e2", 9)}).status, engine::ingest_outcome::status::stored);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(releases.load(), 0);
+    // The third reaches it: released once the shard has been idle, then not again.
+    EXPECT_EQ(submit({nps("acme", "e3", 9)}).status, engine::ingest_outcome::status::stored);
+    EXPECT_EQ(wait_for(1), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(releases.load(), 1);
+    // The next burst releases again.
+    EXPECT_EQ(submit({nps("acme", "e4", 9), nps("acme", "e5", 9), nps("acme", "e6", 9)}).status,
+              engine::ingest_outcome::status::stored);
+    EXPECT_EQ(wait_for(2), 2);
 }
