@@ -181,6 +181,9 @@ private:
     // delivery (alert_events_durable). write_alert_events does both, keeping the events
     // for the next write when this one fails.
     void put_alert_events(shard& s, store::write_batch& batch);
+    // The `resolved_silently` rewrites (delivery/cards.hpp) of the Slack cards of the
+    // alert that `e` resolved without a notice, into `batch` and the shard's outbox refs.
+    void put_silent_resolve(shard& s, const alerts::alert_event& e, timestamp created_at, store::write_batch& batch);
     // Puts the round's health history points (engine/history.hpp) into `batch`: every
     // account's on the day's first round, else those the round's events touched. Returns
     // the day to remember once the batch is written.
