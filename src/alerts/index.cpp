@@ -118,6 +118,14 @@ std::vector<std::string> alert_index::active_page(const alert_filter& f, alert_o
     return out;
 }
 
+std::vector<std::string> alert_index::firing_ids() const {
+    std::vector<std::string> out;
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, e] : active_)
+        if (e.state == alert_state::firing) out.push_back(id);
+    return out;
+}
+
 std::vector<std::string> alert_index::of_account(std::string_view account) const {
     std::shared_lock lock(mutex_);
     std::vector<std::string> out;

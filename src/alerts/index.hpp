@@ -63,6 +63,9 @@ public:
     std::vector<std::string> active_page(const alert_filter& f, alert_order order,
                                          const std::optional<alert_position>& after, std::size_t limit) const;
 
+    // The ids of every firing alert (a new silence's card rewrites, alerts/silences.hpp).
+    std::vector<std::string> firing_ids() const;
+
     // The ids of every record of `account`, any state.
     std::vector<std::string> of_account(std::string_view account) const;
 

@@ -1,5 +1,8 @@
 #include "alerts/silences.hpp"
 
+#include "alerts/index.hpp"
+#include "delivery/cards.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -323,13 +326,50 @@ store::status silence_registry::load() {
     return {};
 }
 
+store::status silence_registry::put_card_rewrites(const silence& s, bool began, std::string_view suffix,
+                                                  store::write_batch& batch,
+                                                  std::vector<delivery::outbox_ref>& refs) const {
+    if (!index_ || !sink_) return {};
+    for (const auto& id : index_->firing_ids()) {
+        auto cards = delivery::posted_cards(store_, id);
+        if (!cards.ok()) return cards.error();
+        for (const auto& card : cards.value()) {
+            if (!s.matches(card.shown)) continue;
+            delivery::outbox_entry e;
+            if (began) {
+                e = delivery::card_rewrite(card, delivery::notice_kind::silence_began, id + "-silence-" + s.id,
+                                           s.created_at, s.created_at);
+                e.n.ack_by = s.by;
+                e.n.ack_comment = s.reason;
+            } else {
+                // Made now but due at `until` (its max_age counts from then).
+                e = delivery::card_rewrite(card, delivery::notice_kind::silence_ended,
+                                           id + "-unsilence-" + s.id + std::string(suffix), s.until, s.until);
+                e.next_attempt = s.until;
+            }
+            e.n.snoozed_until = s.until;
+            e.silence = s.id;
+            batch.put(store::column::outbox, e.storage_key, delivery::serialize(e));
+            refs.push_back(delivery::ref_of(e));
+        }
+    }
+    return {};
+}
+
 store::result<silence> silence_registry::create(silence s) {
     s.id = random_id();
     store::write_batch batch(store_);
     batch.put(store::column::silences, s.id, json::serialize(to_json(s, s.created_at)));
+    std::vector<delivery::outbox_ref> refs;
+    if (auto st = put_card_rewrites(s, true, {}, batch, refs); !st.ok()) return st;
+    if (auto st = put_card_rewrites(s, false, {}, batch, refs); !st.ok()) return st;
     if (auto st = store_.write(batch); !st.ok()) return st;
-    std::lock_guard lock(mutex_);
-    silences_.push_back(s);
+    {
+        std::lock_guard lock(mutex_);
+        silences_.push_back(s);
+    }
+    // After the silence takes effect, so no rewrite is due before it.
+    if (!refs.empty()) sink_->enqueue(std::move(refs));
     return s;
 }
 
@@ -338,11 +378,18 @@ store::result<std::optional<silence>> silence_registry::expire(const std::string
     for (auto& s : silences_) {
         if (s.id != id) continue;
         silence expired = s;
-        if (expired.until > now) expired.until = now;
         store::write_batch batch(store_);
+        std::vector<delivery::outbox_ref> refs;
+        if (expired.until > now) {
+            expired.until = now;
+            // The cards it covers read firing again now, not at the old `until`.
+            auto suffix = "-" + std::to_string(to_millis(now));
+            if (auto st = put_card_rewrites(expired, false, suffix, batch, refs); !st.ok()) return st;
+        }
         batch.put(store::column::silences, expired.id, json::serialize(to_json(expired, now)));
         if (auto st = store_.write(batch); !st.ok()) return st;
         s = expired;
+        if (!refs.empty()) sink_->enqueue(std::move(refs));
         return std::optional<silence>(std::move(expired));
     }
     return std::optional<silence>{};
@@ -351,6 +398,13 @@ store::result<std::optional<silence>> silence_registry::expire(const std::string
 std::vector<silence> silence_registry::list() const {
     std::lock_guard lock(mutex_);
     return silences_;
+}
+
+std::optional<timestamp> silence_registry::until_of(std::string_view id) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& s : silences_)
+        if (s.id == id) return s.until;
+    return std::nullopt;
 }
 
 std::optional<std::string> silence_registry::silenced_by(const notification& n, timestamp now) const {

@@ -20,6 +20,12 @@
 //    waiting (retries, digests). A held-back notification is final, outcome `silenced`
 //    with the silence's id in the alert's history; it is not sent when the silence ends
 //    (that is what Alertmanager does too: the alert's next repeat or recovery notifies).
+//  - a firing alert whose Slack card was posted (delivery/cards.hpp) and that a new
+//    silence matches gets its card rewritten: a `silence_began` record (who, until when,
+//    the reason), and a `silence_ended` record due at `until` that turns it firing again;
+//    expiring the silence early adds a `silence_ended` due at once (the one due at the old
+//    `until` is then moot, see dispatcher.hpp). Both are written in the same batch as the
+//    silence, so a kill -9 between the silence and the rewrite loses neither.
 //
 // Storage: column `silences`, key the silence id, value JSON (to_json).
 // Thread-safe: one mutex around a small vector; matched once per due notification on a
@@ -29,6 +35,7 @@
 #include "core/time.hpp"
 #include "delivery/alert_view.hpp"
 #include "delivery/notification.hpp"
+#include "delivery/outbox.hpp"
 #include "store/store.hpp"
 
 #include <boost/json/object.hpp>
@@ -42,6 +49,8 @@
 namespace redflag::alerts {
 
 using delivery::notification;
+
+class alert_index;
 
 namespace matching {
 class compiled_regex;  // RE2, kept out of this header
@@ -106,6 +115,14 @@ public:
     store::status load();
     std::size_t unreadable() const { return unreadable_; }
 
+    // Card rewrites: the firing alerts (`index`) whose cards a silence changes, and where
+    // their records go once durable (the dispatcher). Before the first create(); either
+    // null: silences rewrite no card.
+    void attach_cards(const alert_index* index, delivery::outbox_sink* sink) {
+        index_ = index;
+        sink_ = sink;
+    }
+
     // Stores `s` with a fresh id (written before it takes effect); returns it.
     store::result<silence> create(silence s);
     // Expires silence `id` at `now`: nullopt when there is no such silence.
@@ -114,9 +131,17 @@ public:
 
     // The id of an active silence matching `n` at `now`, if any.
     std::optional<std::string> silenced_by(const notification& n, timestamp now) const override;
+    std::optional<timestamp> until_of(std::string_view id) const override;
 
 private:
+    // Puts into `batch` the card rewrites of `s` (began: its start; else its end at
+    // s.until, keyed with `suffix`) for every firing alert's card it matches.
+    store::status put_card_rewrites(const silence& s, bool began, std::string_view suffix, store::write_batch& batch,
+                                    std::vector<delivery::outbox_ref>& refs) const;
+
     store::store& store_;
+    const alert_index* index_ = nullptr;
+    delivery::outbox_sink* sink_ = nullptr;
     mutable std::mutex mutex_;
     std::vector<silence> silences_;  // guarded by mutex_
     std::size_t unreadable_ = 0;     // by the last load()

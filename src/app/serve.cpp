@@ -192,6 +192,9 @@ public:
             error = "reading the outbox: " + st.message();
             return false;
         }
+        // A silence created or expired rewrites the Slack cards of the firing alerts it
+        // covers (alerts/silences.hpp), through the outbox.
+        silences_->attach_cards(&alert_index_, dispatcher_.get());
         if (auto st = hooks_->start(*store_, *service_, &metrics_.hook_unmatched_waiting()); !st.ok()) {
             error = "reading the vendor hooks' external ids and unmatched events: " + st.message();
             return false;

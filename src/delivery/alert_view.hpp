@@ -20,6 +20,13 @@ namespace redflag::delivery {
 class silence_check {
 public:
     virtual std::optional<std::string> silenced_by(const notification& n, timestamp now) const = 0;
+    // The `until` of silence `id` now (an expired silence's is when it was expired);
+    // nullopt when there is no such silence. A card rewrite of a silence's end that was
+    // scheduled for an `until` the silence no longer has is superseded.
+    virtual std::optional<timestamp> until_of(std::string_view id) const {
+        (void)id;
+        return std::nullopt;
+    }
 
 protected:
     ~silence_check() = default;

@@ -143,6 +143,9 @@ private:
     void process_group(entry_it it, outbox_entry& e, group_card group);
     void drop_ended(group_card& group, std::string_view keep);
     bool settle_without_sending(outbox_entry& e, timestamp now);
+    // A recovery notice held back by a silence still rewrites the alert's single card to
+    // its resolved look (one attempt, best effort: the notice itself is final, silenced).
+    void rewrite_held_recovery(const notification& n);
     void finish(entry_it it);
     // What a persisted outcome does to the channel's stored re-post set (repost_key).
     enum class repost_change { none, keep, forget };
@@ -240,7 +243,7 @@ void dispatcher::worker::rebuild_schedule() {
 void dispatcher::worker::finish(entry_it it) {
     unschedule(it);
     std::string alert(alert_of(it->first));
-    bool last_of_alert = it->second.kind == notice_kind::resolved;
+    bool last_of_alert = it->second.kind == notice_kind::resolved || it->second.kind == notice_kind::resolved_silently;
     auto next = entries_.erase(it);
     if (next != entries_.end() && alert_of(next->first) == alert) schedule_alert(next);
     if (last_of_alert) {
@@ -327,6 +330,26 @@ bool dispatcher::worker::settle_without_sending(outbox_entry& e, timestamp now) 
         e.sent_at = now;
         dead_.Increment();
         spdlog::error("channel {}: notification {} is dead: {}", name_, e.n.key, e.last_error);
+        return true;
+    }
+    if (is_card_rewrite(e.n.kind)) {
+        // A card rewrite notifies nobody: no silence holds it back. A silence's begin or
+        // end is moot once the alert is over (its card reads resolved), and an end is
+        // superseded when the silence was expired at another time (that end has its own
+        // record) or another silence still covers the alert (its end will come).
+        std::string moot;
+        if (e.n.kind != notice_kind::resolved_silently && d_.alerts_ &&
+            d_.alerts_->still_firing(e.n.alert_id).is == firing_answer::state::over)
+            moot = "the alert is over";
+        else if (e.n.kind == notice_kind::silence_ended && d_.silences_) {
+            auto until = d_.silences_->until_of(e.silence);
+            if (until && e.n.snoozed_until && *until != *e.n.snoozed_until) moot = "the silence ended at another time";
+            else if (auto other = d_.silences_->silenced_by(e.n, now)) moot = "silence " + *other + " still covers it";
+        }
+        if (moot.empty()) return false;
+        e.outcome = delivery_outcome::sent;
+        e.sent_at = now;
+        spdlog::info("channel {}: card rewrite {} not needed: {}", name_, e.n.key, moot);
         return true;
     }
     if (d_.silences_) {
@@ -417,6 +440,19 @@ void dispatcher::worker::apply(entry_it it, outbox_entry& e, const send_result& 
     }
 }
 
+void dispatcher::worker::rewrite_held_recovery(const notification& n) {
+    if (sender_->groups_by_account()) return;  // the member leaves the group card at its next rewrite
+    std::string ts = thread_of(n.alert_id);
+    if (ts.empty()) return;
+    notification rewrite = n;
+    rewrite.kind = notice_kind::resolved_silently;
+    pace();
+    send_result r = sender_->send(rewrite, ts);
+    if (r.result != send_result::outcome::sent)
+        spdlog::warn("channel {}: alert {}: rewriting the card of a recovery held by a silence failed (not retried): {}",
+                     name_, n.alert_id, r.error);
+}
+
 void dispatcher::worker::pace() { last_send_ = std::chrono::steady_clock::now(); }
 
 void dispatcher::worker::process_single(const std::string& key, timestamp now) {
@@ -425,6 +461,7 @@ void dispatcher::worker::process_single(const std::string& key, timestamp now) {
     auto e = load(it, now);
     if (!e) return;
     if (settle_without_sending(*e, now)) {
+        if (e->outcome == delivery_outcome::silenced && e->n.kind == notice_kind::resolved) rewrite_held_recovery(e->n);
         persist(*e);
         finish(it);
         return;

@@ -18,7 +18,11 @@
 //
 // One attempt, as a worker makes it, when an entry is due:
 //  1. older than delivery.max_age (from its creation, or from its digest's time) → dead;
-//  2. a matching active silence (silence_check, alert_view.hpp) → silenced, final, never sent;
+//  2. a matching active silence (silence_check, alert_view.hpp) → silenced, final, never sent
+//     (a held recovery still rewrites the alert's single Slack card, one best-effort try);
+//     a card rewrite (cards.hpp) is never silenced, but is settled as sent without sending
+//     when it is moot: a silence's begin or end of an alert that is over, an end whose
+//     silence was expired at another time or that another silence still covers;
 //  3. wait for the channel's min_interval since its last send (Slack: 1 s);
 //  4. send; `sent` → final (thread ts kept for Slack follow-ups, delay observed);
 //     `permanent` (a 4xx other than 408/429, Slack's invalid_auth...) → dead;

@@ -12,7 +12,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view state_names[] = {"firing", "acknowledged", "snoozed"};
+constexpr std::string_view state_names[] = {"firing", "acknowledged", "snoozed", "silenced"};
 
 std::string string_of(const json::object& o, std::string_view name) {
     if (auto* v = o.if_contains(name); v && v->is_string()) return std::string(v->as_string());
@@ -44,7 +44,7 @@ bool remove_member(group_card& g, std::string_view alert_id) {
 }
 
 void apply(group_card& g, const notification& n) {
-    if (n.kind == notice_kind::resolved) {
+    if (n.kind == notice_kind::resolved || n.kind == notice_kind::resolved_silently) {
         remove_member(g, n.alert_id);
         return;
     }
@@ -71,9 +71,21 @@ void apply(group_card& g, const notification& n) {
         return;
     }
     if (it == g.members.end()) return;
-    it->is = n.kind == notice_kind::acknowledged ? group_member::state::acknowledged : group_member::state::snoozed;
+    if (n.kind == notice_kind::silence_ended) {
+        // Only a flag the silence changed reads firing again (not one acked meanwhile).
+        if (it->is != group_member::state::silenced) return;
+        it->is = group_member::state::firing;
+        it->by.clear();
+        it->until.reset();
+        return;
+    }
+    // An acknowledged flag stays so under a silence: someone already owns it.
+    if (n.kind == notice_kind::silence_began && it->is == group_member::state::acknowledged) return;
+    it->is = n.kind == notice_kind::acknowledged ? group_member::state::acknowledged
+             : n.kind == notice_kind::snoozed    ? group_member::state::snoozed
+                                                 : group_member::state::silenced;
     it->by = n.ack_by;
-    if (n.kind == notice_kind::snoozed) it->until = n.snoozed_until;
+    if (n.kind == notice_kind::snoozed || n.kind == notice_kind::silence_began) it->until = n.snoozed_until;
     else it->until.reset();
 }
 

@@ -12,8 +12,9 @@
 // the account's next flag posts a new card.
 //
 // Built only from notifications (delivery sends what it is handed): an alert that ends
-// without a notice (`resolve silent`, a rule removed by reload) leaves the group when the
-// worker next asks alert_status (alert_view.hpp) while rewriting that account's card.
+// without a notice (`resolve silent`, a rule removed by reload) leaves the group with its
+// `resolved_silently` card rewrite (cards.hpp), or, failing that, when the worker next
+// asks alert_status (alert_view.hpp) while rewriting that account's card.
 //
 // Plain values: not thread-safe, no failure modes; parse_group reports malformed input.
 #pragma once
@@ -29,7 +30,7 @@
 namespace redflag::delivery {
 
 struct group_member {
-    enum class state : std::uint8_t { firing, acknowledged, snoozed };
+    enum class state : std::uint8_t { firing, acknowledged, snoozed, silenced };
     std::string alert_id;
     std::string rule;
     std::string severity;
@@ -37,8 +38,8 @@ struct group_member {
     std::string message;
     timestamp firing_since{};
     state is = state::firing;
-    std::string by;                    // acknowledged, snoozed: who
-    std::optional<timestamp> until;    // snoozed: until when
+    std::string by;                    // acknowledged, snoozed, silenced: who
+    std::optional<timestamp> until;    // snoozed, silenced: until when
 
     friend bool operator==(const group_member&, const group_member&) = default;
 };
@@ -65,7 +66,9 @@ struct group_card {
 bool belongs(const group_card& g, const notification& n);
 
 // Folds `n` into `g`: firing and repeat add or refresh the member (and the account's
-// profile fields), acknowledged and snoozed change its state, resolved removes it.
+// profile fields), acknowledged, snoozed and silence_began change its state,
+// silence_ended turns a silenced member firing again, resolved and resolved_silently
+// remove it.
 void apply(group_card& g, const notification& n);
 
 // Drops the member `alert_id` (an alert that ended without a notice). False if absent.

@@ -27,8 +27,20 @@ namespace redflag::delivery {
 // notice of a rule with `resolve notify`; `acknowledged`: someone acked it (sent as a
 // follow-up only by channels that thread, i.e. `slack`; the others skip it as `sent`).
 // `snoozed`: someone snoozed it (like `acknowledged`, sent only by channels that thread).
-enum class notice_kind : std::uint8_t { firing, repeat, resolved, acknowledged, snoozed };
-inline constexpr std::string_view notice_kind_names[] = {"firing", "repeat", "resolved", "acknowledged", "snoozed"};
+// The last three only rewrite a Slack card that was posted (delivery/cards.hpp; every
+// other channel skips them as `sent`), and no silence holds them back:
+// `silence_began`: a silence (ack_by, ack_comment, snoozed_until: its by, reason and
+// until) started to cover the firing alert; `silence_ended`: it ended (ran out or was
+// expired) while the alert still fires; `resolved_silently`: the alert resolved without a
+// notice (`resolve silent`, a rule removed or changed by a reload, a recovery held by an
+// inhibition).
+enum class notice_kind : std::uint8_t {
+    firing, repeat, resolved, acknowledged, snoozed, silence_began, silence_ended, resolved_silently
+};
+inline constexpr std::string_view notice_kind_names[] = {"firing",        "repeat",        "resolved",
+                                                         "acknowledged",  "snoozed",       "silence_began",
+                                                         "silence_ended", "resolved_silently"};
+constexpr bool is_card_rewrite(notice_kind k) { return k >= notice_kind::silence_began; }
 constexpr std::string_view name_of(notice_kind k) { return notice_kind_names[static_cast<std::size_t>(k)]; }
 
 struct notification {
@@ -58,11 +70,12 @@ struct notification {
     std::string segment;       // profile `segment` (silence matchers)
     std::string account_url;   // `ui.account_url` rendered for this account; empty when unset
 
-    // For `acknowledged` and `snoozed`: who and why.
+    // For `acknowledged`, `snoozed` and `silence_began`: who and why.
     std::string ack_by;
     std::string ack_comment;
     // For `snoozed`: until when its notifications are held. For `repeat`: set when the
-    // alert was snoozed before, to when that snooze ended (ran out or woke).
+    // alert was snoozed before, to when that snooze ended (ran out or woke). For
+    // `silence_began` and `silence_ended`: the silence's `until` when the record was made.
     std::optional<timestamp> snoozed_until;
 
     // Email: the channel's `to` template rendered for this account; empty for other types.

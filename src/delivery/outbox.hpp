@@ -61,7 +61,8 @@ struct outbox_entry {
     std::optional<timestamp> next_attempt;  // wall clock; unset: as soon as possible
     std::string last_error;
     std::optional<timestamp> sent_at;  // wall clock of the final outcome (sent, dead, silenced)
-    std::string silence;               // the id of the silence that held it back
+    std::string silence;               // the id of the silence that held it back (silenced), or
+                                       // that a silence_began/silence_ended card rewrite is about
 
     friend bool operator==(const outbox_entry&, const outbox_entry&) = default;
 };

@@ -197,6 +197,9 @@ private:
     // delivery (alert_events_durable). write_alert_events does both, keeping the events
     // for the next write when this one fails.
     void put_alert_events(shard& s, store::write_batch& batch);
+    // The `resolved_silently` rewrites (delivery/cards.hpp) of the Slack cards of the
+    // alert that `e` resolved without a notice, into `batch` and the shard's outbox refs.
+    void put_silent_resolve(shard& s, const alerts::alert_event& e, timestamp created_at, store::write_batch& batch);
     // Health history points (engine/history.hpp), written in the round's batch: every
     // account's on the day's first round, else those events changed since the last flush,
     // once `history_interval` has passed since it (put_history), and a day's pending

@@ -3,6 +3,7 @@
 #include "alerts/codec.hpp"
 #include "alerts/index.hpp"
 #include "alerts/record.hpp"
+#include "delivery/cards.hpp"
 #include "engine/service_shard.hpp"
 
 namespace redflag::engine {
@@ -63,6 +64,29 @@ void service::put_alert_events(shard& s, store::write_batch& batch) {
                                  created_at, s.notification, s.targets))
                 delivery::put_records(s.notification, s.targets, batch, s.outbox, s.record_scratch);
         }
+        // A resolve that notifies nobody (`resolve silent`, a rule a reload removed or
+        // changed, a recovery held by an inhibition) still rewrites the cards it had.
+        if (e.kind == alerts::event_kind::transition && e.from == alerts::alert_state::firing &&
+            e.to == alerts::alert_state::resolved && !e.notify && outbox_sink_ &&
+            (!notifies_for_ || notifies_for_(e.record.account)))
+            put_silent_resolve(s, e, created_at, batch);
+    }
+}
+
+void service::put_silent_resolve(shard& s, const alerts::alert_event& e, timestamp created_at,
+                                 store::write_batch& batch) {
+    auto cards = delivery::posted_cards(store_, e.record.id);
+    if (!cards.ok()) {
+        spdlog::error("alert {}: reading its Slack cards failed; they are not rewritten as resolved: {}", e.record.id,
+                      cards.error().message());
+        return;
+    }
+    for (const auto& card : cards.value()) {
+        auto entry = delivery::card_rewrite(card, delivery::notice_kind::resolved_silently,
+                                            e.record.id + "-resolved-silently", e.at, created_at);
+        entry.n.resolved_at = e.at;
+        batch.put(store::column::outbox, entry.storage_key, delivery::serialize(entry));
+        s.outbox.push_back(delivery::ref_of(entry));
     }
 }
 

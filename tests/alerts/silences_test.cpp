@@ -1,5 +1,7 @@
 #include "alerts/silences.hpp"
 
+#include "alerts/index.hpp"
+
 #include "../delivery/support.hpp"
 
 #include <boost/json/parse.hpp>
@@ -207,4 +209,81 @@ TEST(Silences, an_unreadable_silence_is_skipped_and_counted) {
     ASSERT_TRUE(r.load().ok());
     EXPECT_EQ(r.unreadable(), 1u);
     EXPECT_TRUE(r.list().empty());
+}
+
+namespace {
+
+struct recording_sink final : delivery::outbox_sink {
+    void enqueue(std::vector<outbox_ref> refs) override { got.insert(got.end(), refs.begin(), refs.end()); }
+    std::vector<outbox_ref> got;
+};
+
+}  // namespace
+
+// Cards that stay true (issue 13): the rewrites of the cards a silence covers are stored
+// with the silence, so a kill -9 before the dispatcher sends them loses nothing.
+TEST(Silences, a_new_silence_stores_the_rewrites_of_the_cards_it_covers_with_itself) {
+    temp_store db;
+    // a1 (acme) has a card on "slack"; a2 (beta) too; a3 (acme) fires but has no card.
+    for (auto [id, account] : {std::pair{"a1", "acme"}, std::pair{"a2", "beta"}, std::pair{"a3", "acme"}}) {
+        auto e = make_entry(make_notification(id, 1, notice_kind::firing, "slack", t0, t0));
+        e.n.account = account;
+        e.storage_key = outbox_key(e.n);
+        e.outcome = delivery_outcome::sent;
+        store::write_batch batch(db.get());
+        batch.put(store::column::outbox, e.storage_key, serialize(e));
+        if (std::string(id) != "a3") batch.put(store::column::meta, thread_key("slack", id), "1700000000.0001 C0");
+        ASSERT_TRUE(db.get().write(batch).ok());
+    }
+    alert_index firing;
+    for (auto id : {"a1", "a2", "a3"}) {
+        index_entry e;
+        e.id = id;
+        e.state = alert_state::firing;
+        firing.put(e);
+    }
+    recording_sink sink;
+    silence s;
+    s.account = "acme";
+    s.by = "dana";
+    s.reason = "migration";
+    s.created_at = t0 + 1min;
+    s.until = t0 + 2h;
+    {
+        silence_registry unattached(db.get());
+        ASSERT_TRUE(unattached.create(s).ok());
+        EXPECT_EQ(db.history("a1").size(), 1u);  // not wired: no rewrite
+    }
+    silence_registry registry(db.get());
+    registry.attach_cards(&firing, &sink);
+    auto created = registry.create(s);
+    ASSERT_TRUE(created.ok());
+    ASSERT_EQ(sink.got.size(), 2u);
+    auto history = db.history("a1");
+    ASSERT_EQ(history.size(), 3u);
+    EXPECT_EQ(history[1].n.kind, notice_kind::silence_began);
+    EXPECT_EQ(history[1].outcome, delivery_outcome::pending);
+    EXPECT_EQ(history[1].n.at, t0 + 1min);
+    EXPECT_EQ(history[1].n.ack_by, "dana");
+    EXPECT_EQ(history[1].n.ack_comment, "migration");
+    EXPECT_EQ(history[1].silence, created.value().id);
+    EXPECT_EQ(history[2].n.kind, notice_kind::silence_ended);
+    EXPECT_EQ(history[2].next_attempt, t0 + 2h);  // due when the silence runs out
+    EXPECT_EQ(history[2].n.snoozed_until, t0 + 2h);
+    EXPECT_EQ(db.history("a2").size(), 1u);  // beta: not covered
+    EXPECT_EQ(db.history("a3").size(), 1u);  // no card to rewrite
+
+    // Expired early: its end is due now.
+    auto expired = registry.expire(created.value().id, t0 + 30min);
+    ASSERT_TRUE(expired.ok() && expired.value());
+    EXPECT_EQ(registry.until_of(created.value().id), t0 + 30min);
+    ASSERT_EQ(sink.got.size(), 3u);
+    history = db.history("a1");
+    ASSERT_EQ(history.size(), 4u);
+    EXPECT_EQ(history[2].n.kind, notice_kind::silence_ended);
+    EXPECT_EQ(history[2].n.at, t0 + 30min);
+    EXPECT_EQ(history[2].n.snoozed_until, t0 + 30min);
+    // Expiring it again changes nothing more.
+    ASSERT_TRUE(registry.expire(created.value().id, t0 + 40min).ok());
+    EXPECT_EQ(db.history("a1").size(), 4u);
 }

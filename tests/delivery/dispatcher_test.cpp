@@ -1,7 +1,9 @@
 #include "delivery/dispatcher.hpp"
 
 #include "alerts/codec.hpp"
+#include "alerts/index.hpp"
 #include "alerts/silences.hpp"
+#include "delivery/cards.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -727,6 +729,163 @@ TEST_F(GroupTest, notices_of_an_alert_outside_its_group_keep_their_own_card) {
     EXPECT_EQ(slack->attempt_count(), 1u);
     EXPECT_TRUE(slack->group_attempts().empty());
     EXPECT_FALSE(stored_group("acme"));
+}
+
+// Cards that stay true (issue 13): a silence rewrites the Slack cards of the firing alerts
+// it covers and turns them firing again when it ends; the records go through the outbox.
+class CardRewriteTest : public RepostTest {
+protected:
+    void SetUp() override {
+        RepostTest::SetUp();
+        slack_->give_threads();
+    }
+    // a1 (acme) and a2 (beta) fire and their cards are posted on "slack".
+    void post_cards(timestamp at) {
+        for (auto [id, account] : {std::pair{"a1", "acme"}, std::pair{"a2", "beta"}}) {
+            record_alert(id, alerts::alert_state::firing);
+            alerts::index_entry e;
+            e.id = id;
+            e.account = account;
+            e.state = alerts::alert_state::firing;
+            index_.put(e);
+            auto n = make_notification(id, 1, notice_kind::firing, "slack", at, at);
+            n.account = account;
+            d_->enqueue(store_.write({n}));
+        }
+        ASSERT_TRUE(eventually([&] { return final_in_store("a1", 1) && final_in_store("a2", 1); }));
+        silences_.attach_cards(&index_, d_.get());
+    }
+    alerts::silence acme_silence(timestamp now, duration length) {
+        alerts::silence s;
+        s.account = "acme";
+        s.by = "dana";
+        s.reason = "migration weekend";
+        s.created_at = now;
+        s.until = now + length;
+        return s;
+    }
+    std::vector<notification> sent_of(const std::string& alert) {
+        std::vector<notification> out;
+        for (const auto& a : slack_->attempts())
+            if (a.n.alert_id == alert) out.push_back(a.n);
+        return out;
+    }
+
+    std::shared_ptr<fake_sender> slack_ = std::make_shared<fake_sender>();
+    alerts::alert_index index_;
+};
+
+TEST_F(CardRewriteTest, a_silence_rewrites_the_card_it_covers_and_its_end_turns_it_firing_again) {
+    start({{"slack", slack_}});
+    post_cards(wall_.now());
+    auto created = silences_.create(acme_silence(wall_.now(), 400ms));
+    ASSERT_TRUE(created.ok());
+    const auto& s = created.value();
+    // Both rewrites are in the outbox with the silence, before anything is sent.
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 3); }));
+    auto sent = sent_of("a1");
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(sent[1].kind, notice_kind::silence_began);
+    EXPECT_EQ(sent[1].ack_by, "dana");
+    EXPECT_EQ(sent[1].ack_comment, "migration weekend");
+    EXPECT_EQ(sent[1].snoozed_until, s.until);
+    EXPECT_EQ(sent[1].title, "Usage dropped");  // the card's own content
+    EXPECT_EQ(sent[2].kind, notice_kind::silence_ended);
+    auto attempts = slack_->attempts();
+    EXPECT_EQ(attempts.back().thread_ts, "ts-a1-1");  // the card's thread
+    auto history = store_.history("a1");
+    EXPECT_EQ(history[1].outcome, delivery_outcome::sent);  // not held back by its own silence
+    EXPECT_EQ(history[1].silence, s.id);
+    ASSERT_TRUE(history[2].sent_at);
+    EXPECT_GE(*history[2].sent_at, s.until);  // its end is due at `until`, not before
+    EXPECT_EQ(sent_of("a2").size(), 1u);        // another account's card is left alone
+}
+
+TEST_F(CardRewriteTest, expiring_a_silence_turns_the_card_firing_at_once_and_the_later_end_is_moot) {
+    settable_clock c(t0);
+    start({{"slack", slack_}}, &c);
+    post_cards(t0 - 1min);
+    auto created = silences_.create(acme_silence(t0, 1h));
+    ASSERT_TRUE(created.ok());
+    ASSERT_TRUE(eventually([&] { return sent_of("a1").size() == 2; }));
+    c.set(t0 + 5min);
+    auto expired = silences_.expire(created.value().id, c.now());
+    ASSERT_TRUE(expired.ok() && expired.value());
+    ASSERT_TRUE(eventually([&] { return sent_of("a1").size() == 3; }));
+    EXPECT_EQ(sent_of("a1")[2].kind, notice_kind::silence_ended);
+    EXPECT_EQ(sent_of("a1")[2].snoozed_until, t0 + 5min);
+    // The end scheduled for the old `until` settles without a rewrite.
+    c.set(t0 + 1h);
+    d_->wake();
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 4); }));
+    EXPECT_EQ(sent_of("a1").size(), 3u);
+}
+
+TEST_F(CardRewriteTest, an_end_waits_while_another_silence_covers_the_alert_and_a_resolved_alert_keeps_its_card) {
+    settable_clock c(t0);
+    start({{"slack", slack_}}, &c);
+    post_cards(t0 - 1min);
+    ASSERT_TRUE(silences_.create(acme_silence(t0, 10min)).ok());
+    ASSERT_TRUE(silences_.create(acme_silence(t0, 20min)).ok());
+    ASSERT_TRUE(eventually([&] { return sent_of("a1").size() == 3; }));  // firing, two began
+    auto finals = [&] {
+        std::size_t n = 0;
+        for (const auto& e : store_.history("a1")) n += is_final(e.outcome) ? 1 : 0;
+        return n;
+    };
+    c.set(t0 + 10min);
+    d_->wake();
+    ASSERT_TRUE(eventually([&] { return finals() == 4; }));
+    EXPECT_EQ(sent_of("a1").size(), 3u);  // still silenced by the second
+    // The alert resolves silently before the second ends: its end changes nothing.
+    record_alert("a1", alerts::alert_state::resolved, t0 + 15min);
+    c.set(t0 + 20min);
+    d_->wake();
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 5); }));
+    EXPECT_EQ(sent_of("a1").size(), 3u);
+}
+
+TEST_F(CardRewriteTest, a_recovery_held_by_a_silence_still_rewrites_the_card_resolved) {
+    start({{"slack", slack_}});
+    post_cards(wall_.now());
+    ASSERT_TRUE(silences_.create(acme_silence(wall_.now(), 1h)).ok());
+    ASSERT_TRUE(eventually([&] { return sent_of("a1").size() == 2; }));
+    record_alert("a1", alerts::alert_state::resolved, wall_.now());
+    auto now = wall_.now();
+    d_->enqueue(store_.write({make_notification("a1", 2, notice_kind::resolved, "slack", now + 1s, now)}));
+    ASSERT_TRUE(eventually([&] { return sent_of("a1").size() == 3; }));
+    EXPECT_EQ(sent_of("a1")[2].kind, notice_kind::resolved_silently);
+    EXPECT_EQ(slack_->attempts().back().thread_ts, "ts-a1-1");
+    ASSERT_TRUE(eventually([&] { return d_->unfinished("slack") == 1; }));  // the end at `until` waits
+    bool held = false;
+    for (const auto& e : store_.history("a1"))
+        if (e.n.kind == notice_kind::resolved) held = e.outcome == delivery_outcome::silenced;
+    EXPECT_TRUE(held);  // the notice itself notified nobody
+}
+
+TEST_F(GroupTest, a_silent_resolve_leaves_the_group_card_at_once) {
+    auto slack = grouped();
+    start({{"slack", slack}});
+    record_alert("a1", alerts::alert_state::firing);
+    record_alert("a2", alerts::alert_state::firing);
+    deliver("a1", 1, notice_kind::firing);
+    deliver("a2", 1, notice_kind::firing);
+    record_alert("a2", alerts::alert_state::resolved, t0 + 1min);
+    auto cards = posted_cards(store_.get(), "a2");
+    ASSERT_TRUE(cards.ok());
+    ASSERT_EQ(cards.value().size(), 1u);
+    auto e = card_rewrite(cards.value()[0], notice_kind::resolved_silently, "a2-resolved-silently", t0 + 1min,
+                          wall_.now());
+    store::write_batch batch(store_.get());
+    batch.put(store::column::outbox, e.storage_key, serialize(e));
+    ASSERT_TRUE(store_.get().write(batch).ok());
+    d_->enqueue(std::vector<outbox_entry>{e});
+    ASSERT_TRUE(eventually([&] { return final_in_store("a2", 2); }));
+    auto g = slack->group_attempts();
+    ASSERT_EQ(g.size(), 3u);
+    EXPECT_EQ(g[2].n.kind, notice_kind::resolved_silently);
+    EXPECT_EQ(members(g[2].group), strings{"a1"});
+    EXPECT_EQ(members(*stored_group("acme")), strings{"a1"});
 }
 
 // A large backlog is held as refs: records are read from the store when attempted, so a

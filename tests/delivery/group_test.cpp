@@ -102,3 +102,39 @@ TEST(Group, keys_are_per_channel_and_account) {
     EXPECT_NE(group_key("slack", "acme"), group_key("slack", "beta"));
     EXPECT_NE(group_key("slack", "acme"), group_key("other", "acme"));
 }
+
+TEST(Group, a_silence_flags_its_members_until_it_ends_and_a_silent_resolve_removes_one) {
+    group_card g;
+    apply(g, of("a1", notice_kind::firing));
+    apply(g, of("a2", notice_kind::firing));
+    apply(g, of("a3", notice_kind::firing));
+    apply(g, of("a3", notice_kind::acknowledged));
+    for (auto id : {"a1", "a2", "a3"}) {
+        auto began = of(id, notice_kind::silence_began);
+        began.ack_by = "dana";
+        began.snoozed_until = *parse_rfc3339("2026-11-09T09:00:00Z");
+        apply(g, began);
+    }
+    EXPECT_EQ(g.members[0].is, group_member::state::silenced);
+    EXPECT_EQ(g.members[0].by, "dana");
+    EXPECT_EQ(g.members[0].until, parse_rfc3339("2026-11-09T09:00:00Z"));
+    EXPECT_EQ(g.members[2].is, group_member::state::acknowledged);  // an owned flag stays owned
+    EXPECT_TRUE(belongs(g, of("a1", notice_kind::silence_ended)));
+    EXPECT_FALSE(belongs(g, of("zz", notice_kind::silence_began)));  // a rewrite never joins
+
+    apply(g, of("a1", notice_kind::silence_ended));
+    EXPECT_EQ(g.members[0].is, group_member::state::firing);
+    EXPECT_FALSE(g.members[0].until);
+    apply(g, of("a3", notice_kind::silence_ended));
+    EXPECT_EQ(g.members[2].is, group_member::state::acknowledged);
+
+    apply(g, of("a2", notice_kind::resolved_silently));
+    EXPECT_EQ(ids(g), (std::vector<std::string>{"a1", "a3"}));
+
+    // The state survives the store.
+    auto silenced = of("a1", notice_kind::silence_began);
+    apply(g, silenced);
+    auto back = parse_group(serialize_group(g));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, g);
+}

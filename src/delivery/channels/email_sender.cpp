@@ -42,7 +42,8 @@ public:
 
     send_result send(const notification& n, const std::string&) override {
         // Email does not thread; an ack alone would be noise in an inbox.
-        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed) return send_result::ok();
+        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed || is_card_rewrite(n.kind))
+            return send_result::ok();
         return deliver(n.recipient, n.key, render_email(n));
     }
 

@@ -43,6 +43,16 @@ public:
         if (wants_mention)
             if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
 
+        // A change without a notice of its own (a silence began or ended, a silent
+        // resolve) only rewrites a card that was posted; the silence's begin and end are
+        // also told in the thread, a silent resolve is not (it notifies nobody).
+        if (is_card_rewrite(n.kind)) {
+            if (thread_ts.empty()) return skipped();
+            send_result updated = update_card(n, thread_ts, channel_id);
+            if (n.kind == notice_kind::resolved_silently || updated.result == send_result::outcome::retry)
+                return updated;
+        }
+
         // A change of state rewrites the card first: a failure worth retrying retries
         // before anything is posted, so the thread gets its follow-up once. A repeat
         // after a snooze (it ran out, or its wake_if turned true) is one: the card must
@@ -75,7 +85,8 @@ public:
             (n.kind == notice_kind::firing || n.kind == notice_kind::repeat))
             if (auto user = user_id_for(n.csm_email)) mention = "<@" + *user + ">";
         if (group.thread.empty()) {
-            if (group.resolved()) return send_result::ok();  // nothing to show, nothing shown
+            // Nothing to show, nothing shown; a card rewrite never posts a card.
+            if (group.resolved() || is_card_rewrite(n.kind)) return send_result::ok();
             slack_message card = render_slack_group(group);
             if (!mention.empty()) card.text += " " + mention;
             http_response response = http_.post_json(api_url_ + "/chat.postMessage",
@@ -98,6 +109,8 @@ public:
             if (updated.result == send_result::outcome::permanent)
                 spdlog::warn("channel {}: rewriting the group card of account {} failed: {}", config_.name,
                              group.account, updated.error);
+            // A silent resolve notifies nobody: the card changes, the thread does not.
+            if (n.kind == notice_kind::resolved_silently) return updated;
         }
         http_response response =
             http_.post_json(api_url_ + "/chat.postMessage",
@@ -195,7 +208,8 @@ public:
         : config_(config), clock_(clock_of(options)), http_(http_options_of(options)) {}
 
     send_result send(const notification& n, const std::string&) override {
-        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed) return skipped();
+        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed || is_card_rewrite(n.kind))
+            return skipped();
         std::string body = slack_post_body({}, render_slack(n, {}, false), {});
         return classify_http(http_.post_json(config_.url, body), clock_.now());
     }
@@ -218,7 +232,8 @@ public:
     }
 
     send_result send(const notification& n, const std::string&) override {
-        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed) return skipped();
+        if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed || is_card_rewrite(n.kind))
+            return skipped();
         timestamp now = clock_.now();
         header_list headers = headers_;
         headers.emplace_back("Idempotency-Key", n.key);

@@ -41,6 +41,8 @@ std::string_view severity_emoji(const notification& n) {
         case notice_kind::resolved: return ":white_check_mark:";
         case notice_kind::acknowledged: return ":eyes:";
         case notice_kind::snoozed: return ":zzz:";
+        case notice_kind::silence_began: return ":no_bell:";
+        case notice_kind::resolved_silently: return ":white_check_mark:";
         default: break;
     }
     if (n.severity == "critical") return ":rotating_light:";
@@ -100,6 +102,17 @@ std::string thread_markdown(const notification& n, std::string_view mention) {
                   when(n.snoozed_until.value_or(n.at));
             if (!n.ack_comment.empty()) out += ": " + slack_escape(n.ack_comment);
             break;
+        case notice_kind::silence_began:
+            out = "*Silenced by " + slack_escape(n.ack_by.empty() ? "someone" : n.ack_by) + "* until " +
+                  when(n.snoozed_until.value_or(n.at));
+            if (!n.ack_comment.empty()) out += ": " + slack_escape(n.ack_comment);
+            break;
+        case notice_kind::silence_ended:
+            out = "*Silence ended*: still firing since " + when(n.firing_since);
+            break;
+        case notice_kind::resolved_silently:
+            out = "*Resolved* without a notice: " + slack_escape(n.title) + ", " + linked_account(n);
+            break;
     }
     return out;
 }
@@ -115,6 +128,9 @@ std::string headline(const notification& n) {
         case notice_kind::resolved: return "Recovered: " + n.title;
         case notice_kind::acknowledged: return "Acknowledged: " + n.title;
         case notice_kind::snoozed: return "Snoozed: " + n.title;
+        case notice_kind::silence_began: return "Silenced: " + n.title;
+        case notice_kind::silence_ended: return n.title;
+        case notice_kind::resolved_silently: return "Resolved: " + n.title;
     }
     return n.title;
 }
@@ -133,6 +149,14 @@ std::string summary(const notification& n) {
             if (!n.ack_comment.empty()) out += ": " + n.ack_comment;
             return out + " (" + n.title + ", " + n.account_name + ")";
         }
+        case notice_kind::silence_began: {
+            std::string out = "Silenced by " + (n.ack_by.empty() ? std::string("someone") : n.ack_by) + " until " +
+                              when(n.snoozed_until.value_or(n.at));
+            if (!n.ack_comment.empty()) out += ": " + n.ack_comment;
+            return out + " (" + n.title + ", " + n.account_name + ")";
+        }
+        case notice_kind::silence_ended: return "Silence ended, still firing: " + n.title + ", " + n.account_name;
+        case notice_kind::resolved_silently: return "Resolved without a notice: " + n.title + ", " + n.account_name;
         default: return severity_tag(n.severity) + " " + n.account_name + ": " + headline(n);
     }
 }
@@ -182,13 +206,13 @@ void card_blocks(const notification& n, std::string_view owner_mention, bool int
     field("Severity", slack_escape(capitalised(n.severity)));
     field("Account", linked_account(n));
     field("Owner", owner_text(n, owner_mention));
-    if (n.kind == notice_kind::resolved && n.resolved_at)
+    if ((n.kind == notice_kind::resolved || n.kind == notice_kind::resolved_silently) && n.resolved_at)
         field("Recovered at", when(*n.resolved_at));
     else
         field("Firing since", when(n.firing_since));
     blocks.push_back({{"type", "section"}, {"fields", std::move(fields)}});
 
-    if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed)
+    if (n.kind == notice_kind::acknowledged || n.kind == notice_kind::snoozed || n.kind == notice_kind::silence_began)
         blocks.push_back(section(thread_markdown(n, {})));
     else if (!n.message.empty())
         blocks.push_back(section(slack_escape(n.message)));
@@ -199,12 +223,14 @@ void card_blocks(const notification& n, std::string_view owner_mention, bool int
                                         {"text", plain_text("Open account")},
                                         {"url", n.account_url},
                                         {"action_id", "open_account"}});
-    // What a CSM can still do: a firing card can be acked or snoozed, a snoozed one acked;
-    // an acked or recovered card has nothing left to click.
+    // What a CSM can still do: a firing card can be acked or snoozed, a snoozed or
+    // silenced one acked (a snooze under a silence would change nothing anyone sees); an
+    // acked or recovered card has nothing left to click.
     if (interactive && (n.kind == notice_kind::firing || n.kind == notice_kind::repeat ||
-                        n.kind == notice_kind::snoozed)) {
+                        n.kind == notice_kind::snoozed || n.kind == notice_kind::silence_ended ||
+                        n.kind == notice_kind::silence_began)) {
         elements.push_back(action_button("Acknowledge", slack_action_ack, n.alert_id, true));
-        if (n.kind != notice_kind::snoozed) {
+        if (n.kind != notice_kind::snoozed && n.kind != notice_kind::silence_began) {
             elements.push_back(action_button("Snooze 1d", slack_action_snooze_1d, n.alert_id, false));
             elements.push_back(action_button("Snooze 7d", slack_action_snooze_7d, n.alert_id, false));
         }
@@ -248,6 +274,7 @@ namespace {
 std::string_view member_emoji(const group_member& m) {
     if (m.is == group_member::state::acknowledged) return ":eyes:";
     if (m.is == group_member::state::snoozed) return ":zzz:";
+    if (m.is == group_member::state::silenced) return ":no_bell:";
     if (m.severity == "critical") return ":rotating_light:";
     if (m.severity == "high") return ":red_circle:";
     if (m.severity == "medium") return ":large_orange_circle:";
@@ -285,6 +312,10 @@ std::string member_markdown(const group_member& m) {
             break;
         case group_member::state::snoozed:
             out += "\nSnoozed by " + slack_escape(m.by.empty() ? "someone" : m.by);
+            if (m.until) out += " until " + when(*m.until);
+            break;
+        case group_member::state::silenced:
+            out += "\nSilenced by " + slack_escape(m.by.empty() ? "someone" : m.by);
             if (m.until) out += " until " + when(*m.until);
             break;
     }

@@ -103,6 +103,39 @@ TEST(Render, the_card_rewritten_after_a_change_tells_the_state) {
     EXPECT_FALSE(body.contains("thread_ts"));
 }
 
+TEST(Render, slack_card_rewrites_of_a_silence_and_a_silent_resolve) {
+    auto n = sample_notification(notice_kind::silence_began);
+    n.ack_by = "liam";
+    n.ack_comment = "migration weekend";
+    n.snoozed_until = *parse_rfc3339("2026-11-04T18:00:00Z");
+    auto silenced = render_slack_card(n);
+    EXPECT_EQ(silenced.blocks[0].at("text").at("text"), ":no_bell: Silenced: Usage dropped");
+    auto silenced_text = boost::json::serialize(silenced.blocks);
+    EXPECT_NE(silenced_text.find("Silenced by liam* until 2026-11-04T18:00:00Z: migration weekend"),
+              std::string::npos) << silenced_text;
+    EXPECT_NE(silenced_text.find("redflag_ack"), std::string::npos);  // it can still be owned
+    EXPECT_EQ(silenced_text.find("redflag_snooze"), std::string::npos);
+    EXPECT_NE(silenced.text.find("Silenced by liam"), std::string::npos);
+    // The thread follow-up says the same in one line.
+    auto reply = boost::json::serialize(render_slack(n, "", true).blocks);
+    EXPECT_NE(reply.find("Silenced by liam"), std::string::npos) << reply;
+
+    auto ended = render_slack_card(sample_notification(notice_kind::silence_ended));
+    EXPECT_EQ(ended.blocks[0].at("text").at("text"), ":red_circle: Usage dropped");  // firing again
+    auto ended_text = boost::json::serialize(ended.blocks);
+    EXPECT_NE(ended_text.find("redflag_ack"), std::string::npos);
+    EXPECT_NE(ended_text.find("redflag_snooze_1d"), std::string::npos);  // its buttons are back
+    EXPECT_NE(ended_text.find("Firing since"), std::string::npos);
+
+    auto quiet = sample_notification(notice_kind::resolved_silently);
+    quiet.resolved_at = *parse_rfc3339("2026-11-05T12:00:00Z");
+    auto resolved = render_slack_card(quiet);
+    EXPECT_EQ(resolved.blocks[0].at("text").at("text"), ":white_check_mark: Resolved: Usage dropped");
+    auto resolved_text = boost::json::serialize(resolved.blocks);
+    EXPECT_EQ(resolved_text.find("\"action_id\":\"redflag_"), std::string::npos);  // nothing to click
+    EXPECT_NE(resolved_text.find("Recovered at*\\n2026-11-05T12:00:00Z"), std::string::npos) << resolved_text;
+}
+
 TEST(Render, slack_card_without_link_or_mention_names_the_owner) {
     auto n = sample_notification();
     n.account_url.clear();
