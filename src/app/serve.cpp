@@ -195,10 +195,6 @@ public:
         // A silence created or expired rewrites the Slack cards of the firing alerts it
         // covers (alerts/silences.hpp), through the outbox.
         silences_->attach_cards(&alert_index_, dispatcher_.get());
-        if (auto st = hooks_->start(*store_, *service_, &metrics_.hook_unmatched_waiting()); !st.ok()) {
-            error = "reading the vendor hooks' external ids and unmatched events: " + st.message();
-            return false;
-        }
         // Cluster mode (issue 17): the partitions seam before the shards run, and NATS
         // before the server takes events (serve_cluster.hpp).
         if (config_.cluster) {
@@ -209,6 +205,14 @@ public:
             cluster_->on_peer_reload([this] { boost::asio::post(queries_, [this] { reload_rules(false, false); }); });
             if (!cluster_->connect(error)) return false;
             management_->set_cluster(cluster_.get());  // reads and acts answered by the owner
+        }
+        // Events of vendor hooks go where POST /v1/events goes: in cluster mode the waiting
+        // ones a mapping releases are published to their partition too (applied by its
+        // owner), never submitted to this instance's engine directly.
+        engine::ingest_sink& sink = cluster_ ? *cluster_->ingest() : *service_;
+        if (auto st = hooks_->start(*store_, sink, &metrics_.hook_unmatched_waiting()); !st.ok()) {
+            error = "reading the vendor hooks' external ids and unmatched events: " + st.message();
+            return false;
         }
         std::vector<std::string> report_errors;
         auto reports = report_channels(config_, report_errors);
@@ -222,7 +226,6 @@ public:
         mailer_->start();
         auto server_options = server_options_from(config_);
         server_options.hooks = hooks_->registry();  // resolving through the external-ids index, keeping unmatched events
-        engine::ingest_sink& sink = cluster_ ? *cluster_->ingest() : *service_;
         slack_secrets_ = server_options.access.slack_secrets;  // a reload replaces them
         server_ = std::make_unique<http::server>(server_options, sink, *management_, metrics_, clock_);
         if (auto problem = server_->start()) {

@@ -295,7 +295,8 @@ void cluster_node::forward(const http::cluster_member& to, const http::api_reque
                            std::function<void(http::api_response)> done) {
     boost::asio::post(forwarding_, [this, to, method = request.method, target = request.target,
                                     body = request.body.is_null() ? std::string() : boost::json::serialize(request.body),
-                                    authorization = request.authorization, done = std::move(done)] {
+                                    authorization = request.authorization, raw_body = request.raw_body,
+                                    raw_headers = request.raw_headers, done = std::move(done)] {
         delivery::channels::http_options o;
         o.connect_timeout = 2 * seconds_ms;
         o.timeout = 10 * seconds_ms;
@@ -303,8 +304,11 @@ void cluster_node::forward(const http::cluster_member& to, const http::api_reque
         delivery::channels::http_client client(o);
         delivery::channels::header_list headers{{std::string(http::forwarded_header), options_.node}};
         if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+        // A raw request (a Slack click) goes as it came: its body and its own headers.
+        headers.insert(headers.end(), raw_headers.begin(), raw_headers.end());
         const std::string url = to.base_url + target;
-        auto res = method == "POST" ? client.post_json(url, body, headers) : client.get(url, {}, headers);
+        auto res = method == "POST" ? client.post_json(url, raw_body.empty() ? body : raw_body, headers)
+                                    : client.get(url, {}, headers);
         if (res.status == 0)
             return done(http::api_response::error(
                 res.error.find("imeout") != std::string::npos ? 504 : 502,

@@ -103,8 +103,7 @@ lease_manager::steady::time_point lease_manager::next_wake(steady::time_point ne
     return wake;
 }
 
-void lease_manager::round() {
-    ++rounds_;
+bool lease_manager::keep_alive() {
     // The heartbeat goes first, so that an instance's heartbeat lapses before its leases:
     // by the time its partitions are free, the others already count it gone.
     std::string info;
@@ -115,9 +114,14 @@ void lease_manager::round() {
     if (auto st = table_->heartbeat(options_.node, info); !st.ok()) {
         spdlog::warn("cluster {}: {}", options_.node, st.message());
         // NATS does not answer: the leases are left to their deadlines (run() wakes for them).
-        if (unreachable(st)) return expire(steady::now());
+        if (unreachable(st)) return false;
     }
-    if (!renew_all()) return expire(steady::now());
+    return renew_all();
+}
+
+void lease_manager::round() {
+    ++rounds_;
+    if (!keep_alive()) return expire(steady::now());
     expire(steady::now());
 
     auto members = table_->members();
@@ -146,7 +150,17 @@ void lease_manager::round() {
     for (int p : owned()) mine.insert(p);
 
     auto plan = plan_leases(options_.partitions, live, options_.node, mine, held);
-    for (int p : plan.release) release(p);
+    // Each release stops, flushes and snapshots its partition: seconds for a large one on
+    // a busy machine. The heartbeat and the leases kept are renewed between releases
+    // whenever a renew interval has passed, or they would lapse while the others are
+    // released (and be claimed by another, then rebalanced back: a storm of moves).
+    auto renewed = steady::now();
+    for (int p : plan.release) {
+        release(p);
+        if (steady::now() - renewed < options_.renew_interval) continue;
+        if (!keep_alive()) return expire(steady::now());
+        renewed = steady::now();
+    }
     for (int p : plan.claim) {
         {
             std::lock_guard lock(wake_mu_);
@@ -247,7 +261,14 @@ void lease_manager::release(int partition) {
 }
 
 void lease_manager::release_all() {
-    for (int p : owned()) release(p);
+    auto renewed = steady::now();
+    for (int p : owned()) {
+        release(p);
+        // As in round(): the partitions still to release must not lapse meanwhile.
+        if (steady::now() - renewed < options_.renew_interval) continue;
+        if (!keep_alive()) return;  // NATS does not answer: the rest lapse at their TTL
+        renewed = steady::now();
+    }
 }
 
 }  // namespace redflag::cluster

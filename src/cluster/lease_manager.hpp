@@ -27,7 +27,8 @@
 // Thread-safety: start() and stop() from one thread; owned(), owns(), set_info(), view()
 // and the counters from any. The listener is called from the manager's thread, or from stop()'s caller
 // once that thread has ended: never concurrently. Its calls should return promptly: while
-// `releasing` flushes, the lease is not renewed.
+// `releasing` flushes, no lease is renewed (a round with several releases renews the
+// heartbeat and the leases it keeps between them, once per renew interval).
 #pragma once
 
 #include "cluster/connection.hpp"
@@ -103,6 +104,7 @@ private:
 
     void run();
     void round();
+    bool keep_alive();  // the heartbeat, then renew_all(); false when NATS did not answer
     bool renew_all();  // false when NATS did not answer
     static bool unreachable(const status& st);
     steady::time_point valid_until(steady::time_point sent) const;

@@ -55,6 +55,11 @@ struct api_request {
     std::string target;
     std::string authorization;
     std::string forwarded_by;
+    // A request whose authority is its raw body (a Slack click: the signature covers the
+    // form body as sent): forwarded with this body and these headers as they came,
+    // instead of `body` as JSON and the Authorization header. Empty for the API's routes.
+    std::string raw_body;
+    std::vector<std::pair<std::string, std::string>> raw_headers;
 
     // The first value of query parameter `key`, or nullptr.
     const std::string* param(std::string_view key) const {

@@ -42,9 +42,10 @@ public:
     virtual std::optional<cluster_member> owner_of(std::string_view account) const = 0;
     // The other live members.
     virtual std::vector<cluster_member> peers() const = 0;
-    // Sends `request` (its method, target, body and authorization) to `to` marked as
-    // forwarded, and answers with the peer's status and JSON body; a peer that does not
-    // answer is 502/504 with what went wrong. `done` is called once, from another thread.
+    // Sends `request` (its method, target, body and authorization; a raw request such as
+    // a Slack click with its raw body and headers instead) to `to` marked as forwarded,
+    // and answers with the peer's status and JSON body; a peer that does not answer is
+    // 502/504 with what went wrong. `done` is called once, from another thread.
     virtual void forward(const cluster_member& to, const api_request& request,
                          std::function<void(api_response)> done) = 0;
 };

@@ -218,6 +218,14 @@ void handle_slack_interaction(const handler_context& ctx, request req, const res
     api_request api_req;
     api_req.route = api_route::slack_action;
     api_req.id = a.alert_id;
+    // In cluster mode the alert's owner acts (management_cluster.cpp): the click goes
+    // there as Slack sent it, and the owner verifies Slack's signature again.
+    api_req.method = "POST";
+    api_req.target = std::string(req.target());
+    api_req.forwarded_by = std::string(req[forwarded_header]);
+    api_req.raw_body = req.body();
+    for (std::string_view name : {"Content-Type", "X-Slack-Request-Timestamp", "X-Slack-Signature", "X-Slack-Retry-Num"})
+        if (auto value = req[name]; !value.empty()) api_req.raw_headers.emplace_back(name, value);
     json::object body{{"action", a.kind == slack_action_kind::ack ? "ack" : "snooze"},
                       {"key", a.key()},
                       {"user_id", a.user_id},

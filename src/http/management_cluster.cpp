@@ -43,6 +43,7 @@ bool management::route_in_cluster(api_request& request, std::function<void(api_r
         case api_route::get_alert:
         case api_route::ack_alert:
         case api_route::snooze_alert:
+        case api_route::slack_action:  // a Slack click acts where the alert lives, whichever instance Slack calls
             route_by_alert(std::move(request), std::move(done));
             return true;
         case api_route::list_alerts:

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 using namespace redflag;
 using namespace redflag::cluster;
@@ -24,6 +25,7 @@ public:
         log_.push_back("acquired " + std::to_string(p));
     }
     void releasing(int p) override {
+        std::this_thread::sleep_for(release_delay);  // stopping, flushing, snapshotting
         std::lock_guard lock(mu_);
         if (!held_.erase(p)) violations_.push_back("released " + std::to_string(p) + " without holding it");
         log_.push_back("releasing " + std::to_string(p));
@@ -45,6 +47,8 @@ public:
         std::lock_guard lock(mu_);
         return std::count_if(log_.begin(), log_.end(), [&](const auto& l) { return l.rfind(what, 0) == 0; });
     }
+
+    std::chrono::milliseconds release_delay{0};  // how long releasing() takes
 
 private:
     mutable std::mutex mu_;
@@ -159,6 +163,32 @@ TEST(LeaseManager, the_partitions_of_a_killed_instance_are_claimed_within_ttl_an
     for (auto* i : {&a, &b}) EXPECT_TRUE(i->listener.violations().empty()) << i->listener.violations().front();
     a.manager->stop(true);
     b.manager->stop(true);
+}
+
+// Releasing a partition takes long (flush and snapshot of a large one, a busy machine):
+// when a joiner makes an instance release several, the leases it keeps must not lapse
+// meanwhile (they were lost, claimed by the joiner and handed back: a storm of moves).
+TEST(LeaseManager, slow_releases_for_a_joiner_do_not_let_the_kept_leases_lapse) {
+    nats_cluster servers(1);
+    instance a(servers, "a");
+    a.o.partitions = 8;
+    a.listener.release_delay = ms(700);  // 4 releases: 2.8 s, more than the 2 s TTL
+    a.manager = std::make_unique<lease_manager>(*a.conn, a.o, a.listener);
+    a.start();
+    ASSERT_TRUE(eventually([&] { return a.listener.held().size() == 8; }, ms(5000)));
+    instance b(servers, "b");
+    b.o.partitions = 8;
+    b.manager = std::make_unique<lease_manager>(*b.conn, b.o, b.listener);
+    b.start();
+    ASSERT_TRUE(eventually([&] { return counts(bucket_owners(servers)) == std::map<std::string, int>{{"a", 4}, {"b", 4}}; },
+                           ms(10000)));
+    EXPECT_EQ(a.listener.count("releasing"), 4u);
+    EXPECT_EQ(a.listener.count("lost"), 0u);
+    EXPECT_EQ(a.listener.held().size(), 4u);
+    EXPECT_EQ(b.listener.held().size(), 4u);
+    for (auto* i : {&a, &b}) EXPECT_TRUE(i->listener.violations().empty()) << i->listener.violations().front();
+    b.manager->stop(true);
+    a.manager->stop(true);
 }
 
 TEST(LeaseManager, a_lease_taken_from_under_its_owner_is_reported_lost) {

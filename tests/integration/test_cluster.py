@@ -13,6 +13,8 @@ rule mismatch shows in /readyz and redflag_cluster_rules_mismatch; a third insta
 and takes a share of the partitions.
 """
 import datetime
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -22,8 +24,10 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 from harness import BINARY, Service, free_port, metric_value, wait_for
+from test_hooks import STRIPE_SECRET, Hooks, iso, stripe_event
 
 NATS = shutil.which("nats-server") or "/usr/bin/nats-server"
 
@@ -127,6 +131,7 @@ READ = {"Authorization": "Bearer " + READ_TOKEN}
 WRITE = {"Authorization": "Bearer " + WRITE_TOKEN}
 # Asked as a peer would: the instance answers from what it owns, and never forwards.
 LOCAL = dict(READ, **{"X-Redflag-Forwarded": "test"})
+SLACK_SECRET = "it-slack-signing-secret"
 
 # One more rule, which fires for none of the test's accounts.
 MORE_RULES = RULES + """
@@ -139,8 +144,13 @@ rule no_nps_at_all {
 
 
 def cluster_config(nats, node, hook_port, auth=False):
+    # With auth, a Slack channel too (its signing secret checks the button clicks; no
+    # rule notifies it, and its API is a closed port: a click's users.info fails fast).
+    slack = ("  slack: {type: slack, token: xoxb-it, channel: \"#cs\", api_url: \"http://127.0.0.1:%d/api\", "
+             "signing_secret: %s}\n" % (free_port(), SLACK_SECRET)) if auth else ""
     return (("api: {read_tokens: [%s], write_tokens: [%s]}\n" % (READ_TOKEN, WRITE_TOKEN) if auth else "") +
             "channels:\n  hook: {type: webhook, url: \"http://127.0.0.1:%d/hook\", format: redflag}\n" % hook_port +
+            slack +
             "engine: {threads: 2, snapshot_interval: 1s}\n"
             "cluster:\n  nats: [%s]\n  partitions: %d\n  replicas: 3\n  node: %s\n"
             "  lease_ttl: 2s\n  renew_interval: 400ms\n  consumer_heartbeat: 500ms\n  start_timeout: 30s\n"
@@ -161,6 +171,21 @@ def make_events(now):
         else:
             events.append({"type": "nps", "account": account, "id": "n%d" % i, "at": at, "score": (i * 7) % 11})
     return events
+
+
+def slack_click(svc, action_id, alert_id, action_ts):
+    """A signed Slack block_actions request for one of a card's buttons, as Slack sends it."""
+    payload = {"type": "block_actions", "user": {"id": "U0JANE", "username": "jane", "team_id": "T0IT"},
+               "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0CARD"},
+               "actions": [{"action_id": action_id, "block_id": "redflag_actions", "value": alert_id,
+                            "type": "button", "action_ts": action_ts}]}
+    body = "payload=" + urllib.parse.quote(json.dumps(payload), safe="")
+    timestamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SLACK_SECRET.encode(), ("v0:%s:%s" % (timestamp, body)).encode(),
+                                 hashlib.sha256).hexdigest()
+    return svc.json("POST", "/v1/slack/interactions", body,
+                    {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
+                     "X-Slack-Signature": signature})
 
 
 def user_count(events, account):
@@ -397,6 +422,22 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(len(body["snoozes"]), 1, body)
         self.assertEqual(b.json("POST", "/v1/alerts/no-such-alert/ack", {"by": "x"}, WRITE)[0], 404)
 
+        # Slack calls one instance with a click on a card of an alert the other owns: the
+        # owner acts (the click goes there as Slack sent it, signature and all), once.
+        on_b_too = next(acct for acct in accounts if owner[acct] is b and acct != on_b)
+        on_a_too = next(acct for acct in accounts if owner[acct] is a and acct != on_a)
+        status, body = slack_click(a, "redflag_ack", alert_of[on_b_too], "1700000200.000100")
+        self.assertEqual(status, 200, body)
+        status, body = b.json("GET", "/v1/alerts/" + alert_of[on_b_too], headers=LOCAL)
+        self.assertEqual([x["by"] for x in body["acks"]], ["slack:U0JANE"], body)
+        status, body = slack_click(a, "redflag_ack", alert_of[on_b_too], "1700000200.000100")  # Slack's retry
+        self.assertEqual((status, body.get("duplicate")), (200, True), body)
+        self.assertEqual(len(b.json("GET", "/v1/alerts/" + alert_of[on_b_too], headers=LOCAL)[1]["acks"]), 1)
+        status, body = slack_click(b, "redflag_snooze_1d", alert_of[on_a_too], "1700000300.000100")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(a.json("GET", "/v1/alerts/" + alert_of[on_a_too], headers=LOCAL)[1]["snoozes"]), 1)
+        self.assertEqual(slack_click(a, "redflag_ack", "no-such-alert", "1700000400.000100")[0], 404)
+
         # Rules: b's files change and b reloads; a is asked to reload too, but its own
         # files are the old ones: both say the rules differ.
         def rules_loaded(svc):
@@ -449,6 +490,48 @@ class ClusterTest(unittest.TestCase):
                         parts())
         self.assertEqual([x["id"] for x in firing_list(c)["alerts"]], full)
         self.assertTrue(wait_for(lambda: mismatch(c) == 0, timeout=10))
+
+    def test_vendor_hooks_publish_to_the_stream_and_so_do_released_waiting_events(self):
+        a = Service(cluster_config(self.nats, "a", self.hook.port) +
+                    "adapters:\n  stripe:\n    secret: %s\n"
+                    "    products: {prod_PjT2Analytics: analytics, prod_PjT2Platform: platform}\n"
+                    "    seat_products: [prod_PjT2Analytics]\n" % STRIPE_SECRET,
+                    rules={"cluster.rules": RULES}, expect_start=False)
+        self.instances.append(a)
+        a.start(timeout=60)
+        hooks = Hooks(a)
+
+        def published():
+            return metric_value(a.metrics(), "redflag_cluster_published_events_total", {"outcome": "stored"}) or 0
+
+        def mrr(account):
+            status, body = a.json("GET", "/v1/accounts/" + account)
+            return body["contract"]["mrr"] if status == 200 and body.get("contract") else None
+        self.assertTrue(wait_for(lambda: metric_value(a.metrics(), "redflag_cluster_leases_owned") == PARTITIONS,
+                                 timeout=30), a.read_log()[-3000:])
+        now = int(time.time())
+        # A customer the accounts do not know yet: its events wait on this instance.
+        customer = "cus_cluster_it"
+        created = stripe_event("stripe/customer.subscription.created.json", now - 3 * 3600)
+        created["data"]["object"]["customer"] = customer
+        status, body = hooks.stripe(created)
+        self.assertEqual((status, body["unmatched"]), (200, 1), body)
+        before = published()
+        # The account event mapping it goes through the stream; once its owner applied it,
+        # the waiting event is published to the account's partition too, not submitted to
+        # the local engine (which would keep it out of the stream: lost to a failover).
+        status, body = a.post_events([{"type": "account", "account": "late-co", "name": "Late Co",
+                                       "external_ids": {"stripe": customer}, "at": iso(now - 4 * 3600)}])
+        self.assertEqual(status, 202, body)
+        self.assertTrue(wait_for(lambda: mrr("late-co") == 700, timeout=20), a.read_log()[-3000:])
+        self.assertEqual(published() - before, 2, "the account event and the released subscription")
+        # A hook of a known customer is published like POST /v1/events (200 once acked).
+        raised = stripe_event("stripe/customer.subscription.updated.json", now - 2 * 3600)
+        raised["data"]["object"]["customer"] = customer
+        status, body = hooks.stripe(raised)
+        self.assertEqual((status, body["accepted"]), (200, 1), body)
+        self.assertEqual(published() - before, 3)
+        self.assertTrue(wait_for(lambda: mrr("late-co") == 1000, timeout=20), a.read_log()[-3000:])
 
     def test_start_up_without_nats_exits_2_with_a_clear_message(self):
         svc = Service(cluster_config(self.nats, "lonely", self.hook.port).replace("start_timeout: 30s", "start_timeout: 2s")
