@@ -519,7 +519,8 @@ TEST(StoreKeys, layout_is_as_documented) {
     EXPECT_EQ(keys::dedup_key("acme", "id1"), std::string("acme\0id1", 8));
     timestamp at;
     std::string_view json;
-    ASSERT_TRUE(keys::parse_event_value(keys::event_value(t0, "{}"), at, json));
+    const std::string value = keys::event_value(t0, "{}");  // `json` views into it
+    ASSERT_TRUE(keys::parse_event_value(value, at, json));
     EXPECT_EQ(at, t0);
     EXPECT_EQ(json, "{}");
     ASSERT_TRUE(keys::parse_time_prefix(keys::time_value(from_millis(-5)), at));
