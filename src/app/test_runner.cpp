@@ -140,9 +140,21 @@ json::value expand_field(const YAML::Node& node, const model::field_spec& spec, 
     return infer(node);
 }
 
+// `- ack: RULE` or `- snooze: RULE` in a test's events: what a CSM does to the account's
+// active alert of that rule, at `at` (default: start), as the API's ack and snooze do.
+struct alert_action {
+    bool snooze = false;
+    std::string rule;
+    std::string account;
+    std::string by;
+    duration length{0};     // snooze: `for`
+    std::string location;   // LINE:COL of the entry, for a failure
+};
+
 struct test_event {
-    model::event event;
+    model::event event;     // for an action: only `at` (the timeline is sorted by it)
     std::size_t order = 0;  // listed order, for ties
+    std::optional<alert_action> action;
 };
 
 // Decodes one canonical event object expanded from `node` and appends it; a problem is
@@ -240,6 +252,60 @@ void read_event(const YAML::Node& node, timestamp start, std::vector<test_event>
         }
     }
     decode(std::move(o), node, out);
+}
+
+void read_action(const YAML::Node& node, timestamp start, const rules::rule_set& rules, std::vector<test_event>& out) {
+    const bool snooze = static_cast<bool>(node["snooze"]);
+    if (snooze) allow_keys(node, {"snooze", "account", "at", "by", "for"}, "a snooze");
+    else allow_keys(node, {"ack", "account", "at", "by"}, "an ack");
+    alert_action a;
+    a.snooze = snooze;
+    const auto& rule = snooze ? node["snooze"] : node["ack"];
+    a.rule = scalar_text(rule, "rule");
+    if (!rules.find_rule(a.rule)) fail(rule, "no rule named \"" + a.rule + "\" in the loaded rules");
+    if (!node["account"]) fail(node, std::string(snooze ? "a snooze" : "an ack") + " needs an account");
+    a.account = scalar_text(node["account"], "account");
+    a.by = node["by"] ? scalar_text(node["by"], "by") : std::string("test");
+    if (snooze) {
+        if (!node["for"]) fail(node, "a snooze needs for (e.g. for: 3d)");
+        a.length = read_duration(node["for"], "for");
+        if (a.length <= duration::zero()) fail(node["for"], "for must be positive");
+    }
+    a.location = where(node);
+    test_event te;
+    te.event.at = node["at"] ? read_instant(node["at"], start, "at") : start;
+    te.order = out.size();
+    te.action = std::move(a);
+    out.push_back(std::move(te));
+}
+
+// Acks or snoozes the account's active alert of the action's rule at `at`; a problem
+// line when there is none to act on.
+std::optional<std::string> act(engine::core& core, const alert_action& a, timestamp at) {
+    const std::string what = std::string(a.snooze ? "snooze" : "ack") + " of " + a.rule + " for " + a.account +
+                             " (line " + a.location + ")";
+    const auto* record = core.find(a.account);
+    const alerts::alert* alert = nullptr;
+    if (record)
+        for (const auto& candidate : record->alerts.active())
+            if (candidate.rule == a.rule) alert = &candidate;
+    if (!alert) return what + ": no active alert to act on";
+    const std::string id = alert->id;
+    bool done = false;
+    if (a.snooze) {
+        alerts::snooze s;
+        s.until = at + a.length;
+        s.by = a.by;
+        s.at = at;
+        done = core.snooze(a.account, id, std::move(s));
+    } else {
+        alerts::acknowledgement ack;
+        ack.by = a.by;
+        ack.at = at;
+        done = core.acknowledge(a.account, id, std::move(ack));
+    }
+    if (!done) return what + ": the alert is not " + (a.snooze ? "firing" : "active");
+    return std::nullopt;
 }
 
 struct alert_key {
@@ -415,7 +481,10 @@ void read_tests(const YAML::Node& root, test_file& t, const rules::rule_set& rul
         tc.name = node["name"] ? scalar_text(node["name"], "name") : "test " + std::to_string(index);
         if (const auto& events = node["events"]) {
             if (!events.IsSequence()) fail(events, "events must be a list");
-            for (const auto& e : events) read_event(e, t.start, tc.events);
+            for (const auto& e : events) {
+                if (e.IsMap() && (e["ack"] || e["snooze"])) read_action(e, t.start, rules, tc.events);
+                else read_event(e, t.start, tc.events);
+            }
         }
         if (!node["expect"] || !node["expect"].IsSequence() || node["expect"].size() == 0)
             fail(node, "test \"" + tc.name + "\" has no expect list");
@@ -429,6 +498,7 @@ void read_tests(const YAML::Node& root, test_file& t, const rules::rule_set& rul
                          [](const expectation& a, const expectation& b) { return a.at < b.at; });
         std::size_t n = 0;
         for (auto& e : tc.events) {
+            if (e.action) continue;
             if (e.event.id.empty()) {
                 e.event.id = "test:" + std::to_string(index) + ":" + std::to_string(++n);
                 e.event.id_derived = true;
@@ -465,9 +535,14 @@ bool run_one(const test_file& file, const test_case& tc, const std::shared_ptr<c
     std::vector<std::string> problems;
     for (const auto& x : tc.expects) {
         while (next_event < tc.events.size() && tc.events[next_event].event.at <= x.at) {
-            const auto& e = tc.events[next_event++].event;
+            const auto& te = tc.events[next_event++];
+            const auto& e = te.event;
             core.advance_to(e.at - duration{1});  // the grid strictly before the event first
-            core.apply(e);
+            if (te.action) {
+                if (auto problem = act(core, *te.action, e.at)) problems.push_back("  at " + format_rfc3339(e.at) + ": " + *problem);
+            } else {
+                core.apply(e);
+            }
             core.clear_events();
         }
         core.advance_to(x.at);

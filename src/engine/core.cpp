@@ -1,5 +1,7 @@
 #include "engine/core.hpp"
 
+#include "alerts/facts.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,12 +36,18 @@ private:
     const model::account_state& account_;
 };
 
+// Whether some rule reads alerts.* (only then are alert facts computed and followed).
+bool reads_alerts(std::span<const rules::rule_definition> rules) {
+    return std::any_of(rules.begin(), rules.end(), [](const rules::rule_definition& r) { return r.reads_alerts; });
+}
+
 }  // namespace
 
 core::core(std::shared_ptr<const rules::rule_set> rules, core_options options)
     : rules_(std::move(rules)), options_(options), wheel_(0) {
     if (options_.tick <= duration::zero()) options_.tick = hour;
     if (rules_) scratch_ = rules_->make_evaluation();
+    reads_alerts_ = rules_ && reads_alerts(rules_->rules());
     reset_statistics();
 }
 
@@ -186,7 +194,7 @@ const account_record& core::apply(const model::event& e, timestamp evaluate_at) 
     return record;
 }
 
-void core::evaluate_account(std::uint32_t index, timestamp at) {
+void core::evaluate_account(std::uint32_t index, timestamp at, bool again) {
     journal(index, false);
     auto& record = accounts_[index];
     record.evaluated_at = at;
@@ -202,9 +210,13 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
     }
     const auto& memo = record.memo;
     rules::previous_evaluation previous{record.changed_inputs, memo.conditions(), memo.scores(), memo.bands(), memo.classes(), memo.item_next(), memo.components()};
+    // alerts.unacked / alerts.unacked_for: from the alerts as they are before this evaluation.
+    const bool facts_read = reads_alerts_;
+    rules::alert_facts facts;
+    if (facts_read) facts = alerts::unacked_facts(record.alerts.active(), rules_->rules(), at);
     const bool timed = !options_.eval_duration_buckets.empty();
     const auto started = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    rules_->evaluate(record.state, at, options_.tick, scratch_, &previous);
+    rules_->evaluate(record.state, at, options_.tick, scratch_, &previous, facts_read ? &facts : nullptr);
     if (timed) time_evaluation(started, scratch_.items_evaluated);
     for (std::size_t r = 0; r < scratch_.runtime_errors.size() && r < stats_.runtime_errors.size(); ++r)
         stats_.runtime_errors[r] += scratch_.runtime_errors[r];
@@ -233,11 +245,19 @@ void core::evaluate_account(std::uint32_t index, timestamp at) {
         for (std::size_t i = first_new; i < events_.size(); ++i) {
             auto& e = events_[i];
             if (e.kind == alerts::event_kind::acknowledged || e.kind == alerts::event_kind::snoozed) continue;
-            e.message = rules_->render_message(e.record.rule_index, record.state, e.at);
+            e.message = rules_->render_message(e.record.rule_index, record.state, e.at, facts_read ? &facts : nullptr);
             if (e.kind == alerts::event_kind::woke && !e.record.snoozes.empty())
                 e.message = "Woke from snooze: " + e.record.snoozes.back().woke_why +
                             (e.message.empty() ? std::string() : ". " + e.message);
         }
+    }
+    // An alert that began firing, resolved or woke changes the facts: the rules reading
+    // them are evaluated again at the same instant. Once is enough: their own alerts are
+    // not counted (alerts/facts.hpp), so that second pass cannot change the facts again.
+    if (facts_read && !again && alerts::unacked_facts(record.alerts.active(), rules_->rules(), at) != facts) {
+        record.changed_inputs |= rules::alert_facts::changed_input;
+        evaluate_account(index, at, true);
+        return;
     }
     observe(index, at);
     reschedule(index, at);
@@ -356,6 +376,7 @@ void core::swap_rules(std::shared_ptr<const rules::rule_set> next) {
         for (auto& a : record.alerts.active_mutable()) a.rule_index = static_cast<std::uint32_t>(mapping[a.rule_index]);
     }
     rules_ = std::move(next);
+    reads_alerts_ = rules_ && reads_alerts(rules_->rules());
     scratch_ = rules_ ? rules_->make_evaluation() : rules::evaluation{};
     reset_statistics();
     for (auto& record : accounts_) {
@@ -420,7 +441,9 @@ bool core::acknowledge(std::string_view account, std::string_view alert_id, aler
     if (index == account_index::none) return false;
     journal(index, false);
     auto& record = accounts_[index];
+    const timestamp acked_at = ack.at;
     if (!record.alerts.acknowledge(alert_id, std::move(ack), events_)) return false;
+    if (reevaluate_for_alerts(index, acked_at)) return true;
     // The KPIs count acknowledgements (redflag_alert_ack_seconds, redflag_alerts_unacked).
     observe(index, record.evaluated_at.value_or(now_));
     reschedule(index, record.evaluated_at.value_or(now_));
@@ -432,8 +455,23 @@ bool core::snooze(std::string_view account, std::string_view alert_id, alerts::s
     if (index == account_index::none) return false;
     journal(index, false);
     auto& record = accounts_[index];
+    const timestamp snoozed_at = s.at;
     if (!record.alerts.snooze(alert_id, std::move(s), events_)) return false;
+    if (reevaluate_for_alerts(index, snoozed_at)) return true;
     reschedule(index, record.evaluated_at.value_or(now_));
+    return true;
+}
+
+bool core::reevaluate_for_alerts(std::uint32_t index, timestamp acted_at) {
+    if (!rules_ || !reads_alerts_) return false;
+    auto& record = accounts_[index];
+    // An ack or snooze answers the alert: rules reading alerts.* (the team lead's
+    // "unresponsive CSM") see it now, not at the account's next wake. Never back in time.
+    timestamp at = std::max(acted_at, now_);
+    if (record.evaluated_at) at = std::max(at, *record.evaluated_at);
+    now_ = at;
+    record.changed_inputs |= rules::alert_facts::changed_input;
+    evaluate_account(index, at);
     return true;
 }
 

@@ -246,7 +246,11 @@ private:
     void journal_slow(std::uint32_t index, bool state);
     void forget_created(std::size_t first_created);
     void make_due(std::uint32_t index);
-    void evaluate_account(std::uint32_t index, timestamp at);
+    // `again`: the second pass after the alerts changed (alerts.* facts; at most one).
+    void evaluate_account(std::uint32_t index, timestamp at, bool again = false);
+    // After an ack or snooze of one of its alerts at `acted_at`: evaluates the account
+    // again when some rule reads alerts.*; false (nothing done) when none does.
+    bool reevaluate_for_alerts(std::uint32_t index, timestamp acted_at);
     void observe(std::uint32_t index, timestamp at);
     void reschedule(std::uint32_t index, timestamp after);
     std::span<const rules::rule_definition> rule_definitions() const;
@@ -255,6 +259,7 @@ private:
     timestamp index_time(std::int64_t k) const;
 
     std::shared_ptr<const rules::rule_set> rules_;
+    bool reads_alerts_ = false;  // a rule of rules_ reads alerts.* (set with rules_)
     // wake_if text → compiled against wake_rules_ (cleared when the rule set changes; the
     // conditions read its names, so it is held while they are).
     std::shared_ptr<const rules::rule_set> wake_rules_;  // declared first: outlives the conditions

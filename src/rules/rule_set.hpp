@@ -47,6 +47,10 @@ struct rule_definition {
     // `snooze_wake_if EXPR` in canonical text (rules/format), empty when none: the wake_if
     // a snooze of this rule's alerts uses when the caller gives none.
     std::string snooze_wake_if;
+    // Whether the rule's condition reads alerts.* (directly or through a let, score or
+    // classification): the engine leaves its alerts out of alert_facts, so that such a rule
+    // never counts its own alerts nor those of another that reads them (no feedback).
+    bool reads_alerts = false;
     std::string file;
     std::uint32_t line = 0;
     // A hash of the rule's canonical text: on reload, alerts of rules whose fingerprint
@@ -63,6 +67,26 @@ struct score_definition {
 struct classify_definition {
     std::string name;
     std::vector<std::string> labels;  // the cases' labels in order, then the default
+};
+
+// What the engine tells the rules about the account's own alerts (alerts.unacked,
+// alerts.unacked_for in the language). Counted over the account's firing alerts that
+// are not acknowledged and not snoozed at the evaluation instant, of rules that do not
+// read alerts.* themselves (rule_definition::reads_alerts). The rules layer knows no
+// alert records: the engine computes this from its alert set and passes it in.
+struct alert_facts {
+    std::uint32_t unacked = 0;
+    // The earliest instant one of them started waiting for an answer: when it began
+    // firing or, for one that was snoozed, when its last snooze ended; nullopt when none.
+    std::optional<timestamp> unacked_since;
+    // The earliest instant after the evaluation at which a snooze in force among the
+    // counted rules' alerts ends (the facts change then with no new event).
+    timestamp next_change = timestamp_max;
+    friend bool operator==(const alert_facts&, const alert_facts&) = default;
+
+    // The bit of previous_evaluation::changed_inputs that says these facts changed
+    // (rules/eval/inputs.hpp): items reading alerts.* are then recomputed.
+    static constexpr std::uint64_t changed_input = std::uint64_t{1} << 5;
 };
 
 // A score component's clamped value (NaN when null) and the instant it may next change.
@@ -148,16 +172,20 @@ public:
     // Evaluates every rule, score and classification of one account at `now`. `tick` is
     // the engine's evaluation period, the fallback for next_change.
     // With `previous` (sized for this set), items it shows unaffected are reused.
+    // `alerts`: the account's alert facts at `now` (null: none, as for an account with no
+    // alert); items reading alerts.* are recomputed when previous->changed_inputs says so.
     virtual void evaluate(const model::account_state& account, timestamp now, duration tick,
-                          evaluation& out, const previous_evaluation* previous = nullptr) const = 0;
+                          evaluation& out, const previous_evaluation* previous = nullptr,
+                          const alert_facts* alerts = nullptr) const = 0;
 
     // The inputs (a mask, rules/eval/inputs.hpp) that applying `e` to the account's state
     // `before` may change. Call it before applying the event.
     virtual std::uint64_t inputs_changed_by(const model::event& e, const model::account_state& before) const = 0;
 
-    // The rule's message (its template, or "TITLE: ACCOUNT NAME") rendered at `now`.
+    // The rule's message (its template, or "TITLE: ACCOUNT NAME") rendered at `now`,
+    // with `alerts` as in evaluate().
     virtual std::string render_message(std::size_t rule, const model::account_state& account,
-                                       timestamp now) const = 0;
+                                       timestamp now, const alert_facts* alerts = nullptr) const = 0;
 
     // The rule's `repeat` evaluated at `now`; nullopt when it has none or it is null.
     virtual std::optional<duration> repeat_interval(std::size_t rule, const model::account_state& account,

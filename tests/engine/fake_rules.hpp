@@ -36,7 +36,7 @@ public:
 
     // Always evaluates in full: a fake has no inputs to tell unaffected items by.
     void evaluate(const model::account_state& account, timestamp now, duration, rules::evaluation& out,
-                  const rules::previous_evaluation* = nullptr) const override {
+                  const rules::previous_evaluation* = nullptr, const rules::alert_facts* = nullptr) const override {
         ++evaluations;
         std::fill(out.conditions.begin(), out.conditions.end(), 0);
         std::fill(out.scores.begin(), out.scores.end(), std::nan(""));
@@ -50,7 +50,8 @@ public:
         return ~std::uint64_t{0};
     }
 
-    std::string render_message(std::size_t rule, const model::account_state& account, timestamp now) const override {
+    std::string render_message(std::size_t rule, const model::account_state& account, timestamp now,
+                               const rules::alert_facts* = nullptr) const override {
         return rule_list[rule].title + ": " + account.id + " @ " + format_rfc3339(now);
     }
 

@@ -6,7 +6,10 @@
 - `escalate after D to CHANNEL`: one notice to the escalation channel after D without an
   ack, none with an ack, exactly one across a kill -9 before and after it was due;
 - silences by matchers: `csm=~".*@acme.com"` holds the notifications of the accounts of
-  that CSM domain and not the others; an invalid regex is a 400 naming the matcher.
+  that CSM domain and not the others; an invalid regex is a 400 naming the matcher;
+- `alerts.unacked_for` (the unresponsive-CSM rule): the team lead's alert fires on the
+  clock once another alert waited past the threshold with no ack, notifies its channel
+  once across a kill -9, and resolves as soon as the CSM acknowledges the original.
 """
 import datetime
 import json
@@ -65,11 +68,22 @@ def wait_for(predicate, timeout=15, interval=0.05):
     return predicate()
 
 
+UNRESPONSIVE = """rule csm_unresponsive {
+  title    "CSM unresponsive"
+  when     alerts.unacked_for > 3s
+  severity high
+  message  "{account.name}: {alerts.unacked} red flag(s) with no ack"
+  notify   leadership
+}
+"""
+
+
 class AlertRules(unittest.TestCase):
-    def start(self, extra=""):
+    def start(self, extra="", more_rules=""):
         self.slack = SlackStandIn(token="xoxb-test").start()
         self.addCleanup(self.slack.stop)
-        self.svc = Service(CONFIG % {"api": self.slack.api_url}, rules={"r.rules": RULES % {"extra": extra}})
+        self.svc = Service(CONFIG % {"api": self.slack.api_url},
+                           rules={"r.rules": RULES % {"extra": extra} + more_rules})
         self.addCleanup(self.svc.cleanup)
 
     # ------------------------------------------------------------------ helpers
@@ -159,6 +173,36 @@ class AlertRules(unittest.TestCase):
         self.svc.start()
         time.sleep(3)
         self.assertEqual(len(self.posts("#leadership")), 1, self.posts("#leadership"))
+
+    # ------------------------------------------------------------------ unresponsive CSM
+    def test_the_team_lead_rule_fires_after_the_threshold_and_resolves_at_the_ack(self):
+        self.start(more_rules="\n" + UNRESPONSIVE)
+        self.account("acme")
+        self.open_ticket("acme")
+        ticket = wait_for(lambda: self.alert("urgent_ticket", "acme"))
+        self.assertTrue(ticket)
+        self.assertIsNone(self.alert("csm_unresponsive", "acme"))  # not yet: it waits 3 s
+        # Three seconds unanswered: the clock alone fires it, and the leadership hears of it.
+        lead = wait_for(lambda: self.alert("csm_unresponsive", "acme"), timeout=15)
+        self.assertTrue(lead)
+        self.assertIn("1 red flag(s) with no ack", lead.get("message", ""), lead)
+        self.assertTrue(wait_for(lambda: self.posts("#leadership", "CSM unresponsive")))
+        # A kill -9: rebuilt from the stored alerts, still firing, not announced again.
+        self.svc.kill9()
+        self.svc.start()
+        self.assertEqual(self.alert("csm_unresponsive", "acme")["id"], lead["id"])
+        time.sleep(2)
+        self.assertEqual(len(self.posts("#leadership", "CSM unresponsive")), 1, self.posts("#leadership"))
+        # The CSM acknowledges the ticket's alert: the team lead's resolves with the ack.
+        status, body = self.svc.json("POST", "/v1/alerts/%s/ack" % ticket["id"], {"by": "dana", "comment": "on it"})
+        self.assertEqual(status, 200, body)
+        self.assertIsNone(self.alert("csm_unresponsive", "acme"))
+        resolved = self.alert("csm_unresponsive", "acme", state="resolved")
+        self.assertTrue(resolved)
+        self.assertEqual(resolved["id"], lead["id"])
+        self.assertTrue(self.alert("urgent_ticket", "acme"))  # the ticket's alert still fires, acknowledged
+        time.sleep(4.5)  # past the threshold again: an acknowledged alert never waits again
+        self.assertIsNone(self.alert("csm_unresponsive", "acme"))
 
     # ------------------------------------------------------------------ silences
     def test_a_silence_by_csm_regex_holds_notifications_of_that_domain_only(self):

@@ -84,6 +84,7 @@ enum class ref_kind : std::uint8_t {
     account_first_seen, // account.first_seen
     account_attribute,  // account.attributes.KEY; key: KEY (typed at run time)
     goals,              // goals.overdue (sub 0), goals.achieved (sub 1): model/goals.hpp
+    alerts,             // alerts.unacked (sub 0), alerts.unacked_for (sub 1): rules::alert_facts
     stream,             // an event stream: stream_type, with key = usage metric or numeric field
     collection,         // users, tickets or products: collection
     item_field,         // inside `where`: a field of the event or collection item; key: field name,

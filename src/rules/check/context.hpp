@@ -52,6 +52,8 @@ inline std::string tn(value_type t) { return std::string(type_name(t)); }
 inline constexpr std::string_view collection_names[] = {"users", "tickets", "products"};
 // goals.FIELD, in the order of ast::resolution::sub for ref_kind::goals.
 inline constexpr std::string_view goals_field_names[] = {"overdue", "achieved"};
+// alerts.FIELD, in the order of ast::resolution::sub for ref_kind::alerts.
+inline constexpr std::string_view alerts_field_names[] = {"unacked", "unacked_for"};
 
 const ast::expr& strip_parens(const ast::expr& e);
 value_type field_type(model::field_kind k);
@@ -117,6 +119,7 @@ private:
     value_type account_path(ast::expr& e, ast::path& p);
     value_type stream_path(ast::expr& e, ast::path& p, model::event_type type);
     value_type goals_path(ast::expr& e, ast::path& p);
+    value_type alerts_path(ast::expr& e, ast::path& p);
     value_type symbol_path(ast::expr& e, ast::path& p);
     value_type score_path(ast::expr& e, ast::path& p, symbol sym);
     value_type unknown_name(ast::expr& e, const ast::path& p, std::string hint = {});

@@ -48,6 +48,10 @@ void checker::declare(ast::program& program) {
                     report(name.pos, "reserved-name", "goals is the account's goals (goals.overdue, goals.achieved) and cannot be redefined");
                     return false;
                 }
+                if (name.value == "alerts") {
+                    report(name.pos, "reserved-name", "alerts is the account's alerts (alerts.unacked, alerts.unacked_for) and cannot be redefined");
+                    return false;
+                }
                 auto [it, inserted] = names_.emplace(name.value, symbol{kind, index});
                 if (!inserted) {
                     report(name.pos, "duplicate-name", name.value + " is defined twice",

@@ -114,6 +114,7 @@ value_type checker::check_path(ast::expr& e, ast::path& p) {
     if (head == "account" && segs.size() > 1) return account_path(e, p);
     if (auto type = model::event_type_from(head)) return stream_path(e, p, *type);
     if (head == "goals" && segs.size() == 2) return goals_path(e, p);
+    if (head == "alerts" && segs.size() == 2) return alerts_path(e, p);
     if (segs.size() == 1) {
         for (std::size_t i = 0; i < std::size(collection_names); ++i) {
             if (collection_names[i] != head) continue;
@@ -203,6 +204,19 @@ value_type checker::goals_path(ast::expr& e, ast::path& p) {
         p.ref.kind = ast::ref_kind::goals;
         p.ref.sub = i;
         return value_type::number;
+    }
+    return unknown_name(e, p);
+}
+
+// alerts.unacked (a number), alerts.unacked_for (a duration, null when none): the
+// account's own firing alerts that nobody acknowledged or snoozed (rules::alert_facts).
+value_type checker::alerts_path(ast::expr& e, ast::path& p) {
+    const std::string& field = p.segments[1].value;
+    for (std::uint32_t i = 0; i < std::size(alerts_field_names); ++i) {
+        if (alerts_field_names[i] != field) continue;
+        p.ref.kind = ast::ref_kind::alerts;
+        p.ref.sub = i;
+        return i == 0 ? value_type::number : value_type::duration;
     }
     return unknown_name(e, p);
 }
@@ -347,6 +361,7 @@ std::vector<std::string> checker::global_names() const {
     all.emplace_back("account.first_seen");
     all.emplace_back("account.attributes");
     for (auto g : goals_field_names) all.push_back("goals." + std::string(g));
+    for (auto a : alerts_field_names) all.push_back("alerts." + std::string(a));
     for (auto t : model::event_type_names) {
         all.emplace_back(t);
         auto type = *model::event_type_from(t);

@@ -253,6 +253,11 @@ private:
                 n.sub_ = r.sub;
                 return &n;
             }
+            case k::alerts: {
+                node& n = make(op::alert_facts, e);
+                n.sub_ = r.sub;
+                return &n;
+            }
             case k::account_attribute: {
                 node& n = make(op::account_attribute, e);
                 n.key_ = r.key;
@@ -577,6 +582,10 @@ compile_result compiler::build(ast::program program) {
                 if (set->rules_[i].name == n) def.inhibitors.push_back(static_cast<std::uint32_t>(i));
     }
     eval::analyze_inputs(code);
+    // A condition that reads alerts.* (through lets, scores or classes too) marks its rule:
+    // the engine leaves such rules' alerts out of what alerts.* counts (rule_set.hpp).
+    for (std::size_t i = 0; i < set->rules_.size() && i < code.rule_inputs.size(); ++i)
+        set->rules_[i].reads_alerts = (code.rule_inputs[i] & eval::inputs::alerts) != 0;
     if (!has_errors(result.problems)) result.rules = std::move(set);
     return result;
 }
@@ -600,7 +609,8 @@ evaluation compiled_rule_set::make_evaluation() const {
 }
 
 void compiled_rule_set::evaluate(const model::account_state& account, timestamp now, duration tick,
-                                 evaluation& out, const previous_evaluation* previous) const {
+                                 evaluation& out, const previous_evaluation* previous,
+                                 const alert_facts* alerts) const {
     const std::size_t items = code_.rules.size() + code_.scores.size() + code_.classifies.size();
     if (out.conditions.size() != code_.rules.size() || out.scores.size() != code_.scores.size() ||
         out.classes.size() != code_.classifies.size() || out.runtime_errors.size() != code_.rules.size() ||
@@ -616,6 +626,7 @@ void compiled_rule_set::evaluate(const model::account_state& account, timestamp 
         previous = nullptr;
     eval::frame_lease lease;
     eval::evaluator ev(code_, account, now, tick, lease.get());
+    ev.set_alert_facts(alerts);
     ev.evaluate_all(out, previous);
 }
 
@@ -624,7 +635,7 @@ std::uint64_t compiled_rule_set::inputs_changed_by(const model::event& e, const 
 }
 
 std::string compiled_rule_set::render_message(std::size_t rule, const model::account_state& account,
-                                              timestamp now) const {
+                                              timestamp now, const alert_facts* alerts) const {
     if (rule >= code_.rules.size()) return {};
     const eval::compiled_rule& r = code_.rules[rule];
     if (!r.has_message) {
@@ -633,6 +644,7 @@ std::string compiled_rule_set::render_message(std::size_t rule, const model::acc
     }
     eval::frame_lease lease;
     eval::evaluator ev(code_, account, now, duration{0}, lease.get());
+    ev.set_alert_facts(alerts);
     return ev.render(r.message);
 }
 

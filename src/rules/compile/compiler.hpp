@@ -29,10 +29,11 @@ public:
 
     evaluation make_evaluation() const override;
     void evaluate(const model::account_state& account, timestamp now, duration tick,
-                  evaluation& out, const previous_evaluation* previous = nullptr) const override;
+                  evaluation& out, const previous_evaluation* previous = nullptr,
+                  const alert_facts* alerts = nullptr) const override;
     std::uint64_t inputs_changed_by(const model::event& e, const model::account_state& before) const override;
     std::string render_message(std::size_t rule, const model::account_state& account,
-                               timestamp now) const override;
+                               timestamp now, const alert_facts* alerts = nullptr) const override;
     std::optional<duration> repeat_interval(std::size_t rule, const model::account_state& account,
                                             timestamp now) const override;
     std::optional<bool> snooze_wake_if_holds(std::size_t rule, const model::account_state& account,

@@ -735,6 +735,16 @@ value evaluator::attribute(const node& n) {
     return v;
 }
 
+value evaluator::alert_fact(const node& n) {
+    if (!alerts_) return n.sub_ == 0 ? value::number(0) : value::null();
+    // A snooze in force ending changes both with no new event.
+    note(alerts_->next_change);
+    if (n.sub_ == 0) return value::number(alerts_->unacked);
+    if (!alerts_->unacked_since) return value::null();
+    // Grows with now, like since(t): a comparison notes the instant it crosses.
+    return with_time(value::of_duration(duration{to_millis(now_) - to_millis(*alerts_->unacked_since)}), 1, false);
+}
+
 value evaluator::compare(const node& n, const value& a, const value& b) {
     bool dynamic = a.dynamic || b.dynamic;
     bool mismatched = a.k != b.k && !a.is_null() && !b.is_null();
@@ -997,6 +1007,7 @@ value evaluator::eval(const node& n) {
             note(next);
             return value::number(n.sub_ == 0 ? goals.overdue : goals.of(model::goal_status::achieved));
         }
+        case op::alert_facts: return alert_fact(n);
         case op::let_ref: return let(n.index_);
         case op::score_value: return score(n.index_);
         case op::score_band: {

@@ -72,6 +72,10 @@ public:
     // A message's text. Allocates the string it returns.
     std::string render(const std::vector<message_part>& parts);
 
+    // The account's alert facts for alerts.* (null, the default: no alert, as in a
+    // wake_if or a channel template, which the engine evaluates without them).
+    void set_alert_facts(const alert_facts* facts) { alerts_ = facts; }
+
     // The next-change estimate gathered so far (timestamp_max when none).
     timestamp next_change() const { return next_; }
     std::uint32_t runtime_errors() const { return errors_; }
@@ -115,6 +119,7 @@ private:
     value arithmetic(op code, const value& a, const value& b);
     value scalar_fn(const node& n);
     value attribute(const node& n);
+    value alert_fact(const node& n);
     void compute_score(std::uint32_t i);
     void compute_classify(std::uint32_t i);
     // A cached item's errors and next-change instant are its own: begin_cached sets them
@@ -152,6 +157,7 @@ private:
     duration tick_;
     frame& frame_;
     const item* item_ = nullptr;  // the item in scope inside `where`
+    const alert_facts* alerts_ = nullptr;
     const previous_evaluation* previous_ = nullptr;  // during evaluate_all: components to reuse
     timestamp next_ = timestamp_max;
     std::uint32_t errors_ = 0;

@@ -73,6 +73,7 @@ public:
             case op::previous: m |= inputs::profile; break;
             case op::account_first_seen: m |= inputs::first_seen; break;
             case op::goals_count: m |= inputs::stream(model::event_type::goal); break;
+            case op::alert_facts: m |= inputs::alerts; break;
             case op::let_ref: m |= slot(p_.let_slot(n.index_)); break;
             case op::score_value:
             case op::score_band:

@@ -12,6 +12,9 @@
 //   users        the users collection and its fields (user events; a usage event naming
 //                a user not seen before)
 //   user_seen    users' first_seen and last_seen (usage events carrying a user_id)
+//   alerts       the account's alert facts (alerts.unacked, alerts.unacked_for): no event
+//                changes them; the engine sets the bit when its alerts change (a rule
+//                firing or resolving, an ack, a snooze)
 //   tickets      the tickets collection
 //   stream(T)    the records and latest time of event type T (for usage: any metric)
 //   metric(k)    the usage series of the k-th metric the rules name (program::input_metrics);
@@ -22,6 +25,7 @@
 
 #include "model/account_state.hpp"
 #include "model/event.hpp"
+#include "rules/rule_set.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -39,7 +43,8 @@ inline constexpr input_mask first_seen = input_mask{1} << 1;
 inline constexpr input_mask users = input_mask{1} << 2;
 inline constexpr input_mask tickets = input_mask{1} << 3;
 inline constexpr input_mask user_seen = input_mask{1} << 4;
-inline constexpr unsigned first_stream_bit = 5;
+inline constexpr input_mask alerts = alert_facts::changed_input;
+inline constexpr unsigned first_stream_bit = 6;
 constexpr input_mask stream(model::event_type t) {
     return input_mask{1} << (first_stream_bit + static_cast<unsigned>(t));
 }

@@ -32,6 +32,7 @@ enum class op : std::uint8_t {
     account_first_seen,
     account_attribute,   // key_
     goals_count,         // sub_: goal_counts::overdue (0) or by_status[achieved] (1)
+    alert_facts,         // sub_: alerts.unacked (0) or alerts.unacked_for (1): rules::alert_facts
     // cached items
     let_ref,             // index_
     score_value,         // index_

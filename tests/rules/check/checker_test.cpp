@@ -243,6 +243,31 @@ TEST(Checker, goals_are_numbers_and_reserved) {
               "goals is the account's goals (goals.overdue, goals.achieved) and cannot be redefined");
 }
 
+TEST(Checker, alerts_are_a_count_and_a_duration_and_reserved) {
+    auto c = check_text(rule("alerts.unacked_for > 2d and alerts.unacked >= 1 and (alerts.unacked_for ?? 0d) < 30d"));
+    EXPECT_TRUE(c.problems.empty()) << messages(c.problems);
+    // A duration compared to a number: reported at the operand that does not fit.
+    auto type = check_text(rule("alerts.unacked_for > 2"));
+    ASSERT_EQ(type.problems.size(), 1u) << messages(type.problems);
+    EXPECT_EQ(type.problems[0].line, 2u);
+    EXPECT_EQ(type.problems[0].column, 29u);
+    EXPECT_NE(type.problems[0].message.find("duration"), std::string::npos) << type.problems[0].message;
+    auto count = check_text(rule("alerts.unacked > 1d"));
+    ASSERT_EQ(count.problems.size(), 1u) << messages(count.problems);
+    EXPECT_EQ(count.problems[0].column, 25u);
+    auto typo = check_text(rule("alerts.unacked_fo > 2d"));
+    ASSERT_EQ(typo.problems.size(), 1u);
+    EXPECT_EQ(typo.problems[0].message, "unknown name alerts.unacked_fo");
+    EXPECT_EQ(typo.problems[0].hint, "did you mean alerts.unacked_for?");
+    EXPECT_EQ(typo.problems[0].column, 8u);
+    auto reserved = check_text("let alerts = 1\n" + rule("alerts > 0"));
+    ASSERT_FALSE(reserved.problems.empty());
+    EXPECT_EQ(reserved.problems[0].line, 1u);
+    EXPECT_EQ(reserved.problems[0].column, 5u);
+    EXPECT_EQ(reserved.problems[0].message,
+              "alerts is the account's alerts (alerts.unacked, alerts.unacked_for) and cannot be redefined");
+}
+
 TEST(Checker, collections) {
     auto c = check_text(rule("any(users where role == \"admin\" and since(last_seen ?? first_seen) > 14d) and "
                              "count(tickets where priority == \"urgent\") > 2 and all(products where product != \"x\")"));

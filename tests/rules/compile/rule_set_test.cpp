@@ -339,6 +339,47 @@ rule two_achieved {
     EXPECT_FALSE(r.firing("two_achieved"));
 }
 
+TEST(RuleSet, alerts_unacked_and_unacked_for_read_the_facts_given) {
+    auto rules = load_text(R"(
+let waiting = alerts.unacked_for
+rule lead { when waiting > 2d  message "{alerts.unacked} for {alerts.unacked_for | days}" }
+rule many { when alerts.unacked >= 2 }
+rule plain { when account.mrr > 0 }
+)");
+    ASSERT_TRUE(rules);
+    // Rules reading alerts.* (through a let too) are marked: the engine leaves their
+    // alerts out of the facts.
+    EXPECT_TRUE(rules->rules()[*rules->find_rule("lead")].reads_alerts);
+    EXPECT_TRUE(rules->rules()[*rules->find_rule("many")].reads_alerts);
+    EXPECT_FALSE(rules->rules()[*rules->find_rule("plain")].reads_alerts);
+    model::account_state s;
+    s.id = "acme";
+    const timestamp now = t0 + 10 * day;
+    // Without facts: no alert waits (0, null).
+    result r = run(*rules, s, now);
+    EXPECT_FALSE(r.firing("lead"));
+    EXPECT_FALSE(r.firing("many"));
+    EXPECT_EQ(r.e.next_change, timestamp_max);
+    // Two alerts, the oldest waiting since day 9: 1 day now; exactly 2 days on day 11
+    // (the crossing: noted), over it one millisecond later.
+    alert_facts facts{.unacked = 2, .unacked_since = t0 + 9 * day};
+    r = result{rules->make_evaluation(), rules.get()};
+    rules->evaluate(s, now, minute, r.e, nullptr, &facts);
+    EXPECT_FALSE(r.firing("lead"));
+    EXPECT_TRUE(r.firing("many"));
+    EXPECT_EQ(r.e.next_change, t0 + 11 * day);
+    rules->evaluate(s, t0 + 11 * day, minute, r.e, nullptr, &facts);
+    EXPECT_FALSE(r.firing("lead"));
+    EXPECT_EQ(r.e.next_change, t0 + 11 * day + duration{1});
+    rules->evaluate(s, t0 + 11 * day + duration{1}, minute, r.e, nullptr, &facts);
+    EXPECT_TRUE(r.firing("lead"));
+    EXPECT_EQ(rules->render_message(*rules->find_rule("lead"), s, t0 + 12 * day, &facts), "2 for 3 days");
+    // A snooze in force ending on day 10.5 is a next change too.
+    facts.next_change = t0 + 10 * day + 12 * hour;
+    rules->evaluate(s, now, minute, r.e, nullptr, &facts);
+    EXPECT_EQ(r.e.next_change, t0 + 10 * day + 12 * hour);
+}
+
 TEST(RuleSet, account_fields_derived_values_and_history) {
     auto rules = load_text(R"(
 rule arr_is_twelve_mrr {

@@ -115,6 +115,43 @@ window_spec win(duration length, duration offset = duration{0}) { return {true, 
 
 const std::int32_t nps_score = 0;
 
+TEST(Evaluator, alert_facts_give_the_count_and_a_wait_that_grows_with_now) {
+    fixture f;
+    node& count = f.make(op::alert_facts);
+    count.sub_ = 0;
+    node& wait = f.make(op::alert_facts);
+    wait.sub_ = 1;
+    const node* over = f.bin(op::gt, &wait, f.dur(2 * day));
+    // None supplied (a wake_if, a channel template): 0 and null, no next change.
+    timestamp next{};
+    EXPECT_EQ(f.run(&count, t0, &next).num, 0);
+    EXPECT_TRUE(f.run(&wait, t0, &next).is_null());
+    EXPECT_EQ(next, timestamp_max);
+    alert_facts facts{.unacked = 3, .unacked_since = t0 - day, .next_change = t0 + 5 * day};
+    auto run = [&](const node* n, timestamp now) {
+        frame fr;
+        evaluator ev(f.p, f.account, now, duration{60'000}, fr);
+        ev.set_alert_facts(&facts);
+        value v = ev.eval(*n);
+        next = ev.next_change();
+        return v;
+    };
+    EXPECT_EQ(run(&count, t0).num, 3);
+    EXPECT_EQ(next, t0 + 5 * day);  // a snooze among them ends then
+    value v = run(&wait, t0);
+    EXPECT_EQ(v.k, kind::duration);
+    EXPECT_EQ(v.ms, day.count());
+    // Waiting 1 day: exactly 2 days at t0 + 1d (noted), over it a millisecond later.
+    EXPECT_FALSE(truthy(run(over, t0)));
+    EXPECT_EQ(next, t0 + day);
+    EXPECT_FALSE(truthy(run(over, t0 + day)));
+    EXPECT_EQ(next, t0 + day + duration{1});
+    EXPECT_TRUE(truthy(run(over, t0 + day + duration{1})));
+    facts.unacked = 0;
+    facts.unacked_since.reset();
+    EXPECT_FALSE(truthy(run(over, t0 + 9 * day)));
+}
+
 TEST(Evaluator, window_holds_events_after_start_up_to_and_including_now) {
     fixture f;
     timestamp now = t0 + 30 * day;

@@ -65,6 +65,37 @@ TEST(Inputs, EachRuleReadsWhatItsExpressionNames) {
     EXPECT_EQ(rule("red"), in::tickets | in::users);  // through the score
 }
 
+TEST(Inputs, AlertFactsAreAnInputOfTheirOwnThatNoEventChanges) {
+    auto set = load_text(R"(
+let waiting = alerts.unacked_for > 2d
+rule lead { when waiting }
+rule other { when account.mrr > 0 }
+)");
+    ASSERT_TRUE(set);
+    const auto& code = set->code();
+    EXPECT_EQ(code.rule_inputs[*set->find_rule("lead")], in::alerts);
+    EXPECT_EQ(code.rule_inputs[*set->find_rule("other")], in::profile);
+    model::account_state s;
+    s.id = "acme";
+    for (auto type : {event_type::account, event_type::ticket, event_type::nps})
+        EXPECT_EQ(set->inputs_changed_by(make_event(type, t0, {{"name", "x"}, {"ticket_id", "t"}, {"status", "open"}, {"score", 5}}), s) & in::alerts, 0u);
+    // Reused while the facts do not change, recomputed when the engine says they did.
+    alert_facts facts{.unacked = 1, .unacked_since = t0};
+    evaluation e = set->make_evaluation();
+    set->evaluate(s, t0 + 3 * day, minute, e, nullptr, &facts);
+    ASSERT_EQ(e.conditions[0], 1);
+    evaluation next = set->make_evaluation();
+    alert_facts none;
+    previous_evaluation unchanged{0, e.conditions, e.scores, e.bands, e.classes, e.item_next, e.components};
+    set->evaluate(s, t0 + 3 * day + hour, minute, next, &unchanged, &none);
+    EXPECT_EQ(next.conditions[0], 1);  // kept: nothing said the facts changed
+    EXPECT_EQ(next.evaluated[0], 0);
+    previous_evaluation changed{alert_facts::changed_input, e.conditions, e.scores, e.bands, e.classes, e.item_next, e.components};
+    set->evaluate(s, t0 + 3 * day + hour, minute, next, &changed, &none);
+    EXPECT_EQ(next.conditions[0], 0);  // the ack: recomputed
+    EXPECT_EQ(next.evaluated[0], 1);
+}
+
 TEST(Inputs, UsersLastSeenIsAnInputOfItsOwn) {
     auto set = load_text(R"(
 rule idle_admin { when any(users where role == "admin" and since(last_seen ?? first_seen) > 14d) }

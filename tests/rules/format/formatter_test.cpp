@@ -99,6 +99,12 @@ TEST(Formatter, comments_inside_lists_and_multi_line_fields_survive) {
     EXPECT_EQ(out.substr(0, out.find('\n', out.find('\n') + 1)), "rule r {\n  when     a and b  # one");
 }
 
+TEST(Formatter, alerts_names_round_trip) {
+    EXPECT_EQ(fmt("rule r {\nwhen alerts.unacked_for>2d and(alerts.unacked)>=1\nmessage \"{alerts.unacked_for|days}\"\n}\n"),
+              "rule r {\n  when     alerts.unacked_for > 2d and (alerts.unacked) >= 1\n  message  \"{alerts.unacked_for|days}\"\n}\n");
+    expect_stable("rule r{when alerts.unacked_for>2d message \"{alerts.unacked} for {alerts.unacked_for|days}\"}");
+}
+
 TEST(Formatter, issue_13_clauses_round_trip) {
     const std::string messy =
         "rule risk {\n"
