@@ -121,8 +121,8 @@ std::vector<std::string> alert_index::active_page(const alert_filter& f, alert_o
 std::vector<std::string> alert_index::firing_ids() const {
     std::vector<std::string> out;
     std::shared_lock lock(mutex_);
-    for (const auto& [id, e] : active_)
-        if (e.state == alert_state::firing) out.push_back(id);
+    for (const auto& e : active_)
+        if (e.state == alert_state::firing) out.push_back(e.id);
     return out;
 }
 
