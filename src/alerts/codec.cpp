@@ -279,6 +279,10 @@ delivery::firing_answer record_status::still_firing(std::string_view alert_id) c
     }
     answer.is = a->state == alert_state::firing ? state::firing : state::over;
     answer.ended_at = a->resolved_at;
+    if (a->acknowledged()) {
+        answer.acknowledged_by = a->acks.front().by;
+        answer.ack_comment = a->acks.front().comment;
+    }
     return answer;
 }
 

@@ -37,6 +37,10 @@ struct firing_answer {
     enum class state { firing, over, unknown } is = state::unknown;  // unknown: could not tell (a failed read)
     std::optional<timestamp> ended_at;  // over: when it resolved, if known
     std::string error;                  // unknown: why
+    // The alert's first acknowledgement, if any: a card that shows it again after a
+    // silence must read acknowledged, not firing.
+    std::optional<std::string> acknowledged_by;
+    std::string ack_comment;
 };
 class alert_status {
 public:

@@ -338,15 +338,27 @@ bool dispatcher::worker::settle_without_sending(outbox_entry& e, timestamp now) 
         // superseded when the silence was expired at another time (that end has its own
         // record) or another silence still covers the alert (its end will come).
         std::string moot;
-        if (e.n.kind != notice_kind::resolved_silently && d_.alerts_ &&
-            d_.alerts_->still_firing(e.n.alert_id).is == firing_answer::state::over)
+        std::optional<firing_answer> alert;
+        if (e.n.kind != notice_kind::resolved_silently && d_.alerts_) alert = d_.alerts_->still_firing(e.n.alert_id);
+        if (alert && alert->is == firing_answer::state::over)
             moot = "the alert is over";
         else if (e.n.kind == notice_kind::silence_ended && d_.silences_) {
             auto until = d_.silences_->until_of(e.silence);
             if (until && e.n.snoozed_until && *until != *e.n.snoozed_until) moot = "the silence ended at another time";
             else if (auto other = d_.silences_->silenced_by(e.n, now)) moot = "silence " + *other + " still covers it";
         }
-        if (moot.empty()) return false;
+        if (moot.empty()) {
+            // Acknowledged while silenced (that notice was held): the single card comes
+            // back as acknowledged, not firing with its buttons. A group card keeps its
+            // members' acks itself (group.cpp).
+            if (e.n.kind == notice_kind::silence_ended && alert && alert->acknowledged_by && sender_ &&
+                !sender_->groups_by_account()) {
+                e.n.kind = notice_kind::acknowledged;
+                e.n.ack_by = *alert->acknowledged_by;
+                e.n.ack_comment = alert->ack_comment;
+            }
+            return false;
+        }
         e.outcome = delivery_outcome::sent;
         e.sent_at = now;
         spdlog::info("channel {}: card rewrite {} not needed: {}", name_, e.n.key, moot);

@@ -379,7 +379,8 @@ TEST_F(DispatcherTest, a_digest_channel_sends_one_email_per_recipient_at_its_tim
 class RepostTest : public DispatcherTest {
 protected:
     // The engine's record of an alert in column `alerts`, as the dispatcher reads it.
-    void record_alert(const std::string& id, alerts::alert_state state, std::optional<timestamp> resolved_at = {}) {
+    void record_alert(const std::string& id, alerts::alert_state state, std::optional<timestamp> resolved_at = {},
+                      std::vector<alerts::acknowledgement> acks = {}) {
         alerts::alert a;
         a.id = id;
         a.rule = "usage_drop";
@@ -387,6 +388,7 @@ protected:
         a.state = state;
         a.firing_since = t0;
         a.resolved_at = resolved_at;
+        a.acks = std::move(acks);
         store::write_batch batch(store_.get());
         batch.put(store::column::alerts, id, alerts::serialize(a));
         ASSERT_TRUE(store_.get().write(batch).ok());
@@ -799,6 +801,24 @@ TEST_F(CardRewriteTest, a_silence_rewrites_the_card_it_covers_and_its_end_turns_
     ASSERT_TRUE(history[2].sent_at);
     EXPECT_GE(*history[2].sent_at, s.until);  // its end is due at `until`, not before
     EXPECT_EQ(sent_of("a2").size(), 1u);        // another account's card is left alone
+}
+
+// Acknowledged while silenced (the ack's own notice was held by the silence): when the
+// silence ends the card comes back acknowledged, with no buttons, not firing.
+TEST_F(CardRewriteTest, an_alert_acknowledged_under_a_silence_comes_back_acknowledged) {
+    start({{"slack", slack_}});
+    post_cards(wall_.now());
+    auto created = silences_.create(acme_silence(wall_.now(), 400ms));
+    ASSERT_TRUE(created.ok());
+    record_alert("a1", alerts::alert_state::firing, {}, {{"jane@example.com", "on it", t0 + 1min}});
+    ASSERT_TRUE(eventually([&] { return final_in_store("a1", 3); }));
+    auto sent = sent_of("a1");
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(sent[1].kind, notice_kind::silence_began);
+    EXPECT_EQ(sent[2].kind, notice_kind::acknowledged);
+    EXPECT_EQ(sent[2].ack_by, "jane@example.com");
+    EXPECT_EQ(sent[2].ack_comment, "on it");
+    EXPECT_EQ(slack_->attempts().back().thread_ts, "ts-a1-1");  // still the card's thread
 }
 
 TEST_F(CardRewriteTest, expiring_a_silence_turns_the_card_firing_at_once_and_the_later_end_is_moot) {

@@ -98,6 +98,21 @@ protected:
 
     duration history_interval_ = std::chrono::minutes(1);  // the service's default
 
+    // Starts the service with health_rules_text (below) as its rules.
+    void start_with_health_score();
+    // The account's stored health history points, oldest first (each must decode).
+    std::vector<engine::history::point> history_points(const std::string& account) {
+        std::vector<engine::history::point> out;
+        EXPECT_TRUE(store_->for_each_prefix(store::column::history, engine::history::prefix(account),
+                                            [&](std::string_view k, std::string_view v) {
+                                                auto p = engine::history::decode(k, v);
+                                                EXPECT_TRUE(p);
+                                                if (p) out.push_back(*p);
+                                                return true;
+                                            }).ok());
+        return out;
+    }
+
     engine::ingest_outcome submit(std::vector<model::event> events) {
         std::promise<engine::ingest_outcome> p;
         auto f = p.get_future();
@@ -335,23 +350,17 @@ score health {
 }
 )";
 
-TEST_F(ServiceTest, health_points_are_written_per_day_with_the_round) {
-    history_interval_ = duration{0};  // every round writes its accounts' points
+void ServiceTest::start_with_health_score() {
     auto loaded = rules::load_sources({{"scores.rules", health_rules_text}});
     ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
     rules_ = loaded.rules;
     start();
-    auto points = [&](const std::string& account) {
-        std::vector<engine::history::point> out;
-        EXPECT_TRUE(store_->for_each_prefix(store::column::history, engine::history::prefix(account),
-                                            [&](std::string_view k, std::string_view v) {
-                                                auto p = engine::history::decode(k, v);
-                                                EXPECT_TRUE(p);
-                                                if (p) out.push_back(*p);
-                                                return true;
-                                            }).ok());
-        return out;
-    };
+}
+
+TEST_F(ServiceTest, health_points_are_written_per_day_with_the_round) {
+    history_interval_ = duration{0};  // every round writes its accounts' points
+    start_with_health_score();
+    auto points = [&](const std::string& account) { return history_points(account); };
     ASSERT_EQ(submit({nps("acme", "a", 8)}).status, engine::ingest_outcome::status::stored);
     auto first = points("acme");
     ASSERT_EQ(first.size(), 1u);
@@ -379,19 +388,8 @@ TEST_F(ServiceTest, health_points_are_written_per_day_with_the_round) {
 // at the next day's first round under their own day, and at stop; each is the account's
 // latest evaluation of its day.
 TEST_F(ServiceTest, health_points_are_written_once_an_interval_and_at_the_day_end_and_stop) {
-    auto loaded = rules::load_sources({{"scores.rules", health_rules_text}});
-    ASSERT_TRUE(loaded.rules) << rules::render_text(loaded.problems);
-    rules_ = loaded.rules;
-    start();
-    auto points = [&](const std::string& account) {
-        std::vector<engine::history::point> out;
-        EXPECT_TRUE(store_->for_each_prefix(store::column::history, engine::history::prefix(account),
-                                            [&](std::string_view k, std::string_view v) {
-                                                if (auto p = engine::history::decode(k, v)) out.push_back(*p);
-                                                return true;
-                                            }).ok());
-        return out;
-    };
+    start_with_health_score();
+    auto points = [&](const std::string& account) { return history_points(account); };
     auto round_of_acme = [&] { on_shard("acme", [](engine::core&) { return 0; }); };
     const auto day1 = engine::history::day_of(clock_.now());
     // The day's first round writes the point (8 → 80).

@@ -4,6 +4,7 @@ Each service gets its own temporary folder (data, rules, config) and listens on 
 the bound port is read from the log line "listening on HOST:PORT". Only the standard
 library is used, so the tests run with Debian's /usr/bin/python3.
 """
+import datetime
 import hashlib
 import hmac
 import http.client
@@ -185,3 +186,15 @@ def wait_for(predicate, timeout=10):
             return value
         time.sleep(0.05)
     return predicate()
+
+
+def now_text(offset_seconds=0):
+    """RFC 3339 UTC with milliseconds, `offset_seconds` from now (events' "at")."""
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def slack_signature(secret, timestamp, body):
+    """Slack's request signature: v0= hex HMAC-SHA256 of "v0:{timestamp}:{body}"."""
+    base = ("v0:%s:" % timestamp).encode() + body.encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()

@@ -11,7 +11,6 @@
   clock once another alert waited past the threshold with no ack, notifies its channel
   once across a kill -9, and resolves as soon as the CSM acknowledges the original.
 """
-import datetime
 import json
 import os
 import sys
@@ -19,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Service  # noqa: E402
+from harness import Service, now_text  # noqa: E402
 from slack_standin import SlackStandIn  # noqa: E402
 
 CONFIG = """engine: {tick: 1s}
@@ -51,11 +50,6 @@ rule cancellation_requested {
   notify   cs_red_flags
 }
 """
-
-
-def now_text(offset_seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def wait_for(predicate, timeout=15, interval=0.05):

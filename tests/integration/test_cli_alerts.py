@@ -2,14 +2,13 @@
 `ack`, `snooze` (with a wake_if the service type-checks), `silence add|list|expire`,
 with the token from REDFLAG_TOKEN, the service's message on refusals and exit codes
 0 (done), 1 (refused or unreachable) and 2 (usage)."""
-import datetime
 import os
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BINARY, Service, free_port, wait_for  # noqa: E402
+from harness import BINARY, Service, free_port, wait_for, now_text  # noqa: E402
 
 URGENT = """rule urgent_ticket {
   title    "Urgent ticket open"
@@ -17,11 +16,6 @@ URGENT = """rule urgent_ticket {
   severity high
 }
 """
-
-
-def now_text(offset_seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class AlertsCli(unittest.TestCase):

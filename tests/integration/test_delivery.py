@@ -21,7 +21,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Service, free_port, metric_value  # noqa: E402
+from harness import Service, free_port, metric_value, now_text  # noqa: E402
 
 URGENT = """rule urgent_ticket {
   title    "Urgent ticket open"
@@ -32,11 +32,6 @@ URGENT = """rule urgent_ticket {
   labels   { team = "support" }
 %s}
 """
-
-
-def now_text(offset_seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def wait_for(predicate, timeout=15, interval=0.05):

@@ -7,7 +7,6 @@ when the silence runs out or is expired the card reads firing again with its but
 the rewrite survives a kill -9 between the silence and the rewrite (Slack down meanwhile);
 a silent resolve (`resolve silent`, a rule removed by a reload) rewrites the card to a
 resolved look and posts nothing."""
-import datetime
 import json
 import os
 import sys
@@ -15,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Service, wait_for  # noqa: E402
+from harness import Service, wait_for, now_text  # noqa: E402
 from slack_standin import SlackStandIn  # noqa: E402
 
 AUTH = {"Authorization": "Bearer writer"}
@@ -39,11 +38,6 @@ channels:
     channel: "#cs-red-flags"
     api_url: %s
 """
-
-
-def now_text(offset_seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def header(update):

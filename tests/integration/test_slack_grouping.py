@@ -8,9 +8,6 @@ acknowledged and recover, and reads resolved once the last one recovered; the ca
 is durable, so after kill -9 and a restart a new flag of the same account rewrites the
 same card instead of posting another; each flag on the card has its own buttons, and a
 signed click on one acts on that alert alone."""
-import datetime
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -19,7 +16,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Service, wait_for  # noqa: E402
+from harness import Service, wait_for, now_text, slack_signature  # noqa: E402
 from slack_standin import SlackStandIn  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -45,16 +42,6 @@ channels:
     signing_secret: %s
     group_by: [account]
 """
-
-
-def now_text(offset_seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def sign(secret, timestamp, body):
-    base = ("v0:%s:" % timestamp).encode() + body.encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def header(message):
@@ -113,7 +100,7 @@ class SlackGrouping(unittest.TestCase):
         timestamp = str(int(time.time()))
         return self.svc.json("POST", "/v1/slack/interactions", body, {
             "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": sign(SECRET, timestamp, body)})
+            "X-Slack-Signature": slack_signature(SECRET, timestamp, body)})
 
     def test_one_card_per_account_follows_its_flags_across_kill_9(self):
         self.ticket("acme", "urgent")

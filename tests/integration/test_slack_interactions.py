@@ -9,8 +9,6 @@ missing signature and a 6-minute-old timestamp are 401 and change nothing; Slack
 of a click acts once, also after a kill -9 and restart; a recovery turns the card green;
 POST /v1/alerts/{id}/snooze holds repeats for its duration and they resume after it."""
 import datetime
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -19,7 +17,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Service, wait_for  # noqa: E402
+from harness import Service, wait_for, now_text, slack_signature  # noqa: E402
 from slack_standin import SlackStandIn  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -46,16 +44,6 @@ channels:
     api_url: %s
     signing_secret: %s
 """
-
-
-def now_text(offset_seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def sign(secret, timestamp, body):
-    base = ("v0:%s:" % timestamp).encode() + body.encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 class SlackInteractions(unittest.TestCase):
@@ -105,7 +93,7 @@ class SlackInteractions(unittest.TestCase):
         timestamp = str(int(time.time()) - age)
         h = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp}
         if signature is not False:
-            h["X-Slack-Signature"] = signature or sign(secret, timestamp, body)
+            h["X-Slack-Signature"] = signature or slack_signature(secret, timestamp, body)
         h.update(headers or {})
         return self.svc.json("POST", "/v1/slack/interactions", body, h)
 
@@ -201,7 +189,7 @@ class SlackInteractions(unittest.TestCase):
         good = "payload=%7B%7D"
         status, body = self.svc.json("POST", "/v1/slack/interactions", good + "x", {
             "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": sign(SECRET, timestamp, good)})
+            "X-Slack-Signature": slack_signature(SECRET, timestamp, good)})
         self.assertEqual(status, 401, body)
         time.sleep(1.5)
         full = self.full(alert["id"])
@@ -232,7 +220,7 @@ class SlackInteractions(unittest.TestCase):
             timestamp = str(int(time.time()))
             status, answer = self.svc.json("POST", "/v1/slack/interactions", body, {
                 "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": sign(SECRET, timestamp, body)})
+                "X-Slack-Signature": slack_signature(SECRET, timestamp, body)})
             self.assertEqual(status, 400, (body, answer))
             self.assertIn("payload", answer["error"])
         status, answer = self.click("open_account", "whatever")
