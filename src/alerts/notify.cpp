@@ -24,6 +24,7 @@ notification_builder::result notification_builder::make(std::string account_url,
         channel_entry entry;
         if (c.type == "email" && !c.to.empty()) entry.to = compile(c.to, "channels." + c.name + ".to");
         entry.outline = std::move(c);
+        b->routes_ = b->routes_ || (!entry.outline.match.empty() && !entry.outline.off);
         auto name = entry.outline.name;
         b->channels_.emplace(std::move(name), std::move(entry));
     }
@@ -52,27 +53,12 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
     const std::vector<std::string> escalation_channel = escalation ? std::vector<std::string>{rule.escalate_to}
                                                                    : std::vector<std::string>{};
     const auto& channels = escalation ? escalation_channel : rule.notify;
-    if (!kind || channels.empty()) return false;
+    // Routed channels (`match`) take every notifying event of the rules, but not an
+    // escalation, which goes to the rule's escalation channel alone.
+    const bool routed = routes_ && !escalation;
+    if (!kind || (channels.empty() && !routed)) return false;
 
     const auto& a = e.record;
-    for (const auto& channel : channels) {
-        auto it = channels_.find(channel);
-        if (it == channels_.end()) {
-            // The checker refuses rules naming unknown channels; a channel removed by a
-            // reload before the rules were swapped is the one way here.
-            spdlog::warn("alert {}: rule {} notifies channel {}, which is not configured; skipped", a.id, a.rule,
-                         channel);
-            continue;
-        }
-        const auto& c = it->second;
-        if ((*kind == notice_kind::acknowledged || *kind == notice_kind::snoozed) && c.outline.type != "slack") continue;
-        auto& t = targets.emplace_back();
-        t.channel = channel;
-        if (c.to && account) t.recipient = c.to->render(*account, e.at);
-        else if (c.outline.type == "email") t.recipient = c.outline.to;  // a literal address, or no account state
-    }
-    if (targets.empty()) return false;
-
     base.kind = *kind;
     base.key = a.id;
     base.key += '-';
@@ -124,7 +110,34 @@ bool notification_builder::build(const alerts::alert_event& e, const rules::rule
         if (account_url_) base.account_url = account_url_->render(*account, e.at);
     }
     base.created_at = created_at;
-    return true;
+
+    auto add_target = [&](const std::string& channel, const channel_entry& c) {
+        if (c.outline.off) return;
+        if ((*kind == notice_kind::acknowledged || *kind == notice_kind::snoozed) && c.outline.type != "slack") return;
+        if (std::any_of(targets.begin(), targets.end(), [&](const delivery_target& t) { return t.channel == channel; }))
+            return;
+        auto& t = targets.emplace_back();
+        t.channel = channel;
+        if (c.to && account) t.recipient = c.to->render(*account, e.at);
+        else if (c.outline.type == "email") t.recipient = c.outline.to;  // a literal address, or no account state
+    };
+    for (const auto& channel : channels) {
+        auto it = channels_.find(channel);
+        if (it == channels_.end()) {
+            // The checker refuses rules naming unknown channels; a channel removed by a
+            // reload before the rules were swapped is the one way here.
+            spdlog::warn("alert {}: rule {} notifies channel {}, which is not configured; skipped", a.id, a.rule,
+                         channel);
+            continue;
+        }
+        add_target(channel, it->second);
+    }
+    if (routed)
+        for (const auto& [name, c] : channels_)
+            if (!c.outline.match.empty() &&
+                std::all_of(c.outline.match.begin(), c.outline.match.end(), [&](const matcher& m) { return m.matches(base); }))
+                add_target(name, c);
+    return !targets.empty();
 }
 
 void notification_builder::build(const alerts::alert_event& e, const rules::rule_definition& rule,

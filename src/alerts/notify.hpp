@@ -1,5 +1,5 @@
 // Turns alert lifecycle events into notifications, one per channel the rule names in
-// `notify`, on the account's shard, where the rule, the account's profile and its state
+// `notify` and per channel whose `match` matchers all match the alert, on the account's shard, where the rule, the account's profile and its state
 // (for the `ui.account_url` and email `to` templates) are at hand
 // (../shared/spec/alerts.md, "Identity and lifecycle", "Channels").
 //
@@ -24,6 +24,7 @@
 #pragma once
 
 #include "alerts/lifecycle.hpp"
+#include "alerts/silences.hpp"
 #include "delivery/notification.hpp"
 #include "delivery/outbox.hpp"
 #include "model/account_state.hpp"
@@ -45,6 +46,12 @@ struct channel_outline {
     std::string name;
     std::string type;  // slack | slack_webhook | email | webhook
     std::string to;    // email: the recipient template, e.g. "{account.csm_email}"
+    // The channel's `match`: it also receives every alert these all match (a route, as in
+    // Alertmanager), besides the rules that name it. Empty: only those rules.
+    std::vector<matcher> match;
+    // A channel that cannot send yet (a Slack channel without a token): nothing is made
+    // for it, so nothing is sent or counted dead until it is set up.
+    bool off = false;
 };
 
 class notification_builder {
@@ -82,6 +89,7 @@ private:
     std::shared_ptr<const rules::rule_set> rules_;  // the names the templates read
     std::unique_ptr<rules::compiled_template> account_url_;
     std::map<std::string, channel_entry> channels_;
+    bool routes_ = false;  // a channel has a `match`
 };
 
 }  // namespace redflag::alerts

@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "alerts/silences.hpp"
 #include "delivery/digest.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -280,6 +281,25 @@ void read_group_by(reader& r, const YAML::Node& node, const std::string& what, c
     if (ch.group_by.empty()) r.error(g, what + " group_by must name account, such as [account]");
 }
 
+// `match: ['severity=~"high|critical"']`: the alerts a channel receives besides the rules
+// that name it, as Alertmanager matchers (alerts/silences.hpp), each checked here.
+void read_match(reader& r, const YAML::Node& node, const std::string& what, channel_config& ch) {
+    auto m = node["match"];
+    if (!m) return;
+    if (!m.IsSequence()) {
+        r.error(m, what + " match must be a list of matchers, such as ['severity=~\"high|critical\"']");
+        return;
+    }
+    for (const auto& item : m) {
+        auto v = r.string(item, what + " match");
+        if (!v) continue;
+        std::string error;
+        if (!alerts::parse_matcher(*v, error)) r.error(item, what + " match \"" + *v + "\": " + error);
+        else ch.match.push_back(*v);
+    }
+    if (ch.match.empty()) r.error(m, what + " match must hold at least one matcher");
+}
+
 void read_channel(reader& r, const std::string& name, const YAML::Node& node, config& c) {
     channel_config ch;
     ch.name = name;
@@ -294,7 +314,7 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
     }
     r.read(node["type"], what + " type", ch.type);
     if (ch.type == "slack") {
-        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url", "signing_secret", "group_by"});
+        r.mapping(node, what, {"type", "token", "channel", "mention_owner", "api_url", "signing_secret", "group_by", "match"});
         if (node["signing_secret"]) r.read(node["signing_secret"], what + " signing_secret", ch.signing_secret);
         if (node["token"]) r.read(node["token"], what + " token", ch.token);
         if (node["channel"]) r.read(node["channel"], what + " channel", ch.channel);
@@ -302,11 +322,11 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         if (node["api_url"]) r.read(node["api_url"], what + " api_url", ch.api_url);
         if (ch.channel.empty()) r.error(node, what + " needs a channel, such as \"#cs-red-flags\"");
     } else if (ch.type == "slack_webhook") {
-        r.mapping(node, what, {"type", "url", "group_by"});
+        r.mapping(node, what, {"type", "url", "group_by", "match"});
         if (node["url"]) r.read(node["url"], what + " url", ch.url);
         if (ch.url.empty()) r.error(node, what + " needs a url");
     } else if (ch.type == "webhook") {
-        r.mapping(node, what, {"type", "url", "format", "headers", "resend", "group_by"});
+        r.mapping(node, what, {"type", "url", "format", "headers", "resend", "group_by", "match"});
         if (node["url"]) r.read(node["url"], what + " url", ch.url);
         if (node["format"]) r.read(node["format"], what + " format", ch.format);
         if (ch.format != "redflag" && ch.format != "alertmanager")
@@ -325,7 +345,7 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         }
         if (ch.url.empty()) r.error(node, what + " needs a url");
     } else if (ch.type == "email") {
-        r.mapping(node, what, {"type", "to", "smtp", "digest", "report", "group_by"});
+        r.mapping(node, what, {"type", "to", "smtp", "digest", "report", "group_by", "match"});
         if (node["to"]) r.read(node["to"], what + " to", ch.to);
         if (node["digest"]) r.read(node["digest"], what + " digest", ch.digest);
         if (ch.to.empty()) r.error(node, what + " needs a to, such as \"{account.csm_email}\"");
@@ -358,6 +378,7 @@ void read_channel(reader& r, const std::string& name, const YAML::Node& node, co
         return;
     }
     read_group_by(r, node, what, ch);
+    read_match(r, node, what, ch);
     c.channels[name] = std::move(ch);
 }
 

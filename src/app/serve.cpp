@@ -108,11 +108,22 @@ struct delivery_setup {
     std::vector<std::string> errors;
 };
 
+// A channel that cannot send yet: a Slack channel without a token (the example config's
+// `token: ${SLACK_BOT_TOKEN:-}` before the variable is set). Its rules load; nothing is
+// made for it (alerts/notify.hpp), so nothing leaves the machine or dies undelivered.
+bool off(const delivery::channel_config& ch) { return ch.type == "slack" && ch.token.empty(); }
+
 delivery_setup make_delivery_setup(const config& c, std::shared_ptr<const rules::rule_set> rules) {
     delivery_setup out;
     std::vector<alerts::channel_outline> outlines;
     for (const auto& [name, ch] : c.channels) {
-        outlines.push_back({name, ch.type, ch.to});
+        alerts::channel_outline outline{name, ch.type, ch.to, {}, off(ch)};
+        for (const auto& text : ch.match) {
+            std::string error;  // read_match checked each
+            if (auto m = alerts::parse_matcher(text, error)) outline.match.push_back(std::move(*m));
+            else out.errors.push_back("channels." + name + ".match: " + error);
+        }
+        outlines.push_back(std::move(outline));
         delivery::channel_setup setup;
         setup.name = name;
         setup.sender = delivery::channels::make_sender(ch);
@@ -439,6 +450,10 @@ int run_serve(const std::optional<std::string>& config_path) {
     }
     spdlog::info("loaded {} rules, {} scores, {} classifications from {}", rules.rules->rules().size(),
                  rules.rules->scores().size(), rules.rules->classifications().size(), cfg.rules.paths.size());
+    for (const auto& [name, ch] : cfg.channels)
+        if (off(ch))
+            spdlog::warn("channel {} has no token: it sends nothing until one is set (the example config reads "
+                         "SLACK_BOT_TOKEN)", name);
 
     store::options store_options;
     store_options.path = cfg.storage.path;

@@ -39,6 +39,11 @@ struct channel_config {
     // `group_by: [account]`: one card per account with all its live red flags, rewritten
     // in place as they join and leave (delivery/group.hpp). Only "account" is accepted.
     std::vector<std::string> group_by;
+    // Every type: the alerts the channel receives besides those of the rules that name it
+    // in `notify`, as Alertmanager matchers that must all match (alerts/silences.hpp's
+    // syntax and names: rule, account, severity, csm, segment, any label), e.g.
+    // `severity=~"high|critical"`. Empty: only the rules' `notify` lines.
+    std::vector<std::string> match;
     // slack_webhook, webhook
     std::string url;
     std::string format = "redflag";  // webhook: redflag | alertmanager

@@ -256,3 +256,74 @@ TEST(Notify, the_accounts_segment_rides_on_the_notification) {
 }
 
 }  // namespace
+
+namespace {
+
+matcher parsed(const char* text) {
+    std::string error;
+    auto m = parse_matcher(text, error);
+    EXPECT_TRUE(m) << error;
+    return *m;
+}
+
+// A channel's `match` routes every alert its matchers all match, besides the rules that
+// name the channel (a rule naming no channel at all still reaches it); an off channel
+// gets nothing; an escalation goes to its own channel only.
+TEST(Notify, a_channel_with_matchers_receives_the_alerts_they_match) {
+    std::vector<channel_outline> channels{{"slack", "slack", ""}, {"hook", "webhook", ""}};
+    channels.push_back({"red_flags", "slack", "", {parsed(R"(severity=~"high|critical")"), parsed(R"(audience!="team_lead")")}});
+    channels.push_back({"leads", "slack", "", {parsed(R"(audience="team_lead")")}});
+    channels.push_back({"off_too", "slack", "", {parsed(R"(severity="high")")}, true});
+    auto made = notification_builder::make("", channels, nullptr);
+    ASSERT_TRUE(made.builder);
+    auto st = acme();
+    auto rule = usage_drop();
+    rule.notify = {};  // the rule names no channel
+    std::vector<notification> out;
+    made.builder->build(firing_event(), rule, &st, t0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].channel, "red_flags");
+    EXPECT_EQ(out[0].title, "Usage dropped");
+    // Named by the rule and matched: once.
+    rule.notify = {"red_flags", "hook"};
+    out.clear();
+    made.builder->build(firing_event(), rule, &st, t0, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].channel, "red_flags");
+    EXPECT_EQ(out[1].channel, "hook");
+    // A team lead's alert goes to the leads, not the red flags; a low one to neither.
+    rule.notify = {};
+    rule.labels = {{"audience", "team_lead"}};
+    out.clear();
+    made.builder->build(firing_event(), rule, &st, t0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].channel, "leads");
+    rule.labels = {};
+    auto low = firing_event();
+    low.record.severity = rules::alert_severity::low;
+    out.clear();
+    made.builder->build(low, rule, &st, t0, out);
+    EXPECT_TRUE(out.empty());
+    // An escalation is not routed.
+    auto esc = firing_event();
+    esc.kind = alerts::event_kind::escalation_due;
+    rule.escalate_after = std::chrono::hours(72);
+    rule.escalate_to = "hook";
+    out.clear();
+    made.builder->build(esc, rule, &st, t0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].channel, "hook");
+}
+
+TEST(Notify, an_off_channel_gets_nothing_even_when_a_rule_names_it) {
+    auto made = notification_builder::make("", {{"slack", "slack", "", {}, true}, {"hook", "webhook", ""}}, nullptr);
+    ASSERT_TRUE(made.builder);
+    auto st = acme();
+    auto rule = usage_drop();
+    std::vector<notification> out;
+    made.builder->build(firing_event(), rule, &st, t0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].channel, "hook");
+}
+
+}  // namespace

@@ -213,6 +213,38 @@ TEST(Config, group_by_account_on_a_slack_channel) {
     EXPECT_FALSE(any_error_contains(bad, "unknown key \"group_by\""));
 }
 
+TEST(Config, a_channel_may_route_alerts_by_matchers) {
+    auto ok = parse_config("channels:\n"
+                           "  cs: {type: slack, token: t, channel: \"#cs\", match: ['severity=~\"high|critical\"', 'team!=emea']}\n"
+                           "  hook: {type: webhook, url: http://x, match: ['rule=\"churned\"']}\n",
+                           "c.yaml", fake_env({}));
+    ASSERT_TRUE(ok.value) << ok.errors.front();
+    EXPECT_EQ(ok.value->channels.at("cs").match,
+              (std::vector<std::string>{"severity=~\"high|critical\"", "team!=emea"}));
+    EXPECT_EQ(ok.value->channels.at("hook").match, std::vector<std::string>{"rule=\"churned\""});
+
+    auto bad = parse_config("channels:\n"
+                            "  a: {type: slack, token: t, channel: \"#a\", match: ['severity=~\"(\"']}\n"
+                            "  b: {type: webhook, url: http://x, match: 'rule=x'}\n"
+                            "  c: {type: webhook, url: http://x, match: ['team~emea']}\n"
+                            "  d: {type: webhook, url: http://x, match: []}\n",
+                            "c.yaml", fake_env({}));
+    EXPECT_FALSE(bad.value);
+    EXPECT_TRUE(any_error_contains(bad, "c.yaml:2:52: channel a match \"severity=~\"(\"\": "));
+    EXPECT_TRUE(any_error_contains(bad, "channel b match must be a list of matchers"));
+    EXPECT_TRUE(any_error_contains(bad, "channel c match \"team~emea\": "));
+    EXPECT_TRUE(any_error_contains(bad, "channel d match must hold at least one matcher"));
+}
+
+// The shipped configs' Slack channels read `token: ${SLACK_BOT_TOKEN:-}`: without the
+// variable the channel loads with an empty token (serve keeps it off).
+TEST(Config, a_slack_channel_may_have_an_empty_token) {
+    auto ok = parse_config("channels:\n  cs: {type: slack, token: \"${SLACK_BOT_TOKEN:-}\", channel: \"#cs\"}\n",
+                           "c.yaml", fake_env({}));
+    ASSERT_TRUE(ok.value) << ok.errors.front();
+    EXPECT_EQ(ok.value->channels.at("cs").token, "");
+}
+
 TEST(Config, byte_sizes) {
     EXPECT_EQ(parse_byte_size("4MiB"), 4u << 20);
     EXPECT_EQ(parse_byte_size("512KiB"), 512u << 10);
