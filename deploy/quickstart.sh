@@ -36,10 +36,15 @@ start=$(date -u -d "-18 months" +%Y-%m-%d)   # so that the world ends today
 echo "== generating the example world: $accounts accounts, 18 months from $start"
 examples/generate --seed 42 --accounts "$accounts" --months 18 --start "$start" --out "$world"
 
-# The embedded default, but with a retention that holds the 18 months: live ingest
-# refuses events older than storage.retention (400d by default).
+# The embedded default, but with a retention that holds the 18 months (live ingest
+# refuses events older than storage.retention, 400d by default), and the example config's
+# Slack channels: the shipped red flags go to #cs-red-flags (team leads' to #cs-team-leads)
+# when SLACK_BOT_TOKEN is set; without it those channels are off.
 config=build/quickstart.yaml
-printf 'storage: {retention: 600d}\n' >"$config"
+{
+  printf 'storage: {retention: 600d}\n'
+  sed -n '/^channels:/,/^# More channels/p' examples/redflag.yaml | sed '$d'
+} >"$config"
 echo "== starting redflag serve on 127.0.0.1:$port (embedded default, storage.retention 600d; log in redflag.log)"
 nohup "$bin" serve --config "$config" >redflag.log 2>&1 &
 echo $! >redflag.pid
@@ -69,6 +74,8 @@ rm -rf "$chunks"
 sleep 1
 
 example=$(head -1 "$world/events.ndjson" | sed -n 's/.*"account":"\([^"]*\)".*/\1/p')
+if [[ -n "${SLACK_BOT_TOKEN:-}" ]]; then slack="SLACK_BOT_TOKEN is set: the red flags went to Slack"
+else slack="SLACK_BOT_TOKEN is not set: the Slack channels are off (alerts in the log, console and API)"; fi
 firing=$(curl -fs "http://127.0.0.1:$port/v1/alerts?state=firing" | grep -o '"id"' | wc -l || true)
 cat <<MSG
 
@@ -84,6 +91,8 @@ Redflag is running (pid $(cat redflag.pid)) with $accepted events from $world/ev
                         deploy/grafana/ provisions the datasource and the CS board
   Reload rules:         edit rules/*.rules, then kill -HUP \$(cat redflag.pid)  or  curl -X POST http://127.0.0.1:$port/-/reload
   Stop:                 kill \$(cat redflag.pid)
+  Red flags in Slack:   export SLACK_BOT_TOKEN=xoxb-... and run this again (the bot invited to #cs-red-flags);
+                        $slack
 
 The README walks through what fired and why.
 MSG
