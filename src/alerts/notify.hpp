@@ -48,7 +48,7 @@ struct channel_outline {
     std::string to;    // email: the recipient template, e.g. "{account.csm_email}"
     // The channel's `match`: it also receives every alert these all match (a route, as in
     // Alertmanager), besides the rules that name it. Empty: only those rules.
-    std::vector<matcher> match;
+    std::vector<matcher> match{};
     // A channel that cannot send yet (a Slack channel without a token): nothing is made
     // for it, so nothing is sent or counted dead until it is set up.
     bool off = false;
