@@ -433,6 +433,8 @@ TEST_F(ServiceTest, health_points_are_written_once_an_interval_and_at_the_day_en
     restart();
     ASSERT_EQ(points("acme").size(), 2u);
     EXPECT_EQ(points("acme")[1].scores[0].value, 68.0);
+}
+
 // Memory: a shard hands free heap back (malloc_trim) once it goes idle after a burst of
 // events, once per burst, and not while it has no events to show for it.
 TEST_F(ServiceTest, a_shard_releases_free_memory_once_when_idle_after_a_burst) {
