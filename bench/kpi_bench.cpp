@@ -51,7 +51,7 @@ public:
         if (!enabled) return timestamp_max;
         const auto c0 = thread_cpu_ns();
         auto next = tracker_.on_evaluated(
-            index, kpi::account_input{record.state, record.scores, record.bands, record.classes, record.alerts.active()},
+            index, kpi::account_input{record.state, record.scores(), record.bands(), record.classes(), record.alerts.active()},
             rules, at);
         spent_ns += thread_cpu_ns() - c0;
         ++calls;
