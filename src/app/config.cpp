@@ -297,7 +297,7 @@ void read_match(reader& r, const YAML::Node& node, const std::string& what, chan
         if (!alerts::parse_matcher(*v, error)) r.error(item, what + " match \"" + *v + "\": " + error);
         else ch.match.push_back(*v);
     }
-    if (ch.match.empty()) r.error(m, what + " match must hold at least one matcher");
+    if (m.size() == 0) r.error(m, what + " match must hold at least one matcher");
 }
 
 void read_channel(reader& r, const std::string& name, const YAML::Node& node, config& c) {
