@@ -1,5 +1,7 @@
 #include "delivery/group.hpp"
 
+#include "delivery/outbox.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -90,12 +92,7 @@ void apply(group_card& g, const notification& n) {
 }
 
 std::string group_key(std::string_view channel, std::string_view account) {
-    std::string k = "slack_group";
-    k.push_back('\0');
-    k.append(channel);
-    k.push_back('\0');
-    k.append(account);
-    return k;
+    return channel_meta_key("slack_group", channel, account);
 }
 
 std::string serialize_group(const group_card& g) {

@@ -82,27 +82,23 @@ std::string alert_prefix(std::string_view alert_id) {
     return k;
 }
 
-std::string thread_key(std::string_view channel, std::string_view alert_id) {
-    std::string k = "slack_thread";
+std::string channel_meta_key(std::string_view kind, std::string_view channel, std::string_view id) {
+    std::string k(kind);
     k.push_back('\0');
     k.append(channel);
     k.push_back('\0');
-    k.append(alert_id);
+    k.append(id);
     return k;
 }
 
-std::string repost_prefix(std::string_view channel) {
-    std::string k = "repost";
-    k.push_back('\0');
-    k.append(channel);
-    k.push_back('\0');
-    return k;
+std::string thread_key(std::string_view channel, std::string_view alert_id) {
+    return channel_meta_key("slack_thread", channel, alert_id);
 }
+
+std::string repost_prefix(std::string_view channel) { return channel_meta_key("repost", channel, {}); }
 
 std::string repost_key(std::string_view channel, std::string_view alert_id) {
-    std::string k = repost_prefix(channel);
-    k.append(alert_id);
-    return k;
+    return channel_meta_key("repost", channel, alert_id);
 }
 
 // The outbox key's length (4 bytes, little-endian), the key, then the record as stored.

@@ -74,6 +74,9 @@ std::string outbox_key(const notification& n);
 std::string alert_prefix(std::string_view alert_id);
 // Column `meta`: the Slack thread of an alert on a channel.
 std::string thread_key(std::string_view channel, std::string_view alert_id);
+// Delivery's keys in column `meta`: kind '\0' channel '\0' id (thread, re-post and group
+// records; with an empty id, the prefix of a channel's records of that kind).
+std::string channel_meta_key(std::string_view kind, std::string_view channel, std::string_view id);
 
 // Column `meta`: the re-post set of a channel that re-posts firing alerts (Alertmanager),
 // one key per alert holding the latest firing or repeat notification sent there (its outbox
