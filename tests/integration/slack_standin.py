@@ -418,6 +418,30 @@ class SlackStandIn:
         self._reply(request, "POST", path, 200, "text/plain", b"ok")
 
 
+
+def urgent_rule(clause):
+    """The Slack tests' red flag: an urgent ticket is open, notifying cs_red_flags, with one
+    more clause of the test's (such as `resolve silent` or `repeat 2s`)."""
+    return """rule urgent_ticket {
+  title    "Urgent ticket open"
+  when     count(tickets where priority == "urgent") > 0
+  severity high
+  message  "{account.name}: an urgent ticket is open"
+  notify   cs_red_flags
+  %s
+}
+""" % clause
+
+
+def service_config(api_url, *channel_lines):
+    """A service config for the Slack tests: a 1 s tick, the write token `writer`, and the
+    channel cs_red_flags (bot token xoxb-test, #cs-red-flags) on the stand-in at `api_url`,
+    with `channel_lines` (such as "signing_secret: ...") added to the channel."""
+    lines = ["type: slack", "token: xoxb-test", 'channel: "#cs-red-flags"', "api_url: %s" % api_url]
+    lines += list(channel_lines)
+    return ("engine: {tick: 1s}\napi: {write_tokens: [writer]}\nchannels:\n  cs_red_flags:\n" +
+            "".join("    %s\n" % line for line in lines))
+
 def main():
     parser = argparse.ArgumentParser(description="A Slack Web API stand-in on loopback.")
     parser.add_argument("--port", type=int, default=0)

@@ -15,29 +15,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Service, wait_for, now_text  # noqa: E402
-from slack_standin import SlackStandIn  # noqa: E402
+from slack_standin import SlackStandIn, service_config, urgent_rule  # noqa: E402
 
 AUTH = {"Authorization": "Bearer writer"}
-
-URGENT = """rule urgent_ticket {
-  title    "Urgent ticket open"
-  when     count(tickets where priority == "urgent") > 0
-  severity high
-  message  "{account.name}: an urgent ticket is open"
-  notify   cs_red_flags
-  resolve  %s
-}
-"""
-
-CONFIG = """engine: {tick: 1s}
-api: {write_tokens: [writer]}
-channels:
-  cs_red_flags:
-    type: slack
-    token: xoxb-test
-    channel: "#cs-red-flags"
-    api_url: %s
-"""
 
 
 def header(update):
@@ -48,7 +28,7 @@ class SlackCards(unittest.TestCase):
     def start(self, resolve="notify"):
         self.slack = SlackStandIn(token="xoxb-test").start()
         self.addCleanup(self.slack.stop)
-        self.svc = Service(CONFIG % self.slack.api_url, rules={"urgent.rules": URGENT % resolve})
+        self.svc = Service(service_config(self.slack.api_url), rules={"urgent.rules": urgent_rule("resolve  %s" % resolve)})
         self.addCleanup(self.svc.cleanup)
 
     def open_ticket(self, account="acme", name="Acme Corp"):
@@ -166,7 +146,7 @@ class SlackCards(unittest.TestCase):
         card = self.card()
         posted = len(self.slack.messages)
         with open(os.path.join(self.svc.rules_dir, "urgent.rules"), "w") as f:
-            f.write((URGENT % "notify").replace("urgent_ticket", "urgent_ticket_v2").replace(
+            f.write(urgent_rule("resolve  notify").replace("urgent_ticket", "urgent_ticket_v2").replace(
                 'priority == "urgent"', 'priority == "blocker"'))
         status, body = self.svc.json("POST", "/-/reload", None, AUTH)
         self.assertEqual(status, 200, body)

@@ -17,7 +17,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Service, wait_for, now_text, slack_signature  # noqa: E402
-from slack_standin import SlackStandIn  # noqa: E402
+from slack_standin import SlackStandIn, service_config  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 AUTH = {"Authorization": "Bearer writer"}
@@ -31,18 +31,6 @@ RULES = "".join("""rule %s_ticket {
 }
 """ % (p, p.capitalize(), p, sev) for p, sev in [("urgent", "critical"), ("high", "high"), ("low", "low")])
 
-CONFIG = """engine: {tick: 1s}
-api: {write_tokens: [writer]}
-channels:
-  cs_red_flags:
-    type: slack
-    token: xoxb-test
-    channel: "#cs-red-flags"
-    api_url: %s
-    signing_secret: %s
-    group_by: [account]
-"""
-
 
 def header(message):
     return message["blocks"][0]["text"]["text"]
@@ -52,7 +40,8 @@ class SlackGrouping(unittest.TestCase):
     def setUp(self):
         self.slack = SlackStandIn(token="xoxb-test", users={"jane@example.com": "U0JANE"}).start()
         self.addCleanup(self.slack.stop)
-        self.svc = Service(CONFIG % (self.slack.api_url, SECRET), rules={"tickets.rules": RULES})
+        self.svc = Service(service_config(self.slack.api_url, "signing_secret: " + SECRET, "group_by: [account]"),
+                           rules={"tickets.rules": RULES})
         self.addCleanup(self.svc.cleanup)
         status, body = self.svc.post_events([
             {"type": "account", "account": a, "name": n, "csm": "Dana", "csm_email": "dana@vendor.example",

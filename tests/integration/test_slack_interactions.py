@@ -18,39 +18,19 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Service, wait_for, now_text, slack_signature  # noqa: E402
-from slack_standin import SlackStandIn  # noqa: E402
+from slack_standin import SlackStandIn, service_config, urgent_rule  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 AUTH = {"Authorization": "Bearer writer"}
-
-URGENT = """rule urgent_ticket {
-  title    "Urgent ticket open"
-  when     count(tickets where priority == "urgent") > 0
-  severity high
-  message  "{account.name}: an urgent ticket is open"
-  notify   cs_red_flags
-  repeat   %s
-}
-"""
-
-# The management API is guarded: Slack's requests carry no bearer token, only its signature.
-CONFIG = """engine: {tick: 1s}
-api: {write_tokens: [writer]}
-channels:
-  cs_red_flags:
-    type: slack
-    token: xoxb-test
-    channel: "#cs-red-flags"
-    api_url: %s
-    signing_secret: %s
-"""
 
 
 class SlackInteractions(unittest.TestCase):
     def start(self, repeat="2s"):
         self.slack = SlackStandIn(token="xoxb-test", users={"jane@example.com": "U0JANE"}).start()
         self.addCleanup(self.slack.stop)
-        self.svc = Service(CONFIG % (self.slack.api_url, SECRET), rules={"urgent.rules": URGENT % repeat})
+        # The management API is guarded: Slack's requests carry no bearer token, only its signature.
+        self.svc = Service(service_config(self.slack.api_url, "signing_secret: " + SECRET),
+                           rules={"urgent.rules": urgent_rule("repeat   %s" % repeat)})
         self.addCleanup(self.svc.cleanup)
 
     def open_ticket(self):
