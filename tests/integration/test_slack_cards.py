@@ -47,7 +47,21 @@ class SlackCards(unittest.TestCase):
         posts = wait_for(lambda: [m for m in self.slack.messages if not m.get("thread_ts")][:count]
                          if len([m for m in self.slack.messages if not m.get("thread_ts")]) >= count else None)
         self.assertTrue(posts)
+        # Slack has the card a moment before the dispatcher records it as sent (with its
+        # thread); a silence made in between finds no card to rewrite (README, "What
+        # rewrites a card"). Wait for the record, as the tests' silences come next.
+        self.assertTrue(wait_for(self.cards_recorded), "the card was never recorded as sent")
         return posts[0]
+
+    def cards_recorded(self):
+        status, body = self.svc.json("GET", "/v1/alerts?state=firing", headers=AUTH)
+        self.assertEqual(status, 200, body)
+        for a in body["alerts"]:
+            status, full = self.svc.json("GET", "/v1/alerts/" + a["id"], headers=AUTH)
+            self.assertEqual(status, 200, full)
+            if any(n.get("kind") == "firing" and n.get("outcome") != "sent" for n in full["notifications"]):
+                return False
+        return True
 
     def silence(self, seconds, account="acme"):
         status, body = self.svc.json("POST", "/v1/silences", {
